@@ -1,0 +1,155 @@
+// pypaccel._pypaccel: the Python surface of the extension (the only file that includes pybind11).
+#include <pybind11/pybind11.h>
+
+#include <structmember.h>
+
+#include <chrono>
+#include <random>
+
+#include "hook/hook.h"
+#include "hook/stats.h"
+#include "profile/code_state.h"
+
+namespace py = pybind11;
+using namespace pypaccel;
+
+namespace {
+
+std::string gRunId;
+double gStarted = 0;
+
+hook::Config configFrom(const py::dict& d) {
+  hook::Config c = hook::config();
+  if (d.contains("threshold")) c.threshold = d["threshold"].cast<int>();
+  if (d.contains("stress_exits")) c.stressExits = d["stress_exits"].cast<bool>();
+  if (d.contains("opt_level")) c.optLevel = d["opt_level"].cast<int>();
+  if (d.contains("cpu")) c.cpu = d["cpu"].is_none() ? std::string() : d["cpu"].cast<std::string>();
+  if (d.contains("db_path_for"))
+    c.dbPathFor = d["db_path_for"].is_none() ? support::Ref() : support::Ref::borrow(d["db_path_for"].ptr());
+  if (c.threshold < 0) throw py::value_error("threshold must be >= 0");
+  if (c.optLevel < 0 || c.optLevel > 3) throw py::value_error("opt_level must be 0..3");
+  return c;
+}
+
+// -- SpecializedFunction: what @specialize returns ---------------------------------------------------------------
+// A C-level callable (no extra Python frame in tracebacks) that runs its function with the hook installed.
+struct SpecializedFunction {
+  PyObject_HEAD
+  PyObject* func;
+  PyObject* dict;
+  vectorcallfunc vectorcall;
+};
+
+PyObject* sfCall(PyObject* self, PyObject* const* args, size_t nargsf, PyObject* kwnames) {
+  auto* sf = reinterpret_cast<SpecializedFunction*>(self);
+  bool installed = hook::installForCall();
+  PyObject* r = PyObject_Vectorcall(sf->func, args, nargsf, kwnames);
+  if (installed) hook::uninstallForCall();
+  return r;
+}
+
+void sfDealloc(PyObject* self) {
+  auto* sf = reinterpret_cast<SpecializedFunction*>(self);
+  PyObject_GC_UnTrack(self);
+  Py_CLEAR(sf->func);
+  Py_CLEAR(sf->dict);
+  Py_TYPE(self)->tp_free(self);
+}
+
+int sfTraverse(PyObject* self, visitproc visit, void* arg) {
+  auto* sf = reinterpret_cast<SpecializedFunction*>(self);
+  Py_VISIT(sf->func);
+  Py_VISIT(sf->dict);
+  return 0;
+}
+
+PyObject* sfGetattro(PyObject* self, PyObject* name) {
+  PyObject* r = PyObject_GenericGetAttr(self, name);
+  if (r || !PyErr_ExceptionMatches(PyExc_AttributeError)) return r;
+  PyErr_Clear();
+  return PyObject_GetAttr(reinterpret_cast<SpecializedFunction*>(self)->func, name);
+}
+
+PyObject* sfDescrGet(PyObject* self, PyObject* obj, PyObject*) {
+  if (!obj || obj == Py_None) return Py_NewRef(self);
+  return PyMethod_New(self, obj);
+}
+
+PyObject* sfRepr(PyObject* self) {
+  return PyUnicode_FromFormat("<pypaccel.specialize %R>", reinterpret_cast<SpecializedFunction*>(self)->func);
+}
+
+PyMemberDef sfMembers[] = {
+    {"__wrapped__", T_OBJECT, offsetof(SpecializedFunction, func), READONLY, nullptr},
+    {"__dictoffset__", T_PYSSIZET, offsetof(SpecializedFunction, dict), READONLY, nullptr},
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(SpecializedFunction, vectorcall), READONLY, nullptr},
+    {nullptr},
+};
+
+PyType_Slot sfSlots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(sfDealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(sfTraverse)},
+    {Py_tp_getattro, reinterpret_cast<void*>(sfGetattro)},
+    {Py_tp_descr_get, reinterpret_cast<void*>(sfDescrGet)},
+    {Py_tp_repr, reinterpret_cast<void*>(sfRepr)},
+    {Py_tp_call, reinterpret_cast<void*>(PyVectorcall_Call)},
+    {Py_tp_members, sfMembers},
+    {0, nullptr},
+};
+
+PyType_Spec sfSpec = {"pypaccel.SpecializedFunction", sizeof(SpecializedFunction), 0,
+                      Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL, sfSlots};
+
+PyObject* gSfType = nullptr;
+
+py::object specialize(py::object func) {
+  if (!PyFunction_Check(func.ptr())) throw py::type_error("specialize() takes a Python function");
+  PyObject* code = PyFunction_GET_CODE(func.ptr());
+  if (profile::CodeState* st = profile::stateFor(code)) st->forceCompile = true;
+  auto* sf = PyObject_GC_New(SpecializedFunction, reinterpret_cast<PyTypeObject*>(gSfType));
+  if (!sf) throw py::error_already_set();
+  sf->func = Py_NewRef(func.ptr());
+  sf->dict = nullptr;
+  sf->vectorcall = sfCall;
+  PyObject_GC_Track(sf);
+  py::object out = py::reinterpret_steal<py::object>(reinterpret_cast<PyObject*>(sf));
+  // Look like the function to introspection (functools.update_wrapper's attributes).
+  for (const char* attr : {"__module__", "__name__", "__qualname__", "__doc__"})
+    if (py::hasattr(func, attr)) out.attr(attr) = func.attr(attr);
+  return out;
+}
+
+void flush() {
+  hook::pauseThread();
+  py::module_ sys = py::module_::import("sys");
+  std::string argv = py::str(sys.attr("argv"));
+  hook::flushRunRecords(gRunId, gStarted, argv);
+  hook::resumeThread();
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_pypaccel, m) {
+  m.doc() = "pypaccel native core: eval-frame hook, specializer, LLVM ORC JIT and SQLite cache";
+  gSfType = PyType_FromSpec(&sfSpec);
+  if (!gSfType) throw py::error_already_set();
+  m.add_object("SpecializedFunction", py::reinterpret_borrow<py::object>(gSfType));
+  std::random_device rd;
+  char buf[33];
+  snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
+  gRunId = buf;
+  gStarted = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+  m.def("configure", [](py::dict config) { hook::configure(configFrom(config)); },
+        "Sets the configuration (threshold, stress_exits, opt_level, cpu, db_path_for) without enabling.");
+  m.def("enable", [](py::dict config) {
+    hook::configure(configFrom(config));
+    hook::enable();
+  }, py::arg("config") = py::dict(), "Accelerates every Python function that runs from now on.");
+  m.def("disable", &hook::disable, "Undoes enable(); safe to call when not enabled.");
+  m.def("is_enabled", &hook::isEnabled);
+  m.def("specialize", &specialize, "Returns a callable that runs `func` natively.");
+  m.def("stats", [] { return py::reinterpret_steal<py::dict>(hook::statsDict()); });
+  m.def("flush", &flush, "Writes this run's records into the cache databases.");
+  m.attr("run_id") = gRunId;
+}

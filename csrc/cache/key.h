@@ -1,0 +1,18 @@
+// Cache keys: a SHA-256 of the code object's content (never mtimes), and of that with the guard signature and
+// the build identity.
+#pragma once
+#include <Python.h>
+
+#include <string>
+
+#include <llvm/Support/Error.h>
+
+namespace pypaccel::cache {
+
+// Hash of bytecode, constants (recursively, nested code included), names, flags, argument counts, qualname and
+// first line. Raw 32 bytes.
+llvm::Expected<std::string> codeContentHash(PyObject* code);
+std::string specializationKey(const std::string& codeHash, const std::string& signature, const std::string& build);
+std::string hexOf(const std::string& raw, size_t maxBytes = 32);
+
+}  // namespace pypaccel::cache

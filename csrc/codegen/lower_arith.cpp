@@ -1,0 +1,185 @@
+// Lowering of unboxed int/float/bool arithmetic and comparisons, with the exact CPython semantics: 64-bit
+// overflow, zero divisors, negative shifts and inexact conversions leave through the op's exits.
+#include <llvm/IR/Intrinsics.h>
+
+#include "codegen/lowerer.h"
+
+namespace pypaccel::codegen {
+
+using ir::BinKind;
+using ir::CmpKind;
+using ir::Op;
+
+namespace {
+
+llvm::Value* overflowOp(Lowerer& l, llvm::Intrinsic::ID id, llvm::Value* a, llvm::Value* c, int exitId) {
+  llvm::Value* r = l.b.CreateBinaryIntrinsic(id, a, c);
+  l.guard(l.b.CreateExtractValue(r, 1), exitId);
+  return l.b.CreateExtractValue(r, 0);
+}
+
+// |v| <= 2**53: the int converts to a double exactly.
+llvm::Value* exactInDouble(Lowerer& l, llvm::Value* v) {
+  llvm::Value* shifted = l.b.CreateAdd(v, l.b.getInt64(int64_t(1) << 53));
+  return l.b.CreateICmpULE(shifted, l.b.getInt64(int64_t(1) << 54));
+}
+
+llvm::Value* intBin(Lowerer& l, const ir::Instr& in) {
+  auto& b = l.b;
+  llvm::Value* x = l.val(in.args[0]);
+  llvm::Value* y = l.val(in.args[1]);
+  llvm::Value* minusOne = b.getInt64(-1);
+  llvm::Value* zero = b.getInt64(0);
+  switch (BinKind(in.imm)) {
+    case BinKind::Add: return overflowOp(l, llvm::Intrinsic::sadd_with_overflow, x, y, in.exit);
+    case BinKind::Sub: return overflowOp(l, llvm::Intrinsic::ssub_with_overflow, x, y, in.exit);
+    case BinKind::Mul: return overflowOp(l, llvm::Intrinsic::smul_with_overflow, x, y, in.exit);
+    case BinKind::FloorDiv:
+    case BinKind::Mod: {
+      l.guard(b.CreateICmpEQ(y, zero), in.exit);
+      l.guard(b.CreateAnd(b.CreateICmpEQ(x, b.getInt64(INT64_MIN)), b.CreateICmpEQ(y, minusOne)), in.exit2);
+      llvm::Value* q = b.CreateSDiv(x, y);
+      llvm::Value* r = b.CreateSRem(x, y);
+      // Python rounds toward negative infinity: adjust when the remainder and divisor differ in sign.
+      llvm::Value* adjust =
+          b.CreateAnd(b.CreateICmpNE(r, zero), b.CreateICmpSLT(b.CreateXor(r, y), zero));
+      if (BinKind(in.imm) == BinKind::FloorDiv) return b.CreateSub(q, b.CreateZExt(adjust, l.i64));
+      return b.CreateAdd(r, b.CreateSelect(adjust, y, zero));
+    }
+    case BinKind::Pow: {
+      llvm::Value* out = l.entryAlloca(l.i64);
+      llvm::Value* st =
+          b.CreateCall(l.helper("pypa_rt_ipow", l.i32, {l.i64, l.i64, l.ptr}), {x, y, out});
+      l.guard(b.CreateICmpEQ(st, b.getInt32(1)), in.exit);
+      l.guard(b.CreateICmpEQ(st, b.getInt32(2)), in.exit2);
+      return b.CreateLoad(l.i64, out);
+    }
+    case BinKind::LShift: {
+      l.guard(b.CreateICmpSLT(y, zero), in.exit);
+      llvm::Value* big = b.CreateICmpSGT(y, b.getInt64(63));
+      llvm::Value* sh = b.CreateAnd(y, b.getInt64(63));
+      llvm::Value* r = b.CreateShl(x, sh);
+      llvm::Value* lost = b.CreateICmpNE(b.CreateAShr(r, sh), x);
+      // Shifting by 64 or more only fits when x is 0.
+      l.guard(b.CreateSelect(big, b.CreateICmpNE(x, zero), lost), in.exit2);
+      return b.CreateSelect(big, zero, r);
+    }
+    case BinKind::RShift: {
+      l.guard(b.CreateICmpSLT(y, zero), in.exit);
+      llvm::Value* sh = b.CreateSelect(b.CreateICmpSGT(y, b.getInt64(63)), b.getInt64(63), y);
+      return b.CreateAShr(x, sh);
+    }
+    case BinKind::And: return b.CreateAnd(x, y);
+    case BinKind::Or: return b.CreateOr(x, y);
+    case BinKind::Xor: return b.CreateXor(x, y);
+    default: return nullptr;
+  }
+}
+
+llvm::Value* floatBin(Lowerer& l, const ir::Instr& in) {
+  auto& b = l.b;
+  llvm::Value* x = l.val(in.args[0]);
+  llvm::Value* y = l.val(in.args[1]);
+  llvm::Value* zero = llvm::ConstantFP::get(l.f64, 0.0);
+  switch (BinKind(in.imm)) {
+    case BinKind::Add: return b.CreateFAdd(x, y);
+    case BinKind::Sub: return b.CreateFSub(x, y);
+    case BinKind::Mul: return b.CreateFMul(x, y);
+    case BinKind::TrueDiv:
+      l.guard(b.CreateFCmpOEQ(y, zero), in.exit);
+      return b.CreateFDiv(x, y);
+    case BinKind::FloorDiv:
+      l.guard(b.CreateFCmpOEQ(y, zero), in.exit);
+      return b.CreateCall(l.helper("pypa_rt_float_floordiv", l.f64, {l.f64, l.f64}), {x, y});
+    case BinKind::Mod:
+      l.guard(b.CreateFCmpOEQ(y, zero), in.exit);
+      return b.CreateCall(l.helper("pypa_rt_float_mod", l.f64, {l.f64, l.f64}), {x, y});
+    case BinKind::Pow: {
+      llvm::Value* out = l.entryAlloca(l.f64);
+      llvm::Value* ok = b.CreateCall(l.helper("pypa_rt_float_pow", l.i32, {l.f64, l.f64, l.ptr}), {x, y, out});
+      l.guard(b.CreateICmpEQ(ok, b.getInt32(0)), in.exit);
+      return b.CreateLoad(l.f64, out);
+    }
+    default: return nullptr;
+  }
+}
+
+llvm::CmpInst::Predicate intPred(CmpKind k) {
+  switch (k) {
+    case CmpKind::Lt: return llvm::CmpInst::ICMP_SLT;
+    case CmpKind::Le: return llvm::CmpInst::ICMP_SLE;
+    case CmpKind::Eq: return llvm::CmpInst::ICMP_EQ;
+    case CmpKind::Ne: return llvm::CmpInst::ICMP_NE;
+    case CmpKind::Gt: return llvm::CmpInst::ICMP_SGT;
+    default: return llvm::CmpInst::ICMP_SGE;
+  }
+}
+
+// Ordered comparisons are false with a NaN operand, and != is true: exactly Python's float semantics.
+llvm::CmpInst::Predicate floatPred(CmpKind k) {
+  switch (k) {
+    case CmpKind::Lt: return llvm::CmpInst::FCMP_OLT;
+    case CmpKind::Le: return llvm::CmpInst::FCMP_OLE;
+    case CmpKind::Eq: return llvm::CmpInst::FCMP_OEQ;
+    case CmpKind::Ne: return llvm::CmpInst::FCMP_UNE;
+    case CmpKind::Gt: return llvm::CmpInst::FCMP_OGT;
+    default: return llvm::CmpInst::FCMP_OGE;
+  }
+}
+
+}  // namespace
+
+bool Lowerer::lowerArith(const ir::Instr& in) {
+  switch (in.op) {
+    case Op::ConstInt: def(in.id, b.getInt64(in.imm)); return true;
+    case Op::ConstFloat: def(in.id, llvm::ConstantFP::get(f64, in.fimm)); return true;
+    case Op::ConstBool: def(in.id, b.getInt1(in.imm != 0)); return true;
+    case Op::IntBin: def(in.id, intBin(*this, in)); return true;
+    case Op::FloatBin: def(in.id, floatBin(*this, in)); return true;
+    case Op::IntTrueDiv: {
+      llvm::Value* x = val(in.args[0]);
+      llvm::Value* y = val(in.args[1]);
+      guard(b.CreateICmpEQ(y, b.getInt64(0)), in.exit);
+      // Both operands exact as doubles: one correctly rounded division, as CPython's long_true_divide gives.
+      guard(b.CreateNot(b.CreateAnd(exactInDouble(*this, x), exactInDouble(*this, y))), in.exit2);
+      def(in.id, b.CreateFDiv(b.CreateSIToFP(x, f64), b.CreateSIToFP(y, f64)));
+      return true;
+    }
+    case Op::BoolBin: {
+      llvm::Value* x = val(in.args[0]);
+      llvm::Value* y = val(in.args[1]);
+      BinKind k = BinKind(in.imm);
+      def(in.id, k == BinKind::And ? b.CreateAnd(x, y) : k == BinKind::Or ? b.CreateOr(x, y) : b.CreateXor(x, y));
+      return true;
+    }
+    case Op::IntNeg: {
+      llvm::Value* x = val(in.args[0]);
+      guard(b.CreateICmpEQ(x, b.getInt64(INT64_MIN)), in.exit);
+      def(in.id, b.CreateNeg(x));
+      return true;
+    }
+    case Op::IntInvert: def(in.id, b.CreateNot(val(in.args[0]))); return true;
+    case Op::FloatNeg: def(in.id, b.CreateFNeg(val(in.args[0]))); return true;
+    case Op::BoolToInt: def(in.id, b.CreateZExt(val(in.args[0]), i64)); return true;
+    case Op::IntToFloat: {
+      llvm::Value* x = val(in.args[0]);
+      if (in.imm) guard(b.CreateNot(exactInDouble(*this, x)), in.exit);
+      def(in.id, b.CreateSIToFP(x, f64));
+      return true;
+    }
+    case Op::IntCmp:
+      def(in.id, b.CreateICmp(intPred(CmpKind(in.imm)), val(in.args[0]), val(in.args[1])));
+      return true;
+    case Op::FloatCmp:
+      def(in.id, b.CreateFCmp(floatPred(CmpKind(in.imm)), val(in.args[0]), val(in.args[1])));
+      return true;
+    case Op::IntTruthy: def(in.id, b.CreateICmpNE(val(in.args[0]), b.getInt64(0))); return true;
+    case Op::FloatTruthy:
+      def(in.id, b.CreateFCmpUNE(val(in.args[0]), llvm::ConstantFP::get(f64, 0.0)));
+      return true;
+    case Op::BoolNot: def(in.id, b.CreateNot(val(in.args[0]))); return true;
+    default: return false;
+  }
+}
+
+}  // namespace pypaccel::codegen

@@ -1,0 +1,178 @@
+// Lowering driver: function skeleton, variables, exits (with the buffer layout deopt::exitBufferWords describes),
+// and the stress mode that fails every guard once.
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include "codegen/codegen.h"
+#include "codegen/lowerer.h"
+#include "deopt/specialization.h"
+#include "runtime/native_ctx.h"
+#include "support/bail.h"
+
+namespace pypaccel::codegen {
+
+using ir::Op;
+using ir::Type;
+
+Lowerer::Lowerer(const ir::Function& fn, llvm::Module& m) : fn(fn), mod(m), ctx(m.getContext()), b(m.getContext()) {
+  i1 = b.getInt1Ty();
+  i8 = b.getInt8Ty();
+  i32 = b.getInt32Ty();
+  i64 = b.getInt64Ty();
+  f64 = b.getDoubleTy();
+  ptr = b.getPtrTy();
+}
+
+llvm::Type* Lowerer::llvmType(Type t) {
+  switch (t) {
+    case Type::Int:
+    case Type::Range:
+    case Type::RangeIter: return i64;
+    case Type::Float: return f64;
+    case Type::Bool: return i1;
+    default: return ptr;
+  }
+}
+
+llvm::Value* Lowerer::ctxField(unsigned index) {
+  llvm::Value* addr = b.CreateConstInBoundsGEP1_64(ptr, argCtx, index);
+  return b.CreateLoad(ptr, addr);
+}
+
+llvm::FunctionCallee Lowerer::helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params) {
+  return mod.getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false));
+}
+
+llvm::GlobalVariable* Lowerer::pySymbol(const char* name) {
+  if (auto* g = mod.getGlobalVariable(name)) return g;
+  return new llvm::GlobalVariable(mod, i8, false, llvm::GlobalValue::ExternalLinkage, nullptr, name);
+}
+
+void Lowerer::split(const char* name) {
+  b.SetInsertPoint(llvm::BasicBlock::Create(ctx, name, func));
+}
+
+void Lowerer::guard(llvm::Value* fail, int exitId) {
+  const ir::ExitPoint& x = fn.exits[exitId];
+  if (fn.stressExits && x.kind == ir::ExitKind::Reexec) {
+    llvm::Value* flags = ctxField(runtime::kCtxStress);
+    llvm::Value* seen = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, flags, exitId));
+    fail = b.CreateOr(fail, b.CreateICmpEQ(seen, b.getInt8(0)));
+  }
+  llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "ok", func);
+  b.CreateCondBr(fail, exitBlock(exitId), cont);
+  b.SetInsertPoint(cont);
+}
+
+// The exit block of `exitId`: spill the snapshot into the exit buffer and hand the frame to the runtime.
+llvm::BasicBlock* Lowerer::exitBlock(int exitId) {
+  auto it = exits_.find(exitId);
+  if (it != exits_.end()) return it->second;
+  const ir::ExitPoint& x = fn.exits[exitId];
+  llvm::BasicBlock* saved = b.GetInsertBlock();
+  llvm::BasicBlock* bb = llvm::BasicBlock::Create(ctx, "exit" + std::to_string(exitId), func);
+  exits_[exitId] = bb;
+  b.SetInsertPoint(bb);
+  int k = 0;
+  auto spill = [&](llvm::Value* v) {
+    llvm::Value* w;
+    if (v->getType() == f64) w = b.CreateBitCast(v, i64);
+    else if (v->getType() == i1) w = b.CreateZExt(v, i64);
+    else if (v->getType() == ptr) w = b.CreatePtrToInt(v, i64);
+    else w = v;
+    b.CreateStore(w, b.CreateConstInBoundsGEP1_64(i64, exitBuf_, k++));
+  };
+  for (int l = 0; l < int(x.locals.size()); l++) {
+    const ir::SnapLocal& s = x.locals[l];
+    if (s.def == ir::Def::No) continue;
+    if (s.def == ir::Def::Maybe) spill(b.CreateLoad(i1, vars_[fn.findVar(ir::VarKind::Flag, l, Type::Bool, 0)]));
+    int var = fn.findVar(ir::VarKind::Local, l, s.type, 0);
+    // A maybe-bound local whose variable was never written on any path reads as zero (its flag is clear).
+    spill(var >= 0 ? static_cast<llvm::Value*>(b.CreateLoad(llvmType(s.type), vars_[var]))
+                   : llvm::Constant::getNullValue(llvmType(s.type)));
+  }
+  for (const ir::SnapValue& v : x.stack)
+    for (int c = 0; c < ir::typeComponents(v.type); c++) spill(val(v.v[c]));
+  llvm::Value* r = b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {argCtx, b.getInt32(exitId), exitBuf_});
+  b.CreateRet(r);
+  b.SetInsertPoint(saved);
+  return bb;
+}
+
+llvm::AllocaInst* Lowerer::entryAlloca(llvm::Type* t, unsigned n) {
+  llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
+  return eb.CreateAlloca(t, eb.getInt32(n));
+}
+
+void Lowerer::incref(llvm::Value* o) {
+  llvm::Value* rc = b.CreateLoad(i64, o);
+  b.CreateStore(b.CreateAdd(rc, b.getInt64(1)), o);
+}
+
+void Lowerer::decref(llvm::Value* o) {
+  llvm::Value* rc = b.CreateSub(b.CreateLoad(i64, o), b.getInt64(1));
+  b.CreateStore(rc, o);
+  llvm::BasicBlock* dealloc = llvm::BasicBlock::Create(ctx, "dealloc", func);
+  llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "live", func);
+  b.CreateCondBr(b.CreateICmpEQ(rc, b.getInt64(0)), dealloc, cont);
+  b.SetInsertPoint(dealloc);
+  b.CreateCall(helper("_Py_Dealloc", b.getVoidTy(), {ptr}), {o});
+  b.CreateBr(cont);
+  b.SetInsertPoint(cont);
+}
+
+bool lowerVars(Lowerer& l, const ir::Instr& in) {
+  switch (in.op) {
+    case Op::LoadVar: {
+      llvm::AllocaInst* a = l.vars()[in.imm];
+      l.def(in.id, l.b.CreateLoad(a->getAllocatedType(), a));
+      return true;
+    }
+    case Op::StoreVar: l.b.CreateStore(l.val(in.args[0]), l.vars()[in.imm]); return true;
+    default: return false;
+  }
+}
+
+llvm::Error Lowerer::lowerInstr(const ir::Instr& in) {
+  if (lowerVars(*this, in) || lowerArith(in) || lowerObjects(in) || lowerControl(in)) return llvm::Error::success();
+  return support::bail(std::string("internal: no lowering for IR op ") + ir::opName(in.op));
+}
+
+llvm::Error Lowerer::run() {
+  auto* fty = llvm::FunctionType::get(ptr, {ptr, ptr}, false);
+  func = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, fn.name, mod);
+  argLocals = func->getArg(0);
+  argCtx = func->getArg(1);
+  func->getArg(0)->setName("localsplus");
+  func->getArg(1)->setName("ctx");
+
+  llvm::BasicBlock* entry = llvm::BasicBlock::Create(ctx, "entry", func);
+  entry_ = entry;
+  b.SetInsertPoint(entry);
+  for (const ir::Var& v : fn.vars) vars_.push_back(b.CreateAlloca(llvmType(v.type)));
+  int words = 1;
+  for (const ir::ExitPoint& x : fn.exits) words = std::max(words, deopt::exitBufferWords(x));
+  exitBuf_ = b.CreateAlloca(i64, b.getInt32(words), "exitbuf");
+  for (const ir::Block& blk : fn.blocks)
+    blocks_.push_back(llvm::BasicBlock::Create(ctx, "bb" + std::to_string(blk.id), func));
+  b.CreateBr(blocks_[0]);
+  for (const ir::Block& blk : fn.blocks) {
+    curIR_ = &blk;
+    b.SetInsertPoint(blocks_[blk.id]);
+    for (const ir::Instr& in : blk.instrs)
+      if (auto err = lowerInstr(in)) return err;
+  }
+  std::string msg;
+  llvm::raw_string_ostream os(msg);
+  if (llvm::verifyFunction(*func, &os)) return support::bail("internal: LLVM verifier: " + os.str());
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::unique_ptr<llvm::Module>> lowerFunction(const ir::Function& fn, llvm::LLVMContext& ctx) {
+  auto mod = std::make_unique<llvm::Module>(fn.name, ctx);
+  Lowerer l(fn, *mod);
+  if (auto err = l.run()) return std::move(err);
+  return std::move(mod);
+}
+
+}  // namespace pypaccel::codegen

@@ -1,0 +1,164 @@
+// Lowering of everything that touches objects: arguments, slots and global guards, reference counts, boxing,
+// generic operations through pypa_rt_* helpers, virtual ranges, and the eval-breaker poll.
+#include <cstddef>
+
+#include <llvm/IR/MDBuilder.h>
+
+#include "codegen/lowerer.h"
+#include "runtime/native_ctx.h"
+
+namespace pypaccel::codegen {
+
+using ir::Op;
+
+namespace {
+
+// PyFloatObject's ob_fval and PyDictObject's ma_version_tag are public struct fields in 3.11.
+constexpr int64_t kFloatValueOffset = offsetof(PyFloatObject, ob_fval);
+constexpr int64_t kDictVersionOffset = offsetof(PyDictObject, ma_version_tag);
+
+int32_t exitUnit(const ir::Function& fn, int exitId) { return exitId >= 0 ? fn.exits[exitId].unit : 0; }
+
+}  // namespace
+
+bool Lowerer::lowerObjects(const ir::Instr& in) {
+  auto slotAddr = [&](int64_t slot) {
+    return b.CreateConstInBoundsGEP1_64(i64, ctxField(runtime::kCtxSlots), slot);
+  };
+  switch (in.op) {
+    case Op::LoadArg:
+      def(in.id, b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm)));
+      return true;
+    case Op::UnboxInt:
+      def(in.id, b.CreateCall(helper("pypa_rt_unbox_int", i64, {ptr}), {val(in.args[0])}));
+      return true;
+    case Op::UnboxFloat:
+      def(in.id, b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), kFloatValueOffset)));
+      return true;
+    case Op::UnboxBool: def(in.id, b.CreateICmpEQ(val(in.args[0]), pySymbol("_Py_TrueStruct"))); return true;
+    case Op::LoadSlotObj: def(in.id, b.CreateLoad(ptr, slotAddr(in.imm))); return true;
+    case Op::LoadSlotInt: def(in.id, b.CreateLoad(i64, slotAddr(in.imm))); return true;
+    case Op::LoadSlotFloat: def(in.id, b.CreateLoad(f64, slotAddr(in.imm))); return true;
+    case Op::LoadSlotBool:
+      def(in.id, b.CreateICmpNE(b.CreateLoad(i64, slotAddr(in.imm)), b.getInt64(0)));
+      return true;
+    case Op::GuardGlobal: {
+      // Fast path: neither dict changed since the last check. Slow path: re-check the binding's identity.
+      const ir::GlobalGuard& g = fn.globals[in.imm];
+      auto version = [&](unsigned field) {
+        return b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, ctxField(field), kDictVersionOffset));
+      };
+      llvm::Value* changed = b.CreateICmpNE(version(runtime::kCtxGlobals), b.CreateLoad(i64, slotAddr(g.globalsVerSlot)));
+      if (g.builtinsVerSlot >= 0)
+        changed = b.CreateOr(changed, b.CreateICmpNE(version(runtime::kCtxBuiltins),
+                                                     b.CreateLoad(i64, slotAddr(g.builtinsVerSlot))));
+      llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx, "global_recheck", func);
+      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "global_ok", func);
+      b.CreateCondBr(changed, slow, done);
+      b.SetInsertPoint(slow);
+      llvm::Value* ok = b.CreateCall(helper("pypa_rt_global_check", i32, {ptr, i32}), {argCtx, b.getInt32(in.imm)});
+      guard(b.CreateICmpEQ(ok, b.getInt32(0)), in.exit);
+      b.CreateBr(done);
+      b.SetInsertPoint(done);
+      if (fn.stressExits) guard(b.getFalse(), in.exit);
+      return true;
+    }
+    case Op::IncRef: incref(val(in.args[0])); return true;
+    case Op::DecRef: decref(val(in.args[0])); return true;
+    case Op::DecRefIf: {
+      llvm::BasicBlock* yes = llvm::BasicBlock::Create(ctx, "bound", func);
+      llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "cont", func);
+      b.CreateCondBr(val(in.args[0]), yes, cont);
+      b.SetInsertPoint(yes);
+      decref(val(in.args[1]));
+      b.CreateBr(cont);
+      b.SetInsertPoint(cont);
+      return true;
+    }
+    case Op::BoxInt:
+      def(in.id, b.CreateCall(helper("PyLong_FromLongLong", ptr, {i64}), {val(in.args[0])}));
+      return true;
+    case Op::BoxFloat:
+      def(in.id, b.CreateCall(helper("PyFloat_FromDouble", ptr, {f64}), {val(in.args[0])}));
+      return true;
+    case Op::BoxBool: {
+      llvm::Value* o = b.CreateSelect(val(in.args[0]), pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
+      incref(o);
+      def(in.id, o);
+      return true;
+    }
+    case Op::ObjBin: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_binop", ptr, {ptr, i32, ptr, ptr, i32}),
+                                    {argCtx, b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
+                                     b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::ObjUnary: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_unary", ptr, {ptr, i32, ptr, i32}),
+                                    {argCtx, b.getInt32(in.imm), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::ObjCompare: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_compare", ptr, {ptr, i32, ptr, ptr, i32}),
+                                    {argCtx, b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
+                                     b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::ObjTruthy: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_truthy", i32, {ptr, ptr, i32}),
+                                    {argCtx, val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateICmpSLT(r, b.getInt32(0)), in.exit);
+      def(in.id, b.CreateICmpSGT(r, b.getInt32(0)));
+      return true;
+    }
+    case Op::ObjIs: def(in.id, b.CreateICmpEQ(val(in.args[0]), val(in.args[1]))); return true;
+    case Op::IsNone: def(in.id, b.CreateICmpEQ(val(in.args[0]), pySymbol("_Py_NoneStruct"))); return true;
+    case Op::BuildTuple: {
+      unsigned n = unsigned(in.args.size());
+      llvm::Value* items = entryAlloca(ptr, n ? n : 1);
+      for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_tuple", ptr, {ptr, ptr, i32}), {argCtx, items, b.getInt32(n)});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::CheckFlag: guard(b.CreateNot(val(in.args[0])), in.exit); return true;
+    case Op::RangeCheck: guard(b.CreateICmpEQ(val(in.args[0]), b.getInt64(0)), in.exit); return true;
+    case Op::RangeHasNext: {
+      llvm::Value *cur = val(in.args[0]), *stop = val(in.args[1]), *step = val(in.args[2]);
+      def(in.id, b.CreateSelect(b.CreateICmpSGT(step, b.getInt64(0)), b.CreateICmpSLT(cur, stop),
+                                b.CreateICmpSGT(cur, stop)));
+      return true;
+    }
+    case Op::RangeAdvance: {
+      // Past INT64 the range is necessarily exhausted: park the cursor on `stop`.
+      llvm::Value* r = b.CreateBinaryIntrinsic(llvm::Intrinsic::sadd_with_overflow, val(in.args[0]), val(in.args[2]));
+      def(in.id, b.CreateSelect(b.CreateExtractValue(r, 1), val(in.args[1]), b.CreateExtractValue(r, 0)));
+      return true;
+    }
+    case Op::Poll: {
+      auto* flag = b.CreateLoad(i32, ctxField(runtime::kCtxEvalBreaker));
+      flag->setAtomic(llvm::AtomicOrdering::Monotonic);
+      flag->setAlignment(llvm::Align(4));
+      llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx, "breaker", func);
+      llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "no_breaker", func);
+      b.CreateCondBr(b.CreateICmpNE(flag, b.getInt32(0)), slow, cont, llvm::MDBuilder(ctx).createBranchWeights(1, 1000));
+      b.SetInsertPoint(slow);
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_poll", i32, {ptr}), {argCtx});
+      guard(b.CreateICmpSGT(r, b.getInt32(0)), in.exit);
+      guard(b.CreateICmpSLT(r, b.getInt32(0)), in.exit2);
+      b.CreateBr(cont);
+      b.SetInsertPoint(cont);
+      return true;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace pypaccel::codegen

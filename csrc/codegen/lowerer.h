@@ -1,0 +1,70 @@
+// Lowerer: the state of lowering one ir::Function (values, variables, blocks, exits). Lowering of each IR op
+// family lives in lower_<family>.cpp.
+#pragma once
+#include <map>
+#include <vector>
+
+#include <llvm/IR/IRBuilder.h>
+#include <llvm/IR/Module.h>
+
+#include "ir/ir.h"
+
+namespace pypaccel::codegen {
+
+class Lowerer {
+ public:
+  Lowerer(const ir::Function& fn, llvm::Module& m);
+  llvm::Error run();
+
+  // -- Shared by the lower_*.cpp files ----------------------------------------------------------------------------
+  const ir::Function& fn;
+  llvm::Module& mod;
+  llvm::LLVMContext& ctx;
+  llvm::IRBuilder<> b;
+  llvm::Function* func = nullptr;
+  llvm::Value* argLocals = nullptr;  // PyObject** localsplus
+  llvm::Value* argCtx = nullptr;     // NativeCtx*
+  llvm::Type *i1, *i8, *i32, *i64, *f64, *ptr;
+
+  llvm::Value* val(int id) { return values_.at(id); }
+  void def(int id, llvm::Value* v) { values_[id] = v; }
+  llvm::Type* llvmType(ir::Type t);
+
+  llvm::Value* ctxField(unsigned index);  // loads NativeCtx field `index` (pointer-sized)
+  llvm::FunctionCallee helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params);
+  llvm::GlobalVariable* pySymbol(const char* name);  // an exported CPython data object (_Py_TrueStruct, ...)
+
+  // Branches to exit `exitId` when `fail` is true (and, in stress mode, the first time the guard is reached).
+  void guard(llvm::Value* fail, int exitId);
+  llvm::BasicBlock* exitBlock(int exitId);
+  // Continues in a fresh block; used after a conditional branch to an exit.
+  void split(const char* name);
+
+  // Allocas belong in the entry block: one in a loop body would grow the stack every iteration.
+  llvm::AllocaInst* entryAlloca(llvm::Type* t, unsigned n = 1);
+
+  void incref(llvm::Value* o);
+  void decref(llvm::Value* o);
+
+  // Family lowerings: return false if `op` is not theirs.
+  bool lowerArith(const ir::Instr& in);
+  bool lowerObjects(const ir::Instr& in);
+  bool lowerControl(const ir::Instr& in);
+
+ private:
+  llvm::Error lowerInstr(const ir::Instr& in);
+  std::map<int, llvm::Value*> values_;
+  std::vector<llvm::AllocaInst*> vars_;
+  std::vector<llvm::BasicBlock*> blocks_;
+  std::map<int, llvm::BasicBlock*> exits_;
+  llvm::AllocaInst* exitBuf_ = nullptr;
+  llvm::BasicBlock* entry_ = nullptr;
+  const ir::Block* curIR_ = nullptr;
+  friend bool lowerVars(Lowerer& l, const ir::Instr& in);
+
+ public:
+  std::vector<llvm::AllocaInst*>& vars() { return vars_; }
+  std::vector<llvm::BasicBlock*>& blocks() { return blocks_; }
+};
+
+}  // namespace pypaccel::codegen

@@ -1,0 +1,67 @@
+/* The only door to CPython 3.11 internals. Everything behind it is C11 built with Py_BUILD_CORE (several 3.11
+ * internal headers do not compile as C++); callers see opaque frames and plain functions. A 3.12 port is a sibling
+ * folder implementing this same header. */
+#ifndef PYPACCEL_CPYTHON_CPY_H
+#define PYPACCEL_CPYTHON_CPY_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _PyInterpreterFrame PypaFrame;
+typedef PyObject *(*PypaEvalFunc)(PyThreadState *, PypaFrame *, int);
+
+/* -- Eval-frame hook (PEP 523) ---------------------------------------------------------------------------------- */
+PypaEvalFunc pypa_cpy_get_eval_frame(void);
+void pypa_cpy_set_eval_frame(PypaEvalFunc f);
+/* Puts the interpreter's own _PyEval_EvalFrameDefault back. */
+void pypa_cpy_reset_eval_frame(void);
+PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag);
+/* Non-zero while tracing or profiling is active on this thread. */
+int pypa_cpy_tracing(PyThreadState *ts);
+
+/* -- Frames ----------------------------------------------------------------------------------------------------- */
+PyCodeObject *pypa_frame_code(PypaFrame *f);
+PyObject *pypa_frame_func(PypaFrame *f);
+PyObject *pypa_frame_globals(PypaFrame *f);
+PyObject *pypa_frame_builtins(PypaFrame *f);
+PyObject **pypa_frame_localsplus(PypaFrame *f);
+/* Frame owned by the thread's frame stack (not a generator, not a frame object). */
+int pypa_frame_is_thread_owned(PypaFrame *f);
+/* Address of frame->prev_instr, so native code can keep the current call site up to date. */
+void *pypa_frame_prev_instr_addr(PypaFrame *f);
+/* First code unit of the code's (adaptive) bytecode; prev_instr points into it. */
+void *pypa_code_first_instr(PyCodeObject *co);
+/* Set prev_instr to unit index `unit` (may be -1: before the first instruction). */
+void pypa_frame_set_prev_unit(PypaFrame *f, int unit);
+/* Set the value-stack depth (stacktop = nlocalsplus + depth). */
+void pypa_frame_set_stack_depth(PypaFrame *f, int depth);
+/* Link/unlink the frame as the thread's current frame while native code runs it (tracebacks, sys._getframe). */
+void pypa_frame_link(PyThreadState *ts, PypaFrame *f);
+void pypa_frame_unlink(PyThreadState *ts, PypaFrame *f);
+
+/* -- Code objects ----------------------------------------------------------------------------------------------- */
+int pypa_code_firsttraceable(PyCodeObject *co);
+int pypa_code_nlocalsplus(PyCodeObject *co);
+int pypa_code_ncells_free(PyCodeObject *co);  /* cell + free variables */
+
+/* -- Opcode tables (private copies of 3.11's) ------------------------------------------------------------------- */
+int pypa_opcode_base(int op);          /* specialized -> base opcode */
+int pypa_opcode_cache_entries(int op); /* inline CACHE units after a base opcode */
+const char *pypa_opcode_name(int op);  /* NULL for unknown */
+
+/* -- Eval breaker ----------------------------------------------------------------------------------------------- */
+/* Address of the interpreter's eval_breaker word, polled by native loops at backward jumps. */
+const int *pypa_cpy_eval_breaker_addr(PyThreadState *ts);
+/* Do what the interpreter would at a backward jump: hand the GIL over when asked, run signal handlers and pending
+ * calls. Returns 0 to continue natively, -1 with an exception set, 1 when something only the interpreter can handle
+ * is pending (async exception): the caller exits to the interpreter. */
+int pypa_cpy_handle_eval_breaker(PyThreadState *ts);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,108 @@
+// Linking a specialization into this process: fill its slot words from the code's constants and the current
+// globals, checking every assumption the code was compiled under.
+#include "deopt/specialization.h"
+
+namespace pypaccel::deopt {
+
+using support::Ref;
+
+static bool lookupGlobal(PyObject* globals, PyObject* builtins, PyObject* name, PyObject** value, bool* fromBuiltins) {
+  PyObject* v = PyDict_GetItemWithError(globals, name);
+  *fromBuiltins = false;
+  if (!v && !PyErr_Occurred() && PyDict_Check(builtins)) {
+    v = PyDict_GetItemWithError(builtins, name);
+    *fromBuiltins = true;
+  }
+  if (!v) PyErr_Clear();
+  *value = v;
+  return v != nullptr;
+}
+
+static bool valueMatches(char expect, PyObject* v, int64_t* word) {
+  switch (expect) {
+    case 'i': {
+      if (!PyLong_CheckExact(v)) return false;
+      int overflow = 0;
+      long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+      if (overflow || (x == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return false;
+      }
+      *word = x;
+      return true;
+    }
+    case 'f': {
+      if (!PyFloat_CheckExact(v)) return false;
+      double d = PyFloat_AS_DOUBLE(v);
+      static_assert(sizeof(d) == sizeof(*word));
+      __builtin_memcpy(word, &d, sizeof(d));
+      return true;
+    }
+    case 'b':
+      if (!PyBool_Check(v)) return false;
+      *word = v == Py_True;
+      return true;
+    case 'r': return v == reinterpret_cast<PyObject*>(&PyRange_Type);
+    default: return true;
+  }
+}
+
+bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* builtins, std::string* why) {
+  const SpecMeta& m = s.meta;
+  s.slotWords.assign(m.slots.size(), 0);
+  s.keepAlive.clear();
+  if (!PyDict_CheckExact(globals) || !PyDict_CheckExact(builtins)) {
+    *why = "globals or builtins is not a dict";
+    return false;
+  }
+  s.keepAlive.push_back(Ref::borrow(globals));
+  s.keepAlive.push_back(Ref::borrow(builtins));
+  Ref consts = Ref::steal(PyObject_GetAttrString(code, "co_consts"));
+  if (!consts) {
+    PyErr_Clear();
+    *why = "no co_consts";
+    return false;
+  }
+  for (size_t i = 0; i < m.slots.size(); i++) {
+    const ir::Slot& sl = m.slots[i];
+    if (sl.kind == ir::SlotKind::ConstObj) {
+      if (sl.index < 0 || sl.index >= PyTuple_GET_SIZE(consts.get())) {
+        *why = "constant index out of range";
+        return false;
+      }
+      s.slotWords[i] = reinterpret_cast<int64_t>(PyTuple_GET_ITEM(consts.get(), sl.index));
+    }
+  }
+  for (const ir::GlobalGuard& g : m.globals) {
+    Ref name = Ref::steal(PyUnicode_FromString(g.name.c_str()));
+    if (!name) {
+      PyErr_Clear();
+      *why = "bad global name";
+      return false;
+    }
+    PyObject* v;
+    bool fromBuiltins;
+    if (!lookupGlobal(globals, builtins, name.get(), &v, &fromBuiltins) || fromBuiltins != g.fromBuiltins) {
+      *why = "global '" + g.name + "' is not bound as it was when compiled";
+      return false;
+    }
+    int64_t word = 0;
+    if (!valueMatches(g.expect, v, &word)) {
+      *why = "global '" + g.name + "' changed type since it was compiled";
+      return false;
+    }
+    if (g.valueSlot >= 0) s.slotWords[g.valueSlot] = word;
+    // Holding the value keeps its address from being reused by another object while guards compare it.
+    s.keepAlive.push_back(Ref::borrow(v));
+    s.keepAlive.push_back(std::move(name));
+    s.slotWords[g.objSlot] = reinterpret_cast<int64_t>(v);
+    s.slotWords[g.globalsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(globals)->ma_version_tag);
+    if (g.builtinsVerSlot >= 0)
+      s.slotWords[g.builtinsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(builtins)->ma_version_tag);
+  }
+  s.stressFlags.assign(m.exits.size(), 0);
+  s.exitCounts.assign(m.exits.size(), 0);
+  return true;
+}
+
+}  // namespace pypaccel::deopt

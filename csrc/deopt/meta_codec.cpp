@@ -1,0 +1,213 @@
+// Binary encoding of SpecMeta for the cache (little-endian varints and strings, versioned).
+#include <cstring>
+
+#include "deopt/specialization.h"
+
+namespace pypaccel::deopt {
+
+namespace {
+constexpr uint32_t kMetaVersion = 1;
+
+struct Writer {
+  std::string out;
+  void u(uint64_t v) {
+    do {
+      uint8_t b = v & 0x7f;
+      v >>= 7;
+      out.push_back(char(b | (v ? 0x80 : 0)));
+    } while (v);
+  }
+  void i(int64_t v) { u((uint64_t(v) << 1) ^ uint64_t(v >> 63)); }
+  void s(const std::string& v) {
+    u(v.size());
+    out += v;
+  }
+};
+
+struct Reader {
+  const std::string& in;
+  size_t pos = 0;
+  bool ok = true;
+  uint64_t u() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos >= in.size()) {
+        ok = false;
+        return 0;
+      }
+      uint8_t b = uint8_t(in[pos++]);
+      v |= uint64_t(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    ok = false;
+    return 0;
+  }
+  int64_t i() {
+    uint64_t z = u();
+    return int64_t(z >> 1) ^ -int64_t(z & 1);
+  }
+  std::string s() {
+    uint64_t n = u();
+    if (!ok || n > in.size() - pos) {
+      ok = false;
+      return "";
+    }
+    std::string v = in.substr(pos, n);
+    pos += n;
+    return v;
+  }
+  // A count that must be plausible for the remaining bytes (guards against corrupt sizes).
+  size_t count() {
+    uint64_t n = u();
+    if (n > in.size()) ok = false;
+    return ok ? size_t(n) : 0;
+  }
+};
+}  // namespace
+
+SpecMeta metaFromIR(const ir::Function& fn) {
+  SpecMeta m;
+  m.symbol = fn.name;
+  m.signature = fn.signature;
+  m.nlocals = fn.nlocals;
+  m.nargs = fn.nargs;
+  m.stressExits = fn.stressExits;
+  m.exits = fn.exits;
+  for (auto& x : m.exits)
+    for (auto& v : x.stack) v.v[0] = v.v[1] = v.v[2] = -1;
+  m.slots = fn.slots;
+  m.globals = fn.globals;
+  return m;
+}
+
+std::string encodeMeta(const SpecMeta& m) {
+  Writer w;
+  w.u(kMetaVersion);
+  w.s(m.symbol);
+  w.s(m.signature);
+  w.u(m.nlocals);
+  w.u(m.nargs);
+  w.u(m.stressExits);
+  w.u(m.exits.size());
+  for (const auto& x : m.exits) {
+    w.u(x.unit);
+    w.u(x.resumeUnit);
+    w.u(x.line);
+    w.u(uint64_t(x.kind));
+    w.u(x.reason);
+    w.s(x.detail);
+    w.u(x.locals.size());
+    for (const auto& l : x.locals) {
+      w.u(uint64_t(l.type));
+      w.u(uint64_t(l.def));
+    }
+    w.u(x.stack.size());
+    for (const auto& v : x.stack) w.u(uint64_t(v.type));
+  }
+  w.u(m.slots.size());
+  for (const auto& s : m.slots) {
+    w.u(uint64_t(s.kind));
+    w.i(s.index);
+    w.s(s.name);
+  }
+  w.u(m.globals.size());
+  for (const auto& g : m.globals) {
+    w.s(g.name);
+    w.u(g.fromBuiltins);
+    w.u(uint8_t(g.expect));
+    w.i(g.objSlot);
+    w.i(g.globalsVerSlot);
+    w.i(g.builtinsVerSlot);
+    w.i(g.valueSlot);
+  }
+  return w.out;
+}
+
+bool decodeMeta(const std::string& blob, SpecMeta* out) {
+  Reader r{blob};
+  if (r.u() != kMetaVersion) return false;
+  SpecMeta m;
+  m.symbol = r.s();
+  m.signature = r.s();
+  m.nlocals = int(r.u());
+  m.nargs = int(r.u());
+  m.stressExits = r.u() != 0;
+  size_t nexits = r.count();
+  for (size_t i = 0; i < nexits && r.ok; i++) {
+    ir::ExitPoint x;
+    x.unit = int(r.u());
+    x.resumeUnit = int(r.u());
+    x.line = int(r.u());
+    x.kind = ir::ExitKind(r.u());
+    x.reason = int(r.u());
+    x.detail = r.s();
+    size_t nl = r.count();
+    for (size_t l = 0; l < nl && r.ok; l++) {
+      ir::SnapLocal s;
+      s.type = ir::Type(r.u());
+      s.def = ir::Def(r.u());
+      x.locals.push_back(s);
+    }
+    size_t ns = r.count();
+    for (size_t k = 0; k < ns && r.ok; k++) {
+      ir::SnapValue v;
+      v.type = ir::Type(r.u());
+      x.stack.push_back(v);
+    }
+    m.exits.push_back(std::move(x));
+  }
+  size_t nslots = r.count();
+  for (size_t i = 0; i < nslots && r.ok; i++) {
+    ir::Slot s;
+    s.kind = ir::SlotKind(r.u());
+    s.index = int(r.i());
+    s.name = r.s();
+    m.slots.push_back(s);
+  }
+  size_t ng = r.count();
+  for (size_t i = 0; i < ng && r.ok; i++) {
+    ir::GlobalGuard g;
+    g.name = r.s();
+    g.fromBuiltins = r.u() != 0;
+    g.expect = char(r.u());
+    g.objSlot = int(r.i());
+    g.globalsVerSlot = int(r.i());
+    g.builtinsVerSlot = int(r.i());
+    g.valueSlot = int(r.i());
+    m.globals.push_back(g);
+  }
+  if (!r.ok || r.pos != blob.size()) return false;
+  // Structural sanity: everything indexes within bounds, so a damaged blob can never steer native code.
+  for (const auto& x : m.exits) {
+    if (int(x.locals.size()) != m.nlocals) return false;
+    for (const auto& l : x.locals)
+      if (uint8_t(l.type) > uint8_t(ir::Type::RangeIter) || uint8_t(l.def) > uint8_t(ir::Def::Yes)) return false;
+    for (const auto& v : x.stack)
+      if (uint8_t(v.type) > uint8_t(ir::Type::RangeIter)) return false;
+    if (uint8_t(x.kind) > uint8_t(ir::ExitKind::Raise)) return false;
+  }
+  for (const auto& s : m.slots)
+    if (uint8_t(s.kind) > uint8_t(ir::SlotKind::BuiltinsVersion)) return false;
+  int ns = int(m.slots.size());
+  for (const auto& g : m.globals) {
+    auto bad = [&](int s, bool required) { return required ? (s < 0 || s >= ns) : (s >= ns || s < -1); };
+    if (bad(g.objSlot, true) || bad(g.globalsVerSlot, true) || bad(g.builtinsVerSlot, g.fromBuiltins) ||
+        bad(g.valueSlot, false))
+      return false;
+  }
+  if (int(m.signature.size()) != m.nargs || m.nargs > m.nlocals) return false;
+  *out = std::move(m);
+  return true;
+}
+
+int exitBufferWords(const ir::ExitPoint& x) {
+  int n = 0;
+  for (const auto& l : x.locals) {
+    if (l.def == ir::Def::No) continue;
+    n += (l.def == ir::Def::Maybe ? 1 : 0) + ir::typeComponents(l.type);
+  }
+  for (const auto& v : x.stack) n += ir::typeComponents(v.type);
+  return n;
+}
+
+}  // namespace pypaccel::deopt

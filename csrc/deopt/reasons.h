@@ -1,0 +1,15 @@
+// Deopt reasons (deopt_reasons.def) as an enum with their stats text.
+#pragma once
+
+namespace pypaccel::deopt {
+
+enum class Reason : int {
+#define DEOPT_REASON(name, text) name,
+#include "deopt/deopt_reasons.def"
+#undef DEOPT_REASON
+};
+
+const char* reasonText(Reason r);
+inline const char* reasonText(int r) { return reasonText(static_cast<Reason>(r)); }
+
+}  // namespace pypaccel::deopt

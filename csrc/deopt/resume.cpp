@@ -1,0 +1,103 @@
+// Deopt: native code gives up at an exit. Rebuild the interpreter frame exactly (locals, value stack, virtual
+// ranges materialized, prev_instr) and let _PyEval_EvalFrameDefault finish the call (design.md §Deopt).
+#include <cstring>
+
+#include "cpython/cpy.h"
+#include "deopt/specialization.h"
+#include "runtime/helpers.h"
+
+using pypaccel::deopt::Specialization;
+using pypaccel::ir::Def;
+using pypaccel::ir::Type;
+using pypaccel::runtime::NativeCtx;
+
+namespace {
+
+// Boxes one value of type `t` from the buffer (advancing it); Obj words already own their reference.
+PyObject* boxValue(Type t, const uint64_t*& p) {
+  switch (t) {
+    case Type::Int: return PyLong_FromLongLong(int64_t(*p++));
+    case Type::Float: {
+      double d;
+      std::memcpy(&d, p++, sizeof(d));
+      return PyFloat_FromDouble(d);
+    }
+    case Type::Bool: {
+      PyObject* b = (*p++ & 1) ? Py_True : Py_False;
+      Py_INCREF(b);
+      return b;
+    }
+    case Type::Obj: return reinterpret_cast<PyObject*>(*p++);
+    case Type::Null: return nullptr;
+    case Type::Range:
+    case Type::RangeIter: {
+      long long a = int64_t(p[0]), b = int64_t(p[1]), c = int64_t(p[2]);
+      p += 3;
+      PyObject* r = PyObject_CallFunction(reinterpret_cast<PyObject*>(&PyRange_Type), "LLL", a, b, c);
+      if (!r || t == Type::Range) return r;
+      PyObject* it = PyObject_GetIter(r);
+      Py_DECREF(r);
+      return it;
+    }
+    default: return nullptr;
+  }
+}
+
+// Drops a value from the buffer without boxing (the local was not bound on this path).
+void skipValue(Type t, const uint64_t*& p) { p += pypaccel::ir::typeComponents(t); }
+
+}  // namespace
+
+extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
+  auto* spec = static_cast<Specialization*>(ctx->spec);
+  const pypaccel::ir::ExitPoint& x = spec->meta.exits[exitId];
+  spec->exits++;
+  spec->exitCounts[exitId]++;
+  if (spec->meta.stressExits) spec->stressFlags[exitId] = 1;
+
+  auto* frame = static_cast<PypaFrame*>(ctx->frame);
+  PyObject** localsplus = pypa_frame_localsplus(frame);
+  const uint64_t* p = values;
+  // Keep a pending exception (Raise exits) out of the way of the boxing calls.
+  PyObject *et = nullptr, *ev = nullptr, *etb = nullptr;
+  bool raising = x.kind == pypaccel::ir::ExitKind::Raise || PyErr_Occurred();
+  if (raising) PyErr_Fetch(&et, &ev, &etb);
+  bool boxFailed = false;
+  for (size_t l = 0; l < x.locals.size(); l++) {
+    const auto& s = x.locals[l];
+    PyObject* v = nullptr;
+    if (s.def != Def::No) {
+      bool bound = s.def == Def::Yes || (*p++ & 1);
+      if (bound) {
+        v = boxValue(s.type, p);
+        if (!v) boxFailed = true;
+      } else {
+        skipValue(s.type, p);
+      }
+    }
+    Py_XSETREF(localsplus[l], v);
+  }
+  int nlocalsplus = pypa_code_nlocalsplus(pypa_frame_code(frame));
+  for (size_t d = 0; d < x.stack.size(); d++) {
+    PyObject* v = boxValue(x.stack[d].type, p);
+    if (!v && x.stack[d].type != Type::Null) boxFailed = true;
+    localsplus[nlocalsplus + d] = v;
+  }
+  pypa_frame_set_stack_depth(frame, int(x.stack.size()));
+  if (raising) {
+    PyErr_Restore(et, ev, etb);
+  } else if (boxFailed) {
+    raising = true;  // MemoryError from boxing: unwind from here as the interpreter would
+  }
+
+  PyThreadState* ts = ctx->tstate;
+  pypa_frame_unlink(ts, frame);
+  Py_LeaveRecursiveCall();
+  ctx->exited = 1;
+  if (raising) {
+    pypa_frame_set_prev_unit(frame, x.unit);
+    return pypa_cpy_eval_default(ts, frame, 1);
+  }
+  pypa_frame_set_prev_unit(frame, x.resumeUnit - 1);
+  return pypa_cpy_eval_default(ts, frame, 0);
+}

@@ -1,0 +1,53 @@
+// A specialization: one function compiled for one argument signature, with the metadata that lets it exit
+// (deopt) and be stored and relinked in another process, plus its per-process counters.
+#pragma once
+#include <Python.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ir/ir.h"
+#include "runtime/native_ctx.h"
+#include "support/ref.h"
+
+namespace pypaccel::deopt {
+
+// Everything about a specialization besides its object code; stored next to it in the cache.
+struct SpecMeta {
+  std::string symbol;
+  std::string signature;
+  int nlocals = 0;
+  int nargs = 0;
+  bool stressExits = false;
+  std::vector<ir::ExitPoint> exits;  // SSA ids are not kept: the exit buffer layout follows from the types
+  std::vector<ir::Slot> slots;
+  std::vector<ir::GlobalGuard> globals;
+};
+
+SpecMeta metaFromIR(const ir::Function& fn);
+std::string encodeMeta(const SpecMeta& m);
+bool decodeMeta(const std::string& blob, SpecMeta* out);
+
+// Words an exit passes in its buffer: per bound local [flag if maybe] + components, then stack components.
+int exitBufferWords(const ir::ExitPoint& x);
+
+struct Specialization {
+  SpecMeta meta;
+  runtime::NativeEntry entry = nullptr;
+  std::vector<int64_t> slotWords;
+  std::vector<uint8_t> stressFlags;
+  std::vector<uint64_t> exitCounts;
+  std::vector<support::Ref> keepAlive;  // objects whose addresses sit in slotWords
+  uint64_t entries = 0;
+  uint64_t exits = 0;
+  bool disabled = false;
+  bool fromCache = false;
+  std::string disabledReason;
+};
+
+// Fills slotWords for this process from the code's constants and the current globals. Returns false with `why`
+// when something the code was compiled against no longer holds (then the specialization must not be used).
+bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* builtins, std::string* why);
+
+}  // namespace pypaccel::deopt

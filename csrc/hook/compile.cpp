@@ -1,0 +1,214 @@
+// Compile-or-load: the cache is consulted before any IR is built; a hit links the stored object without running
+// the optimizer or codegen. Every failure becomes a recorded fallback, never an exception for the program.
+#include "hook/compile.h"
+
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "cache/key.h"
+#include "cache/store.h"
+#include "codegen/codegen.h"
+#include "hook/hook.h"
+#include "jit/engine.h"
+#include "spec/builder.h"
+#include "support/bail.h"
+
+namespace pypaccel::hook {
+
+using support::Ref;
+
+namespace {
+
+std::unique_ptr<jit::Engine>* gEngine = new std::unique_ptr<jit::Engine>();
+std::string* gEngineError = new std::string();
+std::map<std::string, std::unique_ptr<cache::Store>>* gStores = new std::map<std::string, std::unique_ptr<cache::Store>>();
+double gCompileSeconds = 0;
+
+jit::Engine* engine() {
+  if (*gEngine) return gEngine->get();
+  if (!gEngineError->empty()) return nullptr;
+  jit::EngineOptions o;
+  o.optLevel = config().optLevel;
+  o.cpu = config().cpu;
+  auto e = jit::Engine::Create(o);
+  if (!e) {
+    *gEngineError = "JIT unavailable: " + support::errorReason(e.takeError());
+    return nullptr;
+  }
+  *gEngine = std::move(*e);
+  return gEngine->get();
+}
+
+void warnCache(const std::string& msg) {
+  // Cache trouble is a miss plus a warning, never an error for the program (even under -W error).
+  PyObject *t, *v, *tb;
+  PyErr_Fetch(&t, &v, &tb);
+  if (PyErr_WarnEx(PyExc_RuntimeWarning, ("pypaccel cache: " + msg).c_str(), 1) < 0) PyErr_Clear();
+  PyErr_Restore(t, v, tb);
+}
+
+cache::Store* storeFor(const std::string& filename) {
+  auto it = gStores->find(filename);
+  if (it != gStores->end()) return it->second.get();
+  (*gStores)[filename] = nullptr;
+  if (!config().dbPathFor) return nullptr;
+  Ref r = Ref::steal(PyObject_CallFunction(config().dbPathFor.get(), "s", filename.c_str()));
+  if (!r) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  if (r.get() == Py_None || !PyTuple_Check(r.get()) || PyTuple_GET_SIZE(r.get()) != 2) return nullptr;
+  const char* path = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r.get(), 0));
+  if (!path) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  bool writable = PyObject_IsTrue(PyTuple_GET_ITEM(r.get(), 1)) == 1;
+  auto st = cache::Store::open(path, writable, filename);
+  if (!st) {
+    std::string why = support::errorReason(st.takeError());
+    // A database that does not exist yet in a read-only place is just an empty cache.
+    if (writable || why.find("unable to open") == std::string::npos) warnCache(why);
+    return nullptr;
+  }
+  (*gStores)[filename] = std::move(*st);
+  return (*gStores)[filename].get();
+}
+
+std::vector<int> loopHeaders(const spec::Bytecode& bc) {
+  std::vector<int> out;
+  for (const auto& in : bc.instrs)
+    if (spec::isBackwardJump(in.op)) out.push_back(in.target);
+  return out;
+}
+
+bool anyLoopReached(const ir::Function& fn, const spec::Bytecode& bc) {
+  for (int h : loopHeaders(bc))
+    for (const auto& b : fn.blocks)
+      if (b.unit == h) return true;
+  return false;
+}
+
+std::string buildIdentity(jit::Engine& e) {
+  return e.buildIdentity() + (config().stressExits ? ";stress=1" : ";stress=0");
+}
+
+// Turns a linked object into a running specialization; false (with why) if it does not fit this process.
+std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta meta, const std::string& object,
+                                                PypaFrame* frame, std::string* why) {
+  auto s = std::make_unique<deopt::Specialization>();
+  s->meta = std::move(meta);
+  auto addr = e.link(object, s->meta.symbol);
+  if (!addr) {
+    *why = "link failed: " + support::errorReason(addr.takeError());
+    return nullptr;
+  }
+  s->entry = reinterpret_cast<runtime::NativeEntry>(*addr);
+  if (!deopt::linkSlots(*s, reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame),
+                        pypa_frame_builtins(frame), why))
+    return nullptr;
+  return s;
+}
+
+}  // namespace
+
+double compileSeconds() { return gCompileSeconds; }
+
+void* openStore(const std::string& filename) { return storeFor(filename); }
+
+void forEachStore(void (*fn)(const std::string&, void*, void*), void* arg) {
+  for (auto& [file, st] : *gStores)
+    if (st) fn(file, st.get(), arg);
+}
+
+deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
+                                            CompileWhy why) {
+  auto t0 = std::chrono::steady_clock::now();
+  struct Timer {
+    std::chrono::steady_clock::time_point t0;
+    ~Timer() { gCompileSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
+  } timer{t0};
+  auto fail = [&](const std::string& reason) -> deopt::Specialization* {
+    st.failedSignatures[sig] = reason;
+    st.fallback(reason);
+    return nullptr;
+  };
+  if (st.specs.size() >= 8) return fail("too many specializations (8 argument signatures)");
+  jit::Engine* e = engine();
+  if (!e) {
+    st.never = *gEngineError;
+    return fail(*gEngineError);
+  }
+  PyObject* code = reinterpret_cast<PyObject*>(pypa_frame_code(frame));
+  if (!st.hashTried) {
+    st.hashTried = true;
+    auto h = cache::codeContentHash(code);
+    if (h) st.codeHash = *h;
+    else llvm::consumeError(h.takeError());
+  }
+  std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash, sig, buildIdentity(*e));
+  std::string symbol = "pypa_" + cache::hexOf(key, 12);
+
+  // (1) The cache, before any IR is built.
+  cache::Store* store = st.codeHash.empty() ? nullptr : storeFor(st.filename);
+  if (store) {
+    std::string problem;
+    auto entry = store->lookup(key, &problem);
+    if (!problem.empty()) warnCache(problem);
+    if (entry) {
+      deopt::SpecMeta meta;
+      std::string whyNot;
+      if (!deopt::decodeMeta(entry->meta, &meta) || meta.symbol != symbol) {
+        warnCache("damaged metadata for " + st.qualname);
+      } else if (auto s = activate(*e, std::move(meta), entry->object, frame, &whyNot)) {
+        s->fromCache = true;
+        st.loaded++;
+        st.specs.push_back(std::move(s));
+        return st.specs.back().get();
+      }
+      // A stored specialization that does not fit this process (a global changed type): compile afresh.
+    }
+  }
+
+  // (2) Compile.
+  auto info = spec::readCodeInfo(code);
+  if (!info) return fail(support::errorReason(info.takeError()));
+  auto bc = spec::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);
+  if (!bc) return fail(support::errorReason(bc.takeError()));
+  spec::SpecOptions opts;
+  opts.stressExits = config().stressExits;
+  auto fn = spec::buildFunction(*info, *bc, sig, pypa_frame_globals(frame), pypa_frame_builtins(frame), opts, symbol);
+  if (!fn) return fail(support::errorReason(fn.takeError()));
+  if (why == CompileWhy::Loops && !anyLoopReached(*fn, *bc)) {
+    // The loops are behind something the compiler cannot do yet: not worth compiling at the first call.
+    st.deferred[sig] = true;
+    st.fallback("no loop reachable in native code; waiting for the call threshold");
+    return nullptr;
+  }
+  auto mod = codegen::lowerFunction(*fn, e->context());
+  if (!mod) return fail(support::errorReason(mod.takeError()));
+  auto obj = e->compile(**mod);
+  if (!obj) return fail(support::errorReason(obj.takeError()));
+  std::string whyNot;
+  auto s = activate(*e, deopt::metaFromIR(*fn), *obj, frame, &whyNot);
+  if (!s) return fail(whyNot);
+  st.compiled++;
+  if (store && store->writable()) {
+    cache::Entry ent;
+    ent.key = key;
+    ent.codeHash = st.codeHash;
+    ent.qualname = st.qualname;
+    ent.firstlineno = st.firstlineno;
+    ent.signature = sig;
+    ent.build = buildIdentity(*e);
+    ent.object = *obj;
+    ent.meta = deopt::encodeMeta(s->meta);
+    ent.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (auto err = store->put(ent)) warnCache(support::errorReason(std::move(err)));
+  }
+  st.specs.push_back(std::move(s));
+  return st.specs.back().get();
+}
+
+}  // namespace pypaccel::hook

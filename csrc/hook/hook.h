@@ -1,0 +1,36 @@
+// The eval-frame hook (PEP 523): decides per call whether a frame runs natively, is compiled first, or goes to
+// the interpreter, and owns the process-wide configuration.
+#pragma once
+#include <Python.h>
+
+#include <string>
+
+#include "support/ref.h"
+
+namespace pypaccel::hook {
+
+struct Config {
+  int threshold = 200;     // calls before a loop-free function is compiled; 0 = at the first call
+  bool stressExits = false;
+  int optLevel = 2;
+  std::string cpu;
+  support::Ref dbPathFor;  // callable filename -> (path, writable) | None
+};
+
+void configure(const Config& c);
+const Config& config();
+
+// Whole-program mode (enable/disable).
+void enable();
+void disable();
+bool isEnabled();
+
+// Installs the hook without whole-program mode, for @specialize calls; returns whether it installed it.
+bool installForCall();
+void uninstallForCall();
+
+// While paused (nestable), frames of this thread pass through: for Python code the runtime itself runs.
+void pauseThread();
+void resumeThread();
+
+}  // namespace pypaccel::hook

@@ -1,0 +1,147 @@
+// Stats: in-process figures (pypaccel.stats()) and the run records written to the cache databases.
+#include "hook/stats.h"
+
+#include <chrono>
+#include <map>
+#include <unistd.h>
+
+#include "deopt/reasons.h"
+#include "hook/compile.h"
+#include "hook/hook.h"
+#include "support/bail.h"
+
+namespace pypaccel::hook {
+
+namespace {
+
+bool isFallbackReason(int r) {
+  using deopt::Reason;
+  auto k = static_cast<Reason>(r);
+  return k == Reason::Unsupported || k == Reason::NotCallable || k == Reason::NotIterable || k == Reason::TypeError;
+}
+
+std::string exitText(const ir::ExitPoint& x) {
+  std::string t = deopt::reasonText(x.reason);
+  if (!x.detail.empty()) t += " " + x.detail;
+  return t;
+}
+
+}  // namespace
+
+std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
+  std::vector<cache::Event> out;
+  auto add = [&](const char* kind, uint64_t count, const std::string& reason = "", int offset = -1, int line = -1) {
+    cache::Event e;
+    e.qualname = st.qualname;
+    e.firstlineno = st.firstlineno;
+    e.kind = kind;
+    e.count = count;
+    e.reason = reason;
+    e.offset = offset;
+    e.line = line;
+    out.push_back(std::move(e));
+  };
+  if (st.compiled) add("compiled", st.compiled);
+  if (st.loaded) add("loaded", st.loaded);
+  uint64_t calls = 0;
+  // Merge the exits of all specializations by (offset, reason).
+  std::map<std::tuple<int, int, std::string, bool>, uint64_t> exits;
+  for (const auto& s : st.specs) {
+    calls += s->entries;
+    for (size_t i = 0; i < s->meta.exits.size(); i++) {
+      const ir::ExitPoint& x = s->meta.exits[i];
+      bool fb = isFallbackReason(x.reason);
+      uint64_t n = i < s->exitCounts.size() ? s->exitCounts[i] : 0;
+      if (n == 0 && !fb) continue;
+      exits[{x.unit * 2, x.line, exitText(x), fb}] += n;
+    }
+    if (s->disabled) add("disabled", 1, s->disabledReason);
+  }
+  if (calls) add("native_calls", calls);
+  for (auto& [k, n] : exits) {
+    auto& [offset, line, text, fb] = k;
+    add(fb ? "fallback" : "exit", n, fb ? text + " at offset " + std::to_string(offset) + ", line " + std::to_string(line) : text,
+        offset, line);
+  }
+  if (!st.never.empty() && st.calls) add("fallback", st.calls, "not compiled: " + st.never);
+  for (auto& [reason, n] : st.fallbacks) add("fallback", n, reason);
+  return out;
+}
+
+PyObject* statsDict() {
+  uint64_t compiled = 0, loaded = 0, fallbacks = 0, exits = 0, native = 0, disabled = 0;
+  PyObject* functions = PyList_New(0);
+  for (profile::CodeState* st : profile::allStates()) {
+    std::vector<cache::Event> evs = eventsOf(*st);
+    if (evs.empty()) continue;
+    PyObject* exitList = PyList_New(0);
+    PyObject* fbList = PyList_New(0);
+    uint64_t c = 0, l = 0, n = 0;
+    bool dis = false;
+    for (const auto& e : evs) {
+      if (e.kind == "compiled") c += e.count;
+      else if (e.kind == "loaded") l += e.count;
+      else if (e.kind == "native_calls") n += e.count;
+      else if (e.kind == "disabled") dis = true, disabled += e.count;
+      else if (e.kind == "exit" || e.kind == "fallback") {
+        PyObject* d = Py_BuildValue("{s:i,s:i,s:s,s:K}", "offset", e.offset, "line", e.line, "reason",
+                                    e.reason.c_str(), "count", (unsigned long long)e.count);
+        PyList_Append(e.kind == "exit" ? exitList : fbList, d);
+        Py_DECREF(d);
+        if (e.kind == "exit") exits += e.count;
+        else fallbacks += e.count;
+      }
+    }
+    compiled += c;
+    loaded += l;
+    native += n;
+    const char* state = dis ? "disabled" : (c + l) ? "native" : "interpreted";
+    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:s,s:N,s:N}", "file", st->filename.c_str(), "qualname",
+                                st->qualname.c_str(), "firstlineno", st->firstlineno, "calls",
+                                (unsigned long long)st->calls, "compiled", (unsigned long long)c, "loaded",
+                                (unsigned long long)l, "native_calls", (unsigned long long)n, "state", state, "exits",
+                                exitList, "fallbacks", fbList);
+    PyList_Append(functions, f);
+    Py_DECREF(f);
+  }
+  PyObject* totals = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:d}", "compiled", (unsigned long long)compiled, "loaded",
+                                   (unsigned long long)loaded, "fallbacks", (unsigned long long)fallbacks, "exits",
+                                   (unsigned long long)exits, "native_calls", (unsigned long long)native, "disabled",
+                                   (unsigned long long)disabled, "compile_seconds", compileSeconds());
+  return Py_BuildValue("{s:N,s:N}", "totals", totals, "functions", functions);
+}
+
+void flushRunRecords(const std::string& runId, double started, const std::string& argv) {
+  std::map<std::string, std::vector<cache::Event>> byFile;
+  for (profile::CodeState* st : profile::allStates()) {
+    auto evs = eventsOf(*st);
+    if (evs.empty()) continue;
+    auto& v = byFile[st->filename];
+    v.insert(v.end(), evs.begin(), evs.end());
+    // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
+    // news); code that was only ever ineligible (generators, ...) does not create one.
+    if (st->never.empty() && (st->compiled || st->loaded || !st->failedSignatures.empty())) openStore(st->filename);
+  }
+  struct Arg {
+    std::map<std::string, std::vector<cache::Event>>* byFile;
+    const std::string* runId;
+    double started;
+    const std::string* argv;
+  } arg{&byFile, &runId, started, &argv};
+  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  static double sNow;
+  sNow = now;
+  forEachStore(
+      [](const std::string& file, void* store, void* p) {
+        auto* a = static_cast<Arg*>(p);
+        auto it = a->byFile->find(file);
+        static const std::vector<cache::Event> kNone;
+        const auto& evs = it == a->byFile->end() ? kNone : it->second;
+        auto* s = static_cast<cache::Store*>(store);
+        if (auto err = s->recordRun(*a->runId, a->started, sNow, long(getpid()), *a->argv, evs))
+          llvm::consumeError(std::move(err));
+      },
+      &arg);
+}
+
+}  // namespace pypaccel::hook

@@ -1,0 +1,20 @@
+// Figures of this process: per code object, what was compiled, loaded, run natively, exited and fell back.
+#pragma once
+#include <Python.h>
+
+#include <string>
+#include <vector>
+
+#include "cache/store.h"
+#include "profile/code_state.h"
+
+namespace pypaccel::hook {
+
+// The run's events for one code object, in the cache's event format.
+std::vector<cache::Event> eventsOf(const profile::CodeState& st);
+// A new reference to the stats() dict.
+PyObject* statsDict();
+// Writes this run's events into each module's database.
+void flushRunRecords(const std::string& runId, double started, const std::string& argv);
+
+}  // namespace pypaccel::hook

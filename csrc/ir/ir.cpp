@@ -1,0 +1,183 @@
+// IR tables, variables, and the printer.
+#include "ir/ir.h"
+
+#include <cstring>
+#include <sstream>
+
+namespace pypaccel::ir {
+
+namespace {
+struct OpInfo {
+  const char* name;
+  OpKind kind;
+};
+const OpInfo kOps[] = {
+#define IROP(name, kind) {#name, OpKind::kind},
+#include "ir/ir_ops.def"
+#undef IROP
+};
+}  // namespace
+
+OpKind opKind(Op op) { return kOps[static_cast<int>(op)].kind; }
+const char* opName(Op op) { return kOps[static_cast<int>(op)].name; }
+
+bool opFromName(const std::string& name, Op* out) {
+  for (size_t i = 0; i < sizeof(kOps) / sizeof(kOps[0]); i++) {
+    if (name == kOps[i].name) {
+      *out = static_cast<Op>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+const char* typeName(Type t) {
+  switch (t) {
+    case Type::Void: return "void";
+    case Type::Int: return "int";
+    case Type::Float: return "float";
+    case Type::Bool: return "bool";
+    case Type::Obj: return "obj";
+    case Type::Null: return "null";
+    case Type::Range: return "range";
+    case Type::RangeIter: return "rangeiter";
+  }
+  return "?";
+}
+
+int typeComponents(Type t) {
+  switch (t) {
+    case Type::Void:
+    case Type::Null: return 0;
+    case Type::Range:
+    case Type::RangeIter: return 3;
+    default: return 1;
+  }
+}
+
+bool isNumeric(Type t) { return t == Type::Int || t == Type::Float || t == Type::Bool; }
+
+static int64_t varKey(VarKind kind, int index, Type type, int comp) {
+  return (int64_t(kind) << 40) | (int64_t(index) << 8) | (int64_t(type) << 2) | comp;
+}
+
+int Function::findVar(VarKind kind, int index, Type type, int comp) const {
+  int64_t key = varKey(kind, index, type, comp);
+  for (size_t i = 0; i < vars.size(); i++) {
+    const Var& v = vars[i];
+    if (varKey(v.kind, v.index, v.type, v.comp) == key) return int(i);
+  }
+  return -1;
+}
+
+int Function::addVar(VarKind kind, int index, Type type, int comp) {
+  int found = findVar(kind, index, type, comp);
+  if (found >= 0) return found;
+  vars.push_back(Var{kind, index, type, comp});
+  return int(vars.size()) - 1;
+}
+
+static const char* varKindName(VarKind k) {
+  return k == VarKind::Local ? "local" : k == VarKind::Stack ? "stack" : "flag";
+}
+
+std::string print(const Function& fn) {
+  std::ostringstream os;
+  os << "function " << fn.name << " sig=" << fn.signature << "\n";
+  for (size_t i = 0; i < fn.vars.size(); i++) {
+    const Var& v = fn.vars[i];
+    os << "  var" << i << " = " << varKindName(v.kind) << "[" << v.index << "]:" << typeName(v.type);
+    if (v.comp) os << "." << v.comp;
+    os << "\n";
+  }
+  for (const Block& b : fn.blocks) {
+    os << "bb" << b.id;
+    if (b.unit >= 0) os << " @" << b.unit;
+    os << ":\n";
+    for (const Instr& in : b.instrs) {
+      os << "  ";
+      if (in.id >= 0) os << "v" << in.id << ":" << typeName(in.type) << " = ";
+      os << opName(in.op);
+      switch (in.op) {
+        case Op::ConstFloat: os << " " << in.fimm; break;
+        case Op::LoadVar:
+        case Op::StoreVar: os << " var" << in.imm; break;
+        case Op::ConstInt:
+        case Op::ConstBool:
+        case Op::LoadArg:
+        case Op::LoadSlotObj:
+        case Op::LoadSlotInt:
+        case Op::LoadSlotFloat:
+        case Op::LoadSlotBool:
+        case Op::GuardGlobal:
+        case Op::IntBin:
+        case Op::FloatBin:
+        case Op::BoolBin:
+        case Op::IntCmp:
+        case Op::FloatCmp:
+        case Op::ObjBin:
+        case Op::ObjUnary:
+        case Op::ObjCompare:
+        case Op::IntToFloat: os << " " << in.imm; break;
+        default: break;
+      }
+      for (int a : in.args) os << " v" << a;
+      if (in.exit >= 0) os << " exit" << in.exit;
+      if (in.exit2 >= 0) os << " exit" << in.exit2;
+      if (in.succ[0] >= 0) os << " -> bb" << in.succ[0];
+      if (in.succ[1] >= 0) os << ", bb" << in.succ[1];
+      os << "\n";
+    }
+  }
+  for (size_t i = 0; i < fn.exits.size(); i++) {
+    const ExitPoint& e = fn.exits[i];
+    os << "exit" << i << " @" << e.unit << " line " << e.line << (e.kind == ExitKind::Raise ? " raise" : " reexec")
+       << " " << e.detail << " locals=[";
+    for (size_t l = 0; l < e.locals.size(); l++) {
+      if (l) os << ",";
+      const SnapLocal& s = e.locals[l];
+      os << (s.def == Def::No ? "-" : typeName(s.type)) << (s.def == Def::Maybe ? "?" : "");
+    }
+    os << "] stack=[";
+    for (size_t s = 0; s < e.stack.size(); s++) {
+      if (s) os << ",";
+      os << typeName(e.stack[s].type);
+    }
+    os << "]\n";
+  }
+  return os.str();
+}
+
+std::string verify(const Function& fn) {
+  std::vector<char> defined(fn.nvalues, 0);
+  if (fn.blocks.empty()) return "no blocks";
+  for (const Block& b : fn.blocks) {
+    if (b.instrs.empty()) return "bb" + std::to_string(b.id) + " is empty";
+    for (size_t i = 0; i < b.instrs.size(); i++) {
+      const Instr& in = b.instrs[i];
+      bool last = i + 1 == b.instrs.size();
+      if ((opKind(in.op) == OpKind::Term) != last)
+        return "bb" + std::to_string(b.id) + ": terminator misplaced (" + opName(in.op) + ")";
+      if (in.id >= fn.nvalues) return "value id out of range";
+      if (in.id >= 0) {
+        if (defined[in.id]) return "v" + std::to_string(in.id) + " defined twice";
+        defined[in.id] = 1;
+      }
+      // Guards without an exit are the forms that cannot fail (e.g. IntBin And); Exit must have one.
+      bool needsExit = in.op == Op::Exit;
+      if (in.exit >= int(fn.exits.size()) || in.exit2 >= int(fn.exits.size())) return "exit out of range";
+      if (needsExit && (in.exit < 0 || in.exit >= int(fn.exits.size())))
+        return std::string(opName(in.op)) + " without a valid exit";
+      if (in.op == Op::LoadVar || in.op == Op::StoreVar) {
+        if (in.imm < 0 || in.imm >= int64_t(fn.vars.size())) return "bad var";
+      }
+      for (int a : in.args)
+        if (a < 0 || a >= fn.nvalues || !defined[a]) return "v" + std::to_string(a) + " used before definition";
+      for (int s : in.succ)
+        if (s >= int(fn.blocks.size())) return "bad successor";
+    }
+  }
+  return "";
+}
+
+}  // namespace pypaccel::ir

@@ -1,0 +1,134 @@
+// The typed IR between bytecode and LLVM: blocks of typed instructions over SSA values, plus variables (one per
+// local or stack slot and type) that carry values across blocks, and exit points that describe the exact
+// interpreter state to rebuild when native code gives up (design.md §Deopt).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace pypaccel::ir {
+
+enum class Op : uint8_t {
+#define IROP(name, kind) name,
+#include "ir/ir_ops.def"
+#undef IROP
+};
+
+enum class OpKind : uint8_t { Pure, Guard, Effect, Term };
+OpKind opKind(Op op);
+const char* opName(Op op);
+bool opFromName(const std::string& name, Op* out);
+
+// Value types. Int is an exact int that fits in i64, Float a float, Bool a bool; Obj an owned (or, where said,
+// borrowed) PyObject*. Null is CPython's NULL stack marker. Range/RangeIter are virtual range objects made of three
+// Int components (start|cur, stop, step), materialized only on exit.
+enum class Type : uint8_t { Void, Int, Float, Bool, Obj, Null, Range, RangeIter };
+const char* typeName(Type t);
+int typeComponents(Type t);  // SSA values a value of this type is made of (0 for Void/Null, 3 for ranges)
+bool isNumeric(Type t);      // Int, Float, Bool
+
+// Binary operation kinds (shared by IntBin/FloatBin/BoolBin).
+enum class BinKind : uint8_t { Add, Sub, Mul, FloorDiv, Mod, Pow, LShift, RShift, And, Or, Xor, TrueDiv };
+enum class CmpKind : uint8_t { Lt, Le, Eq, Ne, Gt, Ge };  // COMPARE_OP's oparg order
+enum class UnaryKind : uint8_t { Neg, Pos, Invert, Not };
+
+struct Instr {
+  Op op;
+  Type type = Type::Void;  // result type; Void when there is none
+  int id = -1;             // SSA id of the result
+  std::vector<int> args;
+  int64_t imm = 0;
+  double fimm = 0;
+  int exit = -1;           // exit point for Guard ops and Exit
+  int exit2 = -1;          // second exit of ops that can leave for two reasons (e.g. zero divisor, overflow)
+  int succ[2] = {-1, -1};  // successors of Jump/Branch
+};
+
+struct Block {
+  int id = 0;
+  int unit = -1;  // bytecode unit the block starts at (-1 for edge blocks)
+  std::vector<Instr> instrs;
+};
+
+enum class VarKind : uint8_t { Local, Stack, Flag };
+struct Var {
+  VarKind kind;
+  int index;  // local index or stack depth
+  Type type;  // Int/Float/Bool/Obj for Local/Stack components; Bool for Flag
+  int comp;   // component (ranges have 3)
+};
+
+// How a local is known to be defined at a program point.
+enum class Def : uint8_t { No, Maybe, Yes };
+
+struct SnapLocal {
+  Type type = Type::Void;
+  Def def = Def::No;
+};
+struct SnapValue {
+  Type type = Type::Void;
+  int v[3] = {-1, -1, -1};  // SSA ids of the components
+};
+
+enum class ExitKind : uint8_t {
+  Reexec,  // resume the interpreter *at* the instruction: it runs it generically
+  Raise,   // an exception is set: unwind from the instruction as the interpreter would
+};
+
+struct ExitPoint {
+  int unit = 0;        // code unit of the instruction's opcode
+  int resumeUnit = 0;  // first unit of the instruction (EXTENDED_ARG prefixes included)
+  int line = 0;
+  ExitKind kind = ExitKind::Reexec;
+  int reason = 0;      // deopt::Reason
+  std::string detail;  // e.g. "LOAD_ATTR"
+  std::vector<SnapLocal> locals;
+  std::vector<SnapValue> stack;
+};
+
+// A run-time slot: a word the native code reads, filled when the specialization is linked in a process.
+enum class SlotKind : uint8_t {
+  ConstObj,     // co_consts[index] (borrowed)
+  GlobalObj,    // the object bound to name `name` (from globals or builtins)
+  GlobalInt,    // its unboxed value
+  GlobalFloat,  //
+  GlobalBool,   //
+  GlobalsVersion,   // mutable: last seen ma_version_tag of globals
+  BuiltinsVersion,  // mutable: same for builtins
+};
+struct Slot {
+  SlotKind kind;
+  int index = 0;     // const index, or the global guard it belongs to
+  std::string name;  // global name
+};
+
+// One LOAD_GLOBAL binding the code relies on; its guard re-checks identity whenever a dict version changes.
+struct GlobalGuard {
+  std::string name;
+  bool fromBuiltins = false;
+  char expect = 'o';  // what the value must be at link time: 'i', 'f', 'b', or 'o' (identity only: 'r' = range)
+  int objSlot = -1, globalsVerSlot = -1, builtinsVerSlot = -1, valueSlot = -1;
+};
+
+struct Function {
+  std::string name;       // LLVM symbol of the entry point
+  std::string signature;  // per argument: i/f/b/o
+  int nlocals = 0;
+  int nargs = 0;
+  std::vector<Block> blocks;  // blocks[0] is the entry
+  std::vector<Var> vars;
+  std::vector<ExitPoint> exits;
+  std::vector<Slot> slots;
+  std::vector<GlobalGuard> globals;
+  int nvalues = 0;
+  bool stressExits = false;
+
+  int addVar(VarKind kind, int index, Type type, int comp);
+  int findVar(VarKind kind, int index, Type type, int comp) const;
+};
+
+std::string print(const Function& fn);
+// Returns an empty string when the function is well formed, else the first problem found.
+std::string verify(const Function& fn);
+
+}  // namespace pypaccel::ir

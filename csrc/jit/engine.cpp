@@ -1,0 +1,128 @@
+// LLJIT set-up, the O0-O3 pipeline, object emission and linking.
+//  (1) one LLJIT per process (JITLink, PIC, small code model on x86-64 ELF);
+//  (2) CPython's exported symbols resolve through the process, pypa_rt_* helpers through absoluteSymbols
+//      (the extension is loaded RTLD_LOCAL, invisible to dlsym);
+//  (3) modules are optimized with the new pass manager and emitted to an object ourselves, so the same bytes go
+//      to the cache and to addObjectFile.
+#include "jit/engine.h"
+
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/IR/LegacyPassManager.h>
+#include <llvm/MC/TargetRegistry.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/TargetParser/Host.h>
+
+#include <Python.h>
+
+#include "runtime/helpers.h"
+#include "support/bail.h"
+
+namespace pypaccel::jit {
+
+using namespace llvm;
+
+std::string chooseCpu(const std::string& requested) {
+  if (requested == "native") return sys::getHostCPUName().str();
+  if (!requested.empty()) return requested;
+  StringMap<bool> f = sys::getHostCPUFeatures();
+  auto has = [&](const char* name) { return f.lookup(name); };
+  bool v2 = has("cx16") && has("popcnt") && has("sse4.2") && has("ssse3") && has("sahf");
+  bool v3 = v2 && has("avx") && has("avx2") && has("bmi") && has("bmi2") && has("f16c") && has("fma") &&
+            has("lzcnt") && has("movbe") && has("xsave");
+  return v3 ? "x86-64-v3" : v2 ? "x86-64-v2" : "x86-64";
+}
+
+Engine::Engine(std::unique_ptr<orc::LLJIT> jit, std::unique_ptr<TargetMachine> tm, std::string cpu, int optLevel)
+    : jit_(std::move(jit)), tm_(std::move(tm)), ctx_(std::make_unique<LLVMContext>()), cpu_(std::move(cpu)),
+      optLevel_(optLevel) {
+  identity_ = "py=" + std::to_string(PY_VERSION_HEX) + ";abi=cpython-311-" + std::to_string(sizeof(void*) * 8) +
+              ";pypaccel=" PYPACCEL_VERSION ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
+              tm_->getTargetTriple().str() + ";cpu=" + cpu_ + ";features=" + tm_->getTargetFeatureString().str() +
+              ";opt=" + std::to_string(optLevel_);
+}
+
+Engine::~Engine() {
+  if (jit_) {
+    if (auto err = jit_->getExecutionSession().endSession()) consumeError(std::move(err));
+  }
+}
+
+Expected<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opts) {
+  InitializeNativeTarget();
+  InitializeNativeTargetAsmPrinter();
+  auto jtmb = orc::JITTargetMachineBuilder::detectHost();
+  if (!jtmb) return jtmb.takeError();
+  std::string cpu = chooseCpu(opts.cpu);
+  jtmb->setCPU(cpu);
+  // Features come from the named level, not from the host: code stays valid on any CPU of that level.
+  jtmb->getFeatures() = SubtargetFeatures();
+  if (opts.cpu == "native") {
+    StringMap<bool> f = sys::getHostCPUFeatures();
+    for (auto& kv : f) jtmb->getFeatures().AddFeature(kv.first(), kv.second);
+  }
+  jtmb->setCodeGenOptLevel(opts.optLevel == 0 ? CodeGenOptLevel::None : CodeGenOptLevel::Default);
+  jtmb->setRelocationModel(Reloc::PIC_);
+  jtmb->setCodeModel(CodeModel::Small);
+  auto tm = jtmb->createTargetMachine();
+  if (!tm) return tm.takeError();
+  auto jit = orc::LLJITBuilder().setJITTargetMachineBuilder(*jtmb).create();
+  if (!jit) return jit.takeError();
+
+  auto& jd = (*jit)->getMainJITDylib();
+  auto gen = orc::DynamicLibrarySearchGenerator::GetForCurrentProcess((*jit)->getDataLayout().getGlobalPrefix());
+  if (!gen) return gen.takeError();
+  jd.addGenerator(std::move(*gen));
+  orc::SymbolMap helpers;
+  int n = 0;
+  const runtime::HelperSymbol* syms = runtime::helperSymbols(&n);
+  for (int i = 0; i < n; i++)
+    helpers[(*jit)->mangleAndIntern(syms[i].name)] = {orc::ExecutorAddr::fromPtr(syms[i].address),
+                                                      JITSymbolFlags::Exported | JITSymbolFlags::Callable};
+  if (auto err = jd.define(orc::absoluteSymbols(std::move(helpers)))) return std::move(err);
+  return std::unique_ptr<Engine>(new Engine(std::move(*jit), std::move(*tm), cpu, opts.optLevel));
+}
+
+Expected<std::string> Engine::compile(Module& mod) {
+  mod.setDataLayout(tm_->createDataLayout());
+  mod.setTargetTriple(tm_->getTargetTriple().str());
+  if (optLevel_ > 0) {
+    LoopAnalysisManager lam;
+    FunctionAnalysisManager fam;
+    CGSCCAnalysisManager cgam;
+    ModuleAnalysisManager mam;
+    PassBuilder pb(tm_.get());
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    OptimizationLevel level = optLevel_ == 1   ? OptimizationLevel::O1
+                              : optLevel_ == 3 ? OptimizationLevel::O3
+                                               : OptimizationLevel::O2;
+    pb.buildPerModuleDefaultPipeline(level).run(mod, mam);
+  }
+  SmallVector<char, 0> buf;
+  raw_svector_ostream os(buf);
+  legacy::PassManager pm;  // codegen still runs on the legacy pass manager in LLVM 19
+  if (tm_->addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile))
+    return support::bail("internal: target cannot emit object files");
+  pm.run(mod);
+  return std::string(buf.data(), buf.size());
+}
+
+Expected<void*> Engine::link(const std::string& object, const std::string& symbol) {
+  auto it = linked_.find(symbol);
+  if (it != linked_.end()) return it->second;
+  auto mb = MemoryBuffer::getMemBufferCopy(object, symbol);
+  if (auto err = jit_->addObjectFile(std::move(mb))) return std::move(err);
+  auto addr = jit_->lookup(symbol);
+  if (!addr) return addr.takeError();
+  void* p = addr->toPtr<void*>();
+  linked_[symbol] = p;
+  return p;
+}
+
+}  // namespace pypaccel::jit

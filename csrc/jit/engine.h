@@ -1,0 +1,51 @@
+// Engine: the process's LLJIT. Modules are optimized and compiled to relocatable objects here (so the cache can
+// store them), and every object, fresh or from the cache, is linked the same way with addObjectFile.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Support/Error.h>
+#include <llvm/Target/TargetMachine.h>
+
+namespace pypaccel::jit {
+
+struct EngineOptions {
+  int optLevel = 2;     // 0..3 (PYPACCEL_OPT)
+  std::string cpu;      // "" = best named x86-64 level the host supports; "native" = the host CPU
+};
+
+class Engine {
+ public:
+  static llvm::Expected<std::unique_ptr<Engine>> Create(const EngineOptions& opts);
+  ~Engine();
+
+  // Optimizes and compiles `mod` (built in context()) into an ELF relocatable object.
+  llvm::Expected<std::string> compile(llvm::Module& mod);
+  // Links an object (once per symbol) and returns the address of `symbol`.
+  llvm::Expected<void*> link(const std::string& object, const std::string& symbol);
+
+  llvm::LLVMContext& context() { return *ctx_; }
+  // Everything compiled code depends on besides its source: part of every cache key.
+  const std::string& buildIdentity() const { return identity_; }
+  const std::string& cpu() const { return cpu_; }
+
+ private:
+  Engine(std::unique_ptr<llvm::orc::LLJIT> jit, std::unique_ptr<llvm::TargetMachine> tm, std::string cpu,
+         int optLevel);
+  std::unique_ptr<llvm::orc::LLJIT> jit_;
+  std::unique_ptr<llvm::TargetMachine> tm_;
+  std::unique_ptr<llvm::LLVMContext> ctx_;
+  std::string cpu_;
+  int optLevel_;
+  std::string identity_;
+  std::map<std::string, void*> linked_;
+};
+
+// The CPU compiled code targets: a named x86-64 micro-architecture level the host supports (portable across
+// machines of that level), or the host CPU itself when asked.
+std::string chooseCpu(const std::string& requested);
+
+}  // namespace pypaccel::jit

@@ -1,0 +1,49 @@
+// CodeState: everything pypaccel knows about one code object, kept in its co_extra slot: call counts, whether
+// and why it cannot be compiled, its specializations (one per argument signature) and what happened to them.
+#pragma once
+#include <Python.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "deopt/specialization.h"
+
+namespace pypaccel::profile {
+
+struct CodeState {
+  PyObject* code = nullptr;  // borrowed: the state lives in the code object's co_extra
+  std::string filename, qualname;
+  int firstlineno = 0;
+  int nargs = 0;
+  bool hasLoops = false;
+  std::string never;         // non-empty: never compiled, and why
+  bool forceCompile = false; // @specialize
+  uint64_t calls = 0;
+  uint64_t compiled = 0, loaded = 0;
+  std::string codeHash;      // empty until computed (or when the code cannot be keyed)
+  bool hashTried = false;
+  std::vector<std::unique_ptr<deopt::Specialization>> specs;
+  std::map<std::string, std::string> failedSignatures;  // signature -> why it is interpreted
+  std::map<std::string, bool> deferred;  // signatures not worth compiling at the first call; wait for the threshold
+  std::map<std::string, uint64_t> fallbacks;            // reason -> times
+  // Exit counts of specializations that were dropped, so stats keep them.
+  std::map<std::pair<int, std::string>, uint64_t> retiredExits;
+
+  deopt::Specialization* find(const std::string& sig) {
+    for (auto& s : specs)
+      if (s->meta.signature == sig) return s.get();
+    return nullptr;
+  }
+  void fallback(const std::string& reason) { fallbacks[reason]++; }
+};
+
+// The CodeState of `code`, created on first use; nullptr if co_extra is unavailable.
+CodeState* stateFor(PyObject* code);
+// The CodeState of `code` if it has one.
+CodeState* existingState(PyObject* code);
+// Every live CodeState (for stats and flushing run records).
+const std::vector<CodeState*>& allStates();
+
+}  // namespace pypaccel::profile

@@ -1,0 +1,39 @@
+// Run-time checks called from native code: the eval breaker at backward jumps, and the slow path of a global's
+// guard (the dict's version moved: is the name still bound to the same object?).
+#include "cpython/cpy.h"
+#include "deopt/specialization.h"
+#include "runtime/helpers.h"
+
+using pypaccel::deopt::Specialization;
+using pypaccel::runtime::NativeCtx;
+
+extern "C" int32_t pypa_rt_poll(NativeCtx* ctx) {
+  return pypa_cpy_handle_eval_breaker(ctx->tstate);
+}
+
+extern "C" int32_t pypa_rt_global_check(NativeCtx* ctx, int32_t guard) {
+  auto* spec = static_cast<Specialization*>(ctx->spec);
+  const pypaccel::ir::GlobalGuard& g = spec->meta.globals[guard];
+  PyObject* expected = reinterpret_cast<PyObject*>(spec->slotWords[g.objSlot]);
+  PyObject* name = PyUnicode_FromString(g.name.c_str());
+  if (!name) {
+    PyErr_Clear();
+    return 0;
+  }
+  PyObject* v = PyDict_GetItemWithError(ctx->globals, name);
+  bool fromBuiltins = false;
+  if (!v && !PyErr_Occurred()) {
+    v = PyDict_GetItemWithError(ctx->builtins, name);
+    fromBuiltins = true;
+  }
+  Py_DECREF(name);
+  if (PyErr_Occurred()) {
+    PyErr_Clear();
+    return 0;
+  }
+  if (v != expected || fromBuiltins != g.fromBuiltins) return 0;
+  spec->slotWords[g.globalsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(ctx->globals)->ma_version_tag);
+  if (g.builtinsVerSlot >= 0)
+    spec->slotWords[g.builtinsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(ctx->builtins)->ma_version_tag);
+  return 1;
+}

@@ -1,0 +1,34 @@
+// pypa_rt_*: the helpers compiled code calls. Their names are part of the cache format (stored objects relink
+// by name), so a helper's name and signature never change meaning; add new ones instead.
+#pragma once
+#include <Python.h>
+#include <cstdint>
+
+#include "runtime/native_ctx.h"
+
+extern "C" {
+PyObject* pypa_rt_exit(pypaccel::runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values);
+int32_t pypa_rt_poll(pypaccel::runtime::NativeCtx* ctx);
+int32_t pypa_rt_global_check(pypaccel::runtime::NativeCtx* ctx, int32_t guard);
+int64_t pypa_rt_unbox_int(PyObject* o);
+int32_t pypa_rt_ipow(int64_t base, int64_t exp, int64_t* out);
+double pypa_rt_float_floordiv(double a, double b);
+double pypa_rt_float_mod(double a, double b);
+int32_t pypa_rt_float_pow(double a, double b, double* out);
+PyObject* pypa_rt_binop(pypaccel::runtime::NativeCtx* ctx, int32_t nb, PyObject* a, PyObject* b, int32_t unit);
+PyObject* pypa_rt_unary(pypaccel::runtime::NativeCtx* ctx, int32_t kind, PyObject* a, int32_t unit);
+PyObject* pypa_rt_compare(pypaccel::runtime::NativeCtx* ctx, int32_t op, PyObject* a, PyObject* b, int32_t unit);
+int32_t pypa_rt_truthy(pypaccel::runtime::NativeCtx* ctx, PyObject* a, int32_t unit);
+PyObject* pypa_rt_build_tuple(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n);
+}
+
+namespace pypaccel::runtime {
+
+struct HelperSymbol {
+  const char* name;
+  void* address;
+};
+// Every pypa_rt_* helper, for the JIT's symbol table.
+const HelperSymbol* helperSymbols(int* count);
+
+}  // namespace pypaccel::runtime

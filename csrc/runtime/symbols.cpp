@@ -1,0 +1,20 @@
+// The table of pypa_rt_* helpers the JIT exports to compiled code under their stable names.
+#include "runtime/helpers.h"
+
+namespace pypaccel::runtime {
+
+const HelperSymbol* helperSymbols(int* count) {
+  static const HelperSymbol kSymbols[] = {
+#define HELPER(name) {#name, reinterpret_cast<void*>(&name)}
+      HELPER(pypa_rt_exit),          HELPER(pypa_rt_poll),        HELPER(pypa_rt_global_check),
+      HELPER(pypa_rt_unbox_int),     HELPER(pypa_rt_ipow),        HELPER(pypa_rt_float_floordiv),
+      HELPER(pypa_rt_float_mod),     HELPER(pypa_rt_float_pow),   HELPER(pypa_rt_binop),
+      HELPER(pypa_rt_unary),         HELPER(pypa_rt_compare),     HELPER(pypa_rt_truthy),
+      HELPER(pypa_rt_build_tuple),
+#undef HELPER
+  };
+  *count = int(sizeof(kSymbols) / sizeof(kSymbols[0]));
+  return kSymbols;
+}
+
+}  // namespace pypaccel::runtime

@@ -1,0 +1,180 @@
+// The specializer's driver: find the basic blocks, propagate types to a fixed point (merging differing number
+// types into boxed objects), then emit every reached block against the final block-entry types.
+#include "spec/builder.h"
+
+#include <set>
+
+#include "support/bail.h"
+
+namespace pypaccel::spec {
+
+char argTypeLetter(PyObject* v) {
+  if (PyBool_Check(v)) return 'b';
+  if (PyFloat_CheckExact(v)) return 'f';
+  if (PyLong_CheckExact(v)) {
+    int overflow = 0;
+    long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (!overflow && !(x == -1 && PyErr_Occurred())) return 'i';
+    PyErr_Clear();
+  }
+  return 'o';
+}
+
+static Type typeOfLetter(char c) {
+  switch (c) {
+    case 'i': return Type::Int;
+    case 'f': return Type::Float;
+    case 'b': return Type::Bool;
+    default: return Type::Obj;
+  }
+}
+
+static std::set<int> findLeaders(const Bytecode& bc) {
+  std::set<int> leaders;
+  leaders.insert(bc.instrs.front().start);
+  for (const Instruction& in : bc.instrs) {
+    if (in.target >= 0) {
+      leaders.insert(in.target);
+      if (in.next < bc.numUnits) leaders.insert(in.next);
+    } else if (isTerminator(in.op) && in.next < bc.numUnits) {
+      leaders.insert(in.next);
+    }
+  }
+  // Leaders must be instruction starts: a jump into the middle of EXTENDED_ARGs is not something 3.11 emits.
+  std::set<int> out;
+  for (int u : leaders) {
+    const Instruction* in = bc.at(u);
+    if (in) out.insert(in->start == u ? u : in->start);
+    else if (u < bc.numUnits) {
+      // u is an EXTENDED_ARG prefix: find the instruction starting there.
+      for (const Instruction& i : bc.instrs)
+        if (i.start == u) out.insert(u);
+    }
+  }
+  return out;
+}
+
+// Merges `from` into `into`; returns whether `into` changed, or an error text.
+static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, const CodeInfo& info) {
+  if (!into.reached) {
+    into = from;
+    return true;
+  }
+  EntryState old = into;
+  for (size_t l = 0; l < into.locals.size(); l++) {
+    LocalState& a = into.locals[l];
+    const LocalState& b = from.locals[l];
+    Type t;
+    if (a.def == Def::No) t = b.type;
+    else if (b.def == Def::No) t = a.type;
+    else if (a.type == b.type) t = a.type;
+    else if ((ir::isNumeric(a.type) || a.type == Type::Obj) && (ir::isNumeric(b.type) || b.type == Type::Obj))
+      t = Type::Obj;
+    else
+      return support::bail("local '" + info.localNames[l] + "' has incompatible types on merging paths");
+    a.def = a.def == b.def ? a.def : Def::Maybe;
+    a.type = t;
+  }
+  if (into.stack.size() != from.stack.size()) return support::bail("stack depth differs on merging paths");
+  for (size_t d = 0; d < into.stack.size(); d++) {
+    Type a = into.stack[d], b = from.stack[d];
+    if (a == b) continue;
+    if ((ir::isNumeric(a) || a == Type::Obj) && (ir::isNumeric(b) || b == Type::Obj)) into.stack[d] = Type::Obj;
+    else return support::bail("stack entry types differ on merging paths");
+  }
+  return !(old == into);
+}
+
+static int instrIndexOfUnit(const Bytecode& bc, int unit) {
+  for (size_t i = 0; i < bc.instrs.size(); i++)
+    if (bc.instrs[i].start == unit) return int(i);
+  return -1;
+}
+
+llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode& bc, const std::string& signature,
+                                           PyObject* globals, PyObject* builtins, const SpecOptions& opts,
+                                           const std::string& symbol) {
+  if (bc.instrs.empty()) return support::bail("empty bytecode");
+  if (int(signature.size()) != info.totalArgs()) return support::bail("signature does not match the arguments");
+  std::set<int> leaders = findLeaders(bc);
+
+  // Skip the prologue before RESUME (there is none without cells); native code starts at the first instruction.
+  int startUnit = bc.instrs.front().start;
+  EntryState initial;
+  initial.reached = true;
+  initial.locals.resize(info.nlocals);
+  for (size_t i = 0; i < signature.size(); i++) initial.locals[i] = {typeOfLetter(signature[i]), Def::Yes};
+
+  // (1) Types to a fixed point.
+  std::map<int, EntryState> states;
+  states[startUnit] = initial;
+  std::set<int> work = {startUnit};
+  int rounds = 0;
+  while (!work.empty()) {
+    if (++rounds > 10000) return support::bail("type propagation did not converge");
+    int unit = *work.begin();
+    work.erase(work.begin());
+    ir::Function scratch;
+    scratch.nlocals = info.nlocals;
+    scratch.blocks.push_back(ir::Block{0, unit, {}});
+    Emitter em(scratch, info, bc, globals, builtins, opts, nullptr, nullptr);
+    em.leaders = &leaders;
+    if (!em.runBlock(unit, states[unit], &scratch.blocks[0]) && !em.error.empty())
+      return support::bail(em.error);
+    for (auto& [succ, out] : em.successors) {
+      auto changed = merge(states[succ], out, info);
+      if (!changed) return changed.takeError();
+      if (*changed) work.insert(succ);
+    }
+  }
+
+  // (2) Emission: block 0 sets up the locals, then one block per reached bytecode block (in bytecode order).
+  ir::Function fn;
+  fn.name = symbol;
+  fn.signature = signature;
+  fn.nlocals = info.nlocals;
+  fn.nargs = int(signature.size());
+  fn.stressExits = opts.stressExits;
+  std::map<int, int> blockOf;
+  int nextId = 1;
+  for (auto& [unit, st] : states) blockOf[unit] = nextId++;
+  fn.blocks.reserve(nextId * 3);
+  fn.blocks.push_back(ir::Block{0, -1, {}});
+  for (auto& [unit, st] : states) fn.blocks.push_back(ir::Block{blockOf[unit], unit, {}});
+
+  {
+    Emitter em(fn, info, bc, globals, builtins, opts, &states, &blockOf);
+    em.leaders = &leaders;
+    em.cur = &fn.blocks[0];
+    em.in = &bc.instrs[instrIndexOfUnit(bc, startUnit)];
+    for (int l = 0; l < info.nlocals; l++) {
+      bool isArg = l < int(signature.size());
+      em.emitVoid(Op::StoreVar, {em.constBool(isArg)}, em.flagVar(l));
+      if (!isArg) continue;
+      int arg = em.emit(Op::LoadArg, Type::Obj, {}, l);
+      Type t = typeOfLetter(signature[l]);
+      int v = arg;
+      switch (t) {
+        case Type::Int: v = em.emit(Op::UnboxInt, Type::Int, {arg}); break;
+        case Type::Float: v = em.emit(Op::UnboxFloat, Type::Float, {arg}); break;
+        case Type::Bool: v = em.emit(Op::UnboxBool, Type::Bool, {arg}); break;
+        default: em.emitVoid(Op::IncRef, {arg}); break;
+      }
+      em.emitVoid(Op::StoreVar, {v}, em.varFor(l, t));
+    }
+    em.locals = initial.locals;
+    em.jumpTo(startUnit);
+    if (!em.error.empty()) return support::bail(em.error);
+  }
+  for (auto& [unit, st] : states) {
+    Emitter em(fn, info, bc, globals, builtins, opts, &states, &blockOf);
+    em.leaders = &leaders;
+    int id = blockOf[unit];
+    if (!em.runBlock(unit, st, &fn.blocks[id]) && !em.error.empty()) return support::bail(em.error);
+  }
+  std::string problem = ir::verify(fn);
+  if (!problem.empty()) return support::bail("internal: IR verification failed: " + problem);
+  return fn;
+}
+
+}  // namespace pypaccel::spec

@@ -1,0 +1,103 @@
+// Bytecode decoding for CPython 3.11.
+#include "spec/bytecode.h"
+
+#include "cpython/cpy.h"
+#include "support/bail.h"
+
+namespace pypaccel::spec {
+
+namespace {
+struct OpcodeRow {
+  const char* name;
+  bool supported;
+};
+OpcodeRow rowFor(int op) {
+  switch (op) {
+#define NYI 0
+#define OP(name, num, family) \
+  case num: return {#name, (family) != 0};
+#define load_store 1
+#define arith 1
+#define compare 1
+#define jumps 1
+#define globals_calls 1
+#define range_iter 1
+#include "spec/opcodes.def"
+#undef OP
+#undef NYI
+#undef load_store
+#undef arith
+#undef compare
+#undef jumps
+#undef globals_calls
+#undef range_iter
+    default: return {nullptr, false};
+  }
+}
+}  // namespace
+
+const char* opcodeName(int op) {
+  const char* n = rowFor(op).name;
+  return n ? n : "<unknown>";
+}
+
+bool opcodeSupported(int op) { return rowFor(op).supported; }
+
+bool isBackwardJump(int op) {
+  return op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT || op == POP_JUMP_BACKWARD_IF_FALSE ||
+         op == POP_JUMP_BACKWARD_IF_TRUE || op == POP_JUMP_BACKWARD_IF_NONE || op == POP_JUMP_BACKWARD_IF_NOT_NONE;
+}
+
+bool isForwardJump(int op) {
+  return op == JUMP_FORWARD || op == POP_JUMP_FORWARD_IF_FALSE || op == POP_JUMP_FORWARD_IF_TRUE ||
+         op == POP_JUMP_FORWARD_IF_NONE || op == POP_JUMP_FORWARD_IF_NOT_NONE || op == JUMP_IF_FALSE_OR_POP ||
+         op == JUMP_IF_TRUE_OR_POP || op == FOR_ITER || op == SEND;
+}
+
+bool isConditionalJump(int op) {
+  return (isForwardJump(op) || isBackwardJump(op)) && op != JUMP_FORWARD && op != JUMP_BACKWARD &&
+         op != JUMP_BACKWARD_NO_INTERRUPT;
+}
+
+bool isTerminator(int op) {
+  return op == JUMP_FORWARD || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT || op == RETURN_VALUE ||
+         op == RAISE_VARARGS || op == RERAISE;
+}
+
+llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::vector<int>& lines) {
+  if (nbytes % 2) return support::bail("bytecode has an odd length");
+  Bytecode bc;
+  bc.numUnits = int(nbytes / 2);
+  bc.unitToInstr.assign(bc.numUnits, -1);
+  int unit = 0;
+  while (unit < bc.numUnits) {
+    Instruction in;
+    in.start = unit;
+    int arg = 0;
+    int op = code[2 * unit];
+    while (op == EXTENDED_ARG) {
+      arg = (arg | code[2 * unit + 1]) << 8;
+      unit++;
+      if (unit >= bc.numUnits) return support::bail("EXTENDED_ARG at end of bytecode");
+      op = code[2 * unit];
+    }
+    in.unit = unit;
+    in.op = pypa_opcode_base(op);
+    in.arg = arg | code[2 * unit + 1];
+    in.next = unit + 1 + pypa_opcode_cache_entries(in.op);
+    in.line = unit < int(lines.size()) ? lines[unit] : 0;
+    if (isForwardJump(in.op)) in.target = in.next + in.arg;
+    if (isBackwardJump(in.op)) {
+      in.target = in.next - in.arg;
+      bc.hasBackwardJump = true;
+    }
+    if (in.target >= bc.numUnits || (in.target < 0 && in.target != -1))
+      return support::bail("jump target out of range");
+    bc.unitToInstr[unit] = int(bc.instrs.size());
+    bc.instrs.push_back(in);
+    unit = in.next;
+  }
+  return bc;
+}
+
+}  // namespace pypaccel::spec

@@ -1,0 +1,51 @@
+// Decoded CPython 3.11 bytecode: instructions with their EXTENDED_ARG prefixes folded in, inline CACHE units
+// skipped, jump targets resolved, line numbers attached.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <llvm/Support/Error.h>
+
+namespace pypaccel::spec {
+
+enum Opcode : int {
+#define OP(name, num, family) name = num,
+#include "spec/opcodes.def"
+#undef OP
+};
+
+const char* opcodeName(int op);
+bool opcodeSupported(int op);  // its opcodes.def family is not NYI
+
+struct Instruction {
+  int start = 0;  // first code unit (EXTENDED_ARG prefixes included)
+  int unit = 0;   // unit of the opcode itself
+  int op = 0;     // base opcode
+  int arg = 0;
+  int next = 0;   // unit after the instruction and its caches
+  int line = 0;   // source line, 0 when none
+  int target = -1;  // jump target unit, -1 when not a jump
+};
+
+struct Bytecode {
+  std::vector<Instruction> instrs;
+  std::vector<int> unitToInstr;  // unit -> instruction index (-1 for prefixes/caches)
+  int numUnits = 0;
+  bool hasBackwardJump = false;
+
+  const Instruction* at(int unit) const {
+    if (unit < 0 || unit >= numUnits || unitToInstr[unit] < 0) return nullptr;
+    return &instrs[unitToInstr[unit]];
+  }
+};
+
+// `code`: co_code bytes (base opcodes); `lines`: a line per code unit (0 = none).
+llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::vector<int>& lines);
+
+bool isBackwardJump(int op);
+bool isForwardJump(int op);
+bool isConditionalJump(int op);
+bool isTerminator(int op);  // control never falls through
+
+}  // namespace pypaccel::spec

@@ -1,0 +1,89 @@
+// Reading a code object into CodeInfo.
+#include "spec/code_info.h"
+
+#include "cpython/cpy.h"
+#include "support/bail.h"
+
+namespace pypaccel::spec {
+
+using support::Ref;
+
+static llvm::Error pyError(const char* what) {
+  std::string msg = what;
+  if (PyErr_Occurred()) {
+    PyObject *t, *v, *tb;
+    PyErr_Fetch(&t, &v, &tb);
+    if (v) {
+      Ref s = Ref::steal(PyObject_Str(v));
+      if (s) msg += std::string(": ") + PyUnicode_AsUTF8(s.get());
+    }
+    Py_XDECREF(t);
+    Py_XDECREF(v);
+    Py_XDECREF(tb);
+    PyErr_Clear();
+  }
+  return support::bail(msg);
+}
+
+static bool getInt(PyObject* code, const char* attr, int* out) {
+  Ref v = Ref::steal(PyObject_GetAttrString(code, attr));
+  if (!v) return false;
+  *out = int(PyLong_AsLong(v.get()));
+  return !PyErr_Occurred();
+}
+
+llvm::Expected<CodeInfo> readCodeInfo(PyObject* code) {
+  if (!PyCode_Check(code)) return support::bail("not a code object");
+  CodeInfo info;
+  info.code = Ref::borrow(code);
+  Ref co_code = Ref::steal(PyObject_GetAttrString(code, "co_code"));
+  if (!co_code || !PyBytes_Check(co_code.get())) return pyError("co_code");
+  info.bytes.assign(PyBytes_AS_STRING(co_code.get()), PyBytes_GET_SIZE(co_code.get()));
+  info.consts = Ref::steal(PyObject_GetAttrString(code, "co_consts"));
+  info.names = Ref::steal(PyObject_GetAttrString(code, "co_names"));
+  if (!info.consts || !info.names) return pyError("co_consts/co_names");
+  Ref varnames = Ref::steal(PyObject_GetAttrString(code, "co_varnames"));
+  if (!varnames) return pyError("co_varnames");
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(varnames.get()); i++)
+    info.localNames.emplace_back(PyUnicode_AsUTF8(PyTuple_GET_ITEM(varnames.get(), i)));
+  Ref qual = Ref::steal(PyObject_GetAttrString(code, "co_qualname"));
+  Ref file = Ref::steal(PyObject_GetAttrString(code, "co_filename"));
+  if (!qual || !file) return pyError("co_qualname/co_filename");
+  info.qualname = PyUnicode_AsUTF8(qual.get());
+  info.filename = PyUnicode_AsUTF8(file.get());
+  if (!getInt(code, "co_firstlineno", &info.firstlineno) || !getInt(code, "co_argcount", &info.argcount) ||
+      !getInt(code, "co_kwonlyargcount", &info.kwonlyargcount) || !getInt(code, "co_nlocals", &info.nlocals) ||
+      !getInt(code, "co_flags", &info.flags))
+    return pyError("code attributes");
+  auto* co = reinterpret_cast<PyCodeObject*>(code);
+  info.nlocalsplus = pypa_code_nlocalsplus(co);
+  info.ncellsFree = pypa_code_ncells_free(co);
+  info.firsttraceable = pypa_code_firsttraceable(co);
+
+  // co_lines() yields (start_byte, end_byte, line) ranges.
+  info.lines.assign(info.bytes.size() / 2, 0);
+  Ref it = Ref::steal(PyObject_CallMethod(code, "co_lines", nullptr));
+  if (!it) return pyError("co_lines");
+  Ref iter = Ref::steal(PyObject_GetIter(it.get()));
+  if (!iter) return pyError("co_lines iter");
+  while (Ref item = Ref::steal(PyIter_Next(iter.get()))) {
+    long start = PyLong_AsLong(PyTuple_GET_ITEM(item.get(), 0));
+    long end = PyLong_AsLong(PyTuple_GET_ITEM(item.get(), 1));
+    PyObject* line = PyTuple_GET_ITEM(item.get(), 2);
+    int ln = line == Py_None ? 0 : int(PyLong_AsLong(line));
+    for (long b = start; b < end && b / 2 < long(info.lines.size()); b += 2) info.lines[b / 2] = ln;
+  }
+  if (PyErr_Occurred()) return pyError("co_lines");
+  return info;
+}
+
+std::string ineligibleReason(const CodeInfo& info) {
+  if (info.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
+    return "generator or coroutine";
+  if (!(info.flags & CO_OPTIMIZED)) return "not a function body (module or class code)";
+  if (info.ncellsFree) return "uses closure cells or free variables";
+  if (info.nlocalsplus != info.nlocals) return "unexpected locals layout";
+  return "";
+}
+
+}  // namespace pypaccel::spec

@@ -1,0 +1,300 @@
+// Emitter: block-level abstract interpretation, exits, conversions and block edges.
+#include "spec/emitter.h"
+
+#include <cstring>
+
+namespace pypaccel::spec {
+
+using ir::ExitKind;
+using ir::Instr;
+
+Emitter::Emitter(ir::Function& fn, const CodeInfo& info, const Bytecode& bc, PyObject* globals,
+                 PyObject* builtins, const SpecOptions& opts, const std::map<int, EntryState>* finalStates,
+                 const std::map<int, int>* blockOf)
+    : fn(fn), info(info), bc(bc), globals(globals), builtins(builtins), opts(opts), finalStates_(finalStates),
+      blockOf_(blockOf) {}
+
+int Emitter::emit(Op op, Type type, std::vector<int> args, int64_t imm, int exit) {
+  Instr in;
+  in.op = op;
+  in.type = type;
+  in.id = fn.nvalues++;
+  in.args = std::move(args);
+  in.imm = imm;
+  in.exit = exit;
+  cur->instrs.push_back(std::move(in));
+  return cur->instrs.back().id;
+}
+
+void Emitter::emitVoid(Op op, std::vector<int> args, int64_t imm, int exit) {
+  Instr in;
+  in.op = op;
+  in.args = std::move(args);
+  in.imm = imm;
+  in.exit = exit;
+  cur->instrs.push_back(std::move(in));
+}
+
+int Emitter::constFloat(double v) {
+  int id = emit(Op::ConstFloat, Type::Float);
+  cur->instrs.back().fimm = v;
+  return id;
+}
+
+static Type componentType(Type t) { return (t == Type::Range || t == Type::RangeIter) ? Type::Int : t; }
+
+bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
+  cur = block;
+  locals = entry.locals;
+  stack.clear();
+  for (size_t d = 0; d < entry.stack.size(); d++) {
+    StackEntry e;
+    e.type = entry.stack[d];
+    for (int c = 0; c < ir::typeComponents(e.type); c++) {
+      int var = fn.addVar(ir::VarKind::Stack, int(d), e.type, c);
+      e.v[c] = emit(Op::LoadVar, componentType(e.type), {}, var);
+    }
+    stack.push_back(e);
+  }
+  int start = unit;
+  for (;;) {
+    in = bc.at(unit);
+    if (!in) return fail("block at unit " + std::to_string(unit) + " is not an instruction");
+    if (unit != start && isLeader(unit)) return jumpTo(unit);  // fall into the next block
+    bool cont;
+    switch (in->op) {
+#define FAMILY_NYI(name) \
+  case name: cont = exitNow(deopt::Reason::Unsupported, #name); break;
+#define FAMILY_load_store(name) \
+  case name: cont = handle_##name(*this, *in); break;
+#define FAMILY_arith FAMILY_load_store
+#define FAMILY_compare FAMILY_load_store
+#define FAMILY_jumps FAMILY_load_store
+#define FAMILY_globals_calls FAMILY_load_store
+#define FAMILY_range_iter FAMILY_load_store
+#define OP(name, num, family) FAMILY_##family(name)
+#include "spec/opcodes.def"
+#undef OP
+#undef FAMILY_NYI
+#undef FAMILY_load_store
+#undef FAMILY_arith
+#undef FAMILY_compare
+#undef FAMILY_jumps
+#undef FAMILY_globals_calls
+#undef FAMILY_range_iter
+      default: cont = exitNow(deopt::Reason::Unsupported, "opcode " + std::to_string(in->op));
+    }
+    if (!cont) return error.empty();
+    unit = in->next;
+    if (unit >= bc.numUnits) return fail("fell off the end of the bytecode");
+  }
+}
+
+bool Emitter::isLeader(int unit) const { return leaders && leaders->count(unit); }
+
+int Emitter::makeExit(ExitKind kind, deopt::Reason reason, const std::string& detail) {
+  ir::ExitPoint x;
+  x.unit = in->unit;
+  x.resumeUnit = in->start;
+  x.line = in->line;
+  x.kind = kind;
+  x.reason = static_cast<int>(reason);
+  x.detail = detail;
+  for (const LocalState& l : locals) x.locals.push_back(ir::SnapLocal{l.type, l.def});
+  for (const StackEntry& e : stack) {
+    ir::SnapValue v;
+    v.type = e.type;
+    std::memcpy(v.v, e.v, sizeof(v.v));
+    x.stack.push_back(v);
+  }
+  fn.exits.push_back(std::move(x));
+  return int(fn.exits.size()) - 1;
+}
+
+bool Emitter::exitNow(deopt::Reason reason, const std::string& detail) {
+  int x = makeExit(ExitKind::Reexec, reason, detail);
+  emitVoid(Op::Exit, {}, 0, x);
+  return false;
+}
+
+int Emitter::asInt(const StackEntry& e) {
+  if (e.type == Type::Bool) return emit(Op::BoolToInt, Type::Int, {e.v[0]});
+  return e.v[0];
+}
+
+int Emitter::asFloat(const StackEntry& e, bool exact, int exitId) {
+  if (e.type == Type::Float) return e.v[0];
+  int i = asInt(e);
+  if (e.type == Type::Bool || !exact) return emit(Op::IntToFloat, Type::Float, {i}, 0);
+  return emit(Op::IntToFloat, Type::Float, {i}, 1, exitId);
+}
+
+int Emitter::box(const StackEntry& e) {
+  switch (e.type) {
+    case Type::Int: return emit(Op::BoxInt, Type::Obj, {e.v[0]});
+    case Type::Float: return emit(Op::BoxFloat, Type::Obj, {e.v[0]});
+    case Type::Bool: return emit(Op::BoxBool, Type::Obj, {e.v[0]});
+    case Type::Obj: return e.v[0];
+    default: return -1;
+  }
+}
+
+void Emitter::discard(const StackEntry& e) {
+  if (e.type == Type::Obj) emitVoid(Op::DecRef, {e.v[0]});
+}
+
+void Emitter::releaseLocal(int local) {
+  const LocalState& l = locals[local];
+  if (l.type != Type::Obj || l.def == Def::No) return;
+  int obj = emit(Op::LoadVar, Type::Obj, {}, varFor(local, Type::Obj));
+  if (l.def == Def::Yes) {
+    emitVoid(Op::DecRef, {obj});
+  } else {
+    int flag = emit(Op::LoadVar, Type::Bool, {}, flagVar(local));
+    emitVoid(Op::DecRefIf, {flag, obj});
+  }
+}
+
+EntryState Emitter::outState() const {
+  EntryState s;
+  s.reached = true;
+  s.locals = locals;
+  for (const StackEntry& e : stack) s.stack.push_back(e.type);
+  return s;
+}
+
+// Stores the block's outgoing state into the variables the target block reads, boxing where the target merged a
+// number with other types into Obj.
+void Emitter::emitEdgeMoves(int unit) {
+  const EntryState& target = finalStates_->at(unit);
+  for (size_t l = 0; l < locals.size(); l++) {
+    const LocalState& p = locals[l];
+    const LocalState& t = target.locals[l];
+    if (t.def == Def::No || p.def == Def::No || p.type == t.type) continue;
+    if (t.type != Type::Obj || !ir::isNumeric(p.type) || p.def != Def::Yes) {
+      error = "local '" + info.localNames[l] + "' changes type where it may be unbound";
+      return;
+    }
+    int v = emit(Op::LoadVar, p.type, {}, varFor(int(l), p.type));
+    StackEntry e;
+    e.type = p.type;
+    e.v[0] = v;
+    emitVoid(Op::StoreVar, {box(e)}, varFor(int(l), Type::Obj));
+  }
+  if (target.stack.size() != stack.size()) {
+    error = "stack depth differs between paths";
+    return;
+  }
+  for (size_t d = 0; d < stack.size(); d++) {
+    StackEntry e = stack[d];
+    Type t = target.stack[d];
+    if (e.type != t) {
+      if (t != Type::Obj || !ir::isNumeric(e.type)) {
+        error = "stack entry types differ between paths";
+        return;
+      }
+      e.v[0] = box(e);
+      e.type = Type::Obj;
+    }
+    for (int c = 0; c < ir::typeComponents(t); c++)
+      emitVoid(Op::StoreVar, {e.v[c]}, fn.addVar(ir::VarKind::Stack, int(d), t, c));
+  }
+}
+
+bool Emitter::jumpTo(int unit) {
+  if (!finalStates_) {
+    successors.emplace_back(unit, outState());
+    emitVoid(Op::Jump);
+    return false;
+  }
+  emitEdgeMoves(unit);
+  Instr j;
+  j.op = Op::Jump;
+  j.succ[0] = blockOf_->at(unit);
+  cur->instrs.push_back(j);
+  return false;
+}
+
+bool Emitter::branch(int cond, int unitTrue, int unitFalse, const std::vector<StackEntry>* stackTrue,
+                     const std::vector<StackEntry>* stackFalse, const std::vector<StackEntry>& dropTrue,
+                     const std::vector<StackEntry>& dropFalse) {
+  std::vector<StackEntry> saved = stack;
+  int targets[2] = {unitTrue, unitFalse};
+  const std::vector<StackEntry>* stacks[2] = {stackTrue, stackFalse};
+  const std::vector<StackEntry>* drops[2] = {&dropTrue, &dropFalse};
+  if (!finalStates_) {
+    for (int i = 0; i < 2; i++) {
+      stack = stacks[i] ? *stacks[i] : saved;
+      successors.emplace_back(targets[i], outState());
+    }
+    stack = saved;
+    emitVoid(Op::Branch, {cond});
+    return false;
+  }
+  // Each side gets an edge block holding its own moves.
+  int blockIdx = int(cur - fn.blocks.data());
+  int edge[2];
+  for (int i = 0; i < 2; i++) {
+    edge[i] = int(fn.blocks.size());
+    fn.blocks.push_back(ir::Block{edge[i], -1, {}});
+    cur = &fn.blocks.back();
+    stack = stacks[i] ? *stacks[i] : saved;
+    for (const StackEntry& d : *drops[i]) discard(d);
+    emitEdgeMoves(targets[i]);
+    Instr j;
+    j.op = Op::Jump;
+    j.succ[0] = blockOf_->at(targets[i]);
+    cur->instrs.push_back(j);
+  }
+  cur = &fn.blocks[blockIdx];
+  stack = saved;
+  Instr b;
+  b.op = Op::Branch;
+  b.args = {cond};
+  b.succ[0] = edge[0];
+  b.succ[1] = edge[1];
+  cur->instrs.push_back(b);
+  return false;
+}
+
+bool Emitter::returnValue(const StackEntry& e) {
+  int v = box(e);
+  for (size_t l = 0; l < locals.size(); l++) releaseLocal(int(l));
+  for (const StackEntry& s : stack) discard(s);
+  emitVoid(Op::Return, {v});
+  return false;
+}
+
+int Emitter::constSlot(int constIndex) {
+  for (size_t i = 0; i < fn.slots.size(); i++)
+    if (fn.slots[i].kind == ir::SlotKind::ConstObj && fn.slots[i].index == constIndex) return int(i);
+  fn.slots.push_back(ir::Slot{ir::SlotKind::ConstObj, constIndex, ""});
+  return int(fn.slots.size()) - 1;
+}
+
+int Emitter::globalGuard(const std::string& name, PyObject* value, bool fromBuiltins, char expect) {
+  for (size_t i = 0; i < fn.globals.size(); i++)
+    if (fn.globals[i].name == name) return int(i);
+  ir::GlobalGuard g;
+  g.name = name;
+  g.fromBuiltins = fromBuiltins;
+  g.expect = expect;
+  int gi = int(fn.globals.size());
+  auto add = [&](ir::SlotKind k) {
+    fn.slots.push_back(ir::Slot{k, gi, name});
+    return int(fn.slots.size()) - 1;
+  };
+  g.objSlot = add(ir::SlotKind::GlobalObj);
+  g.globalsVerSlot = add(ir::SlotKind::GlobalsVersion);
+  if (fromBuiltins) g.builtinsVerSlot = add(ir::SlotKind::BuiltinsVersion);
+  switch (expect) {
+    case 'i': g.valueSlot = add(ir::SlotKind::GlobalInt); break;
+    case 'f': g.valueSlot = add(ir::SlotKind::GlobalFloat); break;
+    case 'b': g.valueSlot = add(ir::SlotKind::GlobalBool); break;
+    default: break;
+  }
+  fn.globals.push_back(g);
+  return gi;
+}
+
+}  // namespace pypaccel::spec

@@ -1,0 +1,156 @@
+// Emitter: abstract interpretation of one basic block of bytecode into typed IR. Handlers (spec/ops/*.cpp, one
+// handle_<OPCODE> each) read and push abstract stack entries; anything they cannot do exactly becomes an exit.
+#pragma once
+#include <Python.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "deopt/reasons.h"
+#include "ir/ir.h"
+#include "spec/bytecode.h"
+#include "spec/code_info.h"
+
+namespace pypaccel::spec {
+
+using ir::Def;
+using ir::Op;
+using ir::Type;
+
+struct LocalState {
+  Type type = Type::Void;
+  Def def = Def::No;
+  bool operator==(const LocalState& o) const { return type == o.type && def == o.def; }
+};
+
+// An abstract value stack entry: its type, the SSA ids of its components, and (when the compiler knows it) the
+// object it is, guarded at run time.
+struct StackEntry {
+  Type type = Type::Void;
+  int v[3] = {-1, -1, -1};
+  PyObject* known = nullptr;
+};
+
+// Types at the start of a block, merged over its predecessors.
+struct EntryState {
+  bool reached = false;
+  std::vector<LocalState> locals;
+  std::vector<Type> stack;
+  bool operator==(const EntryState& o) const {
+    return reached == o.reached && locals == o.locals && stack == o.stack;
+  }
+};
+
+struct SpecOptions {
+  bool stressExits = false;
+};
+
+class Emitter {
+ public:
+  Emitter(ir::Function& fn, const CodeInfo& info, const Bytecode& bc, PyObject* globals, PyObject* builtins,
+          const SpecOptions& opts, const std::map<int, EntryState>* finalStates, const std::map<int, int>* blockOf);
+
+  // Runs the block that starts at `unit` from `entry`. Returns false with `error` set if the block cannot be
+  // compiled at all (the whole function then falls back).
+  bool runBlock(int unit, const EntryState& entry, ir::Block* block);
+
+  // Out-states produced for successors (analysis).
+  std::vector<std::pair<int, EntryState>> successors;
+  std::string error;
+
+  // -- Used by handlers -----------------------------------------------------------------------------------------
+  ir::Function& fn;
+  const CodeInfo& info;
+  const Bytecode& bc;
+  PyObject* globals;
+  PyObject* builtins;
+  SpecOptions opts;
+  std::vector<LocalState> locals;
+  std::vector<StackEntry> stack;
+  const Instruction* in = nullptr;
+
+  int emit(Op op, Type type, std::vector<int> args = {}, int64_t imm = 0, int exit = -1);
+  void emitVoid(Op op, std::vector<int> args = {}, int64_t imm = 0, int exit = -1);
+  int constInt(int64_t v) { return emit(Op::ConstInt, Type::Int, {}, v); }
+  int constBool(bool v) { return emit(Op::ConstBool, Type::Bool, {}, v ? 1 : 0); }
+  int constFloat(double v);
+
+  void push(Type t, int v) {
+    StackEntry e;
+    e.type = t;
+    e.v[0] = v;
+    stack.push_back(e);
+  }
+  void push(const StackEntry& e) { stack.push_back(e); }
+  StackEntry pop() {
+    StackEntry e = stack.back();
+    stack.pop_back();
+    return e;
+  }
+
+  // An exit at the current instruction with the current abstract state.
+  int makeExit(ir::ExitKind kind, deopt::Reason reason, const std::string& detail = "");
+  // Ends the block with an unconditional exit before the current instruction. Returns false (block done).
+  bool exitNow(deopt::Reason reason, const std::string& detail = "");
+  // Fails compilation of the whole function.
+  bool fail(const std::string& why) {
+    error = why;
+    return false;
+  }
+
+  // Conversions of stack entries.
+  int asInt(const StackEntry& e);  // Int or Bool
+  int asFloat(const StackEntry& e, bool exact, int exitId);  // Int/Bool/Float
+  int box(const StackEntry& e);     // owned Obj from anything with a value (consumes an Obj entry)
+  void discard(const StackEntry& e);  // drop a stack entry (decref an Obj)
+
+  // Locals.
+  int varFor(int local, Type t) { return fn.addVar(ir::VarKind::Local, local, t, 0); }
+  int flagVar(int local) { return fn.addVar(ir::VarKind::Flag, local, Type::Bool, 0); }
+  void releaseLocal(int local);  // decref its Obj value if it holds one
+
+  // Control flow: end the block.
+  bool jumpTo(int unit);
+  // Ends the block on a condition. Each side may see its own stack (and entries to drop on that side only).
+  bool branch(int cond, int unitTrue, int unitFalse, const std::vector<StackEntry>* stackTrue = nullptr,
+              const std::vector<StackEntry>* stackFalse = nullptr, const std::vector<StackEntry>& dropTrue = {},
+              const std::vector<StackEntry>& dropFalse = {});
+  bool returnValue(const StackEntry& e);
+
+  // Slots and guards.
+  int constSlot(int constIndex);
+  int globalGuard(const std::string& name, PyObject* value, bool fromBuiltins, char expect);
+
+  ir::Block* cur = nullptr;
+  const std::set<int>* leaders = nullptr;  // units where blocks start
+
+ private:
+  bool isLeader(int unit) const;
+  EntryState outState() const;
+  void emitEdgeMoves(int unit);
+  const std::map<int, EntryState>* finalStates_;
+  const std::map<int, int>* blockOf_;
+};
+
+// One handler per supported opcode; returns false when it ended the block.
+#define FAMILY_NYI(name)
+#define FAMILY_load_store(name) bool handle_##name(Emitter& e, const Instruction& in);
+#define FAMILY_arith FAMILY_load_store
+#define FAMILY_compare FAMILY_load_store
+#define FAMILY_jumps FAMILY_load_store
+#define FAMILY_globals_calls FAMILY_load_store
+#define FAMILY_range_iter FAMILY_load_store
+#define OP(name, num, family) FAMILY_##family(name)
+#include "spec/opcodes.def"
+#undef OP
+#undef FAMILY_NYI
+#undef FAMILY_load_store
+#undef FAMILY_arith
+#undef FAMILY_compare
+#undef FAMILY_jumps
+#undef FAMILY_globals_calls
+#undef FAMILY_range_iter
+
+}  // namespace pypaccel::spec

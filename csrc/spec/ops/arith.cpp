@@ -1,0 +1,214 @@
+// Arithmetic: BINARY_OP (every NB_* and in-place form) and the unary operators, on unboxed int/float/bool with
+// exits wherever CPython would do something the fast path cannot (big ints, errors), generic C-API otherwise.
+#include "spec/emitter.h"
+
+namespace pypaccel::spec {
+
+using deopt::Reason;
+using ir::BinKind;
+using ir::ExitKind;
+
+namespace {
+
+// NB_* oparg order (Include/opcode.h): ADD AND FLOOR_DIVIDE LSHIFT MATRIX_MULTIPLY MULTIPLY REMAINDER OR POWER
+// RSHIFT SUBTRACT TRUE_DIVIDE XOR, then the in-place forms in the same order.
+enum Nb { Add, And, FloorDiv, LShift, MatMul, Mul, Rem, Or, Pow, RShift, Sub, TrueDiv, Xor, NbCount };
+
+const char* nbName(int nb) {
+  static const char* const kNames[] = {"+", "&", "//", "<<", "@", "*", "%", "|", "**", ">>", "-", "/", "^"};
+  return kNames[nb];
+}
+
+bool isIntLike(Type t) { return t == Type::Int || t == Type::Bool; }
+bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
+
+}  // namespace
+
+bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
+  if (in.arg >= 2 * NbCount) return e.exitNow(Reason::Unsupported, "BINARY_OP " + std::to_string(in.arg));
+  int nb = in.arg % NbCount;
+  StackEntry a = e.stack[e.stack.size() - 2];
+  StackEntry b = e.stack[e.stack.size() - 1];
+  std::string what = std::string("BINARY_OP ") + nbName(nb);
+  if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, what + " on a virtual value");
+
+  if (a.type == Type::Obj || b.type == Type::Obj) {
+    // Generic path: CPython's own number protocol; an exception unwinds from this instruction.
+    int x = e.box(a), y = e.box(b);
+    e.pop();
+    e.pop();
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, what);
+    e.push(Type::Obj, e.emit(Op::ObjBin, Type::Obj, {x, y}, in.arg, ex));
+    return true;
+  }
+
+  if (isIntLike(a.type) && isIntLike(b.type)) {
+    if (a.type == Type::Bool && b.type == Type::Bool && (nb == And || nb == Or || nb == Xor)) {
+      BinKind k = nb == And ? BinKind::And : nb == Or ? BinKind::Or : BinKind::Xor;
+      int r = e.emit(Op::BoolBin, Type::Bool, {a.v[0], b.v[0]}, int64_t(k));
+      e.pop();
+      e.pop();
+      e.push(Type::Bool, r);
+      return true;
+    }
+    if (nb == MatMul) return e.exitNow(Reason::TypeError, what);
+    int x = e.asInt(a), y = e.asInt(b);
+    if (nb == TrueDiv) {
+      int zero = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what);
+      int inexact = e.makeExit(ExitKind::Reexec, Reason::InexactIntToFloat, what);
+      int r = e.emit(Op::IntTrueDiv, Type::Float, {x, y}, 0, zero);
+      e.cur->instrs.back().exit2 = inexact;
+      e.pop();
+      e.pop();
+      e.push(Type::Float, r);
+      return true;
+    }
+    BinKind k;
+    int ex = -1, ex2 = -1;
+    switch (nb) {
+      case Add: k = BinKind::Add; ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, what); break;
+      case Sub: k = BinKind::Sub; ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, what); break;
+      case Mul: k = BinKind::Mul; ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, what); break;
+      case FloorDiv:
+      case Rem:
+        k = nb == FloorDiv ? BinKind::FloorDiv : BinKind::Mod;
+        ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what);
+        ex2 = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, what);
+        break;
+      case Pow:
+        k = BinKind::Pow;
+        ex = e.makeExit(ExitKind::Reexec, Reason::NegativePower, what);
+        ex2 = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, what);
+        break;
+      case LShift:
+        k = BinKind::LShift;
+        ex = e.makeExit(ExitKind::Reexec, Reason::NegativeShift, what);
+        ex2 = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, what);
+        break;
+      case RShift: k = BinKind::RShift; ex = e.makeExit(ExitKind::Reexec, Reason::NegativeShift, what); break;
+      case And: k = BinKind::And; break;
+      case Or: k = BinKind::Or; break;
+      case Xor: k = BinKind::Xor; break;
+      default: return e.exitNow(Reason::Unsupported, what);
+    }
+    // And/Or/Xor cannot fail: no exit, and IntBin with exit -1 is then pure.
+    int r = e.emit(Op::IntBin, Type::Int, {x, y}, int64_t(k), ex);
+    e.cur->instrs.back().exit2 = ex2;
+    e.pop();
+    e.pop();
+    e.push(Type::Int, r);
+    return true;
+  }
+
+  // At least one float, the other a number.
+  BinKind k;
+  int ex = -1;
+  switch (nb) {
+    case Add: k = BinKind::Add; break;
+    case Sub: k = BinKind::Sub; break;
+    case Mul: k = BinKind::Mul; break;
+    case TrueDiv: k = BinKind::TrueDiv; ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what); break;
+    case FloorDiv: k = BinKind::FloorDiv; ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what); break;
+    case Rem: k = BinKind::Mod; ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what); break;
+    case Pow: k = BinKind::Pow; ex = e.makeExit(ExitKind::Reexec, Reason::FloatPowDomain, what); break;
+    default: return e.exitNow(Reason::TypeError, what);
+  }
+  // int -> float conversion of a 64-bit int is always exact-rounded like PyLong_AsDouble.
+  int x = e.asFloat(a, false, -1), y = e.asFloat(b, false, -1);
+  int r = e.emit(Op::FloatBin, Type::Float, {x, y}, int64_t(k), ex);
+  e.pop();
+  e.pop();
+  e.push(Type::Float, r);
+  return true;
+}
+
+static bool unaryGeneric(Emitter& e, ir::UnaryKind k, const char* what) {
+  StackEntry a = e.pop();
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, what);
+  e.push(Type::Obj, e.emit(Op::ObjUnary, Type::Obj, {a.v[0]}, int64_t(k), ex));
+  return true;
+}
+
+bool handle_UNARY_NEGATIVE(Emitter& e, const Instruction&) {
+  StackEntry a = e.stack.back();
+  switch (a.type) {
+    case Type::Int:
+    case Type::Bool: {
+      int x = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, "UNARY_NEGATIVE");
+      int r = e.emit(Op::IntNeg, Type::Int, {e.asInt(a)}, 0, x);
+      e.pop();
+      e.push(Type::Int, r);
+      return true;
+    }
+    case Type::Float: {
+      int r = e.emit(Op::FloatNeg, Type::Float, {a.v[0]});
+      e.pop();
+      e.push(Type::Float, r);
+      return true;
+    }
+    case Type::Obj: return unaryGeneric(e, ir::UnaryKind::Neg, "UNARY_NEGATIVE");
+    default: return e.exitNow(Reason::Unsupported, "UNARY_NEGATIVE on a virtual value");
+  }
+}
+
+bool handle_UNARY_POSITIVE(Emitter& e, const Instruction&) {
+  StackEntry a = e.stack.back();
+  switch (a.type) {
+    case Type::Int:
+    case Type::Float: return true;
+    case Type::Bool: {
+      int r = e.asInt(a);
+      e.pop();
+      e.push(Type::Int, r);
+      return true;
+    }
+    case Type::Obj: return unaryGeneric(e, ir::UnaryKind::Pos, "UNARY_POSITIVE");
+    default: return e.exitNow(Reason::Unsupported, "UNARY_POSITIVE on a virtual value");
+  }
+}
+
+bool handle_UNARY_INVERT(Emitter& e, const Instruction&) {
+  StackEntry a = e.stack.back();
+  switch (a.type) {
+    case Type::Int:
+    case Type::Bool: {
+      int r = e.emit(Op::IntInvert, Type::Int, {e.asInt(a)});
+      e.pop();
+      e.push(Type::Int, r);
+      return true;
+    }
+    case Type::Float: return e.exitNow(Reason::TypeError, "UNARY_INVERT on float");
+    case Type::Obj: return unaryGeneric(e, ir::UnaryKind::Invert, "UNARY_INVERT");
+    default: return e.exitNow(Reason::Unsupported, "UNARY_INVERT on a virtual value");
+  }
+}
+
+// Truth value of a number (shared with the conditional jumps).
+int truthOf(Emitter& e, const StackEntry& a) {
+  switch (a.type) {
+    case Type::Bool: return a.v[0];
+    case Type::Int: return e.emit(Op::IntTruthy, Type::Bool, {a.v[0]});
+    case Type::Float: return e.emit(Op::FloatTruthy, Type::Bool, {a.v[0]});
+    default: return -1;
+  }
+}
+
+bool handle_UNARY_NOT(Emitter& e, const Instruction&) {
+  StackEntry a = e.stack.back();
+  if (ir::isNumeric(a.type)) {
+    int r = e.emit(Op::BoolNot, Type::Bool, {truthOf(e, a)});
+    e.pop();
+    e.push(Type::Bool, r);
+    return true;
+  }
+  if (a.type == Type::Obj) {
+    e.pop();
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "UNARY_NOT");
+    int t = e.emit(Op::ObjTruthy, Type::Bool, {a.v[0]}, 0, ex);
+    e.push(Type::Bool, e.emit(Op::BoolNot, Type::Bool, {t}));
+    return true;
+  }
+  return e.exitNow(Reason::Unsupported, "UNARY_NOT on a virtual value");
+}
+
+}  // namespace pypaccel::spec

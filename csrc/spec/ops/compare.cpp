@@ -1,0 +1,62 @@
+// Comparisons: COMPARE_OP on numbers (exact int/float mixing) or generically, IS_OP.
+#include "spec/emitter.h"
+
+namespace pypaccel::spec {
+
+using deopt::Reason;
+using ir::ExitKind;
+
+static bool isIntLike(Type t) { return t == Type::Int || t == Type::Bool; }
+static bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
+
+bool handle_COMPARE_OP(Emitter& e, const Instruction& in) {
+  if (in.arg > 5) return e.exitNow(Reason::Unsupported, "COMPARE_OP " + std::to_string(in.arg));
+  StackEntry a = e.stack[e.stack.size() - 2];
+  StackEntry b = e.stack[e.stack.size() - 1];
+  if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, "COMPARE_OP on a virtual value");
+  int r;
+  if (a.type == Type::Obj || b.type == Type::Obj) {
+    int x = e.box(a), y = e.box(b);
+    e.pop();
+    e.pop();
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "COMPARE_OP");
+    e.push(Type::Obj, e.emit(Op::ObjCompare, Type::Obj, {x, y}, in.arg, ex));
+    return true;
+  }
+  if (isIntLike(a.type) && isIntLike(b.type)) {
+    r = e.emit(Op::IntCmp, Type::Bool, {e.asInt(a), e.asInt(b)}, in.arg);
+  } else {
+    // float vs int compares exactly in CPython (not through a rounded conversion): only ints that convert
+    // exactly take the fast path.
+    int ex = e.makeExit(ExitKind::Reexec, Reason::InexactIntToFloat, "COMPARE_OP");
+    int x = e.asFloat(a, true, ex), y = e.asFloat(b, true, ex);
+    r = e.emit(Op::FloatCmp, Type::Bool, {x, y}, in.arg);
+  }
+  e.pop();
+  e.pop();
+  e.push(Type::Bool, r);
+  return true;
+}
+
+bool handle_IS_OP(Emitter& e, const Instruction& in) {
+  StackEntry a = e.stack[e.stack.size() - 2];
+  StackEntry b = e.stack[e.stack.size() - 1];
+  int r;
+  if (a.type == Type::Obj && b.type == Type::Obj) {
+    r = e.emit(Op::ObjIs, Type::Bool, {a.v[0], b.v[0]});
+  } else if ((ir::isNumeric(a.type) && b.type == Type::Obj && b.known == Py_None) ||
+             (ir::isNumeric(b.type) && a.type == Type::Obj && a.known == Py_None)) {
+    r = e.constBool(false);  // a number is never None
+  } else {
+    return e.exitNow(Reason::Unsupported, "IS_OP on unboxed values");
+  }
+  if (in.arg) r = e.emit(Op::BoolNot, Type::Bool, {r});
+  e.pop();
+  e.pop();
+  e.discard(a);
+  e.discard(b);
+  e.push(Type::Bool, r);
+  return true;
+}
+
+}  // namespace pypaccel::spec

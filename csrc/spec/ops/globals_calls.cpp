@@ -1,0 +1,97 @@
+// LOAD_GLOBAL under a guard (dict version, then identity), and the calls the compiler understands:
+// range(...) becomes a virtual range object.
+#include "spec/emitter.h"
+
+namespace pypaccel::spec {
+
+using deopt::Reason;
+using ir::ExitKind;
+
+bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
+  PyObject* name = PyTuple_GET_ITEM(e.info.names.get(), in.arg >> 1);
+  const char* cname = PyUnicode_AsUTF8(name);
+  if (!PyDict_CheckExact(e.globals) || !PyDict_CheckExact(e.builtins))
+    return e.exitNow(Reason::Unsupported, "LOAD_GLOBAL with non-dict globals");
+  bool fromBuiltins = false;
+  PyObject* v = PyDict_GetItemWithError(e.globals, name);
+  if (!v && !PyErr_Occurred()) {
+    v = PyDict_GetItemWithError(e.builtins, name);
+    fromBuiltins = true;
+  }
+  if (!v) {
+    PyErr_Clear();
+    return e.exitNow(Reason::Unsupported, std::string("LOAD_GLOBAL of unbound name ") + cname);
+  }
+  char expect = 'o';
+  if (PyBool_Check(v)) {
+    expect = 'b';
+  } else if (PyLong_CheckExact(v)) {
+    int overflow = 0;
+    PyLong_AsLongLongAndOverflow(v, &overflow);
+    if (!overflow) expect = 'i';
+  } else if (PyFloat_CheckExact(v)) {
+    expect = 'f';
+  } else if (v == reinterpret_cast<PyObject*>(&PyRange_Type)) {
+    expect = 'r';
+  }
+  int g = e.globalGuard(cname, v, fromBuiltins, expect);
+  int ex = e.makeExit(ExitKind::Reexec, Reason::GlobalChanged, cname);
+  e.emitVoid(Op::GuardGlobal, {}, g, ex);
+  if (in.arg & 1) e.push(Type::Null, -1);
+  const ir::GlobalGuard& gg = e.fn.globals[g];
+  switch (expect) {
+    case 'i': e.push(Type::Int, e.emit(Op::LoadSlotInt, Type::Int, {}, gg.valueSlot)); break;
+    case 'f': e.push(Type::Float, e.emit(Op::LoadSlotFloat, Type::Float, {}, gg.valueSlot)); break;
+    case 'b': e.push(Type::Bool, e.emit(Op::LoadSlotBool, Type::Bool, {}, gg.valueSlot)); break;
+    default: {
+      int o = e.emit(Op::LoadSlotObj, Type::Obj, {}, gg.objSlot);
+      e.emitVoid(Op::IncRef, {o});
+      StackEntry s;
+      s.type = Type::Obj;
+      s.v[0] = o;
+      s.known = v;
+      e.push(s);
+    }
+  }
+  return true;
+}
+
+bool handle_PRECALL(Emitter& e, const Instruction& in) {
+  size_t n = size_t(in.arg);
+  if (e.stack.size() < n + 2 || e.stack[e.stack.size() - n - 2].type != Type::Null)
+    return e.exitNow(Reason::NotCallable, "method call");
+  return true;
+}
+
+bool handle_CALL(Emitter& e, const Instruction& in) {
+  size_t n = size_t(in.arg);
+  StackEntry callable = e.stack[e.stack.size() - n - 1];
+  if (e.stack[e.stack.size() - n - 2].type != Type::Null) return e.exitNow(Reason::NotCallable, "method call");
+  if (callable.known == reinterpret_cast<PyObject*>(&PyRange_Type) && n >= 1 && n <= 3) {
+    int args[3];
+    for (size_t i = 0; i < n; i++) {
+      const StackEntry& a = e.stack[e.stack.size() - n + i];
+      if (a.type != Type::Int && a.type != Type::Bool)
+        return e.exitNow(Reason::NotCallable, "range() of non-int arguments");
+      args[i] = e.asInt(a);
+    }
+    StackEntry r;
+    r.type = Type::Range;
+    r.v[0] = n == 1 ? e.constInt(0) : args[0];
+    r.v[1] = n == 1 ? args[0] : args[1];
+    r.v[2] = n == 3 ? args[2] : e.constInt(1);
+    if (n == 3) {
+      int ex = e.makeExit(ExitKind::Reexec, Reason::RangeStepZero, "range()");
+      e.emitVoid(Op::RangeCheck, {r.v[2]}, 0, ex);
+    }
+    e.stack.resize(e.stack.size() - n - 2);
+    e.discard(callable);
+    e.push(r);
+    return true;
+  }
+  std::string what = "CALL of ";
+  what += callable.known ? Py_TYPE(callable.known)->tp_name : "an unknown object";
+  return e.exitNow(Reason::NotCallable, what);
+}
+
+}  // namespace pypaccel::spec

@@ -1,0 +1,114 @@
+# pypaccel: a specializing JIT for CPython 3.11 with a persistent native-code cache. The public Python API:
+# enable/disable/is_enabled for the whole process, @specialize for one function, stats() for what happened.
+# Importing must stay cheap (it runs before user code under `python -m pypaccel run`): no sqlite3/json/argparse.
+import os
+
+# Absolute form: a missing build then reads "No module named 'pypaccel._pypaccel'" (ModuleNotFoundError), where
+# `from . import _pypaccel` would blame a circular import. Either way the ImportError is meant to surface.
+import pypaccel._pypaccel as _ext
+from . import _paths
+
+__version__ = "0.1.0"
+__all__ = ["enable", "disable", "is_enabled", "specialize", "stats", "__version__"]
+
+_flush_registered = False
+
+
+def _kill_switch():
+    # PYPACCEL_DISABLE wins over everything, including explicit arguments: it is the way out when the JIT misbehaves.
+    return _env_flag("PYPACCEL_DISABLE")
+
+
+def _env_flag(name):
+    return os.environ.get(name, "") not in ("", "0")
+
+
+def _env_int(name, default, low, high):
+    raw = os.environ.get(name, "")
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+        if low <= value <= high:
+            return value
+    except ValueError:
+        pass
+    # A bad variable in a shared environment should not stop every program: say so and use the default.
+    import warnings  # only on a bad setting: keeps `import pypaccel` cheap
+    warnings.warn(f"pypaccel: ignoring {name}={raw!r} (want an integer in {low}..{high}), using {default}",
+                  RuntimeWarning, stacklevel=4)  # _env_int <- _config <- enable <- the caller of enable
+    return default
+
+
+def _config(threshold, stress_exits, opt_level, cpu):
+    # Explicit arguments beat environment variables, which beat the defaults.
+    return {
+        "threshold": _env_int("PYPACCEL_THRESHOLD", 200, 0, 2**31 - 1) if threshold is None else int(threshold),
+        "stress_exits": _env_flag("PYPACCEL_STRESS_EXITS") if stress_exits is None else bool(stress_exits),
+        "opt_level": _env_int("PYPACCEL_OPT", 2, 0, 3) if opt_level is None else int(opt_level),
+        "cpu": (os.environ.get("PYPACCEL_CPU") or None) if cpu is None else cpu,
+        "db_path_for": _paths.db_path_for,
+    }
+
+
+def _flush_at_exit():
+    # Losing this run's records is better than an error at exit in someone's program: report it in one line.
+    try:
+        _ext.flush()
+    except Exception as exc:  # noqa: BLE001 - whatever the cache layer raised, the program already finished
+        import sys
+        sys.stderr.write(f"pypaccel: could not write run records to the cache: {exc}\n")
+
+
+def _register_flush():
+    global _flush_registered
+    if not _flush_registered:
+        import atexit
+        atexit.register(_flush_at_exit)
+        _flush_registered = True
+
+
+def enable(*, threshold=None, stress_exits=None, opt_level=None, cpu=None):
+    """Compile hot functions of this process from now on. No-op when PYPACCEL_DISABLE is set.
+
+    Unset arguments come from PYPACCEL_THRESHOLD (calls before compiling; 0 = at first call, default 200),
+    PYPACCEL_STRESS_EXITS, PYPACCEL_OPT (0..3, default 2) and PYPACCEL_CPU (default: this machine's CPU)."""
+    if _kill_switch():
+        return
+    if opt_level is not None and not 0 <= int(opt_level) <= 3:
+        raise ValueError(f"opt_level must be in 0..3, got {opt_level!r}")
+    if threshold is not None and int(threshold) < 0:
+        raise ValueError(f"threshold must be >= 0, got {threshold!r}")
+    _register_flush()
+    _ext.enable(_config(threshold, stress_exits, opt_level, cpu))
+
+
+def disable():
+    """Stop compiling and stop entering compiled code; functions run in the interpreter again."""
+    _ext.disable()
+
+
+def is_enabled():
+    return _ext.is_enabled()
+
+
+def specialize(func=None, /):
+    """Decorator: compile `func` natively whatever enable() says. Usable as @specialize and @specialize().
+
+    With PYPACCEL_DISABLE set, returns `func` itself."""
+    if func is None:
+        return specialize
+    if _kill_switch():
+        return func
+    _register_flush()
+    if not _ext.is_enabled():
+        # Decorator-only use still needs the cache location and the compile options.
+        _ext.configure(_config(None, None, None, None))
+    return _ext.specialize(func)
+
+
+def stats():
+    """What this process compiled, loaded from the cache, and why code left or never entered native code.
+
+    {"totals": {...}, "functions": [{"file", "qualname", "firstlineno", "state", "exits", "fallbacks", ...}]}"""
+    return _ext.stats()

@@ -1,0 +1,191 @@
+# `python -m pypaccel run` must be indistinguishable from plain `python`: argv, __main__, sys.path[0], stdin,
+# output, exit status and tracebacks (byte for byte on stderr), for scripts, directories, stdin and -m MODULE.
+import re
+import textwrap
+
+import pytest
+
+pytest.importorskip("pypaccel._pypaccel")
+
+SHOW = """\
+import sys
+print("argv", sys.argv)
+print("name", __name__, "file", __file__, "path0", repr(sys.path[0]))
+print("globals", sorted(globals()))
+print("spec", __spec__ and __spec__.name, "package", repr(__package__), "loader", type(__loader__).__name__)
+print("cached", __cached__, "doc", __doc__, "main", sys.modules["__main__"].__dict__ is globals())
+"""
+
+FAIL = """\
+def inner(d):
+    try:
+        return d["missing"]
+    except KeyError as exc:
+        raise ValueError("wrapped") from exc
+
+def outer():
+    return inner({})
+
+outer()
+"""
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def outcome(result):
+    # Object addresses differ between any two runs; everything else must not.
+    scrub = lambda text: re.sub(r"0x[0-9a-f]+", "0x?", text)  # noqa: E731
+    return result.returncode, scrub(result.stdout), scrub(result.stderr)
+
+
+def compare(run_python, *args, **kwargs):
+    """Run `python ARGS` and `python -m pypaccel run ARGS` (or `run -m`), assert they agree, return the plain one."""
+    plain = run_python(*args, **kwargs)
+    ours = run_python("-m", "pypaccel", "run", *args, **kwargs)
+    assert outcome(ours) == outcome(plain)
+    return plain
+
+
+def test_script_sees_what_python_shows(run_python, tmp_path):
+    write(tmp_path / "sub" / "show.py", SHOW)
+    plain = compare(run_python, "sub/show.py", "a", "-h", "--json", "-m", "x")
+    assert "argv ['sub/show.py', 'a', '-h', '--json', '-m', 'x']" in plain.stdout
+    assert f"path0 {str(tmp_path / 'sub')!r}" in plain.stdout
+    compare(run_python, tmp_path / "sub" / "show.py")
+    compare(run_python, "./sub/../sub/show.py")  # python does not normalise __file__
+
+
+def test_symlinked_script(run_python, tmp_path):
+    write(tmp_path / "real" / "show.py", SHOW)
+    (tmp_path / "link.py").symlink_to(tmp_path / "real" / "show.py")
+    plain = compare(run_python, "link.py")
+    assert f"path0 {str(tmp_path / 'real')!r}" in plain.stdout  # sys.path[0] follows the link, __file__ does not
+
+
+def test_safe_path_flag(run_python, tmp_path):
+    write(tmp_path / "show.py", SHOW)
+    compare(run_python, "show.py", env={"PYTHONSAFEPATH": "1"})
+
+
+def test_enabled_from_the_first_line(run_python, tmp_path):
+    write(tmp_path / "first.py", "import pypaccel\nprint(pypaccel.is_enabled())\n")
+    assert run_python("-m", "pypaccel", "run", "first.py").stdout == "True\n"
+    off = run_python("-m", "pypaccel", "run", "first.py", env={"PYPACCEL_DISABLE": "1"})
+    assert (off.returncode, off.stdout) == (0, "False\n")
+
+
+@pytest.mark.parametrize("ending", ["pass", "sys.exit(3)", "sys.exit('bye')", "sys.exit(None)", "raise SystemExit(0)",
+                                    "sys.exit(256 + 7)", "print('out'); sys.stdout.flush(); sys.exit(1)"])
+def test_exit_status(run_python, tmp_path, ending):
+    write(tmp_path / "ends.py", f"import sys\nprint('start')\n{ending}\n")
+    compare(run_python, "ends.py")
+
+
+def test_uncaught_exception_traceback_is_python_s(run_python, tmp_path):
+    write(tmp_path / "fail.py", FAIL)
+    plain = compare(run_python, "fail.py")
+    assert plain.returncode == 1 and "pypaccel" not in plain.stderr and "runpy" not in plain.stderr
+    assert plain.stderr.splitlines()[-1] == "ValueError: wrapped"
+
+
+def test_syntax_error(run_python, tmp_path):
+    write(tmp_path / "syntax.py", "x = (\n")
+    assert "SyntaxError" in compare(run_python, "syntax.py").stderr
+
+
+def test_keyboard_interrupt_kills_with_sigint(run_python, tmp_path):
+    write(tmp_path / "interrupt.py", "raise KeyboardInterrupt\n")
+    assert compare(run_python, "interrupt.py").returncode == -2
+
+
+def test_user_excepthook_gets_the_program_s_traceback(run_python, tmp_path):
+    write(tmp_path / "hook.py", """\
+        import sys, traceback
+        def hook(exc_type, exc, tb):
+            print("hook", exc_type.__name__, [f.name for f in traceback.extract_tb(tb)],
+                  [f.name for f in traceback.extract_tb(exc.__traceback__)],
+                  [f.name for f in traceback.extract_tb(sys.last_traceback)])
+        sys.excepthook = hook
+        def boom():
+            raise RuntimeError("x")
+        boom()
+        """)
+    plain = compare(run_python, "hook.py")
+    assert plain.stdout == "hook RuntimeError ['<module>', 'boom'] ['<module>', 'boom'] ['<module>', 'boom']\n"
+
+
+def test_script_reading_stdin(run_python, tmp_path):
+    write(tmp_path / "upper.py", """\
+        import sys
+        first = input()
+        print(first.upper(), len(sys.stdin.read().splitlines()))
+        """)
+    compare(run_python, "upper.py", input="hello\nx\ny\n")
+
+
+def test_program_from_stdin(run_python):
+    compare(run_python, "-", "arg", input=SHOW)
+    compare(run_python, "-", input=FAIL)
+
+
+def test_missing_script(run_python):
+    plain = compare(run_python, "no_such_script.py")
+    assert plain.returncode == 2 and "can't open file" in plain.stderr
+
+
+def test_directory_with_main(run_python, tmp_path):
+    write(tmp_path / "app" / "__main__.py", SHOW)
+    compare(run_python, "app", "x")
+    compare(run_python, tmp_path)  # no __main__.py: python's own error
+
+
+def test_zip_file_and_source_encoding(run_python, tmp_path):
+    import zipfile
+    with zipfile.ZipFile(tmp_path / "app.zip", "w") as z:
+        z.writestr("__main__.py", SHOW)
+    compare(run_python, "app.zip", "y")
+    (tmp_path / "latin.py").write_bytes(b"# -*- coding: latin-1 -*-\nprint(ascii('\xe9'))\n")
+    assert compare(run_python, "latin.py").stdout == "'\\xe9'\n"
+
+
+def test_module(run_python, tmp_path):
+    write(tmp_path / "pkg" / "__init__.py", "")
+    write(tmp_path / "pkg" / "show.py", SHOW)
+    write(tmp_path / "pkg" / "__main__.py", SHOW)
+    write(tmp_path / "fail.py", FAIL)
+    plain = compare(run_python, "-m", "pkg.show", "a", "-h")
+    assert f"argv [{str(tmp_path / 'pkg' / 'show.py')!r}, 'a', '-h']" in plain.stdout
+    compare(run_python, "-m", "pkg", "b")
+    compare(run_python, "-m", "fail")  # python -m keeps runpy's frames in the traceback, and so must we
+    compare(run_python, "-m", "no_such_module")
+
+
+def test_compact_module_option(run_python, tmp_path):
+    write(tmp_path / "show.py", SHOW)
+    plain = run_python("-m", "show", "z")
+    assert outcome(run_python("-m", "pypaccel", "run", "-mshow", "z")) == outcome(plain)
+
+
+@pytest.mark.parametrize("args", [[], ["-x", "script.py"], ["-m"]])
+def test_usage_errors(run_python, args):
+    result = run_python("-m", "pypaccel", "run", *args)
+    assert result.returncode == 2 and "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_main_script_gets_a_cache_database(run_python, tmp_path):
+    write(tmp_path / "hot.py", """\
+        def f(x):
+            return x + 1
+        total = 0
+        for i in range(1000):
+            total = f(total)
+        print(total)
+        """)
+    result = run_python("-m", "pypaccel", "run", "hot.py", env={"PYPACCEL_THRESHOLD": "0"})
+    assert (result.returncode, result.stdout) == (0, "1000\n"), result.stderr
+    expected = run_python.cache_dir / str(tmp_path).lstrip("/") / "hot.cpython-311.pyp"
+    assert expected.is_file(), sorted(str(p) for p in run_python.cache_dir.rglob("*"))

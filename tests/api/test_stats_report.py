@@ -1,0 +1,205 @@
+# `pypaccel stats` (pypaccel/_stats_report.py) over databases built here with the extension's schema: most recent
+# run only, human and --json output, and warnings (never tracebacks) for corrupt, foreign or non-SQLite files.
+import hashlib
+import io
+import json
+import os
+import sqlite3
+
+import pytest
+
+SUFFIX = ".cpython-311.pyp"
+SCHEMA = """
+PRAGMA application_id = 0x50595041;  PRAGMA user_version = 1;
+CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE specializations(key BLOB PRIMARY KEY, code_hash BLOB NOT NULL, qualname TEXT NOT NULL,
+   firstlineno INTEGER NOT NULL, signature TEXT NOT NULL, build TEXT NOT NULL, object BLOB NOT NULL,
+   meta BLOB NOT NULL, checksum INTEGER NOT NULL, compile_ms REAL, created REAL NOT NULL, last_used REAL);
+CREATE TABLE runs(run_id TEXT PRIMARY KEY, started REAL NOT NULL, ended REAL, pid INTEGER, argv TEXT);
+CREATE TABLE events(run_id TEXT NOT NULL, qualname TEXT NOT NULL, firstlineno INTEGER NOT NULL,
+   kind TEXT NOT NULL, offset INTEGER, line INTEGER, reason TEXT, count INTEGER NOT NULL);
+"""
+
+
+def make_db(path, module_path, runs=(), events=(), specs=(), journal="delete"):
+    """runs: (run_id, started); events: (run_id, qualname, firstlineno, kind, offset, line, reason, count);
+    specs: (qualname, firstlineno) per stored specialization."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = sqlite3.connect(path)
+    con.execute(f"PRAGMA journal_mode = {journal}")
+    con.executescript(SCHEMA)
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [("module_path", module_path), ("schema", "1")])
+    con.executemany("INSERT INTO runs VALUES (?, ?, ?, 4242, 'prog.py')", [(r, t, t + 1) for r, t in runs])
+    con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
+    con.executemany("INSERT INTO specializations VALUES (?, x'00', ?, ?, 'sig', 'build', x'00', x'00', 0, 1.5, 0, 0)",
+                    [(f"k{i}".encode(), q, line) for i, (q, line) in enumerate(specs)])
+    con.commit()
+    con.close()
+    return path
+
+
+def sample_db(tmp_path, name="mod"):
+    """An old run and a newer one; only the newer must be reported."""
+    return make_db(
+        tmp_path / "proj" / "__pycache__" / (name + SUFFIX), f"/src/{name}.py",
+        runs=[("old", 100.0), ("new", 200.0)],
+        events=[
+            ("old", "f", 3, "compiled", None, None, None, 99),
+            ("new", "f", 3, "compiled", None, None, None, 1),
+            ("new", "f", 3, "native_calls", None, None, None, 1000),
+            ("new", "f", 3, "native_calls", None, None, None, 500),  # summed
+            ("new", "f", 3, "exit", 24, 5, "type of 'x' changed", 3),
+            ("new", "f", 3, "exit", 40, 6, "int overflow", 1),
+            ("new", "C.g", 10, "loaded", None, None, None, 1),
+            ("new", "C.g", 10, "native_calls", None, None, None, 7),
+            ("new", "h", 20, "fallback", None, None, "NYI: bytecode YIELD_VALUE", 2),
+            ("new", "h", 20, "disabled", None, None, None, 1),
+            ("new", "h", 20, "future_kind", None, None, None, 5),  # unknown kinds are ignored
+        ],
+        specs=[("f", 3), ("f", 3), ("C.g", 10), ("unused", 30)])
+
+
+def run_stats(pure, *args):
+    out, err = io.StringIO(), io.StringIO()
+    status = pure.stats.main([str(a) for a in args], stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+def test_json_reports_only_the_most_recent_run(pure, tmp_path):
+    sample_db(tmp_path)
+    status, out, err = run_stats(pure, tmp_path / "proj", "--json")
+    assert (status, err) == (0, "")
+    report = json.loads(out)
+    assert report["totals"] == {"compiled": 1, "loaded": 1, "fallbacks": 2, "exits": 4, "native_calls": 1507,
+                                "disabled": 1}
+    (module,) = report["modules"]
+    assert module["module_path"] == "/src/mod.py"
+    assert module["run"]["run_id"] == "new" and module["run"]["started"] == 200.0
+    assert module["specializations"] == 4
+    by_name = {(f["qualname"], f["firstlineno"]): f for f in module["functions"]}
+    assert list(by_name) == [("f", 3), ("C.g", 10), ("h", 20), ("unused", 30)]  # source order
+    f = by_name["f", 3]
+    assert (f["compiled"], f["loaded"], f["native_calls"], f["specializations"]) == (1, 0, 1500, 2)
+    assert f["exits"] == [{"offset": 24, "line": 5, "reason": "type of 'x' changed", "count": 3},
+                          {"offset": 40, "line": 6, "reason": "int overflow", "count": 1}]
+    assert by_name["C.g", 10]["loaded"] == 1
+    assert by_name["h", 20]["fallbacks"] == [{"reason": "NYI: bytecode YIELD_VALUE", "count": 2}]
+    assert by_name["h", 20]["disabled"] == 1
+    assert by_name["unused", 30]["specializations"] == 1 and by_name["unused", 30]["native_calls"] == 0
+
+
+def test_json_totals_sum_over_databases(pure, tmp_path):
+    sample_db(tmp_path, "a")
+    sample_db(tmp_path, "b")
+    status, out, _ = run_stats(pure, tmp_path, "--json")
+    report = json.loads(out)
+    assert [m["module_path"] for m in report["modules"]] == ["/src/a.py", "/src/b.py"]
+    assert report["totals"]["native_calls"] == 2 * 1507 and report["totals"]["exits"] == 8
+
+
+def test_human_output(pure, tmp_path):
+    sample_db(tmp_path)
+    status, out, err = run_stats(pure, tmp_path)
+    assert (status, err) == (0, "")
+    assert "/src/mod.py" in out
+    assert "4 stored specializations" in out
+    assert "pid 4242" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("f:3 "))
+    assert row.split()[1:] == ["1", "0", "1500", "4", "0", "0", "2"]
+    assert "guard exit at offset 24 (line 5): type of 'x' changed x3" in out
+    assert "fallback: NYI: bytecode YIELD_VALUE x2" in out
+    assert "C.g:10" in out and "unused:30" in out
+    assert "1 compiled, 1 loaded from cache, 1507 native calls, 4 guard exits, 2 fallbacks" in out.splitlines()[-1]
+
+
+def test_database_without_runs(pure, tmp_path):
+    make_db(tmp_path / ("m" + SUFFIX), "/src/m.py", specs=[("f", 1)])
+    status, out, err = run_stats(pure, tmp_path, "--json")
+    (module,) = json.loads(out)["modules"]
+    assert module["run"] is None and module["functions"][0]["specializations"] == 1
+    assert "no run recorded" in run_stats(pure, tmp_path)[1]
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_bad_files_are_warned_about_and_skipped(pure, tmp_path, json_flag):
+    sample_db(tmp_path)
+    (tmp_path / ("text" + SUFFIX)).write_text("this is not a database\n" * 100)
+    (tmp_path / ("empty" + SUFFIX)).write_bytes(b"")
+    corrupt = make_db(tmp_path / ("corrupt" + SUFFIX), "/src/corrupt.py", runs=[("r", 1.0)],
+                      events=[("r", "f", 1, "compiled", None, None, "x" * 200, 1)] * 200)
+    data = bytearray(corrupt.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)  # keep the header, destroy every page after the first
+    corrupt.write_bytes(bytes(data))
+    foreign = tmp_path / ("foreign" + SUFFIX)
+    con = sqlite3.connect(foreign)
+    con.execute("CREATE TABLE t(x)")
+    con.close()
+    newer = make_db(tmp_path / ("newer" + SUFFIX), "/src/newer.py")
+    con = sqlite3.connect(newer)
+    con.execute("PRAGMA user_version = 2")
+    con.close()
+
+    status, out, err = run_stats(pure, tmp_path, *json_flag)
+    assert status == 0
+    assert "Traceback" not in err
+    warnings = err.splitlines()
+    assert all(w.startswith("pypaccel stats: warning: skipping ") for w in warnings), err
+    for name in ("text", "empty", "corrupt", "foreign", "newer"):
+        assert sum(name + SUFFIX in w for w in warnings) == 1, (name, err)
+    assert "/src/mod.py" in out  # the good database is still reported
+    if json_flag:
+        assert len(json.loads(out)["modules"]) == 1
+
+
+def test_missing_path_warns(pure, tmp_path):
+    status, out, err = run_stats(pure, tmp_path / "nope", "--json")
+    assert status == 0 and "no such file or directory" in err
+    assert json.loads(out)["totals"] == dict.fromkeys(
+        ["compiled", "loaded", "fallbacks", "exits", "native_calls", "disabled"], 0)
+
+
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_no_databases(pure, tmp_path, monkeypatch, json_flag):
+    monkeypatch.delenv("PYPACCEL_CACHE_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    status, out, err = run_stats(pure, *json_flag)
+    assert (status, err) == (0, "")
+    if json_flag:
+        report = json.loads(out)
+        assert report["modules"] == [] and set(report["totals"].values()) == {0}
+        assert {"compiled", "loaded", "fallbacks", "exits", "native_calls"} <= set(report["totals"])
+    else:
+        assert "no pypaccel cache databases found" in out
+
+
+def test_default_root_is_the_override(pure, tmp_path, monkeypatch):
+    sample_db(tmp_path / "cache")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PYPACCEL_CACHE_DIR", str(tmp_path / "cache"))
+    assert len(json.loads(run_stats(pure, "--json")[1])["modules"]) == 1
+
+
+@pytest.mark.parametrize("journal", ["delete", "wal"])
+def test_reading_changes_nothing(pure, tmp_path, journal):
+    db = make_db(tmp_path / ("m" + SUFFIX), "/src/m.py", runs=[("r", 1.0)], journal=journal)
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    run_stats(pure, tmp_path, "--json")
+    run_stats(pure, tmp_path)
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+    # A WAL reader needs the -shm index (SQLite creates it and an empty -wal even read-only); nothing else appears.
+    extra = {"delete": set(), "wal": {db.name + "-wal", db.name + "-shm"}}[journal]
+    assert set(os.listdir(tmp_path)) <= {db.name} | extra
+
+
+def test_odd_characters_in_file_names(pure, tmp_path):
+    make_db(tmp_path / "we?ird #dir%20" / ("m" + SUFFIX), "/src/m.py", runs=[("r", 1.0)])
+    status, out, err = run_stats(pure, tmp_path, "--json")
+    assert err == "" and len(json.loads(out)["modules"]) == 1
+
+
+def test_command_line_entry_point(run_python, tmp_path):
+    pytest.importorskip("pypaccel._pypaccel")  # `python -m pypaccel` imports the package, hence the extension
+    sample_db(tmp_path)
+    result = run_python("-m", "pypaccel", "stats", tmp_path / "proj", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["totals"]["native_calls"] == 1507
