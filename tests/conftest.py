@@ -68,3 +68,10 @@ def pure(monkeypatch):
     for name in set(sys.modules) - before:  # monkeypatch restores only what it touched
         if name.startswith("pypaccel."):
             del sys.modules[name]
+
+
+def pytest_configure(config):
+    # The compile-everything run of scripts/test.sh: the whole test process (pytest included) runs accelerated.
+    if os.environ.get("PYPACCEL_TEST_ENABLE") == "1":
+        import pypaccel
+        pypaccel.enable()
