@@ -23,6 +23,8 @@ PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag) 
     return _PyEval_EvalFrameDefault(ts, f, throwflag);
 }
 
+unsigned long pypa_cpy_version_hex(void) { return PY_VERSION_HEX; }
+
 int pypa_cpy_tracing(PyThreadState *ts) { return ts->cframe->use_tracing != 0; }
 
 PyCodeObject *pypa_frame_code(PypaFrame *f) { return f->f_code; }

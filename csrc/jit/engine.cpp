@@ -17,6 +17,7 @@
 
 #include <Python.h>
 
+#include "cpython/cpy.h"
 #include "runtime/helpers.h"
 #include "support/bail.h"
 
@@ -38,7 +39,7 @@ std::string chooseCpu(const std::string& requested) {
 Engine::Engine(std::unique_ptr<orc::LLJIT> jit, std::unique_ptr<TargetMachine> tm, std::string cpu, int optLevel)
     : jit_(std::move(jit)), tm_(std::move(tm)), ctx_(std::make_unique<LLVMContext>()), cpu_(std::move(cpu)),
       optLevel_(optLevel) {
-  identity_ = "py=" + std::to_string(PY_VERSION_HEX) + ";abi=cpython-311-" + std::to_string(sizeof(void*) * 8) +
+  identity_ = "py=" + std::to_string(pypa_cpy_version_hex()) + ";abi=cpython-311-" + std::to_string(sizeof(void*) * 8) +
               ";pypaccel=" PYPACCEL_VERSION ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
               tm_->getTargetTriple().str() + ";cpu=" + cpu_ + ";features=" + tm_->getTargetFeatureString().str() +
               ";opt=" + std::to_string(optLevel_);
