@@ -88,15 +88,18 @@ llvm::Expected<std::unique_ptr<Store>> Store::open(const std::string& path, bool
   if (auto err = store->exec("PRAGMA journal_mode=WAL")) llvm::consumeError(std::move(err));
   if (auto err = store->exec("PRAGMA synchronous=NORMAL")) llvm::consumeError(std::move(err));
   if (app == 0) {
+    // An unmarked database is only ours to set up if it is empty: never take over someone else's tables.
+    if (pragmaInt(db, "SELECT count(*) FROM sqlite_master") > 0) return support::bail(path + " is not a pypaccel cache");
     if (auto err = store->exec("BEGIN IMMEDIATE")) return std::move(err);
     if (auto err = store->exec(kSchema)) return std::move(err);
     std::string pragmas = "PRAGMA application_id=" + std::to_string(kApplicationId) +
                           "; PRAGMA user_version=" + std::to_string(kSchemaVersion) + ";";
     if (auto err = store->exec(pragmas.c_str())) return std::move(err);
     Stmt st;
-    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('module_path', ?), ('schema', '1')", -1,
+    sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO meta(key, value) VALUES('module_path', ?), ('schema', ?)", -1,
                        &st.s, nullptr);
     sqlite3_bind_text(st.s, 1, modulePath.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st.s, 2, std::to_string(kSchemaVersion).c_str(), -1, SQLITE_TRANSIENT);
     if (sqlite3_step(st.s) != SQLITE_DONE) return sqlError(db, "writing meta");
     if (auto err = store->exec("COMMIT")) return std::move(err);
   }
@@ -142,7 +145,7 @@ llvm::Error Store::put(const Entry& e) {
   if (sqlite3_prepare_v2(db_,
                          "INSERT OR REPLACE INTO specializations(key, code_hash, qualname, firstlineno, signature, "
                          "build, object, meta, checksum, compile_ms, created) "
-                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, julianday('now'))",
+                         "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, (julianday('now') - 2440587.5) * 86400.0)",
                          -1, &st.s, nullptr) != SQLITE_OK) {
     auto err = sqlError(db_, "store");
     llvm::consumeError(exec("ROLLBACK"));
@@ -186,6 +189,14 @@ llvm::Error Store::recordRun(const std::string& runId, double started, double en
     sqlite3_bind_int64(st.s, 4, pid);
     sqlite3_bind_text(st.s, 5, argv.c_str(), -1, SQLITE_STATIC);
     if (sqlite3_step(st.s) != SQLITE_DONE) return fail("runs");
+  }
+  {
+    // flush() may run more than once in a process: a run's events are replaced, not duplicated.
+    Stmt del;
+    if (sqlite3_prepare_v2(db_, "DELETE FROM events WHERE run_id = ?", -1, &del.s, nullptr) != SQLITE_OK)
+      return fail("events");
+    sqlite3_bind_text(del.s, 1, runId.c_str(), -1, SQLITE_STATIC);
+    if (sqlite3_step(del.s) != SQLITE_DONE) return fail("events");
   }
   Stmt st;
   if (sqlite3_prepare_v2(db_,

@@ -61,7 +61,7 @@ class Store {
   bool writable_;
 };
 
-// FNV-1a over the object bytes, stored beside each object and checked before linking.
+// FNV-1a over the object and metadata bytes, stored beside each entry and checked before linking.
 uint64_t checksum(const std::string& bytes);
 
 }  // namespace pypaccel::cache

@@ -20,7 +20,7 @@ void pypa_cpy_set_eval_frame(PypaEvalFunc f);
 /* Puts the interpreter's own _PyEval_EvalFrameDefault back. */
 void pypa_cpy_reset_eval_frame(void);
 PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag);
-/* The CPython version this door was built for (PY_VERSION_HEX), for build identities. */
+/* The running interpreter's version (Py_Version, i.e. sys.hexversion), for build identities. */
 unsigned long pypa_cpy_version_hex(void);
 /* Non-zero while tracing or profiling is active on this thread. */
 int pypa_cpy_tracing(PyThreadState *ts);

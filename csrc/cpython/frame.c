@@ -23,7 +23,7 @@ PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag) 
     return _PyEval_EvalFrameDefault(ts, f, throwflag);
 }
 
-unsigned long pypa_cpy_version_hex(void) { return PY_VERSION_HEX; }
+unsigned long pypa_cpy_version_hex(void) { return Py_Version; }
 
 int pypa_cpy_tracing(PyThreadState *ts) { return ts->cframe->use_tracing != 0; }
 

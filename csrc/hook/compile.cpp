@@ -137,8 +137,8 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   if (st.specs.size() >= 8) return fail("too many specializations (8 argument signatures)");
   jit::Engine* e = engine();
   if (!e) {
-    st.never = *gEngineError;
-    return fail(*gEngineError);
+    st.never = *gEngineError;  // reported once per function as "not compiled: ..."
+    return nullptr;
   }
   PyObject* code = reinterpret_cast<PyObject*>(pypa_frame_code(frame));
   if (!st.hashTried) {
@@ -159,7 +159,10 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
     if (entry) {
       deopt::SpecMeta meta;
       std::string whyNot;
-      if (!deopt::decodeMeta(entry->meta, &meta) || meta.symbol != symbol) {
+      bool decoded = deopt::decodeMeta(entry->meta, &meta);
+      // The stored symbol is the key's, possibly with a suffix (see the compile below).
+      bool ours = meta.symbol == symbol || meta.symbol.rfind(symbol + "_", 0) == 0;
+      if (!decoded || !ours) {
         warnCache("damaged metadata for " + st.qualname);
       } else if (auto s = activate(*e, std::move(meta), entry->object, frame, &whyNot)) {
         s->fromCache = true;
@@ -171,7 +174,9 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
     }
   }
 
-  // (2) Compile.
+  // (2) Compile. The key's symbol may already be linked here with other code (a stored specialization that no
+  // longer fits, compiled against globals of other types): the new object gets a name of its own.
+  for (int n = 1; e->isLinked(symbol); n++) symbol = "pypa_" + cache::hexOf(key, 12) + "_" + std::to_string(n);
   auto info = spec::readCodeInfo(code);
   if (!info) return fail(support::errorReason(info.takeError()));
   auto bc = spec::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);

@@ -37,6 +37,7 @@ bool signatureOf(PypaFrame* f, int nargs, std::string* sig) {
 }
 
 void classify(profile::CodeState& st, PyObject* code) {
+  st.classified = true;
   auto info = spec::readCodeInfo(code);
   if (!info) {
     st.never = "cannot read code object";
@@ -89,14 +90,17 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   profile::CodeState* st = profile::existingState(code);
   if (!st) {
     if (!gWholeProgram) return passThrough(ts, f, throwflag);
-    tInCompiler++;
     st = profile::stateFor(code);
-    if (st) classify(*st, code);
-    tInCompiler--;
     if (!st) return passThrough(ts, f, throwflag);
   }
-  if (!st->never.empty() || (!gWholeProgram && !st->forceCompile)) return passThrough(ts, f, throwflag);
+  if (!gWholeProgram && !st->forceCompile) return passThrough(ts, f, throwflag);
+  if (!st->classified) {
+    tInCompiler++;
+    classify(*st, code);
+    tInCompiler--;
+  }
   st->calls++;
+  if (!st->never.empty()) return passThrough(ts, f, throwflag);
   std::string sig;
   if (!signatureOf(f, st->nargs, &sig)) return passThrough(ts, f, throwflag);
   deopt::Specialization* s = st->find(sig);
@@ -158,7 +162,9 @@ bool installForCall() {
   return true;
 }
 
-void uninstallForCall() { uninstall(); }
+void uninstallForCall() {
+  if (!gWholeProgram) uninstall();
+}
 
 void pauseThread() { tInCompiler++; }
 void resumeThread() { tInCompiler--; }

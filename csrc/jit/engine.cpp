@@ -9,6 +9,7 @@
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/IR/LegacyPassManager.h>
+#include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/MemoryBuffer.h>
@@ -40,7 +41,7 @@ Engine::Engine(std::unique_ptr<orc::LLJIT> jit, std::unique_ptr<TargetMachine> t
     : jit_(std::move(jit)), tm_(std::move(tm)), ctx_(std::make_unique<LLVMContext>()), cpu_(std::move(cpu)),
       optLevel_(optLevel) {
   identity_ = "py=" + std::to_string(pypa_cpy_version_hex()) + ";abi=cpython-311-" + std::to_string(sizeof(void*) * 8) +
-              ";pypaccel=" PYPACCEL_VERSION ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
+              ";pypaccel=" PYPACCEL_VERSION ";format=" + std::to_string(runtime::kNativeFormat) + ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
               tm_->getTargetTriple().str() + ";cpu=" + cpu_ + ";features=" + tm_->getTargetFeatureString().str() +
               ";opt=" + std::to_string(optLevel_);
 }
@@ -57,6 +58,14 @@ Expected<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opts) {
   auto jtmb = orc::JITTargetMachineBuilder::detectHost();
   if (!jtmb) return jtmb.takeError();
   std::string cpu = chooseCpu(opts.cpu);
+  // LLVM aborts the process on some unknown CPU names: check the name against the target first.
+  {
+    std::string err;
+    const Target* target = TargetRegistry::lookupTarget(jtmb->getTargetTriple().str(), err);
+    if (!target) return support::bail(err);
+    std::unique_ptr<MCSubtargetInfo> sti(target->createMCSubtargetInfo(jtmb->getTargetTriple().str(), "", ""));
+    if (!sti || !sti->isCPUStringValid(cpu)) return support::bail("unknown CPU '" + cpu + "' (PYPACCEL_CPU)");
+  }
   jtmb->setCPU(cpu);
   // Features come from the named level, not from the host: code stays valid on any CPU of that level.
   jtmb->getFeatures() = SubtargetFeatures();
@@ -64,7 +73,9 @@ Expected<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opts) {
     StringMap<bool> f = sys::getHostCPUFeatures();
     for (auto& kv : f) jtmb->getFeatures().AddFeature(kv.first(), kv.second);
   }
-  jtmb->setCodeGenOptLevel(opts.optLevel == 0 ? CodeGenOptLevel::None : CodeGenOptLevel::Default);
+  static const CodeGenOptLevel kLevels[] = {CodeGenOptLevel::None, CodeGenOptLevel::Less, CodeGenOptLevel::Default,
+                                            CodeGenOptLevel::Aggressive};
+  jtmb->setCodeGenOptLevel(kLevels[opts.optLevel < 0 ? 0 : opts.optLevel > 3 ? 3 : opts.optLevel]);
   jtmb->setRelocationModel(Reloc::PIC_);
   jtmb->setCodeModel(CodeModel::Small);
   auto tm = jtmb->createTargetMachine();

@@ -27,6 +27,8 @@ class Engine {
   // Links an object (once per symbol) and returns the address of `symbol`.
   llvm::Expected<void*> link(const std::string& object, const std::string& symbol);
 
+  bool isLinked(const std::string& symbol) const { return linked_.count(symbol) > 0; }
+
   llvm::LLVMContext& context() { return *ctx_; }
   // Everything compiled code depends on besides its source: part of every cache key.
   const std::string& buildIdentity() const { return identity_; }

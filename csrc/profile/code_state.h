@@ -17,6 +17,7 @@ struct CodeState {
   std::string filename, qualname;
   int firstlineno = 0;
   int nargs = 0;
+  bool classified = false;  // eligibility and loops have been looked at
   bool hasLoops = false;
   std::string never;         // non-empty: never compiled, and why
   bool forceCompile = false; // @specialize
@@ -28,8 +29,6 @@ struct CodeState {
   std::map<std::string, std::string> failedSignatures;  // signature -> why it is interpreted
   std::map<std::string, bool> deferred;  // signatures not worth compiling at the first call; wait for the threshold
   std::map<std::string, uint64_t> fallbacks;            // reason -> times
-  // Exit counts of specializations that were dropped, so stats keep them.
-  std::map<std::pair<int, std::string>, uint64_t> retiredExits;
 
   deopt::Specialization* find(const std::string& sig) {
     for (auto& s : specs)

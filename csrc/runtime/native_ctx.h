@@ -6,6 +6,9 @@
 
 namespace pypaccel::runtime {
 
+// Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
+constexpr int kNativeFormat = 1;
+
 struct NativeCtx {
   PyThreadState* tstate;     // 0
   void* frame;               // 1  PypaFrame*

@@ -98,7 +98,7 @@ llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode&
   if (int(signature.size()) != info.totalArgs()) return support::bail("signature does not match the arguments");
   std::set<int> leaders = findLeaders(bc);
 
-  // Skip the prologue before RESUME (there is none without cells); native code starts at the first instruction.
+  // Eligible code has no prologue before RESUME (no cells): native code starts at the first instruction.
   int startUnit = bc.instrs.front().start;
   EntryState initial;
   initial.reached = true;

@@ -13,24 +13,14 @@ struct OpcodeRow {
 };
 OpcodeRow rowFor(int op) {
   switch (op) {
-#define NYI 0
-#define OP(name, num, family) \
-  case num: return {#name, (family) != 0};
-#define load_store 1
-#define arith 1
-#define compare 1
-#define jumps 1
-#define globals_calls 1
-#define range_iter 1
+#define OP(name, num, status, family) \
+  case num: return {#name, OPCODE_##status};
+#define OPCODE_YES true
+#define OPCODE_NYI false
 #include "spec/opcodes.def"
+#undef OPCODE_YES
+#undef OPCODE_NYI
 #undef OP
-#undef NYI
-#undef load_store
-#undef arith
-#undef compare
-#undef jumps
-#undef globals_calls
-#undef range_iter
     default: return {nullptr, false};
   }
 }

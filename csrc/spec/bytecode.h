@@ -10,7 +10,7 @@
 namespace pypaccel::spec {
 
 enum Opcode : int {
-#define OP(name, num, family) name = num,
+#define OP(name, num, status, family) name = num,
 #include "spec/opcodes.def"
 #undef OP
 };

@@ -63,25 +63,15 @@ bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
     if (unit != start && isLeader(unit)) return jumpTo(unit);  // fall into the next block
     bool cont;
     switch (in->op) {
-#define FAMILY_NYI(name) \
-  case name: cont = exitNow(deopt::Reason::Unsupported, #name); break;
-#define FAMILY_load_store(name) \
+#define DISPATCH_YES(name) \
   case name: cont = handle_##name(*this, *in); break;
-#define FAMILY_arith FAMILY_load_store
-#define FAMILY_compare FAMILY_load_store
-#define FAMILY_jumps FAMILY_load_store
-#define FAMILY_globals_calls FAMILY_load_store
-#define FAMILY_range_iter FAMILY_load_store
-#define OP(name, num, family) FAMILY_##family(name)
+#define DISPATCH_NYI(name) \
+  case name: cont = exitNow(deopt::Reason::Unsupported, #name); break;
+#define OP(name, num, status, family) DISPATCH_##status(name)
 #include "spec/opcodes.def"
 #undef OP
-#undef FAMILY_NYI
-#undef FAMILY_load_store
-#undef FAMILY_arith
-#undef FAMILY_compare
-#undef FAMILY_jumps
-#undef FAMILY_globals_calls
-#undef FAMILY_range_iter
+#undef DISPATCH_YES
+#undef DISPATCH_NYI
       default: cont = exitNow(deopt::Reason::Unsupported, "opcode " + std::to_string(in->op));
     }
     if (!cont) return error.empty();

@@ -135,22 +135,12 @@ class Emitter {
 };
 
 // One handler per supported opcode; returns false when it ended the block.
-#define FAMILY_NYI(name)
-#define FAMILY_load_store(name) bool handle_##name(Emitter& e, const Instruction& in);
-#define FAMILY_arith FAMILY_load_store
-#define FAMILY_compare FAMILY_load_store
-#define FAMILY_jumps FAMILY_load_store
-#define FAMILY_globals_calls FAMILY_load_store
-#define FAMILY_range_iter FAMILY_load_store
-#define OP(name, num, family) FAMILY_##family(name)
+#define HANDLER_YES(name) bool handle_##name(Emitter& e, const Instruction& in);
+#define HANDLER_NYI(name)
+#define OP(name, num, status, family) HANDLER_##status(name)
 #include "spec/opcodes.def"
 #undef OP
-#undef FAMILY_NYI
-#undef FAMILY_load_store
-#undef FAMILY_arith
-#undef FAMILY_compare
-#undef FAMILY_jumps
-#undef FAMILY_globals_calls
-#undef FAMILY_range_iter
+#undef HANDLER_YES
+#undef HANDLER_NYI
 
 }  // namespace pypaccel::spec

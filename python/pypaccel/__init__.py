@@ -72,7 +72,7 @@ def enable(*, threshold=None, stress_exits=None, opt_level=None, cpu=None):
     """Compile hot functions of this process from now on. No-op when PYPACCEL_DISABLE is set.
 
     Unset arguments come from PYPACCEL_THRESHOLD (calls before compiling; 0 = at first call, default 200),
-    PYPACCEL_STRESS_EXITS, PYPACCEL_OPT (0..3, default 2) and PYPACCEL_CPU (default: this machine's CPU)."""
+    PYPACCEL_STRESS_EXITS, PYPACCEL_OPT (0..3, default 2) and PYPACCEL_CPU (default: the best x86-64 level this machine supports; 'native' for its exact CPU)."""
     if _kill_switch():
         return
     if opt_level is not None and not 0 <= int(opt_level) <= 3:

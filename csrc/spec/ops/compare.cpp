@@ -47,6 +47,8 @@ bool handle_IS_OP(Emitter& e, const Instruction& in) {
   } else if ((ir::isNumeric(a.type) && b.type == Type::Obj && b.known == Py_None) ||
              (ir::isNumeric(b.type) && a.type == Type::Obj && a.known == Py_None)) {
     r = e.constBool(false);  // a number is never None
+  } else if (ir::isNumeric(a.type) && a.type == b.type && a.v[0] == b.v[0]) {
+    r = e.constBool(true);  // the very same value: in CPython, the very same object
   } else {
     return e.exitNow(Reason::Unsupported, "IS_OP on unboxed values");
   }
