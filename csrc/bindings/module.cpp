@@ -6,6 +6,7 @@
 #include <chrono>
 #include <random>
 
+#include "hook/compile.h"
 #include "hook/hook.h"
 #include "hook/stats.h"
 #include "profile/code_state.h"
@@ -124,6 +125,7 @@ void flush() {
   py::module_ sys = py::module_::import("sys");
   std::string argv = py::str(sys.attr("argv"));
   hook::flushRunRecords(gRunId, gStarted, argv);
+  hook::closeStores();
   hook::resumeThread();
 }
 

@@ -2,6 +2,8 @@
 // the optimizer or codegen. Every failure becomes a recorded fallback, never an exception for the program.
 #include "hook/compile.h"
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -24,6 +26,7 @@ std::unique_ptr<jit::Engine>* gEngine = new std::unique_ptr<jit::Engine>();
 std::string* gEngineError = new std::string();
 std::map<std::string, std::unique_ptr<cache::Store>>* gStores = new std::map<std::string, std::unique_ptr<cache::Store>>();
 double gCompileSeconds = 0;
+bool gStoresClosed = false;
 
 jit::Engine* engine() {
   if (*gEngine) return gEngine->get();
@@ -48,28 +51,48 @@ void warnCache(const std::string& msg) {
   PyErr_Restore(t, v, tb);
 }
 
-cache::Store* storeFor(const std::string& filename) {
-  auto it = gStores->find(filename);
-  if (it != gStores->end()) return it->second.get();
-  (*gStores)[filename] = nullptr;
-  if (!config().dbPathFor) return nullptr;
+struct DbPath {
+  std::string path;
+  bool writable = false;
+  bool known = false;  // db_path_for answered (path may be empty: no database for this file)
+};
+std::map<std::string, DbPath>* gPaths = new std::map<std::string, DbPath>();
+
+const DbPath& dbPathOf(const std::string& filename) {
+  DbPath& p = (*gPaths)[filename];
+  if (p.known) return p;
+  p.known = true;
+  if (!config().dbPathFor) return p;
   Ref r = Ref::steal(PyObject_CallFunction(config().dbPathFor.get(), "s", filename.c_str()));
-  if (!r) {
+  if (!r || r.get() == Py_None || !PyTuple_Check(r.get()) || PyTuple_GET_SIZE(r.get()) != 2) {
     PyErr_Clear();
-    return nullptr;
+    return p;
   }
-  if (r.get() == Py_None || !PyTuple_Check(r.get()) || PyTuple_GET_SIZE(r.get()) != 2) return nullptr;
   const char* path = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r.get(), 0));
   if (!path) {
     PyErr_Clear();
-    return nullptr;
+    return p;
   }
-  bool writable = PyObject_IsTrue(PyTuple_GET_ITEM(r.get(), 1)) == 1;
-  auto st = cache::Store::open(path, writable, filename);
+  p.path = path;
+  p.writable = PyObject_IsTrue(PyTuple_GET_ITEM(r.get(), 1)) == 1;
+  return p;
+}
+
+// The database of a source file. Looking something up never creates one (code that is only ever looked up,
+// like a stdlib function whose loop never runs natively, leaves no file behind); storing does.
+cache::Store* storeFor(const std::string& filename, bool create) {
+  if (gStoresClosed) return nullptr;
+  auto it = gStores->find(filename);
+  if (it != gStores->end()) return it->second.get();
+  const DbPath& p = dbPathOf(filename);
+  if (p.path.empty()) return nullptr;
+  struct stat sb;
+  bool exists = ::stat(p.path.c_str(), &sb) == 0;
+  if (!exists && (!create || !p.writable)) return nullptr;
+  (*gStores)[filename] = nullptr;  // one attempt per file and process: a broken database warns once
+  auto st = cache::Store::open(p.path, p.writable, filename);
   if (!st) {
-    std::string why = support::errorReason(st.takeError());
-    // A database that does not exist yet in a read-only place is just an empty cache.
-    if (writable || why.find("unable to open") == std::string::npos) warnCache(why);
+    warnCache(support::errorReason(st.takeError()));
     return nullptr;
   }
   (*gStores)[filename] = std::move(*st);
@@ -115,7 +138,12 @@ std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta 
 
 double compileSeconds() { return gCompileSeconds; }
 
-void* openStore(const std::string& filename) { return storeFor(filename); }
+void* openStore(const std::string& filename) { return storeFor(filename, true); }
+
+void closeStores() {
+  gStoresClosed = true;
+  gStores->clear();
+}
 
 void forEachStore(void (*fn)(const std::string&, void*, void*), void* arg) {
   for (auto& [file, st] : *gStores)
@@ -151,7 +179,7 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   std::string symbol = "pypa_" + cache::hexOf(key, 12);
 
   // (1) The cache, before any IR is built.
-  cache::Store* store = st.codeHash.empty() ? nullptr : storeFor(st.filename);
+  cache::Store* store = st.codeHash.empty() ? nullptr : storeFor(st.filename, false);
   if (store) {
     std::string problem;
     auto entry = store->lookup(key, &problem);
@@ -199,6 +227,7 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   auto s = activate(*e, deopt::metaFromIR(*fn), *obj, frame, &whyNot);
   if (!s) return fail(whyNot);
   st.compiled++;
+  if (!store && !st.codeHash.empty()) store = storeFor(st.filename, true);
   if (store && store->writable()) {
     cache::Entry ent;
     ent.key = key;

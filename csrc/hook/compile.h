@@ -22,6 +22,10 @@ void* openStore(const std::string& filename);
 // Process-wide: cache databases opened so far (for flushing run records).
 void forEachStore(void (*fn)(const std::string& filename, void* store, void* arg), void* arg);
 
+// Closes every database (at exit, after the run records are written), so SQLite checkpoints its WAL and removes
+// the -wal/-shm files; later compiles in this process are not stored.
+void closeStores();
+
 // Time spent compiling and linking (seconds), for stats.
 double compileSeconds();
 

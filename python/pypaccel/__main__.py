@@ -17,7 +17,13 @@ def main(argv=None):
         return _runner.main(rest)
     if command == "stats":
         from . import _stats_report
-        return _stats_report.main(rest)
+        try:
+            return _stats_report.main(rest)
+        except BrokenPipeError:
+            # `stats | head`: the reader left; say nothing more (and keep Python's flush at exit from complaining).
+            import os
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if command == "--version":
         from . import __version__
         sys.stdout.write(f"pypaccel {__version__}\n")
