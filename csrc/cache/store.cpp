@@ -85,8 +85,6 @@ llvm::Expected<std::unique_ptr<Store>> Store::open(const std::string& path, bool
     if (app != kApplicationId) return support::bail(path + " is empty");
     return std::move(store);
   }
-  if (auto err = store->exec("PRAGMA journal_mode=WAL")) llvm::consumeError(std::move(err));
-  if (auto err = store->exec("PRAGMA synchronous=NORMAL")) llvm::consumeError(std::move(err));
   if (app == 0) {
     // An unmarked database is only ours to set up if it is empty: never take over someone else's tables.
     if (pragmaInt(db, "SELECT count(*) FROM sqlite_master") > 0) return support::bail(path + " is not a pypaccel cache");
@@ -103,6 +101,9 @@ llvm::Expected<std::unique_ptr<Store>> Store::open(const std::string& path, bool
     if (sqlite3_step(st.s) != SQLITE_DONE) return sqlError(db, "writing meta");
     if (auto err = store->exec("COMMIT")) return std::move(err);
   }
+  // Only now that it is known to be ours: WAL makes a store a fraction of a millisecond (design.md).
+  if (auto err = store->exec("PRAGMA journal_mode=WAL")) llvm::consumeError(std::move(err));
+  if (auto err = store->exec("PRAGMA synchronous=NORMAL")) llvm::consumeError(std::move(err));
   return std::move(store);
 }
 

@@ -180,10 +180,13 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
   // Structural sanity: everything indexes within bounds, so a damaged blob can never steer native code.
   for (const auto& x : m.exits) {
     if (int(x.locals.size()) != m.nlocals) return false;
-    for (const auto& l : x.locals)
-      if (uint8_t(l.type) > uint8_t(ir::Type::RangeIter) || uint8_t(l.def) > uint8_t(ir::Def::Yes)) return false;
+    // Bound locals hold values (numbers or objects); stack entries anything but Void.
+    for (const auto& l : x.locals) {
+      if (uint8_t(l.def) > uint8_t(ir::Def::Yes) || uint8_t(l.type) > uint8_t(ir::Type::RangeIter)) return false;
+      if (l.def != ir::Def::No && !ir::isNumeric(l.type) && l.type != ir::Type::Obj) return false;
+    }
     for (const auto& v : x.stack)
-      if (uint8_t(v.type) > uint8_t(ir::Type::RangeIter)) return false;
+      if (uint8_t(v.type) > uint8_t(ir::Type::RangeIter) || v.type == ir::Type::Void) return false;
     if (uint8_t(x.kind) > uint8_t(ir::ExitKind::Raise)) return false;
   }
   for (const auto& s : m.slots)

@@ -40,17 +40,10 @@ static std::set<int> findLeaders(const Bytecode& bc) {
       leaders.insert(in.next);
     }
   }
-  // Leaders must be instruction starts: a jump into the middle of EXTENDED_ARGs is not something 3.11 emits.
+  // Blocks start at an instruction's first unit (its first EXTENDED_ARG prefix, where jumps land).
   std::set<int> out;
-  for (int u : leaders) {
-    const Instruction* in = bc.at(u);
-    if (in) out.insert(in->start == u ? u : in->start);
-    else if (u < bc.numUnits) {
-      // u is an EXTENDED_ARG prefix: find the instruction starting there.
-      for (const Instruction& i : bc.instrs)
-        if (i.start == u) out.insert(u);
-    }
-  }
+  for (int u : leaders)
+    if (const Instruction* in = bc.at(u)) out.insert(in->start);
   return out;
 }
 

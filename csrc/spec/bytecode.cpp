@@ -81,9 +81,10 @@ llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::v
       in.target = in.next - in.arg;
       bc.hasBackwardJump = true;
     }
-    if (in.target >= bc.numUnits || (in.target < 0 && in.target != -1))
-      return support::bail("jump target out of range");
-    bc.unitToInstr[unit] = int(bc.instrs.size());
+    bool jumps = isForwardJump(in.op) || isBackwardJump(in.op);
+    if (jumps && (in.target < 0 || in.target >= bc.numUnits)) return support::bail("jump target out of range");
+    // Jumps land on an instruction's first EXTENDED_ARG prefix: every unit of it maps to the instruction.
+    for (int u = in.start; u <= unit; u++) bc.unitToInstr[u] = int(bc.instrs.size());
     bc.instrs.push_back(in);
     unit = in.next;
   }

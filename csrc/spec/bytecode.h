@@ -30,7 +30,7 @@ struct Instruction {
 
 struct Bytecode {
   std::vector<Instruction> instrs;
-  std::vector<int> unitToInstr;  // unit -> instruction index (-1 for prefixes/caches)
+  std::vector<int> unitToInstr;  // unit (opcode or EXTENDED_ARG prefix) -> instruction index; -1 for caches
   int numUnits = 0;
   bool hasBackwardJump = false;
 

@@ -1,0 +1,285 @@
+// The cache stage: cache::Store (SQLite) round trips, reopening, damaged and foreign files, and the content-hash
+// keys (cache::codeContentHash, cache::specializationKey) that must change exactly when the code does.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "cache/key.h"
+#include "cache/store.h"
+#include "test_support.h"
+
+using namespace pypaccel;
+using namespace pypaccel::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh directory, removed with everything in it at the end of the test.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::random_device rd;
+    path = fs::temp_directory_path() /
+           ("pypaccel_cache_test_" + std::to_string(getpid()) + "_" + std::to_string(rd()));
+    fs::create_directories(path);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path, ec);
+  }
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::unique_ptr<cache::Store> openStore(const std::string& path, bool writable) {
+  return must(cache::Store::open(path, writable, "/src/mod.py"), "Store::open " + path);
+}
+
+// "" on success, else the error's text.
+std::string errText(llvm::Error e) { return e ? support::errorReason(std::move(e)) : ""; }
+
+std::string openError(const std::string& path, bool writable) {
+  auto st = cache::Store::open(path, writable, "/src/mod.py");
+  if (st) return "";
+  return support::errorReason(st.takeError());
+}
+
+cache::Entry sampleEntry(const std::string& sig) {
+  cache::Entry e;
+  e.codeHash = std::string(32, '\x11');
+  e.key = cache::specializationKey(e.codeHash, sig, "build-1");
+  e.qualname = "mod.f";
+  e.firstlineno = 12;
+  e.signature = sig;
+  e.build = "build-1";
+  e.object = std::string("\x7f" "ELF\0\0binary\xff\x00tail", 17);
+  e.meta = std::string("\x01\x00meta", 6);
+  e.compileMs = 1.5;
+  return e;
+}
+
+// Runs SQL on the file through a separate connection (as another process would).
+void sql(const std::string& path, const std::string& text, const std::string& blob = "") {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, text.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  if (!blob.empty()) sqlite3_bind_blob(st, 1, blob.data(), int(blob.size()), SQLITE_TRANSIENT);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  }
+  CHECK(rc == SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+int sqlInt(const std::string& path, const std::string& text) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, text.c_str(), -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  int v = sqlite3_column_int(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+std::string hashOf(const std::string& src, const std::string& name = "f") {
+  Ref code = functionCode(src, name);
+  return must(cache::codeContentHash(code.get()), "codeContentHash");
+}
+
+}  // namespace
+
+TEST_CASE("store put and lookup round trip also after reopening", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("mod.cpython-311.pyp");
+  cache::Entry e = sampleEntry("ii");
+  {
+    auto st = openStore(path, true);
+    CHECK(st->writable());
+    REQUIRE(errText(st->put(e)) == "");
+    std::string problem;
+    auto got = st->lookup(e.key, &problem);
+    REQUIRE(got);
+    CHECK(problem == "");
+    CHECK(got->object == e.object);
+    CHECK(got->meta == e.meta);
+    CHECK(got->codeHash == e.codeHash);
+    CHECK(got->qualname == "mod.f");
+    CHECK(got->firstlineno == 12);
+    CHECK(got->signature == "ii");
+    CHECK(got->build == "build-1");
+    CHECK(got->checksum == cache::checksum(e.object + e.meta));
+    CHECK_FALSE(st->lookup(cache::specializationKey(e.codeHash, "ff", "build-1"), &problem));
+    CHECK(problem == "");
+  }
+  CHECK(sqlInt(path, "PRAGMA application_id") == cache::kApplicationId);
+  CHECK(sqlInt(path, "PRAGMA user_version") == cache::kSchemaVersion);
+  {
+    auto st = openStore(path, true);  // reopening keeps entries; replacing one overwrites it
+    std::string problem;
+    REQUIRE(st->lookup(e.key, &problem));
+    cache::Entry e2 = e;
+    e2.object = "other object";
+    REQUIRE(errText(st->put(e2)) == "");
+    CHECK(st->lookup(e.key, &problem)->object == "other object");
+  }
+  {
+    auto ro = openStore(path, false);
+    CHECK_FALSE(ro->writable());
+    std::string problem;
+    CHECK(ro->lookup(e.key, &problem)->object == "other object");
+    cache::Entry e3 = sampleEntry("ff");
+    CHECK(errText(ro->put(e3)) == "");  // a read-only store ignores writes
+    CHECK_FALSE(ro->lookup(e3.key, &problem));
+  }
+  CHECK(sqlInt(path, "SELECT count(*) FROM specializations") == 1);
+}
+
+TEST_CASE("run records stay bounded to the last 20 runs", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("runs.pyp");
+  auto st = openStore(path, true);
+  for (int i = 0; i < 25; i++) {
+    cache::Event ev;
+    ev.qualname = "f";
+    ev.kind = "exit";
+    ev.offset = 4;
+    ev.line = 2;
+    ev.reason = "int overflow of 64 bits";
+    ev.count = uint64_t(i);
+    REQUIRE(errText(st->recordRun("run" + std::to_string(i), 1000.0 + i, 1001.0 + i, 42, "prog", {ev, ev})) == "");
+  }
+  CHECK(sqlInt(path, "SELECT count(*) FROM runs") == 20);
+  CHECK(sqlInt(path, "SELECT count(*) FROM events") == 40);
+  CHECK(sqlInt(path, "SELECT count(*) FROM runs WHERE run_id = 'run0'") == 0);
+}
+
+TEST_CASE("a damaged entry is a miss with a problem", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("damaged.pyp");
+  auto st = openStore(path, true);
+  cache::Entry e = sampleEntry("ii");
+  cache::Entry other = sampleEntry("if");
+  REQUIRE(errText(st->put(e)) == "");
+  REQUIRE(errText(st->put(other)) == "");
+  std::string flipped = e.object;
+  flipped[5] ^= 0x20;
+  sql(path, "UPDATE specializations SET object = ? WHERE signature = 'ii'", flipped);
+  std::string problem;
+  CHECK_FALSE(st->lookup(e.key, &problem));
+  CHECK(problem.find("checksum mismatch") != std::string::npos);
+  CHECK(problem.find("mod.f") != std::string::npos);
+
+  sql(path, "UPDATE specializations SET meta = ? WHERE signature = 'if'", "changed meta");
+  problem.clear();
+  CHECK_FALSE(st->lookup(other.key, &problem));
+  CHECK(problem.find("checksum mismatch") != std::string::npos);
+
+  REQUIRE(errText(st->put(e)) == "");  // storing it again repairs it
+  problem.clear();
+  CHECK(st->lookup(e.key, &problem));
+  CHECK(problem == "");
+}
+
+TEST_CASE("files that are not pypaccel caches are refused", "[cache]") {
+  TempDir dir;
+  std::string text = dir.file("notes.pyp");
+  std::ofstream(text) << "this is not a database, just some text that is long enough to have a header\n";
+  CHECK(openError(text, true).find("is not a SQLite database") != std::string::npos);
+  CHECK(openError(text, false).find("is not a SQLite database") != std::string::npos);
+
+  std::string foreign = dir.file("foreign.pyp");
+  sql(foreign, "PRAGMA application_id = 1234");
+  sql(foreign, "CREATE TABLE t(x)");
+  CHECK(openError(foreign, true).find("is not a pypaccel cache") != std::string::npos);
+  CHECK(openError(foreign, false).find("is not a pypaccel cache") != std::string::npos);
+  CHECK(sqlInt(foreign, "PRAGMA application_id") == 1234);  // untouched
+
+  std::string newer = dir.file("newer.pyp");
+  sql(newer, "PRAGMA application_id = " + std::to_string(cache::kApplicationId));
+  sql(newer, "PRAGMA user_version = 99");
+  CHECK(openError(newer, true).find("has a newer schema (99)") != std::string::npos);
+
+  CHECK(openError(dir.file("missing.pyp"), false) != "");
+  std::string blank = dir.file("blank.pyp");
+  sql(blank, "PRAGMA user_version = 0");
+  CHECK(openError(blank, false).find("is empty") != std::string::npos);
+}
+
+TEST_CASE("an unrelated SQLite database without an application_id is refused", "[cache]") {
+  TempDir dir;
+  std::string foreign = dir.file("app.db");
+  sql(foreign, "CREATE TABLE users(name TEXT)");
+  sql(foreign, "INSERT INTO users VALUES('ada')");
+  CHECK(openError(foreign, true).find("is not a pypaccel cache") != std::string::npos);
+  CHECK(sqlInt(foreign, "PRAGMA application_id") == 0);
+  CHECK(sqlInt(foreign, "SELECT count(*) FROM sqlite_master") == 1);
+  std::string empty = dir.file("empty.db");  // an unmarked but empty database is ours to set up
+  sql(empty, "PRAGMA user_version = 0");
+  CHECK(openError(empty, true) == "");
+}
+
+// Bug: Store::open switches the database to WAL (a persistent change to the file header) before it decides the
+// file is not a cache, so refusing someone else's database still rewrites it.
+TEST_CASE("refusing an unrelated database leaves its journal mode alone", "[cache]") {
+  TempDir dir;
+  std::string foreign = dir.file("app.db");
+  sql(foreign, "CREATE TABLE users(name TEXT)");
+  REQUIRE(sqlInt(foreign, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'delete'") == 1);
+  CHECK(openError(foreign, true) != "");
+  CHECK(sqlInt(foreign, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'delete'") == 1);
+}
+
+TEST_CASE("codeContentHash is stable and sensitive to every constant", "[cache]") {
+  const char* src = "def f(a):\n    return a * 2.5 + len('abc') if a in {'x', 'y', 'z'} else (a, 0.0)\n";
+  std::string h = hashOf(src);
+  CHECK(h.size() == 32);
+  CHECK(hashOf(src) == h);  // compiled afresh: a different code object, the same content
+  CHECK(cache::hexOf(h).size() == 64);
+  CHECK(cache::hexOf(h, 12).size() == 24);
+
+  CHECK(hashOf("def f(a):\n    return a + 1\n") != hashOf("def f(a):\n    return a + 2\n"));
+  CHECK(hashOf("def f(a):\n    return a + 0.0\n") != hashOf("def f(a):\n    return a + -0.0\n"));
+  CHECK(hashOf("def f(a):\n    return a + 1\n") != hashOf("def f(a):\n    return a + 1.0\n"));
+  CHECK(hashOf("def f(a):\n    return a + 1\n") != hashOf("def f(a):\n    return a + True\n"));
+  CHECK(hashOf("def f(a):\n    return a + 'x'\n") != hashOf("def f(a):\n    return a + b'x'\n"));
+  CHECK(hashOf("def f(a):\n    return a + g\n") != hashOf("def f(a):\n    return a + h\n"));
+  CHECK(hashOf("def f(a):\n    return a + (1, 2)\n") != hashOf("def f(a):\n    return a + (1, 3)\n"));
+  CHECK(hashOf("def f(a):\n    return a + 1j\n") != hashOf("def f(a):\n    return a + 2j\n"));
+  CHECK(hashOf("def f(a):\n    return a\n") != hashOf("def f(b):\n    return b\n"));
+  CHECK(hashOf("def f(a):\n    return a\n") != hashOf("\ndef f(a):\n    return a\n"));  // first line
+  // Nested code objects are hashed too.
+  CHECK(hashOf("def f(a):\n    return lambda: 1\n") != hashOf("def f(a):\n    return lambda: 2\n"));
+  // Set constants hash by content, not by iteration order.
+  CHECK(hashOf("def f(a):\n    return a in {'p', 'q', 'r', 's'}\n") ==
+        hashOf("def f(a):\n    return a in {'s', 'r', 'q', 'p'}\n"));
+}
+
+TEST_CASE("codeContentHash declines unkeyable constants without leaving an exception", "[cache]") {
+  Ref code = functionCode("def f(a):\n    return a in {1, 'x'}\n");  // a frozenset that cannot be sorted
+  auto h = cache::codeContentHash(code.get());
+  REQUIRE_FALSE(bool(h));
+  CHECK(support::errorReason(h.takeError()) == "code has constants the cache cannot key");
+  CHECK(PyErr_Occurred() == nullptr);
+  auto notCode = cache::codeContentHash(Py_None);  // None hashes as a constant: no crash either way
+  if (!notCode) llvm::consumeError(notCode.takeError());
+}
+
+TEST_CASE("specializationKey separates signatures and builds", "[cache]") {
+  std::string h = hashOf("def f(a, b):\n    return a + b\n");
+  std::string k = cache::specializationKey(h, "ii", "py=1;opt=2");
+  CHECK(k.size() == 32);
+  CHECK(cache::specializationKey(h, "ii", "py=1;opt=2") == k);
+  CHECK(cache::specializationKey(h, "if", "py=1;opt=2") != k);
+  CHECK(cache::specializationKey(h, "ii", "py=1;opt=3") != k);
+  CHECK(cache::specializationKey(hashOf("def f(a, b):\n    return a - b\n"), "ii", "py=1;opt=2") != k);
+  // Field boundaries are part of the key: moving a character from one field to the next changes it.
+  CHECK(cache::specializationKey(h, "iif", "x") != cache::specializationKey(h, "ii", "fx"));
+}

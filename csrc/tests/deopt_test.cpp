@@ -1,0 +1,153 @@
+// SpecMeta's binary codec (deopt::encodeMeta/decodeMeta), the cached half of a specialization: exact round trips,
+// and damaged blobs (every truncation, seeded random bit flips) that must be refused or decode to a sane meta.
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "deopt/reasons.h"
+#include "deopt/specialization.h"
+#include "test_support.h"
+
+using namespace pypaccel;
+using namespace pypaccel::testing;
+
+namespace {
+
+// A meta with every kind of content: Maybe locals, virtual ranges on the stack, builtins and int/float globals.
+deopt::SpecMeta sampleMeta() {
+  const char* src =
+      "N = 7\n"
+      "SCALE = 0.5\n"
+      "def f(n, x):\n"
+      "    if n > 3:\n"
+      "        y = x * SCALE\n"
+      "    t = 0\n"
+      "    for i in range(n):\n"
+      "        t += i * N\n"
+      "    return [t, y]\n";
+  return deopt::metaFromIR(buildIR(src, "if", "f", "pypa_meta_sample"));
+}
+
+// What decodeMeta promises about anything it accepts: every index in bounds.
+std::string boundsProblem(const deopt::SpecMeta& m) {
+  if (int(m.signature.size()) != m.nargs || m.nargs > m.nlocals) return "signature/nargs/nlocals";
+  for (const auto& x : m.exits) {
+    if (int(x.locals.size()) != m.nlocals) return "exit locals size";
+    if (uint8_t(x.kind) > uint8_t(ir::ExitKind::Raise)) return "exit kind";
+    for (const auto& l : x.locals)
+      if (uint8_t(l.type) > uint8_t(ir::Type::RangeIter) || uint8_t(l.def) > uint8_t(ir::Def::Yes)) return "local";
+    for (const auto& v : x.stack)
+      if (uint8_t(v.type) > uint8_t(ir::Type::RangeIter)) return "stack type";
+    if (deopt::exitBufferWords(x) < 0) return "buffer words";
+  }
+  int ns = int(m.slots.size());
+  for (const auto& s : m.slots)
+    if (uint8_t(s.kind) > uint8_t(ir::SlotKind::BuiltinsVersion)) return "slot kind";
+  for (const auto& g : m.globals) {
+    if (g.objSlot < 0 || g.objSlot >= ns || g.globalsVerSlot < 0 || g.globalsVerSlot >= ns) return "global slots";
+    if (g.fromBuiltins ? (g.builtinsVerSlot < 0 || g.builtinsVerSlot >= ns) : g.builtinsVerSlot >= ns)
+      return "builtins slot";
+    if (g.valueSlot < -1 || g.valueSlot >= ns) return "value slot";
+  }
+  return "";
+}
+
+// What pypa_rt_exit needs to rebuild a frame: a bound local holds a value (not void/null/virtual), a stack entry
+// is never void.
+std::string typeProblem(const deopt::SpecMeta& m) {
+  for (const auto& x : m.exits) {
+    for (const auto& l : x.locals)
+      if (l.def != ir::Def::No && !(ir::isNumeric(l.type) || l.type == ir::Type::Obj)) return "bound local type";
+    for (const auto& v : x.stack)
+      if (v.type == ir::Type::Void) return "void stack entry";
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("SpecMeta round trips through encodeMeta and decodeMeta", "[deopt]") {
+  deopt::SpecMeta m = sampleMeta();
+  REQUIRE(m.exits.size() >= 5);
+  REQUIRE(m.globals.size() == 3);
+  std::string blob = deopt::encodeMeta(m);
+  deopt::SpecMeta d;
+  REQUIRE(deopt::decodeMeta(blob, &d));
+  CHECK(d.symbol == "pypa_meta_sample");
+  CHECK(d.signature == "if");
+  CHECK(d.nlocals == m.nlocals);
+  CHECK(d.nargs == 2);
+  CHECK(d.exits.size() == m.exits.size());
+  CHECK(d.slots.size() == m.slots.size());
+  for (size_t i = 0; i < m.exits.size(); i++) {
+    INFO("exit " << i);
+    CHECK(d.exits[i].unit == m.exits[i].unit);
+    CHECK(d.exits[i].resumeUnit == m.exits[i].resumeUnit);
+    CHECK(d.exits[i].line == m.exits[i].line);
+    CHECK(d.exits[i].kind == m.exits[i].kind);
+    CHECK(d.exits[i].reason == m.exits[i].reason);
+    CHECK(d.exits[i].detail == m.exits[i].detail);
+    CHECK(deopt::exitBufferWords(d.exits[i]) == deopt::exitBufferWords(m.exits[i]));
+  }
+  for (size_t i = 0; i < m.globals.size(); i++) {
+    CHECK(d.globals[i].name == m.globals[i].name);
+    CHECK(d.globals[i].expect == m.globals[i].expect);
+    CHECK(d.globals[i].valueSlot == m.globals[i].valueSlot);
+    CHECK(d.globals[i].builtinsVerSlot == m.globals[i].builtinsVerSlot);
+  }
+  CHECK(deopt::encodeMeta(d) == blob);  // nothing lost
+  CHECK(boundsProblem(d) == "");
+  CHECK(typeProblem(d) == "");
+  CHECK(std::string(deopt::reasonText(d.exits[0].reason)) != "unknown");
+  CHECK(std::string(deopt::reasonText(9999)) == "unknown");
+}
+
+TEST_CASE("decodeMeta rejects every truncation", "[deopt]") {
+  std::string blob = deopt::encodeMeta(sampleMeta());
+  for (size_t n = 0; n < blob.size(); n++) {
+    deopt::SpecMeta d;
+    INFO("length " << n << " of " << blob.size());
+    CHECK_FALSE(deopt::decodeMeta(blob.substr(0, n), &d));
+  }
+  deopt::SpecMeta d;
+  CHECK_FALSE(deopt::decodeMeta(blob + '\0', &d));  // trailing bytes too
+}
+
+TEST_CASE("decodeMeta survives random bit flips", "[deopt]") {
+  std::string blob = deopt::encodeMeta(sampleMeta());
+  std::mt19937 rng(20240611);
+  int rejected = 0, accepted = 0;
+  for (int round = 0; round < 600; round++) {
+    std::string bad = blob;
+    int flips = 1 + round % 3;
+    for (int f = 0; f < flips; f++) {
+      size_t bit = rng() % (bad.size() * 8);
+      bad[bit / 8] = char(uint8_t(bad[bit / 8]) ^ (1u << (bit % 8)));
+    }
+    deopt::SpecMeta d;
+    if (!deopt::decodeMeta(bad, &d)) {
+      rejected++;
+      continue;
+    }
+    accepted++;
+    INFO("round " << round);
+    CHECK(boundsProblem(d) == "");
+    deopt::SpecMeta again;  // whatever was accepted re-encodes to something that decodes the same way
+    REQUIRE(deopt::decodeMeta(deopt::encodeMeta(d), &again));
+    CHECK(deopt::encodeMeta(again) == deopt::encodeMeta(d));
+  }
+  CHECK(rejected > 0);
+  CHECK(rejected + accepted == 600);
+}
+
+// Bug: decodeMeta checks that types are in the enum's range but not that a bound local holds a value. One bit
+// flip (Int=1 -> Void=0) yields a meta whose exit makes pypa_rt_exit box a Void local: boxValue returns NULL with
+// no exception set and the frame is resumed with throwflag=1 and nothing to throw.
+TEST_CASE("decodeMeta refuses a bound local without a value type", "[deopt]") {
+  deopt::SpecMeta m = sampleMeta();
+  REQUIRE(m.exits[0].locals[0].def == ir::Def::Yes);
+  m.exits[0].locals[0].type = ir::Type::Void;
+  deopt::SpecMeta d;
+  bool accepted = deopt::decodeMeta(deopt::encodeMeta(m), &d);
+  CHECK_FALSE((accepted && typeProblem(d) != ""));
+}

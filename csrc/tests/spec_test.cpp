@@ -1,0 +1,282 @@
+// Bytecode decoding (spec::readCodeInfo, spec::decode, ineligibleReason) checked against what CPython's own `dis`
+// reports for the same code objects: offsets, folded EXTENDED_ARGs, skipped caches, jump targets, lines.
+#include <catch2/catch.hpp>
+
+#include <sstream>
+
+#include "test_support.h"
+
+using namespace pypaccel;
+using namespace pypaccel::testing;
+
+namespace {
+
+// Every decoded instruction agrees with dis: position, opcode, folded argument, jump target, line.
+void compareWithDis(PyObject* code) {
+  spec::CodeInfo info = readInfo(code);
+  spec::Bytecode bc = decodeInfo(info);
+  std::vector<DisRow> rows = disRows(code);
+  REQUIRE(bc.instrs.size() == rows.size());
+  bool anyBackward = false;
+  for (size_t i = 0; i < rows.size(); i++) {
+    const spec::Instruction& in = bc.instrs[i];
+    const DisRow& r = rows[i];
+    INFO("instruction " << i << ": dis says " << r.offset << " " << r.opname << " " << r.arg);
+    CHECK(in.unit * 2 == r.offset);
+    CHECK(std::string(spec::opcodeName(in.op)) == r.opname);
+    if (r.arg >= 0) CHECK(in.arg == r.arg);
+    CHECK(in.target * 2 == (r.target >= 0 ? r.target : -2));
+    CHECK(in.line == r.line);
+    CHECK(bc.at(in.unit) == &in);
+    if (i + 1 < rows.size()) CHECK(in.next == bc.instrs[i + 1].start);
+    anyBackward |= spec::isBackwardJump(in.op);
+  }
+  CHECK(bc.hasBackwardJump == anyBackward);
+  CHECK(bc.numUnits * 2 == int(info.bytes.size()));
+}
+
+std::string repeatLines(const std::string& line, int n, const std::string& indent) {
+  std::string out;
+  for (int i = 0; i < n; i++) out += indent + line + "\n";
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("opcode names agree with CPython 3.11's opcode.opname", "[spec]") {
+  Ref names = callPy("import opcode\ndef names(): return opcode.opname\n", "names", Ref::steal(PyTuple_New(0)).get());
+  REQUIRE(PyList_GET_SIZE(names.get()) == 256);
+  for (int op = 0; op < 256; op++) {
+    std::string py = PyUnicode_AsUTF8(PyList_GET_ITEM(names.get(), op));
+    INFO("opcode " << op);
+    std::string unnamed = "<";  // opcode.opname's placeholder for unused numbers
+    unnamed += std::to_string(op);
+    unnamed += '>';
+    if (py == unnamed) CHECK(std::string(spec::opcodeName(op)) == "<unknown>");
+    else CHECK(std::string(spec::opcodeName(op)) == py);
+  }
+  CHECK(spec::opcodeSupported(spec::BINARY_OP));
+  CHECK_FALSE(spec::opcodeSupported(spec::BUILD_LIST));
+  CHECK_FALSE(spec::opcodeSupported(spec::EXTENDED_ARG));
+}
+
+TEST_CASE("decode matches dis for forward backward and conditional jumps", "[spec]") {
+  const char* src = R"(
+def f(a, b):
+    total = 0
+    for i in range(a):
+        if i % 3 == 0:
+            total += i
+        elif b is None:
+            continue
+        else:
+            total -= 1
+    while total > 100 and a:
+        total //= 2
+    x = a or b
+    if b is not None:
+        x = not x
+    return total if x else -total
+)";
+  Ref code = functionCode(src);
+  compareWithDis(code.get());
+  spec::Bytecode bc = decodeInfo(readInfo(code.get()));
+  bool fwd = false, back = false, cond = false;
+  for (const auto& in : bc.instrs) {
+    if (in.target < 0) continue;
+    fwd |= spec::isForwardJump(in.op) && in.target > in.unit;
+    back |= spec::isBackwardJump(in.op) && in.target <= in.unit;
+    cond |= spec::isConditionalJump(in.op);
+    CHECK(bc.at(in.target) != nullptr);  // every target is an instruction
+  }
+  CHECK(fwd);
+  CHECK(back);
+  CHECK(cond);
+  CHECK(bc.hasBackwardJump);
+}
+
+TEST_CASE("EXTENDED_ARG is folded for more than 256 constants", "[spec]") {
+  std::string src = "def f(x):\n";
+  for (int i = 0; i < 300; i++) src += "    x = 'c" + std::to_string(i) + "'\n";
+  src += "    return x\n";
+  Ref code = functionCode(src);
+  compareWithDis(code.get());
+  spec::CodeInfo info = readInfo(code.get());
+  spec::Bytecode bc = decodeInfo(info);
+  int prefixed = 0;
+  for (const auto& in : bc.instrs) {
+    if (in.op != spec::LOAD_CONST) continue;
+    PyObject* c = PyTuple_GET_ITEM(info.consts.get(), in.arg);  // arg indexes the real constant
+    REQUIRE(PyUnicode_Check(c));
+    if (in.arg > 255) {
+      prefixed++;
+      CHECK(in.start == in.unit - 1);
+    } else {
+      CHECK(in.start == in.unit);
+    }
+  }
+  CHECK(prefixed >= 40);
+  CHECK(std::string(PyUnicode_AsUTF8(PyTuple_GET_ITEM(info.consts.get(), bc.instrs[bc.instrs.size() - 4].arg))) ==
+        "c299");
+}
+
+TEST_CASE("EXTENDED_ARG is folded for long forward and backward jumps", "[spec]") {
+  std::string src = "def f(a):\n    while a < 1000000:\n        if a > 5:\n" +
+                    repeatLines("a = a + 1", 150, "            ") + "        a = a * 2\n    return a\n";
+  Ref code = functionCode(src);
+  compareWithDis(code.get());
+  spec::Bytecode bc = decodeInfo(readInfo(code.get()));
+  bool longFwd = false, longBack = false;
+  for (const auto& in : bc.instrs) {
+    if (in.start == in.unit || in.target < 0) continue;
+    CHECK(in.arg > 255);
+    longFwd |= spec::isForwardJump(in.op);
+    longBack |= spec::isBackwardJump(in.op);
+  }
+  CHECK(longFwd);
+  CHECK(longBack);
+}
+
+TEST_CASE("inline cache entries are skipped", "[spec]") {
+  const char* src = R"(
+def f(a, b):
+    c = a + b
+    if c < b:
+        return len(a)
+    return c
+)";
+  Ref code = functionCode(src);
+  compareWithDis(code.get());
+  spec::Bytecode bc = decodeInfo(readInfo(code.get()));
+  auto caches = [&](int op) {
+    for (const auto& in : bc.instrs)
+      if (in.op == op) {
+        for (int u = in.unit + 1; u < in.next; u++) CHECK(bc.unitToInstr[u] == -1);
+        return in.next - in.unit - 1;
+      }
+    FAIL("opcode " << spec::opcodeName(op) << " not found");
+    return -1;
+  };
+  CHECK(caches(spec::BINARY_OP) == 1);
+  CHECK(caches(spec::COMPARE_OP) == 2);
+  CHECK(caches(spec::LOAD_GLOBAL) == 5);
+  CHECK(caches(spec::PRECALL) == 1);
+  CHECK(caches(spec::CALL) == 4);
+  CHECK(caches(spec::LOAD_FAST) == 0);
+}
+
+TEST_CASE("line numbers per instruction", "[spec]") {
+  const char* src =
+      "def f(a):\n"      // 1
+      "    b = a + 1\n"  // 2
+      "\n"               // 3
+      "    c = b * 2\n"  // 4
+      "    return c\n";  // 5
+  Ref code = functionCode(src);
+  compareWithDis(code.get());
+  spec::CodeInfo info = readInfo(code.get());
+  spec::Bytecode bc = decodeInfo(info);
+  CHECK(info.firstlineno == 1);
+  std::vector<std::pair<std::string, int>> seen;
+  for (const auto& in : bc.instrs) seen.emplace_back(spec::opcodeName(in.op), in.line);
+  std::vector<std::pair<std::string, int>> want = {
+      {"RESUME", 1},   {"LOAD_FAST", 2}, {"LOAD_CONST", 2}, {"BINARY_OP", 2},    {"STORE_FAST", 2},
+      {"LOAD_FAST", 4}, {"LOAD_CONST", 4}, {"BINARY_OP", 4}, {"STORE_FAST", 4}, {"LOAD_FAST", 5},
+      {"RETURN_VALUE", 5}};
+  CHECK(seen == want);
+}
+
+TEST_CASE("readCodeInfo reads counts and names", "[spec]") {
+  Ref code = functionCode("def f(a, b, *args, k=1, **kw):\n    z = a\n    return z\n");
+  spec::CodeInfo info = readInfo(code.get());
+  CHECK(info.argcount == 2);
+  CHECK(info.kwonlyargcount == 1);
+  CHECK(info.totalArgs() == 5);
+  CHECK(info.nlocals == 6);
+  CHECK(info.localNames == std::vector<std::string>{"a", "b", "k", "args", "kw", "z"});
+  CHECK(info.qualname == "f");
+  CHECK(info.filename == "<test>");
+  CHECK(info.lines.size() * 2 == info.bytes.size());
+  CHECK(spec::ineligibleReason(info) == "");
+
+  auto notCode = spec::readCodeInfo(Py_None);
+  REQUIRE_FALSE(bool(notCode));
+  CHECK(support::errorReason(notCode.takeError()) == "not a code object");
+}
+
+TEST_CASE("ineligibleReason names generators closures and module code", "[spec]") {
+  auto reason = [](PyObject* code) { return spec::ineligibleReason(readInfo(code)); };
+  CHECK(reason(functionCode("def f(n):\n    yield n\n").get()) == "generator or coroutine");
+  CHECK(reason(functionCode("async def f(n):\n    return n\n").get()) == "generator or coroutine");
+  const char* closure = "def outer(n):\n    def inner():\n        return n\n    return inner\nf = outer(1)\n";
+  CHECK(reason(functionCode(closure, "outer").get()) == "uses closure cells or free variables");
+  CHECK(reason(functionCode(closure, "f").get()) == "uses closure cells or free variables");
+  CHECK(reason(moduleCode("x = 1\n").get()) == "not a function body (module or class code)");
+  Ref mod = moduleCode("class C:\n    x = 1\n");
+  Ref consts = Ref::steal(PyObject_GetAttrString(mod.get(), "co_consts"));
+  PyObject* classBody = nullptr;
+  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(consts.get()); i++)
+    if (PyCode_Check(PyTuple_GET_ITEM(consts.get(), i))) classBody = PyTuple_GET_ITEM(consts.get(), i);
+  REQUIRE(classBody);
+  CHECK(reason(classBody) == "not a function body (module or class code)");
+  CHECK(reason(functionCode("def f(a, b):\n    return a + b\n").get()) == "");
+}
+
+// -- Hand-made bytecode ------------------------------------------------------------------------------------------
+
+namespace {
+llvm::Expected<spec::Bytecode> decodeUnits(std::vector<std::pair<int, int>> units) {
+  std::string bytes;
+  for (auto [op, arg] : units) {
+    bytes.push_back(char(op));
+    bytes.push_back(char(arg));
+  }
+  std::vector<int> lines(units.size(), 7);
+  return spec::decode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), lines);
+}
+
+std::string declined(llvm::Expected<spec::Bytecode> bc) {
+  if (bc) return "";
+  return support::errorReason(bc.takeError());
+}
+}  // namespace
+
+TEST_CASE("decode folds hand-made EXTENDED_ARG chains", "[spec]") {
+  // EXTENDED_ARG 1; EXTENDED_ARG 2; LOAD_CONST 3 -> arg 0x010203; then NOP; RETURN_VALUE.
+  auto bc = must(decodeUnits({{spec::EXTENDED_ARG, 1}, {spec::EXTENDED_ARG, 2}, {spec::LOAD_CONST, 3},
+                              {spec::NOP, 0}, {spec::RETURN_VALUE, 0}}),
+                 "decode");
+  REQUIRE(bc.instrs.size() == 3);
+  CHECK(bc.instrs[0].start == 0);
+  CHECK(bc.instrs[0].unit == 2);
+  CHECK(bc.instrs[0].arg == 0x010203);
+  CHECK(bc.instrs[0].line == 7);
+  CHECK(bc.unitToInstr[2] == 0);
+  CHECK(bc.unitToInstr[3] == 1);
+  CHECK(bc.unitToInstr[4] == 2);
+  // A jump to a prefixed instruction targets the prefix's unit, as CPython's jumps do.
+  auto j = must(decodeUnits({{spec::JUMP_FORWARD, 0}, {spec::EXTENDED_ARG, 1}, {spec::LOAD_CONST, 0},
+                             {spec::RETURN_VALUE, 0}}),
+                "decode");
+  CHECK(j.instrs[0].target == 1);
+  CHECK(j.instrs[1].start == 1);
+  CHECK(j.instrs[1].arg == 256);
+  CHECK(j.at(2) == &j.instrs[1]);
+}
+
+TEST_CASE("decode rejects malformed bytecode", "[spec]") {
+  std::string odd = "\x97";
+  auto r = spec::decode(reinterpret_cast<const uint8_t*>(odd.data()), odd.size(), {});
+  CHECK(declined(std::move(r)) == "bytecode has an odd length");
+  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::EXTENDED_ARG, 1}})) == "EXTENDED_ARG at end of bytecode");
+  CHECK(declined(decodeUnits({{spec::JUMP_FORWARD, 5}, {spec::RETURN_VALUE, 0}})) == "jump target out of range");
+  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::JUMP_BACKWARD, 9}})) == "jump target out of range");
+  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::RETURN_VALUE, 0}})) == "");
+}
+
+// Bug: a backward jump whose target is exactly unit -1 passes the range check (which treats -1 as "no target"),
+// so the instruction decodes as a jump with no target and later stages see target -1.
+TEST_CASE("decode rejects a backward jump to unit -1", "[spec]") {
+  // Unit 1: JUMP_BACKWARD 3 -> next (2) - 3 = -1.
+  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::JUMP_BACKWARD, 3}})) == "jump target out of range");
+}
