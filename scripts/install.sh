@@ -16,7 +16,8 @@ if [ "$need_apt" = 1 ]; then
   apt-get install -y -qq llvm-19-dev libsqlite3-dev catch2 ninja-build >/dev/null
 fi
 
-"$PYTHON" -m pip install -q --disable-pip-version-check scikit-build-core pybind11 pytest hypothesis pyperf
+"$PYTHON" -m pip install -q --disable-pip-version-check scikit-build-core pybind11 "cmake>=3.20" ninja \
+  pytest hypothesis pyperf
 defines=()
 for d in "$@"; do defines+=(-C "cmake.define.$d"); done
 # A fixed build dir keeps rebuilds incremental and lets CTest run from it.
