@@ -18,7 +18,7 @@ static bool lookupGlobal(PyObject* globals, PyObject* builtins, PyObject* name, 
   return v != nullptr;
 }
 
-static bool valueMatches(char expect, PyObject* v, int64_t* word) {
+bool valueMatches(char expect, PyObject* v, int64_t* word) {
   switch (expect) {
     case 'i': {
       if (!PyLong_CheckExact(v)) return false;
@@ -50,13 +50,10 @@ static bool valueMatches(char expect, PyObject* v, int64_t* word) {
 bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* builtins, std::string* why) {
   const SpecMeta& m = s.meta;
   s.slotWords.assign(m.slots.size(), 0);
-  s.keepAlive.clear();
   if (!PyDict_CheckExact(globals) || !PyDict_CheckExact(builtins)) {
     *why = "globals or builtins is not a dict";
     return false;
   }
-  s.keepAlive.push_back(Ref::borrow(globals));
-  s.keepAlive.push_back(Ref::borrow(builtins));
   Ref consts = Ref::steal(PyObject_GetAttrString(code, "co_consts"));
   if (!consts) {
     PyErr_Clear();
@@ -92,9 +89,9 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       return false;
     }
     if (g.valueSlot >= 0) s.slotWords[g.valueSlot] = word;
-    // Holding the value keeps its address from being reused by another object while guards compare it.
-    s.keepAlive.push_back(Ref::borrow(v));
-    s.keepAlive.push_back(std::move(name));
+    // Borrowed: holding globals' values would make a cycle the GC cannot see (module dict -> function -> code ->
+    // specialization -> value -> ...). The guard re-checks the binding whenever a dict's version moves, and
+    // native code only dereferences this after a check.
     s.slotWords[g.objSlot] = reinterpret_cast<int64_t>(v);
     s.slotWords[g.globalsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(globals)->ma_version_tag);
     if (g.builtinsVerSlot >= 0)

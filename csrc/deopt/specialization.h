@@ -4,6 +4,7 @@
 #include <Python.h>
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -35,10 +36,10 @@ int exitBufferWords(const ir::ExitPoint& x);
 struct Specialization {
   SpecMeta meta;
   runtime::NativeEntry entry = nullptr;
+  std::shared_ptr<void> codeOwner;  // keeps the linked machine code alive (frees it when released)
   std::vector<int64_t> slotWords;
   std::vector<uint8_t> stressFlags;
   std::vector<uint64_t> exitCounts;
-  std::vector<support::Ref> keepAlive;  // objects whose addresses sit in slotWords
   uint64_t entries = 0;
   uint64_t exits = 0;
   bool disabled = false;
@@ -49,5 +50,9 @@ struct Specialization {
 // Fills slotWords for this process from the code's constants and the current globals. Returns false with `why`
 // when something the code was compiled against no longer holds (then the specialization must not be used).
 bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* builtins, std::string* why);
+
+// Whether a global's value fits what the code was compiled for ('i' int in 64 bits, 'f', 'b', 'r' the range type,
+// 'o' anything); `word` gets the unboxed value.
+bool valueMatches(char expect, PyObject* v, int64_t* word);
 
 }  // namespace pypaccel::deopt

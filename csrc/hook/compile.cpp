@@ -127,7 +127,8 @@ std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta 
     *why = "link failed: " + support::errorReason(addr.takeError());
     return nullptr;
   }
-  s->entry = reinterpret_cast<runtime::NativeEntry>(*addr);
+  s->entry = reinterpret_cast<runtime::NativeEntry>(addr->address);
+  s->codeOwner = addr->owner;
   if (!deopt::linkSlots(*s, reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame),
                         pypa_frame_builtins(frame), why))
     return nullptr;
@@ -219,7 +220,9 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
     st.fallback("no loop reachable in native code; waiting for the call threshold");
     return nullptr;
   }
-  auto mod = codegen::lowerFunction(*fn, e->context());
+  // A context per compile: a shared one would keep every constant and type of every compiled function forever.
+  llvm::LLVMContext llctx;
+  auto mod = codegen::lowerFunction(*fn, llctx);
   if (!mod) return fail(support::errorReason(mod.takeError()));
   auto obj = e->compile(**mod);
   if (!obj) return fail(support::errorReason(obj.takeError()));

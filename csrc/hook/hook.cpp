@@ -118,9 +118,9 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
     if (PyErr_Occurred()) PyErr_Clear();  // nothing the compiler did may leak into the program
     if (!s) return passThrough(ts, f, throwflag);
   }
+  // Other globals than at link time (a code object shared by exec) are fine: their versions differ, so every
+  // global guard re-checks its binding in them.
   if (s->disabled) return passThrough(ts, f, throwflag);
-  // Code objects shared between functions with other globals (exec) run interpreted.
-  if (s->keepAlive.empty() || s->keepAlive[0].get() != pypa_frame_globals(f)) return passThrough(ts, f, throwflag);
   return runNative(ts, f, *st, s);
 }
 

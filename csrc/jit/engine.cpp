@@ -38,7 +38,7 @@ std::string chooseCpu(const std::string& requested) {
 }
 
 Engine::Engine(std::unique_ptr<orc::LLJIT> jit, std::unique_ptr<TargetMachine> tm, std::string cpu, int optLevel)
-    : jit_(std::move(jit)), tm_(std::move(tm)), ctx_(std::make_unique<LLVMContext>()), cpu_(std::move(cpu)),
+    : jit_(std::move(jit)), tm_(std::move(tm)), cpu_(std::move(cpu)),
       optLevel_(optLevel) {
   identity_ = "py=" + std::to_string(pypa_cpy_version_hex()) + ";abi=cpython-311-" + std::to_string(sizeof(void*) * 8) +
               ";pypaccel=" PYPACCEL_VERSION ";format=" + std::to_string(runtime::kNativeFormat) + ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
@@ -125,16 +125,27 @@ Expected<std::string> Engine::compile(Module& mod) {
   return std::string(buf.data(), buf.size());
 }
 
-Expected<void*> Engine::link(const std::string& object, const std::string& symbol) {
+Expected<Engine::Linked> Engine::link(const std::string& object, const std::string& symbol) {
   auto it = linked_.find(symbol);
-  if (it != linked_.end()) return it->second;
+  // (An owner holds no pointer, only its deleter: test expiry, not the pointer.)
+  if (it != linked_.end() && !it->second.expired()) return Linked{addresses_[symbol], it->second.lock()};
+  auto rt = jit_->getMainJITDylib().createResourceTracker();
   auto mb = MemoryBuffer::getMemBufferCopy(object, symbol);
-  if (auto err = jit_->addObjectFile(std::move(mb))) return std::move(err);
+  if (auto err = jit_->addObjectFile(rt, std::move(mb))) return std::move(err);
   auto addr = jit_->lookup(symbol);
-  if (!addr) return addr.takeError();
-  void* p = addr->toPtr<void*>();
-  linked_[symbol] = p;
-  return p;
+  if (!addr) {
+    consumeError(rt->remove());
+    return addr.takeError();
+  }
+  // The owner frees the code when the last specialization using it dies (its code object was freed).
+  std::shared_ptr<void> owner(nullptr, [this, rt, symbol](void*) {
+    if (auto err = rt->remove()) consumeError(std::move(err));
+    linked_.erase(symbol);
+    addresses_.erase(symbol);
+  });
+  linked_[symbol] = owner;
+  addresses_[symbol] = addr->toPtr<void*>();
+  return Linked{addresses_[symbol], owner};
 }
 
 }  // namespace pypaccel::jit

@@ -22,14 +22,17 @@ class Engine {
   static llvm::Expected<std::unique_ptr<Engine>> Create(const EngineOptions& opts);
   ~Engine();
 
-  // Optimizes and compiles `mod` (built in context()) into an ELF relocatable object.
+  // Optimizes and compiles `mod` into an ELF relocatable object.
   llvm::Expected<std::string> compile(llvm::Module& mod);
-  // Links an object (once per symbol) and returns the address of `symbol`.
-  llvm::Expected<void*> link(const std::string& object, const std::string& symbol);
-
+  // Linked code: its entry point, and an owner whose destruction frees the code (its ORC resource tracker).
+  struct Linked {
+    void* address = nullptr;
+    std::shared_ptr<void> owner;
+  };
+  // Links an object under its own resource tracker and returns the address of `symbol`. A symbol is linked once
+  // per process while its owner lives.
+  llvm::Expected<Linked> link(const std::string& object, const std::string& symbol);
   bool isLinked(const std::string& symbol) const { return linked_.count(symbol) > 0; }
-
-  llvm::LLVMContext& context() { return *ctx_; }
   // Everything compiled code depends on besides its source: part of every cache key.
   const std::string& buildIdentity() const { return identity_; }
   const std::string& cpu() const { return cpu_; }
@@ -39,11 +42,11 @@ class Engine {
          int optLevel);
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   std::unique_ptr<llvm::TargetMachine> tm_;
-  std::unique_ptr<llvm::LLVMContext> ctx_;
   std::string cpu_;
   int optLevel_;
   std::string identity_;
-  std::map<std::string, void*> linked_;
+  std::map<std::string, std::weak_ptr<void>> linked_;
+  std::map<std::string, void*> addresses_;
 };
 
 // The CPU compiled code targets: a named x86-64 micro-architecture level the host supports (portable across

@@ -11,10 +11,12 @@ extern "C" int32_t pypa_rt_poll(NativeCtx* ctx) {
   return pypa_cpy_handle_eval_breaker(ctx->tstate);
 }
 
+// A dict's version moved (either dict may be another than at link time: versions are unique across dicts).
+// The binding still fits if it comes from the same place and, for numbers, has the same type and value (native
+// code uses the unboxed value); a generic object may be any object, whose address the slot then takes.
 extern "C" int32_t pypa_rt_global_check(NativeCtx* ctx, int32_t guard) {
   auto* spec = static_cast<Specialization*>(ctx->spec);
   const pypaccel::ir::GlobalGuard& g = spec->meta.globals[guard];
-  PyObject* expected = reinterpret_cast<PyObject*>(spec->slotWords[g.objSlot]);
   PyObject* name = PyUnicode_FromString(g.name.c_str());
   if (!name) {
     PyErr_Clear();
@@ -31,7 +33,11 @@ extern "C" int32_t pypa_rt_global_check(NativeCtx* ctx, int32_t guard) {
     PyErr_Clear();
     return 0;
   }
-  if (v != expected || fromBuiltins != g.fromBuiltins) return 0;
+  if (!v || fromBuiltins != g.fromBuiltins) return 0;
+  int64_t word = 0;
+  if (!pypaccel::deopt::valueMatches(g.expect, v, &word)) return 0;
+  if (g.valueSlot >= 0 && word != spec->slotWords[g.valueSlot]) return 0;
+  spec->slotWords[g.objSlot] = reinterpret_cast<int64_t>(v);
   spec->slotWords[g.globalsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(ctx->globals)->ma_version_tag);
   if (g.builtinsVerSlot >= 0)
     spec->slotWords[g.builtinsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(ctx->builtins)->ma_version_tag);

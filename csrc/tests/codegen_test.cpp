@@ -25,6 +25,12 @@ jit::Engine& engine() {
   return *e;
 }
 
+// One LLVM context for the modules these tests build (the hook uses one per compile).
+llvm::LLVMContext& testContext() {
+  static llvm::LLVMContext ctx;
+  return ctx;
+}
+
 std::string moduleText(const llvm::Module& m) {
   std::string s;
   llvm::raw_string_ostream os(s);
@@ -52,10 +58,12 @@ struct Native {
   Native(const std::string& src, const std::string& sig, const std::string& symbol) {
     built = tryBuild(src, sig, "f", symbol);
     if (!built->fn) FAIL("buildFunction: " << built->error);
-    auto mod = lower(*built->fn, engine().context());
+    auto mod = lower(*built->fn, testContext());
     std::string obj = must(engine().compile(*mod), "compile");
     spec.meta = deopt::metaFromIR(*built->fn);
-    spec.entry = reinterpret_cast<runtime::NativeEntry>(must(engine().link(obj, symbol), "link"));
+    auto linked = must(engine().link(obj, symbol), "link");
+    spec.entry = reinterpret_cast<runtime::NativeEntry>(linked.address);
+    spec.codeOwner = linked.owner;
     std::string why;
     if (!deopt::linkSlots(spec, built->code.get(), built->globals.get(), builtinsDict().get(), &why))
       FAIL("linkSlots: " << why);
@@ -161,15 +169,19 @@ TEST_CASE("the engine compiles an ELF object and links it", "[codegen][jit]") {
   CHECK(e.buildIdentity().find(";llvm=") != std::string::npos);
   CHECK(e.buildIdentity().find(";opt=2") != std::string::npos);
   CHECK(e.cpu().rfind("x86-64", 0) == 0);
-  auto mod = lower(buildIR("def f(a, b):\n    return a * b\n", "ii", "f", "pypa_t_link"), e.context());
+  auto mod = lower(buildIR("def f(a, b):\n    return a * b\n", "ii", "f", "pypa_t_link"), testContext());
   std::string obj = must(e.compile(*mod), "compile");
   REQUIRE(obj.size() > 64);
   CHECK(obj.compare(0, 4, "\x7f" "ELF") == 0);
   CHECK(obj[4] == 2);                          // ELFCLASS64
   CHECK(uint8_t(obj[16]) == 1);                // ET_REL
-  void* addr = must(e.link(obj, "pypa_t_link"), "link");
+  auto linked = must(e.link(obj, "pypa_t_link"), "link");
+  void* addr = linked.address;
   CHECK(addr != nullptr);
-  CHECK(must(e.link(obj, "pypa_t_link"), "relink") == addr);  // linked once per symbol
+  CHECK(must(e.link(obj, "pypa_t_link"), "relink").address == addr);  // linked once per symbol while owned
+  CHECK(e.isLinked("pypa_t_link"));
+  linked.owner.reset();
+  CHECK_FALSE(e.isLinked("pypa_t_link"));  // the last owner gone, the code is freed
   auto missing = e.link(obj, "pypa_t_no_such_symbol");
   CHECK_FALSE(bool(missing));
   if (!missing) llvm::consumeError(missing.takeError());
@@ -266,9 +278,9 @@ TEST_CASE("every function the specializer builds lowers verifies compiles and li
       }
       built++;
       CHECK(ir::verify(*b->fn) == "");
-      auto mod = lower(*b->fn, e.context());
+      auto mod = lower(*b->fn, testContext());
       std::string obj = must(e.compile(*mod), "compile");
-      CHECK(must(e.link(obj, symbol), "link") != nullptr);
+      CHECK(must(e.link(obj, symbol), "link").address != nullptr);
     }
   CHECK(built > declined * 4);
 }

@@ -1,0 +1,80 @@
+# Comparisons: every operator over every kind of operand pair (int/bool/float, ints beyond 2**53 against floats,
+# which CPython compares exactly), chained comparisons, `is` / `is not`, and comparisons used as conditions.
+import math
+
+import pytest
+
+from conftest import report_stress
+from harness import COMPARE_OPS, EDGE_VALUES, OP_NAMES, check
+
+EXTRA = [2**53 - 1, 2**53 + 2, -(2**53) - 1, 9007199254740992.0, 9007199254740994.0, 9223372036854775808.0,
+         -9223372036854775808.0, 9223372036854774784.0, 1.0, -1.0, 7.0, 2147483648.0]
+VALUES = EDGE_VALUES + EXTRA
+
+
+@pytest.mark.parametrize("op", COMPARE_OPS, ids=[OP_NAMES[o] for o in COMPARE_OPS])
+def test_compare_values(op):
+    check(f"def f(a, b):\n    return a {op} b\n", [(a, b) for a in VALUES for b in VALUES])
+
+
+@pytest.mark.parametrize("op", COMPARE_OPS, ids=[OP_NAMES[o] for o in COMPARE_OPS])
+def test_compare_as_condition(op):
+    src = f"""
+    def f(a, b):
+        if a {op} b:
+            return 1
+        elif not (a {op} b):
+            return 2
+        return 3
+    """
+    check(src, [(a, b) for a in VALUES[::2] for b in VALUES[1::2]])
+
+
+def test_chained():
+    src = """
+    def f(a, b, c):
+        return (a < b < c, a <= b == c, a != b > c, a == b == c, 0 <= a < 10, c > b >= a)
+    """
+    vals = [0, 1, -1, 2**53 + 1, 2**63 - 1, -2**63, 2**64, True, False, 0.0, -0.0, 1.5, math.inf, math.nan]
+    check(src, [(a, b, c) for a in vals for b in vals for c in vals[::3]])
+
+
+def test_is_operator():
+    src = """
+    def f(a, b):
+        return (a is None, a is not None, a is True, b is False, a is not False, (a + 0) is None, a is 1 - 1)
+    """
+    vals = [0, 1, -1, 2**63 - 1, 2**64, True, False, 0.0, math.nan]
+    check(src, [(a, b) for a in vals for b in vals])
+
+
+def test_is_distinct_objects():
+    src = """
+    def f(a, b):
+        return a is b, a is not b
+    """
+    check(src, [(1000, 1000.0), (2.5, -2.5), (0, False), (1, True), (2**64, 2**64 + 1), (True, False)])
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: `a is b` is False for one int/float object passed twice "
+                                       "(native code unboxes both and identity is lost)")
+def test_is_same_object():
+    src = """
+    def f(a, b):
+        return a is b, a is not b
+    """
+    x, y, z = 10**6, 2.5, 2**62
+    check(src, [(x, x), (y, y), (z, z), (True, True)])
+
+
+def test_compare_with_constants():
+    src = """
+    def f(x):
+        return (x < 0, x == 0, x >= 1.5, x != -0.0, x > 2**53, x <= 9007199254740993, x == 9007199254740993.0,
+                x < 1e308, x > -(1e308 * 10), x == x, 2**63 > x)
+    """
+    check(src, [(v,) for v in VALUES])
+
+
+def test_stress_mode():
+    report_stress(__file__)

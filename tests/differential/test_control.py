@@ -1,0 +1,220 @@
+# Control flow: if/elif/else, while with break/continue/else, for over range() with 1-3 arguments (negative, zero,
+# huge and boolean steps and bounds), nested loops, early returns, returning tuples, and loop variables that may
+# be unbound after the loop.
+import pytest
+
+from conftest import report_stress
+from harness import check
+
+RANGE_ARGS = [0, 1, -1, 3, -3, 10, -10, True, False, 2**63 - 1, -2**63, 2**63, 2.0]
+
+
+def test_if_elif_else():
+    src = """
+    def f(a, b):
+        if a > b:
+            r = 1
+        elif a == b:
+            r = 0
+        else:
+            r = -1
+        if a and b:
+            r += 10
+        if a or b:
+            r += 100
+        if not a:
+            r += 1000
+        return r, (a if a > 0 else b), (a and b), (a or b)
+    """
+    vals = [0, 1, -1, 2**63 - 1, 0.0, -0.0, 1.5, float("nan"), True, False, 2**64]
+    check(src, [(a, b) for a in vals for b in vals])
+
+
+def test_range_one_arg():
+    src = """
+    def f(n):
+        s = 0
+        c = 0
+        for i in range(n):
+            s += i
+            c += 1
+        return s, c
+    """
+    check(src, [(n,) for n in [0, 1, -1, 3, -3, 10, -10, True, False, 100000, -2**63, 2**64 - 2**65, 2.0]])
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, -1, -2, -7, 0, True, False, 2**62, -2**62, 2**63 - 1, -2**63, 2**64, 1.0])
+def test_range_three_args(step):
+    src = """
+    def f(a, b, c):
+        s = 0
+        n = 0
+        last = None
+        for i in range(a, b, c):
+            s = s ^ i
+            n += 1
+            last = i
+            if n > 50:
+                return "runaway", n, last
+        return s, n, last
+    """
+    starts = [0, 1, -1, 10, -10, 2**63 - 1, 2**63 - 5, -2**63, -2**63 + 5, True]
+    check(src, [(a, b, step) for a in starts for b in starts])
+
+
+def test_range_two_args():
+    src = """
+    def f(a, b):
+        t = 0
+        for i in range(a, b):
+            t = t * 3 + i
+            if t > 10**12:
+                t = t % 1000003
+        return t
+    """
+    def short(a, b):  # loops that end soon (CPython itself would run ~forever on range(0, 2**63 - 1))
+        return not all(type(v) in (int, bool) for v in (a, b)) or b - a < 10**6
+    check(src, [(a, b) for a in RANGE_ARGS for b in RANGE_ARGS if short(a, b)])
+
+
+def test_range_near_int64_limits():
+    # The counter must not wrap around past 2**63 - 1 (or -2**63) on its last step.
+    src = """
+    def f(a, b, c):
+        out = 0
+        n = 0
+        for i in range(a, b, c):
+            out = i
+            n += 1
+            if n > 10:
+                return "runaway", n, out
+        return n, out
+    """
+    M = 2**63 - 1
+    cases = [(M - 4, M, 2), (M - 3, M, 2), (M - 5, M, 3), (0, M, 2**62), (0, M, M), (1, M, M), (-M - 1, 0, M),
+             (-M - 1, M, M), (M, -M - 1, -M), (M, 0, -2**62), (-M + 3, -M - 1, -2), (-M + 2, -M - 1, -3),
+             (M - 1, M, 1), (M, M - 2, -1), (-M - 1, -M - 1 + 3, 1), (-2, M, 2**62 + 1), (M - 1, -M - 1, -2**63)]
+    check(src, cases)
+
+
+def test_loop_variable_unbound_after_empty_loop():
+    src = """
+    def f(n):
+        for i in range(n):
+            pass
+        return i
+    """
+    check(src, [(n,) for n in (0, -5, 1, 7, True, False)])
+
+
+def test_while_break_continue_else():
+    src = """
+    def f(n, k):
+        i = 0
+        s = 0
+        while i < n:
+            i += 1
+            if i % k == 0:
+                continue
+            if s > 1000:
+                break
+            s += i * k
+        else:
+            s = -s
+        return i, s
+    """
+    check(src, [(n, k) for n in (0, 1, 5, 50, 200) for k in (1, 2, 3, -4, 7, 0)])
+
+
+def test_for_else_and_nested_break():
+    src = """
+    def f(n, m):
+        found = -1
+        total = 0
+        for i in range(n):
+            for j in range(m):
+                if i * j == 12:
+                    found = i * 100 + j
+                    break
+                total += j
+            else:
+                total += 1000
+                continue
+            total -= 1
+        else:
+            total += 7
+        return found, total
+    """
+    check(src, [(n, m) for n in (0, 1, 4, 7, 13) for m in (0, 3, 5, 13)])
+
+
+def test_early_return_in_loops():
+    src = """
+    def f(n, target):
+        i = 0
+        while True:
+            for j in range(i, n, 2):
+                if j * j == target:
+                    return j, i
+                if j > target:
+                    return -j, i
+            i += 1
+            if i > n:
+                return None
+    """
+    check(src, [(n, t) for n in (0, 1, 10, 30) for t in (0, 1, 4, 25, 81, 82, 1000, -1)])
+
+
+def test_return_tuples():
+    src = """
+    def f(a, b):
+        if a > b:
+            return a, b
+        if a == b:
+            return (a,)
+        return b, a, a - b, a * 1.0, a > 0, ()
+    """
+    vals = [0, 1, -1, 2**63 - 1, -2**63, 0.5, -0.0, True, 2**64]
+    check(src, [(a, b) for a in vals for b in vals])
+
+
+def test_nested_while_with_float_condition():
+    src = """
+    def f(x):
+        steps = 0
+        while x > 1.0:
+            x = x / 2.0
+            steps += 1
+            while x > 100.0:
+                x = x - 50.5
+                steps += 1
+        return x, steps
+    """
+    check(src, [(x,) for x in (0.0, 1.0, 3.0, 1000.0, 1e6, 12345.678, -5.0)])
+
+
+def test_countdown_negative_step():
+    src = """
+    def f(n):
+        acc = []
+        total = 0
+        for i in range(n, -n - 1, -3):
+            total = total * 2 + i
+        return total
+    """
+    check(src, [(n,) for n in (0, 1, 2, 5, 20, -3)])
+
+
+def test_range_argument_errors():
+    src = """
+    def f(a, b, c):
+        s = 0
+        for i in range(a, b, c):
+            s += i
+        return s
+    """
+    check(src, [(0, 5, 0), (1, 2, False), (0, 5, 1.0), (0.0, 5, 1), (0, 5.5, 1), (0, 2**70, 2**69), (0, 5, None)])
+
+
+def test_stress_mode():
+    report_stress(__file__)

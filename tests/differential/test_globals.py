@@ -1,0 +1,171 @@
+# Globals read under guards: constants of every kind, rebinding between calls (same and other types), rebinding
+# by the function itself while its loop runs, shadowing and deleting builtins, and deleting globals (NameError
+# with the same message and traceback).
+import math
+
+import pytest
+
+from conftest import report_stress
+from harness import check, run_steps
+
+READER = """
+def f(x):
+    return K * x + K
+"""
+
+
+@pytest.mark.parametrize("k", [0, 1, -7, 2**62, 2**63 - 1, -2**63, 2**64, True, False, 0.0, -0.0, 1.5, math.inf,
+                               math.nan, "s", None], ids=repr)
+def test_global_constant_read(k):
+    check(READER, [(x,) for x in (0, 1, -1, 3, 2**62, 2.5, True)], glb={"K": k})
+
+
+@pytest.mark.parametrize("first", [1, 2.5, 2**64], ids=repr)
+def test_rebinding_between_calls(first):
+    # One scenario per new value: a global compiled as a number (unboxed) fails its guard once rebound to anything
+    # else, and a specialization that exits on most of 20 entries is switched off (the calls would no longer be
+    # native). A global compiled as a generic object (2**64 does not fit 64 bits) may be rebound to any object: the
+    # code does not depend on its type, so no exit is expected, only the same results.
+    generic = type(first) is int and not -2**63 <= first < 2**63
+    for k in [4, 2**62, 2**63 - 1, 2**64, 2.5, -0.0, True, False, "ab", None, first]:
+        expect_exit = k is not first and not generic
+        steps = [("call", (3,)), ("call", (-1,)), ("set", "K", k), ("call", (3,), expect_exit), ("call", (2**62,)),
+                 ("call", (-1,)), ("set", "K", first), ("call", (5,))]
+        run_steps(READER, steps, glb={"K": first})
+
+
+def test_rebinding_to_equal_value_of_other_type():
+    steps = [("call", (2,)), ("set", "K", 3.0), ("call", (2,)), ("set", "K", True), ("call", (2,)),
+             ("set", "K", 1), ("call", (2,)), ("set", "K", 1.0), ("call", (2,))]
+    run_steps(READER, steps, glb={"K": 3})
+
+
+def test_delete_global_gives_same_name_error():
+    steps = [("call", (1,)), ("del", "K"), ("call", (1,)), ("call", (5,)), ("set", "K", 2.5), ("call", (1,)),
+             ("del", "K"), ("call", (2,))]
+    run_steps(READER, steps, glb={"K": 3})
+
+
+def test_global_missing_from_start():
+    check(READER, [(1,), (2,)])
+
+
+def test_global_used_as_loop_bound():
+    src = """
+    def f(x):
+        s = 0
+        for i in range(N):
+            s += i * x + OFFSET
+        return s
+    """
+    steps = [("call", (1,)), ("set", "N", 100), ("call", (1,)), ("set", "OFFSET", 0.5), ("call", (2,)),
+             ("set", "N", 2.0), ("call", (1,)), ("del", "OFFSET"), ("set", "N", 3), ("call", (1,))]
+    run_steps(src, steps, glb={"N": 10, "OFFSET": 1})
+
+
+def test_function_rebinds_global_inside_loop():
+    src = """
+    def f(n):
+        global K
+        s = 0
+        for i in range(n):
+            s += K
+            if i == 3:
+                K = K * 2.5
+            if i == 6:
+                K = 2**64
+        return s, K
+    """
+    steps = [("call", (10,), True), ("set", "K", 1), ("call", (2,)), ("call", (5,)), ("set", "K", 1),
+             ("call", (10,)), ("call", (10,))]
+    run_steps(src, steps, glb={"K": 1})
+
+
+def test_helper_rebinds_global_while_loop_runs():
+    src = """
+    def bump():
+        global K
+        K = K + 1
+
+    def f(n):
+        s = 0
+        i = 0
+        while i < n:
+            s = s * 3 + K
+            if i % 4 == 3:
+                bump()
+            i += 1
+        return s, K
+    """
+    steps = [("call", (10,)), ("call", (3,)), ("set", "K", 0.5), ("call", (9,)), ("set", "K", 2**63 - 3),
+             ("call", (9,))]
+    run_steps(src, steps, name="f", glb={"K": 1})
+
+
+def test_helper_deletes_global_while_loop_runs():
+    src = """
+    def drop():
+        global K
+        del K
+
+    def f(n):
+        s = 0
+        for i in range(n):
+            s += K
+            if i == 2:
+                drop()
+        return s
+    """
+    steps = [("call", (2,)), ("set", "K", 5), ("call", (5,)), ("set", "K", 5), ("call", (1,))]
+    run_steps(src, steps, name="f", glb={"K": 5})
+
+
+def test_global_shadows_builtin_later():
+    src = """
+    def f(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+    """
+    def fake_range(*args):
+        return [100, 200]
+
+    steps = [("call", (5,)), ("set", "range", fake_range), ("call", (5,)), ("del", "range"), ("call", (5,))]
+    run_steps(src, steps, own_builtins=True)
+
+
+def test_builtin_deleted_and_restored():
+    src = """
+    def f(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+    """
+    steps = [("call", (5,)), ("del_builtin", "range"), ("call", (5,)), ("set_builtin", "range", range),
+             ("call", (6,))]
+    run_steps(src, steps, own_builtins=True)
+
+
+def test_global_changed_by_other_thread_of_control_between_iterations():
+    # The loop body calls a helper that replaces many globals at once (dict resize: keys object changes).
+    src = """
+    def churn(i):
+        g = globals()
+        for j in range(40):
+            g["X%d_%d" % (i, j)] = j
+
+    def f(n):
+        s = 0.0
+        for i in range(n):
+            s = s + K
+            churn(i)
+        return s
+    """
+    steps = [("call", (1,)), ("call", (6,)), ("set", "K", 3), ("call", (6,))]
+    run_steps(src, steps, name="f", glb={"K": 0.25})
+
+
+def test_stress_mode():
+    report_stress(__file__)

@@ -1,0 +1,212 @@
+# Memory: a million calls of compiled functions (fast path, boxed results, generic object path, exits and
+# exceptions) leave the resident set flat; and objects passed through compiled code keep their reference counts.
+import gc
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from conftest import report_stress
+from harness import MODE, Pair
+
+RSS_SCRIPT = r'''
+import gc, json, os, resource, sys
+import pypaccel
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+SRC = {
+    "int_fast": "def f(a, b):\n    return a * b + 1\n",
+    "float_boxed": "def f(a, b):\n    return a * b + 0.5\n",
+    "tuple": "def f(a, b):\n    return a, b, a + b\n",
+    "loop": "def f(a, b):\n    s = 0\n    for i in range(a):\n        s += i * b\n    return s\n",
+    "objects": "def f(a, b):\n    return a * b - a\n",
+    "exit_every_third": "def f(a, b):\n    x = a * b\n    return x + 1\n",
+    "raise_every_third": "def f(a, b):\n    return a // b\n",
+    "exit_mid_loop": "def f(a, b):\n    s = b\n    for i in range(a):\n        s = s * 3\n    return s\n",
+}
+ARGS = {
+    "int_fast": lambda i: (i, 3),
+    "float_boxed": lambda i: (i * 0.5, 1.5),
+    "tuple": lambda i: (i, 2.5),
+    "loop": lambda i: (8, i),
+    "objects": lambda i: (2**70 + i, 3),
+    "exit_every_third": lambda i: (2**40 if i % 3 == 0 else 5, 2**40),
+    "raise_every_third": lambda i: (i, 0 if i % 3 == 0 else 7),
+    "exit_mid_loop": lambda i: (45 if i % 3 == 0 else 3, 1),
+}
+which = sys.argv[1:]
+n = int(os.environ.get("CALLS", "1000000"))
+out = {}
+for name in which:
+    g = {}
+    exec(compile(SRC[name], "<mem-%s>" % name, "exec"), g)
+    f = pypaccel.specialize(g["f"])
+    args = [ARGS[name](i) for i in range(3000)]
+    def run(count):
+        for i in range(count):
+            try:
+                f(*args[i % 3000])
+            except ZeroDivisionError:
+                pass
+    run(30000)  # warm up: compile, allocator pools, specializations
+    gc.collect()
+    before = rss()
+    run(n)
+    gc.collect()
+    after = rss()
+    st = [x for x in pypaccel.stats()["functions"] if x["file"] == "<mem-%s>" % name][0]
+    out[name] = {"growth": after - before, "native_calls": st["native_calls"], "state": st["state"],
+                 "exits": sum(e["count"] for e in st["exits"])}
+out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(out))
+'''
+
+GROUPS = [["int_fast", "float_boxed", "tuple", "loop"], ["objects", "exit_every_third", "raise_every_third",
+                                                          "exit_mid_loop"]]
+CALLS = 1_000_000
+
+
+@pytest.mark.parametrize("names", GROUPS, ids=["fast_paths", "objects_exits_raises"])
+def test_million_calls_leave_rss_flat(names, tmp_path, scratch_env):
+    script = tmp_path / "rss.py"
+    script.write_text(RSS_SCRIPT)
+    env = dict(scratch_env, CALLS=str(CALLS))
+    r = subprocess.run([sys.executable, str(script), *names], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"exit status {r.returncode}\n{r.stderr[-4000:]}"
+    out = json.loads(r.stdout)
+    for name in names:
+        st = out[name]
+        # Every call native (the counters include the warm-up calls).
+        assert st["native_calls"] >= CALLS, (name, st)
+        assert st["state"] == "native", (name, st)
+        if "exit" in name or "raise" in name:
+            assert st["exits"] >= CALLS // 3, (name, st)
+        # A leak of one small object per call would be >= 16 MB; allow 4 MB of allocator noise.
+        assert st["growth"] < 4 * 2**20, f"{name}: RSS grew by {st['growth'] / 2**20:.1f} MB over {CALLS} calls: {st}"
+
+
+def test_refcounts_unchanged_by_compiled_code():
+    src = """
+    def f(a, b, c, d):
+        x = a + 1
+        y = b * 2.0
+        s = 0
+        for i in range(3):
+            s = s + c * i
+        t = d
+        if c > 2**64:
+            return (a, b, c, d, t)
+        return s // (c - 3)
+    """
+    big = 2**70 + 12345
+    fl = 1234.5678
+    huge = 2**80 + 7
+    text = "some text object"
+    objects = {"big": big, "fl": fl, "huge": huge, "text": text}
+    pair = Pair(src)
+    calls = [(5, fl, huge, text), (big, fl, huge, text), (2**62, fl, 3, text), (2**62, fl, 4, text),
+             (2**62, fl, 5, text), (big, fl, huge, big)]
+
+    def run(rounds):
+        for _ in range(rounds):
+            for args in calls:
+                for fn in (pair.plain, pair.fast):
+                    try:
+                        r = fn(*args)
+                    except (ZeroDivisionError, TypeError):
+                        pass
+                    else:
+                        del r
+
+    run(1)  # compile first: what the specializations keep alive is not a leak
+    gc.collect()
+    before = {k: sys.getrefcount(v) for k, v in objects.items()}
+    native_before = pair.stats()["native_calls"]
+    run(300)
+    gc.collect()
+    after = {k: sys.getrefcount(v) for k, v in objects.items()}
+    assert pair.stats()["native_calls"] - native_before == 300 * len(calls)
+    assert after == before
+
+
+def test_refcounts_of_globals_and_constants():
+    src = """
+    def f(n):
+        s = G
+        for i in range(n):
+            s = s + G + 1237940039285380274899124224
+        return s if n else H
+    """
+    g_obj = 2**75 + 1
+    h_obj = "h-object"
+    pair = Pair(src, glb={"G": g_obj, "H": h_obj})
+    const = [c for c in pair.raw_fast.__code__.co_consts if isinstance(c, int) and c > 2**64][0]
+    for n in [0, 1, 5]:
+        pair.fast(n)  # compile first: the guards keep the globals' values alive by design
+    gc.collect()
+    before = (sys.getrefcount(g_obj), sys.getrefcount(h_obj), sys.getrefcount(const))
+    for n in [0, 1, 5] * 200:
+        pair.fast(n)
+    gc.collect()
+    after = (sys.getrefcount(g_obj), sys.getrefcount(h_obj), sys.getrefcount(const))
+    assert pair.stats()["native_calls"] >= 600
+    assert after == before
+
+
+def test_stress_mode():
+    report_stress(__file__)
+
+
+LEAK_SCRIPT = r'''
+import gc, json, os, weakref
+import pypaccel
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+SRC = "def f(a):\n    return a + 1\n"
+
+def make(called):
+    g = {"payload": bytearray(100_000)}  # makes a kept globals dict visible in the RSS
+    exec(compile(SRC, "<gen>", "exec"), g)
+    f = pypaccel.specialize(g["f"])
+    if called:
+        f(1)
+    return weakref.ref(g["f"])
+
+out = {}
+for called in (False, True):
+    for _ in range(50):
+        make(called)
+    gc.collect()
+    before = rss()
+    refs = [make(called) for _ in range(500)]
+    gc.collect()
+    out[str(called)] = {"alive": sum(r() is not None for r in refs), "growth_mb": (rss() - before) / 2**20}
+print(json.dumps(out))
+'''
+
+
+def _dynamic_functions(tmp_path, scratch_env):
+    script = tmp_path / "dyn.py"
+    script.write_text(LEAK_SCRIPT)
+    r = subprocess.run([sys.executable, str(script)], env=scratch_env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-3000:]
+    return json.loads(r.stdout)
+
+
+def test_uncalled_specialized_functions_are_freed(tmp_path, scratch_env):
+    out = _dynamic_functions(tmp_path, scratch_env)["False"]
+    assert out["alive"] == 0, out
+
+
+def test_compiled_functions_are_freed(tmp_path, scratch_env):
+    # Functions made at run time (exec, templates, re-run notebook cells) and compiled must not pile up.
+    out = _dynamic_functions(tmp_path, scratch_env)["True"]
+    assert out["alive"] == 0 and out["growth_mb"] < 10, out
