@@ -68,12 +68,40 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
   return out;
 }
 
+namespace {
+
+// A plain copy of what a code object's state says, taken before any Python object is built: building them can
+// run the GC, which can free code objects and their states while we would be iterating over them.
+struct Snapshot {
+  std::string filename, qualname;
+  int firstlineno;
+  uint64_t calls;
+  bool storeWorthy;
+  std::vector<cache::Event> events;
+};
+
+std::vector<Snapshot> snapshotStates() {
+  std::vector<Snapshot> out;
+  for (profile::CodeState* st : profile::allStates()) {
+    auto evs = eventsOf(*st);
+    if (evs.empty()) continue;
+    // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
+    // news); code that was only ever ineligible (generators, ...) does not create one.
+    bool worthy = st->never.empty() && (st->compiled || st->loaded || !st->failedSignatures.empty());
+    out.push_back({st->filename, st->qualname, st->firstlineno, st->calls, worthy, std::move(evs)});
+  }
+  return out;
+}
+
+}  // namespace
+
 PyObject* statsDict() {
   uint64_t compiled = 0, loaded = 0, fallbacks = 0, exits = 0, native = 0, disabled = 0;
   PyObject* functions = PyList_New(0);
-  for (profile::CodeState* st : profile::allStates()) {
-    std::vector<cache::Event> evs = eventsOf(*st);
-    if (evs.empty()) continue;
+  std::vector<Snapshot> snaps = snapshotStates();
+  for (const Snapshot& sn : snaps) {
+    const std::vector<cache::Event>& evs = sn.events;
+    const Snapshot* st = &sn;
     PyObject* exitList = PyList_New(0);
     PyObject* fbList = PyList_New(0);
     uint64_t c = 0, l = 0, n = 0;
@@ -113,14 +141,11 @@ PyObject* statsDict() {
 
 void flushRunRecords(const std::string& runId, double started, const std::string& argv) {
   std::map<std::string, std::vector<cache::Event>> byFile;
-  for (profile::CodeState* st : profile::allStates()) {
-    auto evs = eventsOf(*st);
-    if (evs.empty()) continue;
-    auto& v = byFile[st->filename];
-    v.insert(v.end(), evs.begin(), evs.end());
-    // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
-    // news); code that was only ever ineligible (generators, ...) does not create one.
-    if (st->never.empty() && (st->compiled || st->loaded || !st->failedSignatures.empty())) openStore(st->filename);
+  std::vector<Snapshot> snaps = snapshotStates();
+  for (const Snapshot& sn : snaps) {
+    auto& v = byFile[sn.filename];
+    v.insert(v.end(), sn.events.begin(), sn.events.end());
+    if (sn.storeWorthy) openStore(sn.filename);
   }
   struct Arg {
     std::map<std::string, std::vector<cache::Event>>* byFile;
