@@ -120,6 +120,18 @@ py::object specialize(py::object func) {
   return out;
 }
 
+// Keeps a function (or code object) in the interpreter for good, whatever enable() or @specialize say.
+py::object exclude(py::object func) {
+  PyObject* code = PyFunction_Check(func.ptr()) ? PyFunction_GET_CODE(func.ptr()) : func.ptr();
+  if (!PyCode_Check(code)) throw py::type_error("exclude() takes a Python function or code object");
+  profile::CodeState* st = profile::stateFor(code);
+  if (!st) throw py::value_error("cannot attach pypaccel state to this code object");
+  st->classified = true;
+  st->never = "excluded (pypaccel.exclude)";
+  st->specs.clear();
+  return func;
+}
+
 void flush() {
   hook::pauseThread();
   py::module_ sys = py::module_::import("sys");
@@ -151,6 +163,7 @@ PYBIND11_MODULE(_pypaccel, m) {
   m.def("disable", &hook::disable, "Undoes enable(); safe to call when not enabled.");
   m.def("is_enabled", &hook::isEnabled);
   m.def("specialize", &specialize, "Returns a callable that runs `func` natively.");
+  m.def("exclude", &exclude, "Keeps `func` interpreted for good (returns it).");
   m.def("stats", [] { return py::reinterpret_steal<py::dict>(hook::statsDict()); });
   m.def("flush", &flush, "Writes this run's records into the cache databases.");
   m.attr("run_id") = gRunId;

@@ -9,7 +9,7 @@ import pypaccel._pypaccel as _ext
 from . import _paths
 
 __version__ = "0.1.0"
-__all__ = ["enable", "disable", "is_enabled", "specialize", "stats", "__version__"]
+__all__ = ["enable", "disable", "is_enabled", "specialize", "exclude", "stats", "__version__"]
 
 _flush_registered = False
 
@@ -105,6 +105,11 @@ def specialize(func=None, /):
         # Decorator-only use still needs the cache location and the compile options.
         _ext.configure(_config(None, None, None, None))
     return _ext.specialize(func)
+
+
+def exclude(func, /):
+    """Decorator: keep `func` in the interpreter for good (e.g. to isolate a suspected miscompile). Returns it."""
+    return _ext.exclude(func)
 
 
 def stats():
