@@ -1,11 +1,12 @@
 # Differential harness: the same source becomes two independent functions (each compiled from the source into its
 # own fresh globals dict), one run by CPython, one wrapped with pypaccel.specialize. Every call must give the same
-# outcome: result (type and value, floats bit for bit), or exception type, message and the traceback lines inside
-# the tested function. Every call of the specialized function must also have entered native code (the function's
+# outcome: result (type and value; floats bit for bit, so -0.0 is not 0.0; any nan equals any nan unless a test asks
+# for nan bits), or exception type, message and the traceback lines inside the tested function, and the contents of
+# list/dict arguments afterwards. Every call of the specialized function must also have entered native code (the function's
 # native_calls rose), so a case cannot pass by silently running in the interpreter.
 import ast
-import copy
 import builtins
+import copy
 import itertools
 import linecache
 import math
@@ -195,7 +196,7 @@ class Pair:
     def stats(self):
         return fn_stats(self.filename, self.qualname)
 
-    def run(self, args, expect_exit=None, native=True):
+    def run(self, args):
         """Calls both with `args`; returns (plain outcome, fast outcome, stats before, stats after)."""
         before = self.stats()
         # Each side gets its own copy of mutable arguments (deepcopy keeps numbers and shared references as they are).
@@ -289,10 +290,6 @@ class PairPool:
         problems = compare(entry[0], args, **kw)
         if problems:
             fail(src, problems, 1)
-
-
-def check_one(src, args=(), **kw):
-    return check(src, [tuple(args)], **kw)
 
 
 # ---------------------------------------------------------------------------------------------------------------

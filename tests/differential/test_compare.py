@@ -67,6 +67,17 @@ def test_is_same_object():
     check(src, [(x, x), (y, y), (z, z), (True, True)])
 
 
+@pytest.mark.xfail(strict=True, reason="BUG: `b = a; b is a` is False for a float or an int outside the small-int "
+                                       "cache (both names are unboxed; the exit boxes them into two objects)")
+def test_is_after_local_copy():
+    src = """
+    def f(a):
+        b = a
+        return b is a, a is a
+    """
+    check(src, [(2.5,), (-0.0,), (10**6,), (2**62,), (7,), (True,)])
+
+
 def test_compare_with_constants():
     src = """
     def f(x):
@@ -74,6 +85,20 @@ def test_compare_with_constants():
                 x < 1e308, x > -(1e308 * 10), x == x, 2**63 > x)
     """
     check(src, [(v,) for v in VALUES])
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a float (or an int outside the small-int cache) passed in and returned "
+                                       "unchanged comes back as a new object (`f(x) is x` is False)")
+def test_returned_argument_is_the_same_object():
+    from harness import Pair
+    pair = Pair("def f(a, b):\n    c = a if b else 0\n    return c\n")
+    problems = []
+    for x in [2.5, -0.0, 10**6, 2**62, 7, True]:
+        plain, fast = pair.plain(x, 1) is x, pair.fast(x, 1) is x
+        if plain != fast:
+            problems.append(f"f({x!r}) is {x!r}: CPython {plain}, pypaccel {fast}")
+    assert pair.stats()["native_calls"] == 6
+    assert not problems, problems
 
 
 def test_stress_mode():

@@ -30,6 +30,30 @@ def test_if_elif_else():
     check(src, [(a, b) for a in vals for b in vals])
 
 
+def test_conditions_on_none_and_truth_values():
+    src = """
+    def f(a, b):
+        r = 0
+        if a is None:
+            r += 1
+        if b is not None:
+            r += 2
+        if a:
+            r += 4
+        if not b:
+            r += 8
+        x = a
+        n = 0
+        while x and n < 2000:
+            x = x / 2 if type(x) is float else x // 2
+            n += 1
+        return r, n, x
+    """
+    vals = [None, 0, 1, -1, 2**63 - 1, 2**64, 0.0, -0.0, 5e-324, 1e308, float("inf"), float("nan"), True, False,
+            "", "s"]
+    check(src, [(a, b) for a in vals for b in vals[::3]])
+
+
 def test_range_one_arg():
     src = """
     def f(n):
@@ -218,3 +242,59 @@ def test_range_argument_errors():
 
 def test_stress_mode():
     report_stress(__file__)
+
+
+def test_recursion():
+    src = """
+    def f(n):
+        if n <= 0:
+            return 0
+        return f(n - 1) + 1
+    """
+    # Every level exits at the call (the compiler does not call functions natively), so after 20 entries the
+    # specialization is switched off as not worth it: a fresh pair per call, and deep calls checked for results.
+    check(src, [(0,), (1,), (5,), (15,)], per_pair=1)
+    check(src, [(300,)], native=False)
+
+
+def test_recursion_error_at_the_default_limit():
+    # Same exception, same message, and a traceback of the same (long) list of frames.
+    src = """
+    def f(n):
+        if n <= 0:
+            return 0.5
+        return f(n - 1) * 1.0
+    """
+    check(src, [(10**6,)], native=False)
+
+
+DEEP = r'''
+import sys
+import pypaccel
+sys.setrecursionlimit(200000)
+
+def f(n):
+    if n <= 0:
+        return 0
+    return f(n - 1) + 1
+
+fn = pypaccel.specialize(f) if sys.argv[1] == "fast" else f
+print(fn(int(sys.argv[2])))
+'''
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (crash): with a raised recursion limit, recursion about 10,000 deep "
+                                       "overflows the C stack (SIGSEGV); CPython 3.11 itself runs it")
+@pytest.mark.parametrize("depth", [20000, 50000])
+def test_deep_recursion_with_raised_limit(depth, tmp_path, scratch_env):
+    import subprocess
+    import sys
+    script = tmp_path / "deep.py"
+    script.write_text(DEEP)
+    out = {}
+    for mode in ("plain", "fast"):
+        r = subprocess.run([sys.executable, str(script), mode, str(depth)], env=scratch_env, capture_output=True,
+                           text=True, timeout=60)
+        out[mode] = (r.returncode, r.stdout.strip(), r.stderr.strip().splitlines()[-1:] if r.returncode else "")
+    assert out["plain"] == (0, str(depth), "")
+    assert out["fast"] == out["plain"], out

@@ -246,3 +246,136 @@ def test_exit_during_while_true_with_break():
 
 def test_stress_mode():
     report_stress(__file__)
+
+
+def test_fibonacci_tuple_swap_overflows():
+    # `a, b = b, a + b` compiles to SWAP: the overflowing add has b already on the stack.
+    src = """
+    def f(n):
+        a, b = 0, 1
+        for i in range(n):
+            a, b = b, a + b
+        return a, b
+    """
+    check(src, [(n,) for n in (0, 1, 2, 50, 91, 92, 93, 100, 300)], expect_exit=lambda args, out: args[0] >= 92)
+
+
+def test_three_way_rotation_with_overflow():
+    src = """
+    def f(n, x, y, z):
+        for i in range(n):
+            x, y, z = y * 3, z + x, x - i
+        return x, y, z
+    """
+    check(src, [(n, 1, 2, 3) for n in (0, 1, 5, 30, 45, 80)] + [(10, 2**62, -2**62, 7)])
+
+
+@pytest.mark.parametrize("handler", ["except ZeroDivisionError:\n                s -= 1",
+                                     "except ArithmeticError as e:\n                s = s + len(str(e))",
+                                     "except TypeError:\n                s = 0",
+                                     "finally:\n                s += 1"])
+def test_try_inside_loop(handler):
+    src = f"""
+    def f(n, k):
+        s = 0
+        for i in range(n):
+            try:
+                s += 1000 // (k - i)
+                s = s * 3
+            {handler}
+        return s
+    """
+    check(src, [(n, k) for n in (0, 3, 10, 50) for k in (-1, 2, 9)])
+
+
+def test_del_local_then_use():
+    src = """
+    def f(n):
+        x = n * 2
+        if n > 3:
+            del x
+        y = n + 1
+        return x + y
+    """
+    check(src, [(n,) for n in (0, 3, 4, 10)])
+
+
+def test_defaults_keywords_and_varargs():
+    src = """
+    def f(a, b=2.5, *rest, c=3):
+        s = a * b + c
+        for i in range(c):
+            s = s - i
+        return s, len(rest)
+    """
+    check(src, [(1,), (2**62,), (1, 2), (1, 2, 3, 4), (-0.0, -0.0)])
+
+
+def test_method_of_a_class():
+    src = """
+    import pypaccel
+
+    class Acc:
+        def __init__(self, start):
+            self.start = start
+
+        def run(self, n, k):
+            s = k
+            for i in range(n):
+                s = s * 2 + i
+            return s, self.start
+
+    def f(n, k):
+        return Acc(k).run(n, k)
+    """
+    # The method itself is specialized on the fast side; f only builds the object and calls it.
+    from harness import Pair, compare, fail
+    pair = Pair(src, name="f")
+    pair.gf["Acc"].run = pair.gf["pypaccel"].specialize(pair.gf["Acc"].run)
+    problems = []
+    for args in [(3, 1), (70, 1), (10, 2.5), (5, 2**64)]:
+        problems += compare(pair, args, native=False)
+    if problems:
+        fail(src, problems, 4)
+    st = [s for s in __import__("pypaccel").stats()["functions"] if s["file"] == pair.filename and
+          s["qualname"] == "Acc.run"]
+    assert st and st[0]["native_calls"] >= 4, st
+
+
+def test_frame_locals_seen_from_the_traceback():
+    # Debuggers, pytest --showlocals and logging read the failing frame's locals from the traceback: every bound
+    # local, dead or alive, must be there with CPython's value.
+    src = """
+    def f(n, k):
+        total = 0
+        last = -1
+        scale = 2.5
+        unused_after = n * 3
+        for i in range(n):
+            total = total + 1000 // (k - i)
+            last = i
+        flag = total > 0
+        return total
+    """
+    from harness import Pair, canon, fail
+
+    def frame_locals(fn, args, filename):
+        try:
+            fn(*args)
+        except ZeroDivisionError as exc:
+            tb = exc.__traceback__
+            while tb is not None and tb.tb_frame.f_code.co_filename != filename:
+                tb = tb.tb_next
+            return canon(sorted(tb.tb_frame.f_locals.items()))
+        return "no exception"
+
+    problems = []
+    for args in [(10, 0), (10, 4), (10, 9), (3, 2), (10, 2**62)]:
+        pair = Pair(src)
+        p = frame_locals(pair.plain, args, pair.filename)
+        f = frame_locals(pair.fast, args, pair.filename)
+        if p != f:
+            problems.append(f"f{args}: CPython {p}; pypaccel {f}")
+        assert pair.stats()["native_calls"] == 1
+    if problems:
+        fail(src, problems, 5)

@@ -2,6 +2,7 @@
 # by the function itself while its loop runs, shadowing and deleting builtins, and deleting globals (NameError
 # with the same message and traceback).
 import math
+import sys
 
 import pytest
 
@@ -169,3 +170,120 @@ def test_global_changed_by_other_thread_of_control_between_iterations():
 
 def test_stress_mode():
     report_stress(__file__)
+
+
+@pytest.mark.parametrize("first,then", [(0.0, -0.0), (-0.0, 0.0), (math.nan, -math.nan), (1, True), (0, False),
+                                        (2.0, 2), (5, 5.0), (2**62, 2**62 + 0), (1.5, 1.5 + 0.0)], ids=repr)
+def test_rebinding_to_equal_comparing_value(first, then):
+    # Guards that compare a rebound global by value must compare what the code uses: type and bits.
+    src = """
+    def f(x):
+        return K, x * K, K + 0.0 == x
+    """
+    steps = [("call", (1.0,)), ("call", (3,)), ("set", "K", then), ("call", (1.0,)), ("call", (3,)),
+             ("set", "K", first), ("call", (1.0,))]
+    run_steps(src, steps, glb={"K": first})
+
+
+def test_code_object_shared_between_globals_dicts():
+    # One code object, several functions with their own globals (exec of the same compiled code, FunctionType):
+    # each call must see its own K, whatever the others bound.
+    import types
+
+    from harness import Pair, compare, fail
+
+    src = """
+    def f(n):
+        s = 0
+        for i in range(n):
+            s = s + K * i
+        return s, K
+    """
+    pair = Pair(src)
+    values = [3, 2.5, 2**62, -0.0, "ab", 2**64, True, None]
+    plain = [types.FunctionType(pair.plain.__code__, {"K": v}) for v in values]
+    import pypaccel
+    fast = [pypaccel.specialize(types.FunctionType(pair.raw_fast.__code__, {"K": v})) for v in values]
+    problems = []
+    for rnd in range(3):
+        for i, v in enumerate(values):
+            pair.plain, pair.fast = plain[i], fast[i]
+            problems += compare(pair, (4 + rnd,), native=False, label=f"round {rnd}, K={v!r}: f({4 + rnd})")
+    # Rebinding in one dict must not leak into the others.
+    plain[0].__globals__["K"] = 7
+    fast[0].__wrapped__.__globals__["K"] = 7
+    for i, v in enumerate(values):
+        pair.plain, pair.fast = plain[i], fast[i]
+        problems += compare(pair, (5,), native=False, label=f"after rebinding K in dict 0, dict {i}: f(5)")
+    if problems:
+        fail(src, problems, 4 * len(values))
+    assert pair.stats()["native_calls"] > 0
+
+
+def test_shared_code_in_two_threads_with_their_own_globals():
+    # Two threads run one code object with different globals; the generic `+` calls Python code that lets the
+    # other thread run in the middle of the native loop. Each thread must keep seeing its own globals.
+    import threading
+    import time
+    import types
+
+    import pypaccel
+
+    from harness import Pair
+
+    src = """
+    class Slow:
+        def __init__(self, v):
+            self.v = v
+        def __add__(self, o):
+            pause()
+            return Slow(self.v + o)
+
+    def f(n):
+        s = START
+        t = 0
+        for i in range(n):
+            s = s + K
+            t = t + K2 * i
+        return s.v, t
+    """
+    pair = Pair(src)
+    code = pair.raw_fast.__code__
+
+    def make_globals(k, k2, base):
+        g = dict(pair.gf)
+        g.update(K=k, K2=k2, START=pair.gf["Slow"](base))
+        return g
+
+    pair.gf["pause"] = lambda: time.sleep(0)  # Slow.__add__'s own globals
+
+    settings = [(1, 3, 0), (10, 2.5, 1000), (2**40, 7, -5), (3, 2**61, 2)]
+    expected = []
+    for k, k2, base in settings:
+        s, t = base, 0
+        for i in range(300):
+            s, t = s + k, t + k2 * i
+        expected.append((s, t))
+    results = {}
+
+    def worker(idx):
+        k, k2, base = settings[idx]
+        fn = pypaccel.specialize(types.FunctionType(code, make_globals(k, k2, base)))
+        try:
+            results[idx] = [fn(300) for _ in range(5)]
+        except Exception as exc:  # noqa: BLE001
+            results[idx] = repr(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(settings))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(old)
+    for idx, exp in enumerate(expected):
+        assert results[idx] == [exp] * 5, (settings[idx], results[idx][:2], exp)
+    assert pair.stats()["native_calls"] >= 20

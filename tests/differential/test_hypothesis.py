@@ -178,14 +178,14 @@ small_ints = st.one_of(st.sampled_from([0, 1, -1, 2, 3, -5, 2**31, 2**62, 2**63 
                        st.integers(-1000, 1000), st.integers(-2**64, 2**64))
 
 
-@examples(200)
+@examples(120)
 @given(src=functions(), arg_lists=st.lists(st.tuples(small_numbers, small_numbers, small_numbers), min_size=1,
                                             max_size=4))
 def test_generated_functions(src, arg_lists):
     run_generated(src, arg_lists)
 
 
-@examples(200)
+@examples(120)
 @given(src=functions(floats=False), arg_lists=st.lists(st.tuples(small_ints, small_ints, small_ints), min_size=1,
                                                         max_size=4))
 def test_generated_int_functions(src, arg_lists):

@@ -4,12 +4,11 @@ import gc
 import json
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from conftest import report_stress
-from harness import MODE, Pair
+from harness import Pair
 
 RSS_SCRIPT = r'''
 import gc, json, os, resource, sys
@@ -28,6 +27,8 @@ SRC = {
     "exit_every_third": "def f(a, b):\n    x = a * b\n    return x + 1\n",
     "raise_every_third": "def f(a, b):\n    return a // b\n",
     "exit_mid_loop": "def f(a, b):\n    s = b\n    for i in range(a):\n        s = s * 3\n    return s\n",
+    # Another global of the module changes before every call: each call re-checks the guards of K and S.
+    "global_recheck": "K = 2.5\nS = 'text'\ndef f(a, b):\n    return a * K + b, S\n",
 }
 ARGS = {
     "int_fast": lambda i: (i, 3),
@@ -38,6 +39,7 @@ ARGS = {
     "exit_every_third": lambda i: (2**40 if i % 3 == 0 else 5, 2**40),
     "raise_every_third": lambda i: (i, 0 if i % 3 == 0 else 7),
     "exit_mid_loop": lambda i: (45 if i % 3 == 0 else 3, 1),
+    "global_recheck": lambda i: (i, 1),
 }
 which = sys.argv[1:]
 n = int(os.environ.get("CALLS", "1000000"))
@@ -47,8 +49,11 @@ for name in which:
     exec(compile(SRC[name], "<mem-%s>" % name, "exec"), g)
     f = pypaccel.specialize(g["f"])
     args = [ARGS[name](i) for i in range(3000)]
+    mutate = name == "global_recheck"
     def run(count):
         for i in range(count):
+            if mutate:
+                g["other"] = i
             try:
                 f(*args[i % 3000])
             except ZeroDivisionError:
@@ -66,8 +71,8 @@ out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(out))
 '''
 
-GROUPS = [["int_fast", "float_boxed", "tuple", "loop"], ["objects", "exit_every_third", "raise_every_third",
-                                                          "exit_mid_loop"]]
+GROUPS = [["int_fast", "float_boxed", "tuple", "loop", "global_recheck"],
+          ["objects", "exit_every_third", "raise_every_third", "exit_mid_loop"]]
 CALLS = 1_000_000
 
 
@@ -163,50 +168,51 @@ def test_stress_mode():
 
 
 LEAK_SCRIPT = r'''
-import gc, json, os, weakref
+import gc, json, os, sys, weakref
 import pypaccel
 
 def rss():
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
-SRC = "def f(a):\n    return a + 1\n"
+SRC = "def f(a):\n    return a * 2.5 + 1\n"
 
 def make(called):
-    g = {"payload": bytearray(100_000)}  # makes a kept globals dict visible in the RSS
+    g = {}
     exec(compile(SRC, "<gen>", "exec"), g)
     f = pypaccel.specialize(g["f"])
     if called:
-        f(1)
+        f(10)
+        f(2**62)
     return weakref.ref(g["f"])
 
-out = {}
-for called in (False, True):
-    for _ in range(50):
-        make(called)
-    gc.collect()
-    before = rss()
-    refs = [make(called) for _ in range(500)]
-    gc.collect()
-    out[str(called)] = {"alive": sum(r() is not None for r in refs), "growth_mb": (rss() - before) / 2**20}
-print(json.dumps(out))
+called = sys.argv[1] == "called"
+for _ in range(60):  # warm up: allocator pools, LLVM's first-use allocations
+    make(called)
+gc.collect()
+before = rss()
+refs = [make(called) for _ in range(200)]
+gc.collect()
+print(json.dumps({"alive": sum(r() is not None for r in refs), "kb_per_function": (rss() - before) / 1024 / 200}))
 '''
 
 
-def _dynamic_functions(tmp_path, scratch_env):
+def _dynamic_functions(tmp_path, scratch_env, mode):
     script = tmp_path / "dyn.py"
     script.write_text(LEAK_SCRIPT)
-    r = subprocess.run([sys.executable, str(script)], env=scratch_env, capture_output=True, text=True, timeout=120)
+    r = subprocess.run([sys.executable, str(script), mode], env=scratch_env, capture_output=True, text=True,
+                       timeout=120)
     assert r.returncode == 0, r.stderr[-3000:]
     return json.loads(r.stdout)
 
 
 def test_uncalled_specialized_functions_are_freed(tmp_path, scratch_env):
-    out = _dynamic_functions(tmp_path, scratch_env)["False"]
+    out = _dynamic_functions(tmp_path, scratch_env, "uncalled")
     assert out["alive"] == 0, out
 
 
 def test_compiled_functions_are_freed(tmp_path, scratch_env):
     # Functions made at run time (exec, templates, re-run notebook cells) and compiled must not pile up.
-    out = _dynamic_functions(tmp_path, scratch_env)["True"]
-    assert out["alive"] == 0 and out["growth_mb"] < 10, out
+    out = _dynamic_functions(tmp_path, scratch_env, "called")
+    # Memory of freed functions is reused: what stays per function is allocator noise (0-1 kB measured).
+    assert out["alive"] == 0 and out["kb_per_function"] < 4, out

@@ -67,5 +67,78 @@ def test_int_float_int_chain():
     check(src, [(n,) for n in [0, 1, -1, 7, -7, 10**15, -10**15, 2**53 + 1, 2**62, 2**63 - 1, -2**63, True, False]])
 
 
+OBJECT_HELPERS = """
+from fractions import Fraction
+from decimal import Decimal
+
+LOG = []
+
+class Num:
+    def __init__(self, v):
+        self.v = v
+    def __repr__(self):
+        return "Num(%r)" % (self.v,)
+    def __add__(self, o):
+        LOG.append("add")
+        return Num(self.v + (o.v if isinstance(o, Num) else o))
+    __radd__ = __add__
+    def __mul__(self, o):
+        LOG.append("mul")
+        if o == 13:
+            raise ValueError("unlucky")
+        return Num(self.v * (o.v if isinstance(o, Num) else o))
+    def __lt__(self, o):
+        LOG.append("lt")
+        return self.v < (o.v if isinstance(o, Num) else o)
+    def __bool__(self):
+        LOG.append("bool")
+        return bool(self.v)
+    def __neg__(self):
+        LOG.append("neg")
+        return Num(-self.v)
+    def __index__(self):
+        LOG.append("index")
+        return int(self.v)
+
+class MyInt(int):
+    def __add__(self, o):
+        LOG.append("myint-add")
+        return MyInt(int(self) + int(o) + 1000)
+
+class MyFloat(float):
+    pass
+"""
+
+
+@pytest.mark.parametrize("make", ["Num(3)", "Num(0)", "MyInt(5)", "MyFloat(2.5)", "Fraction(7, 3)",
+                                  "Decimal('1.1')", "complex(1, 2)", "Num(2**70)", "'str'", "None"])
+def test_user_defined_and_other_numbers(make):
+    # Generic objects go through CPython's own protocols: every special method runs exactly once per operation
+    # (the log records them), results and exceptions are the same.
+    src = OBJECT_HELPERS + f"""
+def f(n, k):
+    LOG.clear()
+    x = {make}
+    s = x
+    for i in range(n):
+        s = s + i
+        s = s * k
+        if s < 100:
+            s = -s
+        if not s:
+            s = s + 1
+    r = 0
+    try:
+        for j in range(x):
+            r = r + j
+            if j > 5:
+                break
+    except TypeError as e:
+        r = str(e)
+    return repr(s), r, list(LOG)
+"""
+    check(src, [(n, k) for n in (0, 1, 3) for k in (1, 2, 13)], name="f")
+
+
 def test_stress_mode():
     report_stress(__file__)

@@ -229,5 +229,62 @@ def test_other_thread_progresses_during_native_loop(where, tmp_path, scratch_env
     assert out["during"] > 10_000, out
 
 
+ASYNC_SCRIPT = """
+import ctypes, json, os, sys, threading, time
+import pypaccel
+
+class Stop(Exception):
+    pass
+
+def spin(n):
+    s = 0
+    for i in range(n):
+        s = (s * 31 + i) % 1000000007
+    return s
+
+fn = pypaccel.specialize(spin) if os.environ["MODE_FAST"] == "1" else spin
+fn(1000)
+out = {}
+started = threading.Event()
+
+def worker():
+    started.set()
+    try:
+        fn(10**14)
+        out["result"] = "finished"
+    except Stop as e:
+        out["result"] = "Stop"
+        tb = e.__traceback__
+        while tb.tb_next:
+            tb = tb.tb_next
+        out["function"] = tb.tb_frame.f_code.co_name
+
+th = threading.Thread(target=worker)
+th.start()
+started.wait()
+time.sleep(0.3)
+ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(th.ident), ctypes.py_object(Stop))
+th.join(20)
+out["alive"] = th.is_alive()
+st = [x for x in pypaccel.stats()["functions"] if x["qualname"] == "spin"]
+out["native"] = bool(st) and st[0]["native_calls"] >= 2
+print(json.dumps(out), flush=True)
+os._exit(0)
+"""
+
+
+def test_async_exception_stops_native_loop_in_thread(tmp_path, scratch_env):
+    script = tmp_path / "async_exc.py"
+    script.write_text(ASYNC_SCRIPT)
+    out = {}
+    for fast in ("0", "1"):
+        r = subprocess.run([sys.executable, str(script)], env=dict(scratch_env, MODE_FAST=fast), capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr[-3000:]
+        out[fast] = json.loads(r.stdout.splitlines()[-1])
+    assert out["0"] == {"result": "Stop", "function": "spin", "alive": False, "native": False}, out
+    assert out["1"] == dict(out["0"], native=True), out
+
+
 def test_stress_mode():
     report_stress(__file__)
