@@ -17,6 +17,8 @@ typedef PyObject *(*PypaEvalFunc)(PyThreadState *, PypaFrame *, int);
 /* -- Eval-frame hook (PEP 523) ---------------------------------------------------------------------------------- */
 PypaEvalFunc pypa_cpy_get_eval_frame(void);
 void pypa_cpy_set_eval_frame(PypaEvalFunc f);
+/* Whether f is the interpreter's own _PyEval_EvalFrameDefault. */
+int pypa_cpy_is_default_eval(PypaEvalFunc f);
 /* Puts the interpreter's own _PyEval_EvalFrameDefault back. */
 void pypa_cpy_reset_eval_frame(void);
 PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag);

@@ -15,6 +15,8 @@ void pypa_cpy_set_eval_frame(PypaEvalFunc f) {
     _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), (_PyFrameEvalFunction)f);
 }
 
+int pypa_cpy_is_default_eval(PypaEvalFunc f) { return f == _PyEval_EvalFrameDefault; }
+
 void pypa_cpy_reset_eval_frame(void) {
     _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), _PyEval_EvalFrameDefault);
 }

@@ -224,7 +224,9 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   llvm::LLVMContext llctx;
   auto mod = codegen::lowerFunction(*fn, llctx);
   if (!mod) return fail(support::errorReason(mod.takeError()));
-  auto obj = e->compile(**mod);
+  size_t spillWords = 0;
+  for (const auto& x : fn->exits) spillWords += size_t(deopt::exitBufferWords(x));
+  auto obj = e->compile(**mod, spillWords);
   if (!obj) return fail(support::errorReason(obj.takeError()));
   std::string whyNot;
   auto s = activate(*e, deopt::metaFromIR(*fn), *obj, frame, &whyNot);

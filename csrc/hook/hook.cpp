@@ -2,6 +2,8 @@
 // re-entry from the compiler itself), count, compile when hot, and run the matching specialization natively.
 #include "hook/hook.h"
 
+#include <pthread.h>
+
 #include "cpython/cpy.h"
 #include "hook/compile.h"
 #include "profile/code_state.h"
@@ -14,8 +16,37 @@ namespace {
 Config* gConfig = new Config();
 PypaEvalFunc gPrevious = nullptr;  // what was installed before us (usually _PyEval_EvalFrameDefault)
 bool gInstalled = false;
+PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag);
 bool gWholeProgram = false;
 thread_local int tInCompiler = 0;  // Python code run by the compiler itself is never hooked
+
+// -- C stack ------------------------------------------------------------------------------------------------------
+// With a PEP 523 hook installed, 3.11 no longer inlines Python-to-Python calls: every call is C recursion, and a
+// raised recursion limit can overflow the C stack where plain CPython would not. When the stack runs low, the hook
+// steps aside for that frame: the interpreter then runs it and everything it calls with its own inlined calls.
+constexpr size_t kLowStackBytes = 256 * 1024;
+thread_local char* tStackLow = nullptr;
+
+bool cStackLow() {
+  char here;
+  if (!tStackLow) {
+    pthread_attr_t attr;
+    void* addr = nullptr;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+    pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    tStackLow = static_cast<char*>(addr) + kLowStackBytes;
+  }
+  return &here < tStackLow;
+}
+
+PyObject* runWithoutHook(PyThreadState* ts, PypaFrame* f, int throwflag) {
+  pypa_cpy_reset_eval_frame();
+  PyObject* r = pypa_cpy_eval_default(ts, f, throwflag);
+  if (gInstalled) pypa_cpy_set_eval_frame(evalFrame);
+  return r;
+}
 
 PyObject* passThrough(PyThreadState* ts, PypaFrame* f, int throwflag) {
   return gPrevious ? gPrevious(ts, f, throwflag) : pypa_cpy_eval_default(ts, f, throwflag);
@@ -84,6 +115,7 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
 }
 
 PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
+  if (!gPrevious && cStackLow()) return runWithoutHook(ts, f, throwflag);
   if (throwflag || tInCompiler || !pypa_frame_is_thread_owned(f) || pypa_cpy_tracing(ts))
     return passThrough(ts, f, throwflag);
   PyObject* code = reinterpret_cast<PyObject*>(pypa_frame_code(f));
@@ -127,7 +159,8 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
 void install() {
   if (gInstalled) return;
   PypaEvalFunc cur = pypa_cpy_get_eval_frame();
-  gPrevious = cur == evalFrame ? nullptr : cur;
+  // Remember another PEP 523 user to chain to; the interpreter itself is not one.
+  gPrevious = (cur == evalFrame || pypa_cpy_is_default_eval(cur)) ? nullptr : cur;
   pypa_cpy_set_eval_frame(evalFrame);
   gInstalled = true;
 }

@@ -22,8 +22,9 @@ class Engine {
   static llvm::Expected<std::unique_ptr<Engine>> Create(const EngineOptions& opts);
   ~Engine();
 
-  // Optimizes and compiles `mod` into an ELF relocatable object.
-  llvm::Expected<std::string> compile(llvm::Module& mod);
+  // Optimizes and compiles `mod` into an ELF relocatable object. `spillWords`, the total size of the function's exit
+  // snapshots, picks a light pipeline for functions where O2's InstCombine would take seconds over exit spill code.
+  llvm::Expected<std::string> compile(llvm::Module& mod, size_t spillWords = 0);
   // Linked code: its entry point, and an owner whose destruction frees the code (its ORC resource tracker).
   struct Linked {
     void* address = nullptr;

@@ -283,8 +283,6 @@ print(fn(int(sys.argv[2])))
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (crash): with a raised recursion limit, recursion about 10,000 deep "
-                                       "overflows the C stack (SIGSEGV); CPython 3.11 itself runs it")
 @pytest.mark.parametrize("depth", [20000, 50000])
 def test_deep_recursion_with_raised_limit(depth, tmp_path, scratch_env):
     import subprocess

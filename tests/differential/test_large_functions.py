@@ -52,9 +52,6 @@ print(json.dumps({"seconds": time.perf_counter() - t0,
 
 
 @pytest.mark.skipif(STRESS, reason="compile time does not depend on the stress mode")
-@pytest.mark.xfail(strict=True, reason="BUG: compile time grows about cubically with the number of locals "
-                                       "(every exit spills every local): a straight-line function with one loop "
-                                       "takes 0.2 s with 50 locals, 1.8 s with 100, 9 s with 150 at its first call")
 def test_many_locals_compile_in_reasonable_time(tmp_path, scratch_env):
     # 300 locals also put EXTENDED_ARG in front of LOAD_FAST/STORE_FAST/DELETE_FAST, with exits there.
     script = tmp_path / "many_locals.py"
