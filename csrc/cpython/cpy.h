@@ -55,7 +55,6 @@ int pypa_code_ncells_free(PyCodeObject *co);  /* cell + free variables */
 /* -- Opcode tables (private copies of 3.11's) ------------------------------------------------------------------- */
 int pypa_opcode_base(int op);          /* specialized -> base opcode */
 int pypa_opcode_cache_entries(int op); /* inline CACHE units after a base opcode */
-const char *pypa_opcode_name(int op);  /* NULL for unknown */
 
 /* -- Eval breaker ----------------------------------------------------------------------------------------------- */
 /* Address of the interpreter's eval_breaker word, polled by native loops at backward jumps. */

@@ -152,10 +152,9 @@ void flushRunRecords(const std::string& runId, double started, const std::string
     const std::string* runId;
     double started;
     const std::string* argv;
-  } arg{&byFile, &runId, started, &argv};
-  double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  static double sNow;
-  sNow = now;
+    double ended;
+  } arg{&byFile, &runId, started, &argv,
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()};
   forEachStore(
       [](const std::string& file, void* store, void* p) {
         auto* a = static_cast<Arg*>(p);
@@ -163,7 +162,7 @@ void flushRunRecords(const std::string& runId, double started, const std::string
         static const std::vector<cache::Event> kNone;
         const auto& evs = it == a->byFile->end() ? kNone : it->second;
         auto* s = static_cast<cache::Store*>(store);
-        if (auto err = s->recordRun(*a->runId, a->started, sNow, long(getpid()), *a->argv, evs))
+        if (auto err = s->recordRun(*a->runId, a->started, a->ended, long(getpid()), *a->argv, evs))
           llvm::consumeError(std::move(err));
       },
       &arg);
