@@ -28,8 +28,12 @@ def test_rebinding_between_calls(first):
     # native). A global compiled as a generic object (2**64 does not fit 64 bits) may be rebound to any object: the
     # code does not depend on its type, so no exit is expected, only the same results.
     generic = type(first) is int and not -2**63 <= first < 2**63
-    for k in [4, 2**62, 2**63 - 1, 2**64, 2.5, -0.0, True, False, "ab", None, first]:
-        expect_exit = k is not first and not generic
+    values = [4, 2**62, 2**63 - 1, 2**64, 2.5, -0.0, True, False, "ab", None, first]
+    for k in values:
+        # The guard re-checks a rebound number by type and value: an equal value of the same type (the same
+        # object, or another box of it) keeps running natively. Not `k is first`: compiled (the whole-process
+        # runs), this test would see a fresh box of `first` there (limitations.md: identity of unboxed numbers).
+        expect_exit = not (type(k) is type(first) and k == first) and not generic
         steps = [("call", (3,)), ("call", (-1,)), ("set", "K", k), ("call", (3,), expect_exit), ("call", (2**62,)),
                  ("call", (-1,)), ("set", "K", first), ("call", (5,))]
         run_steps(READER, steps, glb={"K": first})
