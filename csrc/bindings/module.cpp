@@ -27,6 +27,12 @@ hook::Config configFrom(const py::dict& d) {
   if (d.contains("cpu")) c.cpu = d["cpu"].is_none() ? std::string() : d["cpu"].cast<std::string>();
   if (d.contains("db_path_for"))
     c.dbPathFor = d["db_path_for"].is_none() ? support::Ref() : support::Ref::borrow(d["db_path_for"].ptr());
+  if (d.contains("cache_warning"))
+    c.cacheWarning = d["cache_warning"].is_none() ? support::Ref() : support::Ref::borrow(d["cache_warning"].ptr());
+  if (d.contains("cache_journal"))
+    c.cacheJournal = d["cache_journal"].is_none() ? std::string() : d["cache_journal"].cast<std::string>();
+  if (c.cacheJournal != "" && c.cacheJournal != "wal" && c.cacheJournal != "delete")
+    throw py::value_error("cache_journal must be 'wal' or 'delete'");
   if (c.threshold < 0) throw py::value_error("threshold must be >= 0");
   if (c.optLevel < 0 || c.optLevel > 3) throw py::value_error("opt_level must be 0..3");
   return c;
@@ -127,7 +133,7 @@ py::object exclude(py::object func) {
   profile::CodeState* st = profile::stateFor(code);
   if (!st) throw py::value_error("cannot attach pypaccel state to this code object");
   st->classified = true;
-  st->never = "excluded (pypaccel.exclude)";
+  st->never = profile::kExcludedReason;
   st->specs.clear();
   return func;
 }
@@ -155,7 +161,8 @@ PYBIND11_MODULE(_pypaccel, m) {
   gStarted = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   m.def("configure", [](py::dict config) { hook::configure(configFrom(config)); },
-        "Sets the configuration (threshold, stress_exits, opt_level, cpu, db_path_for) without enabling.");
+        "Sets the configuration (threshold, stress_exits, opt_level, cpu, db_path_for, cache_warning, cache_journal) "
+        "without enabling.");
   m.def("enable", [](py::dict config) {
     hook::configure(configFrom(config));
     hook::enable();

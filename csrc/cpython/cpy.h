@@ -24,6 +24,9 @@ void pypa_cpy_reset_eval_frame(void);
 PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag);
 /* The running interpreter's version (Py_Version, i.e. sys.hexversion), for build identities. */
 unsigned long pypa_cpy_version_hex(void);
+/* The ABI flags this extension was built with, as in sys.abiflags ("" for a release build, "d" with Py_DEBUG):
+   they change object layouts, so they are part of the cache's build identity. */
+const char* pypa_cpy_abi_flags(void);
 /* Non-zero while tracing or profiling is active on this thread. */
 int pypa_cpy_tracing(PyThreadState *ts);
 

@@ -27,6 +27,14 @@ PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag) 
 
 unsigned long pypa_cpy_version_hex(void) { return Py_Version; }
 
+const char* pypa_cpy_abi_flags(void) {
+#if defined(Py_DEBUG)
+  return "d";
+#else
+  return "";
+#endif
+}
+
 int pypa_cpy_tracing(PyThreadState *ts) { return ts->cframe->use_tracing != 0; }
 
 PyCodeObject *pypa_frame_code(PypaFrame *f) { return f->f_code; }

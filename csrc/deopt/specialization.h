@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,7 +45,10 @@ struct Specialization {
   uint64_t exits = 0;
   bool disabled = false;
   bool fromCache = false;
+  bool retired = false;       // replaced by a specialization with wider operations (never entered again)
   std::string disabledReason;
+  std::string cacheKey;       // the key it is (or would be) stored under
+  std::set<int> widened;      // bytecode units compiled with generic operations (part of the key)
 };
 
 // Fills slotWords for this process from the code's constants and the current globals. Returns false with `why`

@@ -6,11 +6,13 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 
 #include "cache/key.h"
 #include "cache/store.h"
 #include "codegen/codegen.h"
+#include "deopt/reasons.h"
 #include "hook/hook.h"
 #include "jit/engine.h"
 #include "spec/builder.h"
@@ -43,11 +45,16 @@ jit::Engine* engine() {
   return gEngine->get();
 }
 
-void warnCache(const std::string& msg) {
-  // Cache trouble is a miss plus a warning, never an error for the program (even under -W error).
+std::set<std::string>* gWarned = new std::set<std::string>();  // databases already warned about
+
+// Cache trouble is a miss plus one warning per database and process, never an error for the program (even under
+// -W error, where the warning would raise: it is cleared).
+void warnCache(const std::string& db, const std::string& msg) {
+  if (!gWarned->insert(db).second) return;
   PyObject *t, *v, *tb;
   PyErr_Fetch(&t, &v, &tb);
-  if (PyErr_WarnEx(PyExc_RuntimeWarning, ("pypaccel cache: " + msg).c_str(), 1) < 0) PyErr_Clear();
+  PyObject* category = config().cacheWarning ? config().cacheWarning.get() : PyExc_RuntimeWarning;
+  if (PyErr_WarnEx(category, ("pypaccel cache: " + msg).c_str(), 1) < 0) PyErr_Clear();
   PyErr_Restore(t, v, tb);
 }
 
@@ -64,7 +71,7 @@ const DbPath& dbPathOf(const std::string& filename) {
   p.known = true;
   if (!config().dbPathFor) return p;
   Ref r = Ref::steal(PyObject_CallFunction(config().dbPathFor.get(), "s", filename.c_str()));
-  if (!r || r.get() == Py_None || !PyTuple_Check(r.get()) || PyTuple_GET_SIZE(r.get()) != 2) {
+  if (!r || r.get() == Py_None || !PyTuple_Check(r.get()) || PyTuple_GET_SIZE(r.get()) < 2) {
     PyErr_Clear();
     return p;
   }
@@ -75,6 +82,12 @@ const DbPath& dbPathOf(const std::string& filename) {
   }
   p.path = path;
   p.writable = PyObject_IsTrue(PyTuple_GET_ITEM(r.get(), 1)) == 1;
+  if (PyTuple_GET_SIZE(r.get()) >= 3 && PyUnicode_Check(PyTuple_GET_ITEM(r.get(), 2))) {
+    // A note on why this is not the preferred location (e.g. a database there we may not write).
+    const char* note = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r.get(), 2));
+    if (note) warnCache(p.path, note);
+    else PyErr_Clear();
+  }
   return p;
 }
 
@@ -90,11 +103,16 @@ cache::Store* storeFor(const std::string& filename, bool create) {
   bool exists = ::stat(p.path.c_str(), &sb) == 0;
   if (!exists && (!create || !p.writable)) return nullptr;
   (*gStores)[filename] = nullptr;  // one attempt per file and process: a broken database warns once
-  auto st = cache::Store::open(p.path, p.writable, filename);
+  cache::OpenOptions opts;
+  opts.writable = p.writable;
+  opts.modulePath = filename;
+  opts.journal = config().cacheJournal;
+  auto st = cache::Store::open(p.path, opts);
   if (!st) {
-    warnCache(support::errorReason(st.takeError()));
+    warnCache(p.path, support::errorReason(st.takeError()) + "; running without it");
     return nullptr;
   }
+  if (!(*st)->note().empty()) warnCache(p.path, (*st)->note());
   (*gStores)[filename] = std::move(*st);
   return (*gStores)[filename].get();
 }
@@ -151,6 +169,107 @@ void forEachStore(void (*fn)(const std::string&, void*, void*), void* arg) {
     if (st) fn(file, st.get(), arg);
 }
 
+namespace {
+
+// A database that failed under us (malformed, locked beyond the busy timeout): warn once, use it no more.
+void dropStore(const std::string& filename, const std::string& problem) {
+  auto it = gStores->find(filename);
+  if (it == gStores->end() || !it->second) return;
+  std::string db = it->second->path();
+  // A damaged file we may write is deleted, so the next process starts a new cache instead of tripping over it.
+  bool remove = it->second->writable() && it->second->lastErrorIsDamage();
+  it->second.reset();
+  if (remove) cache::Store::remove(db);
+  warnCache(db, problem + (remove ? "; deleted, the next run starts a new cache" : "; running without it"));
+}
+
+// An exit whose cause a generic (boxed) operation handles without leaving: learning it widens that instruction.
+bool widenable(int reason) {
+  using deopt::Reason;
+  auto r = static_cast<Reason>(reason);
+  return r == Reason::IntOverflow || r == Reason::InexactIntToFloat || r == Reason::NegativePower ||
+         r == Reason::FloatPowDomain;
+}
+
+std::string widenSuffix(const std::set<int>& units) {
+  if (units.empty()) return "";
+  std::string out = "|w";
+  for (int u : units) out += std::to_string(u * 2) + ",";
+  return out;
+}
+
+}  // namespace
+
+std::string currentBuildIdentity() { return *gEngine ? buildIdentity(**gEngine) : std::string(); }
+
+bool ensureCodeHash(profile::CodeState& st) {
+  if (!st.hashTried) {
+    st.hashTried = true;
+    auto h = cache::codeContentHash(st.code);
+    if (h) st.codeHash = *h;
+    else llvm::consumeError(h.takeError());
+  }
+  return !st.codeHash.empty();
+}
+
+void learnFromEarlierRuns(profile::CodeState& st) {
+  st.profileRead = true;
+  cache::Store* store = storeFor(st.filename, false);
+  if (!store || !ensureCodeHash(st)) return;
+  jit::Engine* e = engine();
+  if (!e) return;
+  auto rows = store->profiles(st.codeHash, buildIdentity(*e));
+  if (!rows) {
+    dropStore(st.filename, support::errorReason(rows.takeError()));
+    return;
+  }
+  for (const cache::Profile& p : *rows) {
+    for (size_t i = 0; i < p.widen.size();) {
+      size_t comma = p.widen.find(',', i);
+      std::string num = p.widen.substr(i, comma == std::string::npos ? std::string::npos : comma - i);
+      if (!num.empty() && num.size() < 9 && num.find_first_not_of("0123456789") == std::string::npos)
+        st.widen[p.signature].insert(std::stoi(num) / 2);
+      if (comma == std::string::npos) break;
+      i = comma + 1;
+    }
+    if (p.state == "disabled" || p.state == "failed") {
+      // Never re-enter (or recompile) what an earlier run found exiting every time or could not compile.
+      std::string why = (p.state == "disabled" ? "native code exited on most entries in an earlier run"
+                                               : "the compiler declined it in an earlier run") +
+                        std::string(p.reason.empty() ? "" : " (" + p.reason + ")");
+      st.failedSignatures[p.signature] = why;
+      st.fallback(why);
+    } else if (p.state == "native") {
+      st.warm.insert(p.signature);  // compiled (or loaded) at its first call: the second run starts native
+    }
+  }
+}
+
+bool retireForWidening(profile::CodeState& st, deopt::Specialization& s) {
+  if (s.meta.stressExits || s.retired) return false;
+  std::set<int> units = s.widened;
+  for (size_t i = 0; i < s.meta.exits.size() && i < s.exitCounts.size(); i++)
+    if (s.exitCounts[i] && widenable(s.meta.exits[i].reason)) units.insert(s.meta.exits[i].unit);
+  if (units == s.widened) return false;
+  s.retired = true;
+  st.widen[s.meta.signature] = units;
+  st.fallback("re-specialized: generic arithmetic where the fast path kept exiting (at offsets " +
+              widenSuffix(units).substr(2) + ")");
+  return true;
+}
+
+std::set<int> widenToLearn(const deopt::Specialization& s) {
+  std::set<int> units = s.widened;
+  if (s.meta.stressExits) return units;
+  for (size_t i = 0; i < s.meta.exits.size() && i < s.exitCounts.size(); i++) {
+    uint64_t n = s.exitCounts[i];
+    // Widen where the fast path failed on at least a tenth of the entries (or at all, over few entries).
+    if (n && widenable(s.meta.exits[i].reason) && (s.entries < 10 || n * 10 >= s.entries))
+      units.insert(s.meta.exits[i].unit);
+  }
+  return units;
+}
+
 deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
                                             CompileWhy why) {
   auto t0 = std::chrono::steady_clock::now();
@@ -170,13 +289,10 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
     return nullptr;
   }
   PyObject* code = reinterpret_cast<PyObject*>(pypa_frame_code(frame));
-  if (!st.hashTried) {
-    st.hashTried = true;
-    auto h = cache::codeContentHash(code);
-    if (h) st.codeHash = *h;
-    else llvm::consumeError(h.takeError());
-  }
-  std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash, sig, buildIdentity(*e));
+  ensureCodeHash(st);
+  const std::set<int>& widen = st.widen[sig];
+  std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash,
+                                             sig + widenSuffix(widen), buildIdentity(*e));
   std::string symbol = "pypa_" + cache::hexOf(key, 12);
 
   // (1) The cache, before any IR is built.
@@ -184,17 +300,22 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   if (store) {
     std::string problem;
     auto entry = store->lookup(key, &problem);
-    if (!problem.empty()) warnCache(problem);
+    if (!problem.empty()) {
+      if (entry || problem.find("checksum mismatch") != std::string::npos) warnCache(store->path(), problem);
+      else dropStore(st.filename, problem), store = nullptr;
+    }
     if (entry) {
       deopt::SpecMeta meta;
       std::string whyNot;
       bool decoded = deopt::decodeMeta(entry->meta, &meta);
       // The stored symbol is the key's, possibly with a suffix (see the compile below).
       bool ours = meta.symbol == symbol || meta.symbol.rfind(symbol + "_", 0) == 0;
-      if (!decoded || !ours) {
-        warnCache("damaged metadata for " + st.qualname);
+      if (!decoded || !ours || meta.signature != sig) {
+        warnCache(store->path(), "damaged metadata for " + st.qualname + "; it will be compiled again");
       } else if (auto s = activate(*e, std::move(meta), entry->object, frame, &whyNot)) {
         s->fromCache = true;
+        s->cacheKey = key;
+        s->widened = widen;
         st.loaded++;
         st.specs.push_back(std::move(s));
         return st.specs.back().get();
@@ -212,6 +333,7 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   if (!bc) return fail(support::errorReason(bc.takeError()));
   spec::SpecOptions opts;
   opts.stressExits = config().stressExits;
+  opts.widen = widen;
   auto fn = spec::buildFunction(*info, *bc, sig, pypa_frame_globals(frame), pypa_frame_builtins(frame), opts, symbol);
   if (!fn) return fail(support::errorReason(fn.takeError()));
   if (why == CompileWhy::Loops && !anyLoopReached(*fn, *bc)) {
@@ -231,6 +353,8 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   std::string whyNot;
   auto s = activate(*e, deopt::metaFromIR(*fn), *obj, frame, &whyNot);
   if (!s) return fail(whyNot);
+  s->cacheKey = key;
+  s->widened = widen;
   st.compiled++;
   if (!store && !st.codeHash.empty()) store = storeFor(st.filename, true);
   if (store && store->writable()) {
@@ -244,7 +368,7 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
     ent.object = *obj;
     ent.meta = deopt::encodeMeta(s->meta);
     ent.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (auto err = store->put(ent)) warnCache(support::errorReason(std::move(err)));
+    if (auto err = store->put(ent)) dropStore(st.filename, support::errorReason(std::move(err)));
   }
   st.specs.push_back(std::move(s));
   return st.specs.back().get();

@@ -3,6 +3,7 @@
 #pragma once
 #include <Python.h>
 
+#include <set>
 #include <string>
 
 #include "cpython/cpy.h"
@@ -15,6 +16,24 @@ enum class CompileWhy { Threshold, Loops, Forced };
 // nullptr when the code stays interpreted for this signature (the reason is recorded in the state).
 deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
                                             CompileWhy why);
+
+// Reads what earlier runs learned about this code from its module's cache (once per code object): signatures
+// to compile at the first call, to widen, or to leave interpreted.
+void learnFromEarlierRuns(profile::CodeState& st);
+
+// Native code that exits too often at instructions a generic operation would handle: retire it (the next call
+// recompiles with those instructions widened). False when widening would not help.
+bool retireForWidening(profile::CodeState& st, deopt::Specialization& s);
+
+// The widened units the next run should start from: those already widened, plus widenable exits that fired on
+// a tenth of the entries.
+std::set<int> widenToLearn(const deopt::Specialization& s);
+
+// The content hash of the code (computed once); false when it cannot be keyed.
+bool ensureCodeHash(profile::CodeState& st);
+
+// The build identity of this process's engine, or "" when none was created.
+std::string currentBuildIdentity();
 
 // The cache database for a source file, opened on first use (nullptr when there is none).
 void* openStore(const std::string& filename);

@@ -107,9 +107,12 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
     pypa_frame_unlink(ts, f);
     Py_LeaveRecursiveCall();
   } else if (!s->meta.stressExits && s->entries >= 20 && s->exits * 2 > s->entries) {
-    // Native code that exits on most entries costs more than it saves.
-    s->disabled = true;
-    s->disabledReason = "exits on " + std::to_string(s->exits * 100 / s->entries) + "% of entries";
+    // Native code that exits on most entries costs more than it saves: recompile it with generic operations
+    // where that helps (an int that outgrew 64 bits), else stop entering it.
+    if (!retireForWidening(st, *s)) {
+      s->disabled = true;
+      s->disabledReason = "exits on " + std::to_string(s->exits * 100 / s->entries) + "% of entries";
+    }
   }
   return r;
 }
@@ -133,6 +136,12 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   }
   st->calls++;
   if (!st->never.empty()) return passThrough(ts, f, throwflag);
+  if (!st->profileRead) {
+    tInCompiler++;
+    learnFromEarlierRuns(*st);
+    tInCompiler--;
+    if (PyErr_Occurred()) PyErr_Clear();
+  }
   std::string sig;
   if (!signatureOf(f, st->nargs, &sig)) return passThrough(ts, f, throwflag);
   deopt::Specialization* s = st->find(sig);
@@ -141,7 +150,8 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
     int threshold = st->forceCompile ? 0 : gConfig->threshold;
     CompileWhy why;
     bool deferred = st->deferred.count(sig) > 0;
-    if (threshold == 0 || st->calls >= uint64_t(threshold)) why = st->forceCompile ? CompileWhy::Forced : CompileWhy::Threshold;
+    if (threshold == 0 || st->calls >= uint64_t(threshold) || st->warm.count(sig))
+      why = st->forceCompile ? CompileWhy::Forced : CompileWhy::Threshold;
     else if (st->hasLoops && !deferred) why = CompileWhy::Loops;
     else return passThrough(ts, f, throwflag);
     tInCompiler++;

@@ -14,7 +14,9 @@ struct Config {
   bool stressExits = false;
   int optLevel = 2;
   std::string cpu;
-  support::Ref dbPathFor;  // callable filename -> (path, writable) | None
+  support::Ref dbPathFor;  // callable filename -> (path, writable[, warning]) | None
+  support::Ref cacheWarning;  // warning category of cache trouble (pypaccel.CacheWarning)
+  std::string cacheJournal;   // PYPACCEL_CACHE_JOURNAL: "" (WAL unless on a network filesystem), "wal", "delete"
 };
 
 void configure(const Config& c);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <unistd.h>
 
 #include "deopt/reasons.h"
@@ -77,10 +78,58 @@ struct Snapshot {
   int firstlineno;
   uint64_t calls;
   bool storeWorthy;
+  bool excluded;  // pypaccel.exclude: its calls are fallbacks by request, and stats say so
   std::vector<cache::Event> events;
+  std::vector<cache::Profile> profiles;  // what the next run should start from (flush only)
+  std::vector<std::string> usedKeys;     // cache entries this run loaded (their last_used is refreshed)
 };
 
-std::vector<Snapshot> snapshotStates() {
+std::string offsetsText(const std::set<int>& units) {
+  std::string out;
+  for (int u : units) out += (out.empty() ? "" : ",") + std::to_string(u * 2);
+  return out;
+}
+
+// One profile row per argument signature this run saw natively or could not compile.
+std::vector<cache::Profile> profilesOf(const profile::CodeState& st, const std::string& build) {
+  std::map<std::string, cache::Profile> bySig;
+  auto row = [&](const std::string& sig) -> cache::Profile& {
+    cache::Profile& p = bySig[sig];
+    p.codeHash = st.codeHash;
+    p.signature = sig;
+    p.build = build;
+    p.qualname = st.qualname;
+    p.firstlineno = st.firstlineno;
+    p.calls = st.calls;
+    return p;
+  };
+  for (const auto& [sig, reason] : st.failedSignatures) {
+    if (reason.rfind("too many specializations", 0) == 0) continue;  // not about this signature
+    cache::Profile& p = row(sig);
+    bool learned = reason.find("in an earlier run") != std::string::npos;
+    p.state = learned && reason.rfind("native code exited", 0) == 0 ? "disabled" : "failed";
+    p.reason = reason;
+  }
+  for (const auto& s : st.specs) {
+    cache::Profile& p = row(s->meta.signature);
+    p.entries += s->entries;
+    p.exits += s->exits;
+    for (size_t i = 0; i < s->meta.exits.size() && i < s->exitCounts.size(); i++)
+      if (s->exitCounts[i])
+        p.exitRecords += std::to_string(s->meta.exits[i].unit * 2) + ":" + exitText(s->meta.exits[i]) + ":" +
+                         std::to_string(s->exitCounts[i]) + ";";
+    if (s->retired) continue;
+    p.widen = offsetsText(widenToLearn(*s));
+    p.state = s->disabled ? "disabled" : "native";
+    p.reason = s->disabled ? s->disabledReason : "";
+  }
+  std::vector<cache::Profile> out;
+  for (auto& [sig, p] : bySig)
+    if (!p.state.empty()) out.push_back(std::move(p));
+  return out;
+}
+
+std::vector<Snapshot> snapshotStates(const std::string& build = "") {
   std::vector<Snapshot> out;
   for (profile::CodeState* st : profile::allStates()) {
     auto evs = eventsOf(*st);
@@ -88,7 +137,13 @@ std::vector<Snapshot> snapshotStates() {
     // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
     // news); code that was only ever ineligible (generators, ...) does not create one.
     bool worthy = st->never.empty() && (st->compiled || st->loaded || !st->failedSignatures.empty());
-    out.push_back({st->filename, st->qualname, st->firstlineno, st->calls, worthy, std::move(evs)});
+    bool excluded = st->never == profile::kExcludedReason;
+    out.push_back({st->filename, st->qualname, st->firstlineno, st->calls, worthy, excluded, std::move(evs), {}, {}});
+    if (!build.empty() && st->never.empty() && !st->codeHash.empty()) {
+      out.back().profiles = profilesOf(*st, build);
+      for (const auto& s : st->specs)
+        if (s->fromCache) out.back().usedKeys.push_back(s->cacheKey);
+    }
   }
   return out;
 }
@@ -123,7 +178,7 @@ PyObject* statsDict() {
     compiled += c;
     loaded += l;
     native += n;
-    const char* state = dis ? "disabled" : (c + l) ? "native" : "interpreted";
+    const char* state = st->excluded ? "excluded" : dis ? "disabled" : (c + l) ? "native" : "interpreted";
     PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:s,s:N,s:N}", "file", st->filename.c_str(), "qualname",
                                 st->qualname.c_str(), "firstlineno", st->firstlineno, "calls",
                                 (unsigned long long)st->calls, "compiled", (unsigned long long)c, "loaded",
@@ -140,15 +195,22 @@ PyObject* statsDict() {
 }
 
 void flushRunRecords(const std::string& runId, double started, const std::string& argv) {
-  std::map<std::string, std::vector<cache::Event>> byFile;
-  std::vector<Snapshot> snaps = snapshotStates();
-  for (const Snapshot& sn : snaps) {
+  struct FileRecords {
+    std::vector<cache::Event> events;
+    std::vector<cache::Profile> profiles;
+    std::vector<std::string> usedKeys;
+  };
+  std::map<std::string, FileRecords> byFile;
+  std::vector<Snapshot> snaps = snapshotStates(currentBuildIdentity());
+  for (Snapshot& sn : snaps) {
     auto& v = byFile[sn.filename];
-    v.insert(v.end(), sn.events.begin(), sn.events.end());
+    v.events.insert(v.events.end(), sn.events.begin(), sn.events.end());
+    v.profiles.insert(v.profiles.end(), sn.profiles.begin(), sn.profiles.end());
+    v.usedKeys.insert(v.usedKeys.end(), sn.usedKeys.begin(), sn.usedKeys.end());
     if (sn.storeWorthy) openStore(sn.filename);
   }
   struct Arg {
-    std::map<std::string, std::vector<cache::Event>>* byFile;
+    std::map<std::string, FileRecords>* byFile;
     const std::string* runId;
     double started;
     const std::string* argv;
@@ -159,10 +221,11 @@ void flushRunRecords(const std::string& runId, double started, const std::string
       [](const std::string& file, void* store, void* p) {
         auto* a = static_cast<Arg*>(p);
         auto it = a->byFile->find(file);
-        static const std::vector<cache::Event> kNone;
-        const auto& evs = it == a->byFile->end() ? kNone : it->second;
+        static const FileRecords kNone;
+        const auto& rec = it == a->byFile->end() ? kNone : it->second;
         auto* s = static_cast<cache::Store*>(store);
-        if (auto err = s->recordRun(*a->runId, a->started, a->ended, long(getpid()), *a->argv, evs))
+        if (auto err = s->recordRun(*a->runId, a->started, a->ended, long(getpid()), *a->argv, rec.events,
+                                    rec.profiles, rec.usedKeys))
           llvm::consumeError(std::move(err));
       },
       &arg);

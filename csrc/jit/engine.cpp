@@ -40,7 +40,7 @@ std::string chooseCpu(const std::string& requested) {
 Engine::Engine(std::unique_ptr<orc::LLJIT> jit, std::unique_ptr<TargetMachine> tm, std::string cpu, int optLevel)
     : jit_(std::move(jit)), tm_(std::move(tm)), cpu_(std::move(cpu)),
       optLevel_(optLevel) {
-  identity_ = "py=" + std::to_string(pypa_cpy_version_hex()) + ";abi=cpython-311-" + std::to_string(sizeof(void*) * 8) +
+  identity_ = "py=" + std::to_string(pypa_cpy_version_hex()) + ";abi=cpython-311" + pypa_cpy_abi_flags() + "-" + std::to_string(sizeof(void*) * 8) +
               ";pypaccel=" PYPACCEL_VERSION ";format=" + std::to_string(runtime::kNativeFormat) + ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
               tm_->getTargetTriple().str() + ";cpu=" + cpu_ + ";features=" + tm_->getTargetFeatureString().str() +
               ";opt=" + std::to_string(optLevel_);

@@ -4,6 +4,7 @@
 #include <Python.h>
 
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,9 @@
 
 namespace pypaccel::profile {
 
+// CodeState::never of a function the user asked to keep interpreted (stats show it as state "excluded").
+inline constexpr const char* kExcludedReason = "excluded (pypaccel.exclude)";
+
 struct CodeState {
   PyObject* code = nullptr;  // borrowed: the state lives in the code object's co_extra
   std::string filename, qualname;
@@ -19,7 +23,7 @@ struct CodeState {
   int nargs = 0;
   bool classified = false;  // eligibility and loops have been looked at
   bool hasLoops = false;
-  std::string never;         // non-empty: never compiled, and why
+  std::string never;         // non-empty: never compiled, and why (kExcludedReason for pypaccel.exclude)
   bool forceCompile = false; // @specialize
   uint64_t calls = 0;
   uint64_t compiled = 0, loaded = 0;
@@ -29,10 +33,16 @@ struct CodeState {
   std::map<std::string, std::string> failedSignatures;  // signature -> why it is interpreted
   std::map<std::string, bool> deferred;  // signatures not worth compiling at the first call; wait for the threshold
   std::map<std::string, uint64_t> fallbacks;            // reason -> times
+  // Learned, in this run or an earlier one (the cache's profiles): per signature, the bytecode units compiled
+  // with generic operations because their fast path kept exiting, and the signatures an earlier run had native.
+  std::map<std::string, std::set<int>> widen;
+  std::set<std::string> warm;
+  bool profileRead = false;  // the cache's profiles of this code were looked at
 
+  // The live specialization for `sig` (a retired one was replaced by a recompile with wider operations).
   deopt::Specialization* find(const std::string& sig) {
     for (auto& s : specs)
-      if (s->meta.signature == sig) return s.get();
+      if (!s->retired && s->meta.signature == sig) return s.get();
     return nullptr;
   }
   void fallback(const std::string& reason) { fallbacks[reason]++; }

@@ -45,6 +45,9 @@ struct EntryState {
 
 struct SpecOptions {
   bool stressExits = false;
+  // Bytecode units whose arithmetic is compiled as CPython's generic number protocol on boxed values, because
+  // the unboxed fast path kept exiting there (an int that outgrew 64 bits): learned, see hook/compile.cpp.
+  std::set<int> widen;
 };
 
 class Emitter {

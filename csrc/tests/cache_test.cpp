@@ -35,15 +35,23 @@ struct TempDir {
   std::string file(const std::string& name) const { return (path / name).string(); }
 };
 
-std::unique_ptr<cache::Store> openStore(const std::string& path, bool writable) {
-  return must(cache::Store::open(path, writable, "/src/mod.py"), "Store::open " + path);
+cache::OpenOptions options(bool writable, const std::string& journal = "") {
+  cache::OpenOptions o;
+  o.writable = writable;
+  o.modulePath = "/src/mod.py";
+  o.journal = journal;
+  return o;
+}
+
+std::unique_ptr<cache::Store> openStore(const std::string& path, bool writable, const std::string& journal = "") {
+  return must(cache::Store::open(path, options(writable, journal)), "Store::open " + path);
 }
 
 // "" on success, else the error's text.
 std::string errText(llvm::Error e) { return e ? support::errorReason(std::move(e)) : ""; }
 
 std::string openError(const std::string& path, bool writable) {
-  auto st = cache::Store::open(path, writable, "/src/mod.py");
+  auto st = cache::Store::open(path, options(writable));
   if (st) return "";
   return support::errorReason(st.takeError());
 }
@@ -190,10 +198,17 @@ TEST_CASE("a damaged entry is a miss with a problem", "[cache]") {
 
 TEST_CASE("files that are not pypaccel caches are refused", "[cache]") {
   TempDir dir;
-  std::string text = dir.file("notes.pyp");
+  std::string text = dir.file("notes.txt");
   std::ofstream(text) << "this is not a database, just some text that is long enough to have a header\n";
   CHECK(openError(text, true).find("is not a SQLite database") != std::string::npos);
   CHECK(openError(text, false).find("is not a SQLite database") != std::string::npos);
+  // Named like a cache: read-only it is refused; writable, it is replaced by a new cache (with a note to warn).
+  std::string damaged = dir.file("damaged.pyp");
+  std::ofstream(damaged) << "this is not a database, just some text that is long enough to have a header\n";
+  CHECK(openError(damaged, false).find("is not a SQLite database") != std::string::npos);
+  auto fresh = openStore(damaged, true);
+  CHECK(fresh->note().find("was damaged") != std::string::npos);
+  CHECK(sqlInt(damaged, "PRAGMA user_version") == cache::kSchemaVersion);
 
   std::string foreign = dir.file("foreign.pyp");
   sql(foreign, "PRAGMA application_id = 1234");
@@ -282,4 +297,160 @@ TEST_CASE("specializationKey separates signatures and builds", "[cache]") {
   CHECK(cache::specializationKey(hashOf("def f(a, b):\n    return a - b\n"), "ii", "py=1;opt=2") != k);
   // Field boundaries are part of the key: moving a character from one field to the next changes it.
   CHECK(cache::specializationKey(h, "iif", "x") != cache::specializationKey(h, "ii", "fx"));
+}
+
+TEST_CASE("a store prunes other builds and edited-away versions of a function", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("prune.pyp");
+  auto st = openStore(path, true);
+  // 100 edits of one function: each a new code hash; only the 2 most recent versions stay.
+  for (int v = 0; v < 100; v++) {
+    cache::Entry e = sampleEntry("ii");
+    e.codeHash = std::string(31, '\x22') + char(v);
+    e.key = cache::specializationKey(e.codeHash, "ii", e.build);
+    REQUIRE(errText(st->put(e)) == "");
+  }
+  CHECK(sqlInt(path, "SELECT count(*) FROM specializations WHERE qualname = 'mod.f'") == 2);
+  // Another function is untouched by mod.f's pruning.
+  cache::Entry g = sampleEntry("f");
+  g.qualname = "mod.g";
+  g.key = cache::specializationKey(g.codeHash, "f", "build-1") + "";
+  REQUIRE(errText(st->put(g)) == "");
+  // Three more builds: the two most recently used stay.
+  for (int b = 2; b <= 4; b++) {
+    cache::Entry e = sampleEntry("ii");
+    e.build = "build-" + std::to_string(b);
+    e.key = cache::specializationKey(e.codeHash, "ii", e.build);
+    REQUIRE(errText(st->put(e)) == "");
+  }
+  CHECK(sqlInt(path, "SELECT count(DISTINCT build) FROM specializations") == 2);
+  CHECK(sqlInt(path, "SELECT count(*) FROM specializations WHERE build = 'build-1'") == 0);
+  CHECK(sqlInt(path, "SELECT count(*) FROM specializations WHERE build = 'build-4'") == 1);
+}
+
+TEST_CASE("profiles round trip and stay bounded per function", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("profiles.pyp");
+  auto st = openStore(path, true);
+  cache::Profile p;
+  p.codeHash = std::string(32, '\x33');
+  p.signature = "ii";
+  p.build = "build-1";
+  p.qualname = "mod.f";
+  p.firstlineno = 3;
+  p.calls = 7;
+  p.entries = 7;
+  p.exits = 7;
+  p.state = "native";
+  p.widen = "12,40";
+  p.exitRecords = "12:int overflow of 64 bits:7;";
+  cache::Profile q = p;
+  q.signature = "ff";
+  q.state = "disabled";
+  q.reason = "exits on 90% of entries";
+  q.widen = "";
+  REQUIRE(errText(st->recordRun("r1", 1.0, 2.0, 1, "prog", {}, {p, q}, {})) == "");
+  auto rows = must(st->profiles(p.codeHash, "build-1"), "profiles");
+  REQUIRE(rows.size() == 2);
+  for (const auto& r : rows) {
+    if (r.signature == "ii") {
+      CHECK(r.state == "native");
+      CHECK(r.widen == "12,40");
+      CHECK(r.exits == 7);
+      CHECK(r.exitRecords == p.exitRecords);
+    } else {
+      CHECK(r.signature == "ff");
+      CHECK(r.state == "disabled");
+      CHECK(r.reason == "exits on 90% of entries");
+    }
+  }
+  CHECK(must(st->profiles(p.codeHash, "build-2"), "profiles").empty());  // another build learned nothing yet
+  for (int v = 0; v < 50; v++) {  // edits of mod.f
+    cache::Profile e = p;
+    e.codeHash = std::string(31, '\x44') + char(v);
+    REQUIRE(errText(st->recordRun("r" + std::to_string(v + 2), 3.0 + v, 4.0 + v, 1, "prog", {}, {e}, {})) == "");
+  }
+  CHECK(sqlInt(path, "SELECT count(DISTINCT code_hash) FROM profiles WHERE qualname = 'mod.f'") == 2);
+}
+
+TEST_CASE("recordRun refreshes last_used of the entries a run loaded", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("used.pyp");
+  auto st = openStore(path, true);
+  cache::Entry e = sampleEntry("ii");
+  REQUIRE(errText(st->put(e)) == "");
+  sql(path, "UPDATE specializations SET last_used = 5");
+  REQUIRE(errText(st->recordRun("r", 1.0, 2.0, 1, "prog", {}, {}, {e.key})) == "");
+  CHECK(sqlInt(path, "SELECT count(*) FROM specializations WHERE last_used > 1000000") == 1);
+}
+
+TEST_CASE("files of other users or writable by others are refused", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("trust.pyp");
+  { auto st = openStore(path, true); }
+  CHECK(cache::distrustReason(path) == "");
+  fs::permissions(path, fs::perms::group_write, fs::perm_options::add);
+  CHECK(openError(path, false).find("writable by group or others") != std::string::npos);
+  CHECK(openError(path, true).find("writable by group or others") != std::string::npos);
+  fs::permissions(path, fs::perms::group_write, fs::perm_options::remove);
+  CHECK(openError(path, true) == "");
+  if (geteuid() == 0) {  // only root can give a file away
+    REQUIRE(chown(path.c_str(), 12345, 12345) == 0);
+    CHECK(openError(path, false).find("owned by another user (uid 12345)") != std::string::npos);
+  }
+}
+
+TEST_CASE("a new database is not writable by group or others whatever the umask", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("umask.pyp");
+  mode_t old = umask(0);
+  { auto st = openStore(path, true); }
+  umask(old);
+  CHECK((fs::status(path).permissions() & (fs::perms::group_write | fs::perms::others_write)) == fs::perms::none);
+  CHECK(openError(path, true) == "");
+}
+
+TEST_CASE("the journal is WAL by default and the rollback journal on request", "[cache]") {
+  TempDir dir;
+  auto wal = openStore(dir.file("wal.pyp"), true);
+  CHECK(wal->journalMode() == "wal");
+  auto del = openStore(dir.file("delete.pyp"), true, "delete");
+  CHECK(del->journalMode() == "delete");
+  cache::Entry e = sampleEntry("ii");
+  REQUIRE(errText(del->put(e)) == "");
+  std::string problem;
+  CHECK(del->lookup(e.key, &problem));
+  CHECK_FALSE(fs::exists(dir.file("delete.pyp-wal")));
+}
+
+TEST_CASE("a schema 1 database is rebuilt by a writable open, refused read-only", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("old.pyp");
+  sql(path, "PRAGMA application_id = " + std::to_string(cache::kApplicationId));
+  sql(path, "PRAGMA user_version = 1");
+  sql(path, "CREATE TABLE specializations(key BLOB PRIMARY KEY, object BLOB)");
+  CHECK(openError(path, false).find("older schema (1)") != std::string::npos);
+  auto st = openStore(path, true);
+  CHECK(sqlInt(path, "PRAGMA user_version") == cache::kSchemaVersion);
+  cache::Entry e = sampleEntry("ii");
+  REQUIRE(errText(st->put(e)) == "");
+}
+
+TEST_CASE("a damaged entry is deleted from a writable store", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("heal.pyp");
+  auto st = openStore(path, true);
+  cache::Entry e = sampleEntry("ii");
+  REQUIRE(errText(st->put(e)) == "");
+  sql(path, "UPDATE specializations SET checksum = checksum + 1");
+  std::string problem;
+  CHECK_FALSE(st->lookup(e.key, &problem));
+  CHECK(problem.find("checksum mismatch") != std::string::npos);
+  CHECK(sqlInt(path, "SELECT count(*) FROM specializations") == 0);
+}
+
+TEST_CASE("checksum is FNV-1a 64 (published test vectors)", "[cache]") {
+  CHECK(cache::checksum("") == 0xcbf29ce484222325ull);
+  CHECK(cache::checksum("a") == 0xaf63dc4c8601ec8cull);
+  CHECK(cache::checksum("foobar") == 0x85944171f73967e8ull);
 }

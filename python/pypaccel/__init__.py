@@ -9,7 +9,12 @@ import pypaccel._pypaccel as _ext
 from . import _paths
 
 __version__ = "0.1.0"
-__all__ = ["enable", "disable", "is_enabled", "specialize", "exclude", "stats", "__version__"]
+__all__ = ["enable", "disable", "is_enabled", "specialize", "exclude", "stats", "CacheWarning", "__version__"]
+
+
+class CacheWarning(RuntimeWarning):
+    """A cache database could not be used (damaged, locked, refused, newer schema, ...): the program runs on,
+    compiling instead of loading. Filter it like any warning: `-W ignore::pypaccel.CacheWarning`."""
 
 _flush_registered = False
 
@@ -48,7 +53,21 @@ def _config(threshold, stress_exits, opt_level, cpu):
         "opt_level": _env_int("PYPACCEL_OPT", 2, 0, 3) if opt_level is None else int(opt_level),
         "cpu": (os.environ.get("PYPACCEL_CPU") or None) if cpu is None else cpu,
         "db_path_for": _paths.db_path_for,
+        "cache_warning": CacheWarning,
+        "cache_journal": _cache_journal(),
     }
+
+
+def _cache_journal():
+    # PYPACCEL_CACHE_JOURNAL=delete forces SQLite's rollback journal (for a filesystem where WAL's shared memory
+    # does not work and that pypaccel does not recognize as a network filesystem); "wal" forces WAL.
+    raw = os.environ.get("PYPACCEL_CACHE_JOURNAL", "").lower()
+    if raw in ("", "wal", "delete"):
+        return raw or None
+    import warnings
+    warnings.warn(f"pypaccel: ignoring PYPACCEL_CACHE_JOURNAL={raw!r} (want 'wal' or 'delete')", RuntimeWarning,
+                  stacklevel=4)
+    return None
 
 
 def _flush_at_exit():

@@ -1,12 +1,26 @@
-# `python -m pypaccel run ...` (run a program with pypaccel on) and `python -m pypaccel stats ...` (report the cache).
+# `python -m pypaccel run ...` (run a program with pypaccel on), `python -m pypaccel stats ...` (report the cache)
+# and `python -m pypaccel cache ...` (list, verify, clear the cache databases).
 # Each subcommand imports what it needs itself: `run` must start the program with as little of ours loaded as possible.
 import sys
 
 USAGE = """\
 usage: python -m pypaccel run [-h] (SCRIPT | -m MODULE) [ARGS...]
        python -m pypaccel stats [-h] [--json] [PATH...]
+       python -m pypaccel cache list [-h] [--json] [--user] [PATH...]
+       python -m pypaccel cache verify [-h] [--json] [--user] [PATH...]
+       python -m pypaccel cache clear [-h] [--dry-run] [--user] [PATH...]
        python -m pypaccel --version
 """
+
+
+def _reporting(report_main, argv):
+    try:
+        return report_main(argv)
+    except BrokenPipeError:
+        # `stats | head`: the reader left; say nothing more (and keep Python's flush at exit from complaining).
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def main(argv=None):
@@ -17,13 +31,10 @@ def main(argv=None):
         return _runner.main(rest)
     if command == "stats":
         from . import _stats_report
-        try:
-            return _stats_report.main(rest)
-        except BrokenPipeError:
-            # `stats | head`: the reader left; say nothing more (and keep Python's flush at exit from complaining).
-            import os
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            return 0
+        return _reporting(_stats_report.main, rest)
+    if command == "cache":
+        from . import _cache_cli
+        return _reporting(_cache_cli.main, rest)
     if command == "--version":
         from . import __version__
         sys.stdout.write(f"pypaccel {__version__}\n")

@@ -60,7 +60,8 @@ def _usable(db_path):
 
 
 def db_path_for(filename):
-    """(path, writable) of the cache database for code from `filename`, or None when it has no usable cache.
+    """(path, writable[, warning]) of the cache database for code from `filename`, or None when it has no usable
+    cache. The warning, when there is one, is emitted once by the extension (pypaccel.CacheWarning).
 
     Called by the extension once per source file. Never raises: a cache problem must not break an import."""
     try:
@@ -71,9 +72,18 @@ def db_path_for(filename):
             # PYTHONDONTWRITEBYTECODE / -B: use what exists, create nothing (not even __pycache__).
             existing = [p for p in paths if os.path.isfile(p)]
             return (existing[0] if existing else paths[0]), False
+        skipped = None
         for path in paths:
             if _usable(path):
+                if skipped:
+                    # A database we may not write (read-only, another user's): say once where the cache went.
+                    return path, True, f"{skipped} is not writable (read-only or permission denied); using {path}"
                 return path, True
+            # A file we cannot even read, or cannot write where we could, is news; a read-only install (root's
+            # site-packages, where root's own runs left readable databases) falls back quietly, as for .pyc.
+            if skipped is None and os.path.isfile(path) and (
+                    not os.access(path, os.R_OK) or os.access(os.path.dirname(path), os.W_OK | os.X_OK)):
+                skipped = path
         # Nowhere to write: still read a database that exists, e.g. one shipped in a read-only install.
         existing = [p for p in paths if os.path.isfile(p) and os.access(p, os.R_OK)]
         return (existing[0], False) if existing else None

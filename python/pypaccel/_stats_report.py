@@ -6,7 +6,7 @@ import sys
 from . import _paths
 
 APPLICATION_ID = 0x50595041  # "PYPA", set by the extension with PRAGMA application_id
-SCHEMA_VERSION = 1           # PRAGMA user_version of the layout read below
+SCHEMA_VERSION = 2           # PRAGMA user_version of the layout read below
 COUNTERS = ("compiled", "loaded", "native_calls", "disabled")       # event kinds that are plain counts
 TOTALS = ("compiled", "loaded", "fallbacks", "exits", "native_calls", "disabled")
 

@@ -86,7 +86,7 @@ def test_stats_shape(run_python):
     for entry in stats["functions"]:
         assert {"file", "qualname", "firstlineno", "compiled", "loaded", "native_calls", "state", "exits",
                 "fallbacks"} <= set(entry)
-        assert entry["state"] in ("native", "interpreted", "disabled")
+        assert entry["state"] in ("native", "interpreted", "disabled", "excluded")
 
 
 def test_flush_is_registered_once(run_python):

@@ -147,8 +147,9 @@ def test_unwritable_existing_database_falls_back(pure, env, tmp_path):
     src = make_source(tmp_path / "d" / "mod.py")
     db = make_source(tmp_path / "d" / "__pycache__" / ("mod" + SUFFIX), "")
     deny_writes_under(env, db)
-    path, writable = pure.paths.db_path_for(str(src))
+    path, writable, note = pure.paths.db_path_for(str(src))
     assert writable and path.startswith(str(tmp_path / "xdg"))
+    assert note == f"{db} is not writable (read-only or permission denied); using {path}"
 
 
 def test_failing_makedirs_falls_back_and_never_raises(pure, env, tmp_path):

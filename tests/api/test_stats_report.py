@@ -10,7 +10,7 @@ import pytest
 
 SUFFIX = ".cpython-311.pyp"
 SCHEMA = """
-PRAGMA application_id = 0x50595041;  PRAGMA user_version = 1;
+PRAGMA application_id = 0x50595041;  PRAGMA user_version = 2;
 CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE specializations(key BLOB PRIMARY KEY, code_hash BLOB NOT NULL, qualname TEXT NOT NULL,
    firstlineno INTEGER NOT NULL, signature TEXT NOT NULL, build TEXT NOT NULL, object BLOB NOT NULL,
@@ -28,7 +28,7 @@ def make_db(path, module_path, runs=(), events=(), specs=(), journal="delete"):
     con = sqlite3.connect(path)
     con.execute(f"PRAGMA journal_mode = {journal}")
     con.executescript(SCHEMA)
-    con.executemany("INSERT INTO meta VALUES (?, ?)", [("module_path", module_path), ("schema", "1")])
+    con.executemany("INSERT INTO meta VALUES (?, ?)", [("module_path", module_path), ("schema", "2")])
     con.executemany("INSERT INTO runs VALUES (?, ?, ?, 4242, 'prog.py')", [(r, t, t + 1) for r, t in runs])
     con.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
     con.executemany("INSERT INTO specializations VALUES (?, x'00', ?, ?, 'sig', 'build', x'00', x'00', 0, 1.5, 0, 0)",
@@ -136,7 +136,7 @@ def test_bad_files_are_warned_about_and_skipped(pure, tmp_path, json_flag):
     con.close()
     newer = make_db(tmp_path / ("newer" + SUFFIX), "/src/newer.py")
     con = sqlite3.connect(newer)
-    con.execute("PRAGMA user_version = 2")
+    con.execute("PRAGMA user_version = 3")
     con.close()
 
     status, out, err = run_stats(pure, tmp_path, *json_flag)

@@ -1,6 +1,7 @@
 # Code loaded from the persistent cache must behave exactly like freshly compiled code: a module in a real file
-# is run in three processes sharing one cache directory (compile and store; load; stress mode), each comparing
-# the specialized functions with the same module imported a second time and run by CPython.
+# is run in four processes sharing one cache directory (compile and store; load and widen what overflowed; load
+# everything; stress mode), each comparing the specialized functions with the same module imported a second time
+# and run by CPython.
 import json
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def test_loaded_code_behaves_like_compiled_code(tmp_path, scratch_env):
     script.write_text(SCRIPT)
     cache = tmp_path / "shared-cache"
     runs = []
-    for stress in ("0", "0", "1"):
+    for stress in ("0", "0", "0", "1"):
         env = dict(scratch_env, PYPACCEL_CACHE_DIR=str(cache), PYPACCEL_STRESS_EXITS=stress)
         r = subprocess.run([sys.executable, str(script), str(HERE), str(mod)], env=env, capture_output=True,
                            text=True, timeout=120)
@@ -97,10 +98,13 @@ def test_loaded_code_behaves_like_compiled_code(tmp_path, scratch_env):
         assert run["problems"] == [], f"run {n}: " + "\n".join(run["problems"])
         assert run["native_calls"] >= 21, (n, run)
     assert any(p.suffix == ".pyp" for p in cache.rglob("*")), sorted(cache.rglob("*"))
-    first, second, stress = runs
+    first, second, third, stress = runs
     if scratch_env.get("PYPACCEL_STRESS_EXITS", "") in ("", "0"):
         assert first["compiled"] > 0 and first["loaded"] == 0, first
-        assert second["loaded"] > 0 and second["compiled"] == 0, second
+        # The second run loads what did not exit, and compiles again, widened, what the first saw outgrow 64 bits
+        # (loop, fib: the profiles); from the third on, everything is loaded.
+        assert second["loaded"] > 0, second
+        assert third["loaded"] > 0 and third["compiled"] == 0, third
         assert stress["compiled"] > 0, stress  # stress-mode code is another build: not loaded from normal code
 
 

@@ -32,8 +32,9 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
   std::string what = std::string("BINARY_OP ") + nbName(nb);
   if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, what + " on a virtual value");
 
-  if (a.type == Type::Obj || b.type == Type::Obj) {
-    // Generic path: CPython's own number protocol; an exception unwinds from this instruction.
+  // Widened (learned: the fast path exited here too often) or not a number: the generic path, CPython's own number
+  // protocol on boxed values; an exception unwinds from this instruction.
+  if (a.type == Type::Obj || b.type == Type::Obj || e.opts.widen.count(in.unit)) {
     int x = e.box(a), y = e.box(b);
     e.pop();
     e.pop();
@@ -129,8 +130,15 @@ static bool unaryGeneric(Emitter& e, ir::UnaryKind k, const char* what) {
   return true;
 }
 
-bool handle_UNARY_NEGATIVE(Emitter& e, const Instruction&) {
+bool handle_UNARY_NEGATIVE(Emitter& e, const Instruction& in) {
   StackEntry a = e.stack.back();
+  if ((a.type == Type::Int || a.type == Type::Bool) && e.opts.widen.count(in.unit)) {
+    // Widened: -(-2**63) keeps exiting here.
+    int x = e.box(a);
+    e.pop();
+    e.push(Type::Obj, x);
+    return unaryGeneric(e, ir::UnaryKind::Neg, "UNARY_NEGATIVE");
+  }
   switch (a.type) {
     case Type::Int:
     case Type::Bool: {

@@ -1,0 +1,353 @@
+# The persistent cache under bad input (issue: "no cache can crash or fool it"): every damaged, foreign, locked,
+# refused or unwritable database is a cache miss plus one pypaccel.CacheWarning; the program's output is always
+# the same. Also: the second process starts native and learns, and editing one function invalidates only it.
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+pytest.importorskip("pypaccel._pypaccel", reason="the pypaccel extension is not built")
+
+MODULE = textwrap.dedent('''
+    def kernel(n):
+        total = 0
+        for i in range(n):
+            total += (i * i) % 7
+        return total
+
+    def ratio(a, b):
+        x = 0.0
+        i = 0
+        while i < a:
+            x = x + b / (i + 1)
+            i += 1
+        return x
+
+    def unchanged(n):
+        s = 0
+        for i in range(n):
+            s += i
+        return s
+''')
+
+PROGRAM = textwrap.dedent('''
+    import json, sys
+    import pypaccel
+    pypaccel.enable()
+    import mod
+    out = [mod.kernel(1000), mod.ratio(50, 2.5), mod.unchanged(100)]
+    fs = [f for f in pypaccel.stats()["functions"] if f["file"] == mod.__file__]  # not the stdlib's
+    print(json.dumps({"out": out, "compiled": sum(f["compiled"] for f in fs), "loaded": sum(f["loaded"] for f in fs)}))
+''')
+
+EXPECTED = [sum((i * i) % 7 for i in range(1000)), sum(2.5 / (i + 1) for i in range(50)), sum(range(100))]
+
+
+@pytest.fixture
+def project(tmp_path):
+    d = tmp_path / "proj"
+    d.mkdir()
+    (d / "mod.py").write_text(MODULE)
+    (d / "prog.py").write_text(PROGRAM)
+    return d
+
+
+def db_of(project):
+    return project / "__pycache__" / "mod.cpython-311.pyp"
+
+
+def run(run_python, project, **env):
+    # No PYPACCEL_CACHE_DIR: the database goes to __pycache__ beside mod.py, as for a user.
+    extra = {"PYPACCEL_CACHE_DIR": None, "PYPACCEL_THRESHOLD": "0"}
+    extra.update(env)
+    r = run_python("-W", "always", "prog.py", cwd=project, env=extra)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout.strip().splitlines()[-1])
+    assert data["out"][0] == EXPECTED[0] and data["out"][2] == EXPECTED[2]
+    assert data["out"][1] == pytest.approx(EXPECTED[1], rel=0, abs=0)
+    warnings = [line for line in r.stderr.splitlines() if "CacheWarning" in line]
+    return data, warnings
+
+
+def warm(run_python, project):
+    cold, warnings = run(run_python, project)
+    assert cold["compiled"] >= 3 and warnings == []
+    assert db_of(project).is_file()
+    return cold
+
+
+# -- Damaged files: each is a miss plus one warning, and the next run is healthy again --------------------------
+
+def truncate_half(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def flip_bits_in_every_page(path):
+    data = bytearray(path.read_bytes())
+    for page in range(1, len(data) // 4096):  # leave the header page: flips inside b-tree pages and blobs
+        data[page * 4096 + 2000] ^= 0x5A
+    path.write_bytes(bytes(data))
+
+
+def flip_one_object_byte(path):
+    con = sqlite3.connect(path)
+    key, obj = con.execute("SELECT key, object FROM specializations LIMIT 1").fetchone()
+    obj = bytearray(obj)
+    obj[len(obj) // 2] ^= 0x01
+    con.execute("UPDATE specializations SET object = ? WHERE key = ?", (bytes(obj), key))
+    con.commit()
+    con.close()
+
+
+def text_file(path):
+    path.write_text("this file is not a database at all, it only has the name of one\n" * 10)
+
+
+DAMAGE = {"truncated": truncate_half, "bit-flipped pages": flip_bits_in_every_page,
+          "bit-flipped object": flip_one_object_byte, "not SQLite": text_file}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+def test_damaged_database_is_a_miss_with_one_warning_then_heals(run_python, project, damage):
+    warm(run_python, project)
+    DAMAGE[damage](db_of(project))
+    data, warnings = run(run_python, project)
+    assert len(warnings) == 1, warnings
+    assert "pypaccel cache:" in warnings[0]
+    # Healed: the damaged entry (or file) was replaced, so the run after that is warm and quiet.
+    data, warnings = run(run_python, project)
+    data, warnings = run(run_python, project)
+    assert warnings == [] and data["compiled"] == 0 and data["loaded"] >= 3
+
+
+@pytest.mark.parametrize("kind", ["zero-length", "empty SQLite"])
+def test_empty_files_are_taken_over_quietly(run_python, project, kind):
+    db_of(project).parent.mkdir()
+    if kind == "zero-length":
+        db_of(project).write_bytes(b"")  # what a process killed between creating the file and writing leaves
+    else:
+        sqlite3.connect(db_of(project)).execute("PRAGMA user_version = 0").close()
+    data, warnings = run(run_python, project)
+    assert warnings == [] and data["compiled"] >= 3
+    data, warnings = run(run_python, project)
+    assert data["compiled"] == 0 and data["loaded"] >= 3
+
+
+def test_foreign_database_is_refused_and_left_alone(run_python, project):
+    db_of(project).parent.mkdir()
+    con = sqlite3.connect(db_of(project))
+    con.execute("PRAGMA application_id = 1234")
+    con.execute("CREATE TABLE mine(x)")
+    con.commit()
+    con.close()
+    before = db_of(project).read_bytes()
+    data, warnings = run(run_python, project)
+    assert len(warnings) == 1 and "is not a pypaccel cache" in warnings[0]
+    assert db_of(project).read_bytes() == before
+
+
+def test_future_schema_is_refused_and_left_alone(run_python, project):
+    warm(run_python, project)
+    con = sqlite3.connect(db_of(project))
+    con.execute("PRAGMA user_version = 99")
+    con.commit()
+    con.close()
+    data, warnings = run(run_python, project)
+    assert len(warnings) == 1 and "newer schema (99)" in warnings[0]
+    assert data["loaded"] == 0
+    assert sqlite3.connect(db_of(project)).execute("PRAGMA user_version").fetchone()[0] == 99
+
+
+def test_foreign_build_entries_are_never_loaded(run_python, project):
+    # Entries of another build (another Python, LLVM, CPU level, pypaccel) have other keys: a miss, no warning.
+    warm(run_python, project)
+    data, warnings = run(run_python, project, PYPACCEL_OPT="1")
+    assert warnings == [] and data["loaded"] == 0 and data["compiled"] >= 3
+    data, warnings = run(run_python, project)
+    assert data["loaded"] >= 3 and data["compiled"] == 0  # both builds kept (the 2 most recent)
+
+
+def test_locked_database_is_a_miss_with_one_warning(run_python, project):
+    warm(run_python, project)
+    # Another process holds an exclusive lock (rollback journal: readers wait for it) for longer than we wait.
+    con = sqlite3.connect(db_of(project), isolation_level=None)
+    con.execute("PRAGMA journal_mode=DELETE")
+    con.execute("BEGIN EXCLUSIVE")
+    try:
+        start = time.monotonic()
+        data, warnings = run(run_python, project)
+        assert time.monotonic() - start < 20
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert len(warnings) == 1 and "locked" in warnings[0], warnings
+    assert data["loaded"] == 0
+
+
+def drop_capabilities():
+    """preexec_fn: the child keeps uid 0 but loses every capability (CAP_DAC_OVERRIDE included), so file modes
+    apply to it as to an ordinary user: how a root test process gets a read-only or unreadable file. Dropped from
+    the bounding set: execve gives root every capability the bounding set still holds."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in range(64):
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP; fails harmlessly past the last capability
+
+
+def run_unprivileged(run_python, project):
+    from conftest import clean_env
+    env = clean_env(run_python.cache_dir, {"PYPACCEL_CACHE_DIR": None, "PYPACCEL_THRESHOLD": "0"})
+    r = subprocess.run([sys.executable, "-W", "always", "prog.py"], cwd=project, env=env, capture_output=True,
+                       text=True, timeout=120, preexec_fn=drop_capabilities if os.geteuid() == 0 else None)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout.strip().splitlines()[-1])
+    assert data["out"][0] == EXPECTED[0] and data["out"][2] == EXPECTED[2]
+    return data, [line for line in r.stderr.splitlines() if "CacheWarning" in line]
+
+
+def test_read_only_database_falls_back_to_the_user_cache_with_one_warning(run_python, project, tmp_path):
+    warm(run_python, project)
+    db_of(project).chmod(0o444)
+    data, warnings = run_unprivileged(run_python, project)
+    assert len(warnings) == 1 and "not writable" in warnings[0], (warnings, data)
+    assert data["compiled"] >= 3  # stored in the user cache instead
+    data, warnings = run_unprivileged(run_python, project)
+    assert len(warnings) == 1 and data["loaded"] >= 3 and data["compiled"] == 0
+
+
+def test_unreadable_database_is_a_miss_with_one_warning(run_python, project):
+    warm(run_python, project)
+    db_of(project).chmod(0o000)
+    (project / "__pycache__").chmod(0o555)  # nor can a new one be made there
+    try:
+        data, warnings = run_unprivileged(run_python, project)
+    finally:
+        (project / "__pycache__").chmod(0o755)
+    # One for mod's database; prog.py's (the __main__ script's) is in the same read-only directory and gets its own.
+    assert len([w for w in warnings if "mod.cpython-311.pyp" in w]) == 1, warnings
+    assert data["loaded"] == 0
+
+
+def test_read_only_install_falls_back_quietly(run_python, project):
+    # site-packages owned by root, with databases root's own runs left there: like .pyc, no noise for the user.
+    warm(run_python, project)
+    (project / "__pycache__").chmod(0o555)
+    try:
+        data, warnings = run_unprivileged(run_python, project)
+        again, warnings2 = run_unprivileged(run_python, project)
+    finally:
+        (project / "__pycache__").chmod(0o755)
+    assert warnings == [] and warnings2 == []
+    assert again["loaded"] >= 3 and again["compiled"] == 0  # from the per-user cache
+
+
+def test_group_writable_database_is_refused(run_python, project):
+    warm(run_python, project)
+    db_of(project).chmod(0o664)
+    data, warnings = run(run_python, project)
+    assert len(warnings) == 1 and "writable by group or others" in warnings[0]
+    assert data["loaded"] == 0 and data["compiled"] >= 3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_database_of_another_user_is_refused(run_python, project):
+    warm(run_python, project)
+    os.chown(db_of(project), 12345, 12345)
+    data, warnings = run(run_python, project)
+    assert len(warnings) == 1 and "owned by another user (uid 12345)" in warnings[0]
+    assert data["loaded"] == 0
+
+
+def test_warning_category_can_be_filtered(run_python, project):
+    warm(run_python, project)
+    truncate_half(db_of(project))
+    r = run_python("-W", "ignore::pypaccel.CacheWarning", "prog.py", cwd=project,
+                   env={"PYPACCEL_CACHE_DIR": None, "PYPACCEL_THRESHOLD": "0"})
+    assert r.returncode == 0 and "CacheWarning" not in r.stderr
+    r = run_python("-W", "error::pypaccel.CacheWarning", "prog.py", cwd=project,
+                   env={"PYPACCEL_CACHE_DIR": None, "PYPACCEL_THRESHOLD": "0"})
+    assert r.returncode == 0, r.stderr  # even as an error, cache trouble never stops the program
+    assert json.loads(r.stdout.strip().splitlines()[-1])["out"][0] == EXPECTED[0]
+
+
+def test_dont_write_bytecode_creates_nothing_but_reads(run_python, project):
+    data, warnings = run(run_python, project, PYTHONDONTWRITEBYTECODE="1")
+    assert not (project / "__pycache__").exists()
+    warm(run_python, project)
+    data, warnings = run(run_python, project, PYTHONDONTWRITEBYTECODE="1")
+    assert data["loaded"] >= 3 and data["compiled"] == 0 and warnings == []
+
+
+def test_rollback_journal_works_when_asked(run_python, project):
+    cold, warnings = run(run_python, project, PYPACCEL_CACHE_JOURNAL="delete")
+    assert cold["compiled"] >= 3 and warnings == []
+    mode = sqlite3.connect(db_of(project)).execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "delete"
+    data, warnings = run(run_python, project, PYPACCEL_CACHE_JOURNAL="delete")
+    assert data["loaded"] >= 3 and data["compiled"] == 0
+
+
+# -- Editing one function invalidates that function only -------------------------------------------------------
+
+def test_editing_one_function_recompiles_only_it(run_python, project):
+    warm(run_python, project)
+    # Same line numbers: only kernel's code changes. (A different size too: CPython's .pyc check is mtime + size,
+    # and an edit within the same second would otherwise give the old code object.)
+    (project / "mod.py").write_text(MODULE.replace("(i * i) % 7", "(i * i) % 17"))
+    r = run_python("-c", "import json, pypaccel; pypaccel.enable(); import mod; mod.kernel(10); mod.ratio(5, 1.0);"
+                   " mod.unchanged(3); print(json.dumps([(f['qualname'], f['compiled'], f['loaded']) for f in "
+                   "pypaccel.stats()['functions'] if f['file'].endswith('mod.py')]))",
+                   cwd=project, env={"PYPACCEL_CACHE_DIR": None, "PYPACCEL_THRESHOLD": "0"})
+    assert r.returncode == 0, r.stderr
+    rows = {q: (c, lo) for q, c, lo in json.loads(r.stdout)}
+    assert rows["kernel"] == (1, 0)
+    assert rows["ratio"] == (0, 1) and rows["unchanged"] == (0, 1)
+
+
+# -- What a run learns: the next process starts native, with widened operations, never re-entering bad code ----
+
+LEARN = textwrap.dedent('''
+    def grow(n):
+        total = 1
+        for i in range(n):
+            total = total * 3 + 1        # outgrows 64 bits after 40 steps: an exit, every call
+        return total % 1000003
+
+    def small(a):
+        return a * 2 + 1
+''')
+
+
+def test_second_process_starts_native_and_widened(run_python, tmp_path):
+    d = tmp_path / "learn"
+    d.mkdir()
+    (d / "learn.py").write_text(LEARN)
+    prog = ("import json, pypaccel; pypaccel.enable(); import learn\n"
+            "r = [learn.grow(200) for _ in range(3)]\n"
+            "r += [learn.small(k) for k in range(5)]\n"
+            "fs = {f['qualname']: f for f in pypaccel.stats()['functions'] if f['file'].endswith('learn.py')}\n"
+            "print(json.dumps({'r': r, 'grow_exits': sum(x['count'] for x in fs['grow']['exits']),"
+            " 'grow_native': fs['grow']['native_calls'], 'small_native': fs.get('small', {}).get('native_calls', 0)}))")
+    env = {"PYPACCEL_CACHE_DIR": None}  # default threshold: small() would stay interpreted for 200 calls
+    ns = {}
+    exec(LEARN, ns)
+    plain = [ns["grow"](200) for _ in range(3)] + [ns["small"](k) for k in range(5)]
+    first = run_python("-c", prog, cwd=d, env=env)
+    assert first.returncode == 0, first.stderr
+    a = json.loads(first.stdout)
+    assert a["r"] == plain
+    assert a["grow_exits"] >= 1 and a["small_native"] == 0
+    first2 = run_python("-c", prog.replace("pypaccel.enable()", "pypaccel.enable(threshold=0)"), cwd=d, env=env)
+    assert first2.returncode == 0, first2.stderr  # small() compiled and ran natively once: its profile says so
+    second = run_python("-c", prog, cwd=d, env=env)
+    assert second.returncode == 0, second.stderr
+    b = json.loads(second.stdout)
+    assert b["r"] == plain
+    assert b["grow_exits"] == 0 and b["grow_native"] == 3  # widened: the overflow no longer leaves native code
+    assert b["small_native"] == 5  # started native at its first call, not after 200
