@@ -355,16 +355,16 @@ llvm::Expected<std::vector<Profile>> Store::profiles(const std::string& codeHash
   Stmt st;
   if (sqlite3_prepare_v2(db_,
                          "SELECT signature, qualname, firstlineno, calls, entries, exits, state, reason, widen, "
-                         "exit_records FROM profiles WHERE code_hash = ? AND build = ?",
+                         "exit_records, code_hash FROM profiles WHERE build = ?1 AND (?2 IS NULL OR code_hash = ?2)",
                          -1, &st.s, nullptr) != SQLITE_OK)
     return sqlError(db_, path_ + ": reading profiles");
-  sqlite3_bind_blob(st.s, 1, codeHash.data(), int(codeHash.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st.s, 2, build.c_str(), -1, SQLITE_STATIC);
+  sqlite3_bind_text(st.s, 1, build.c_str(), -1, SQLITE_STATIC);
+  if (codeHash.empty()) sqlite3_bind_null(st.s, 2);
+  else sqlite3_bind_blob(st.s, 2, codeHash.data(), int(codeHash.size()), SQLITE_STATIC);
   std::vector<Profile> out;
   int rc;
   while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) {
     Profile p;
-    p.codeHash = codeHash;
     p.build = build;
     p.signature = columnText(st.s, 0);
     p.qualname = columnText(st.s, 1);
@@ -376,6 +376,7 @@ llvm::Expected<std::vector<Profile>> Store::profiles(const std::string& codeHash
     p.reason = columnText(st.s, 7);
     p.widen = columnText(st.s, 8);
     p.exitRecords = columnText(st.s, 9);
+    p.codeHash = columnBlob(st.s, 10);
     out.push_back(std::move(p));
   }
   if (rc != SQLITE_DONE) return sqlError(db_, path_ + ": reading profiles");

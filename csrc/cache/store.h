@@ -79,7 +79,7 @@ class Store {
   std::optional<Entry> lookup(const std::string& key, std::string* problem);
   // One BEGIN IMMEDIATE transaction: the entry, then pruning (other builds, older code versions, the size cap).
   llvm::Error put(const Entry& e);
-  // Profiles of one code object built by `build`.
+  // Profiles written by `build`: of one code object, or (codeHash empty) of every code object in the file.
   llvm::Expected<std::vector<Profile>> profiles(const std::string& codeHash, const std::string& build);
   // One transaction: the run and its events (the last 20 runs are kept), the profiles learned, and last_used of
   // the entries this run loaded.

@@ -212,17 +212,39 @@ bool ensureCodeHash(profile::CodeState& st) {
   return !st.codeHash.empty();
 }
 
+namespace {
+
+// Profiles of one file for this build, read once per file with one query, by code hash.
+using FileProfiles = std::map<std::string, std::vector<cache::Profile>>;
+std::map<std::string, FileProfiles>* gProfiles = new std::map<std::string, FileProfiles>();
+
+const std::vector<cache::Profile>* profilesOf(profile::CodeState& st) {
+  auto it = gProfiles->find(st.filename);
+  if (it == gProfiles->end()) {
+    FileProfiles& fp = (*gProfiles)[st.filename];
+    cache::Store* store = storeFor(st.filename, false);
+    jit::Engine* e = store ? engine() : nullptr;
+    if (!e) return nullptr;
+    auto rows = store->profiles("", buildIdentity(*e));
+    if (!rows) {
+      dropStore(st.filename, support::errorReason(rows.takeError()));
+      return nullptr;
+    }
+    for (cache::Profile& p : *rows) fp[p.codeHash].push_back(std::move(p));
+    it = gProfiles->find(st.filename);
+  }
+  // Hash the code only when the file has profiles at all.
+  if (it->second.empty() || !ensureCodeHash(st)) return nullptr;
+  auto rows = it->second.find(st.codeHash);
+  return rows == it->second.end() ? nullptr : &rows->second;
+}
+
+}  // namespace
+
 void learnFromEarlierRuns(profile::CodeState& st) {
   st.profileRead = true;
-  cache::Store* store = storeFor(st.filename, false);
-  if (!store || !ensureCodeHash(st)) return;
-  jit::Engine* e = engine();
-  if (!e) return;
-  auto rows = store->profiles(st.codeHash, buildIdentity(*e));
-  if (!rows) {
-    dropStore(st.filename, support::errorReason(rows.takeError()));
-    return;
-  }
+  const std::vector<cache::Profile>* rows = profilesOf(st);
+  if (!rows) return;
   for (const cache::Profile& p : *rows) {
     for (size_t i = 0; i < p.widen.size();) {
       size_t comma = p.widen.find(',', i);
