@@ -57,6 +57,13 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
       exits[{x.unit * 2, x.line, exitText(x), fb}] += n;
     }
     if (s->disabled) add("disabled", 1, s->disabledReason);
+    if (s->retired) continue;
+    for (int unit : s->widened) {
+      int line = -1;
+      for (const auto& x : s->meta.exits)
+        if (x.unit == unit) line = x.line;
+      add("widened", 1, "generic arithmetic, learned from exits (signature " + s->meta.signature + ")", unit * 2, line);
+    }
   }
   if (calls) add("native_calls", calls);
   for (auto& [k, n] : exits) {
@@ -159,6 +166,7 @@ PyObject* statsDict() {
     const Snapshot* st = &sn;
     PyObject* exitList = PyList_New(0);
     PyObject* fbList = PyList_New(0);
+    PyObject* widenList = PyList_New(0);
     uint64_t c = 0, l = 0, n = 0;
     bool dis = false;
     for (const auto& e : evs) {
@@ -166,7 +174,11 @@ PyObject* statsDict() {
       else if (e.kind == "loaded") l += e.count;
       else if (e.kind == "native_calls") n += e.count;
       else if (e.kind == "disabled") dis = true, disabled += e.count;
-      else if (e.kind == "exit" || e.kind == "fallback") {
+      else if (e.kind == "widened") {
+        PyObject* d = Py_BuildValue("{s:i,s:i,s:s}", "offset", e.offset, "line", e.line, "reason", e.reason.c_str());
+        PyList_Append(widenList, d);
+        Py_DECREF(d);
+      } else if (e.kind == "exit" || e.kind == "fallback") {
         PyObject* d = Py_BuildValue("{s:i,s:i,s:s,s:K}", "offset", e.offset, "line", e.line, "reason",
                                     e.reason.c_str(), "count", (unsigned long long)e.count);
         PyList_Append(e.kind == "exit" ? exitList : fbList, d);
@@ -179,11 +191,11 @@ PyObject* statsDict() {
     loaded += l;
     native += n;
     const char* state = st->excluded ? "excluded" : dis ? "disabled" : (c + l) ? "native" : "interpreted";
-    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:s,s:N,s:N}", "file", st->filename.c_str(), "qualname",
-                                st->qualname.c_str(), "firstlineno", st->firstlineno, "calls",
+    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:s,s:N,s:N,s:N}", "file", st->filename.c_str(),
+                                "qualname", st->qualname.c_str(), "firstlineno", st->firstlineno, "calls",
                                 (unsigned long long)st->calls, "compiled", (unsigned long long)c, "loaded",
                                 (unsigned long long)l, "native_calls", (unsigned long long)n, "state", state, "exits",
-                                exitList, "fallbacks", fbList);
+                                exitList, "fallbacks", fbList, "widened", widenList);
     PyList_Append(functions, f);
     Py_DECREF(f);
   }

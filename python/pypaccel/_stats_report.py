@@ -31,7 +31,7 @@ def _connect(path):
 def _new_function(qualname, firstlineno):
     entry = {"qualname": qualname, "firstlineno": firstlineno}
     entry.update({kind: 0 for kind in COUNTERS})
-    entry.update({"exits": [], "fallbacks": [], "specializations": 0})
+    entry.update({"exits": [], "fallbacks": [], "widened": [], "specializations": 0})
     return entry
 
 
@@ -72,6 +72,8 @@ def read_database(path):
                     entry["exits"].append({"offset": offset, "line": line, "reason": reason, "count": count})
                 elif kind == "fallback":
                     entry["fallbacks"].append({"reason": reason, "count": count})
+                elif kind == "widened":
+                    entry["widened"].append({"offset": offset, "line": line, "reason": reason})
                 # Any other kind comes from a newer extension: not ours to interpret, so leave it out.
     finally:
         con.close()
@@ -168,6 +170,8 @@ def format_human(report, out):
                     out.write(f"      guard exit at {where}: {e['reason']} x{e['count']}\n")
                 for e in f["fallbacks"]:
                     out.write(f"      fallback: {e['reason']} x{e['count']}\n")
+                for e in f["widened"]:
+                    out.write(f"      widened at offset {e['offset']} (line {e['line']}): {e['reason']}\n")
         out.write("\n")
     t = report["totals"]
     out.write(f"total over {len(report['modules'])} database(s): {t['compiled']} compiled, {t['loaded']} loaded from"

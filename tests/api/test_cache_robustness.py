@@ -333,7 +333,7 @@ def test_second_process_starts_native_and_widened(run_python, tmp_path):
             "r += [learn.small(k) for k in range(5)]\n"
             "fs = {f['qualname']: f for f in pypaccel.stats()['functions'] if f['file'].endswith('learn.py')}\n"
             "print(json.dumps({'r': r, 'grow_exits': sum(x['count'] for x in fs['grow']['exits']),"
-            " 'grow_native': fs['grow']['native_calls'], 'small_native': fs.get('small', {}).get('native_calls', 0)}))")
+            " 'grow_native': fs['grow']['native_calls'], 'grow_widened': len(fs['grow']['widened']), 'small_native': fs.get('small', {}).get('native_calls', 0)}))")
     env = {"PYPACCEL_CACHE_DIR": None}  # default threshold: small() would stay interpreted for 200 calls
     ns = {}
     exec(LEARN, ns)
@@ -350,4 +350,5 @@ def test_second_process_starts_native_and_widened(run_python, tmp_path):
     b = json.loads(second.stdout)
     assert b["r"] == plain
     assert b["grow_exits"] == 0 and b["grow_native"] == 3  # widened: the overflow no longer leaves native code
+    assert b["grow_widened"] >= 1 and a["grow_widened"] == 0
     assert b["small_native"] == 5  # started native at its first call, not after 200
