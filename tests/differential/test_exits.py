@@ -379,3 +379,25 @@ def test_frame_locals_seen_from_the_traceback():
         assert pair.stats()["native_calls"] == 1
     if problems:
         fail(src, problems, 5)
+
+
+def test_code_that_keeps_overflowing_is_recompiled_widened():
+    # Every call outgrows 64 bits at `x * 3`: after 20 entries with mostly exits, the specialization is retired and
+    # recompiled with that multiplication as generic arithmetic; later calls stay native and exit no more. The
+    # results are CPython's throughout.
+    from harness import Pair, compare
+    from harness import STRESS
+    pair = Pair("def g(x, n):\n    t = x\n    for i in range(n):\n        t = t * 3 + i\n    return t % 1000003\n")
+    problems = []
+    for k in range(40):
+        problems += compare(pair, (2**40 + k, 30))
+    assert not problems, problems
+    st = pair.stats()
+    if STRESS:
+        return  # stress-mode code is never retired (its exits are forced)
+    import pypaccel
+    fs = [f for f in pypaccel.stats()["functions"] if f["file"] == pair.filename and f["state"] != "excluded"]
+    assert len(fs) == 1 and fs[0]["widened"], fs
+    assert st["compiled"] == 2 and st["native_calls"] == 40, st  # the first, then the widened one
+    assert st["exits"] <= 21, st  # the first specialization's exits only
+    assert any("re-specialized" in r for r in st["fallback_reasons"]), st
