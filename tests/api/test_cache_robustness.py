@@ -352,3 +352,39 @@ def test_second_process_starts_native_and_widened(run_python, tmp_path):
     assert b["grow_exits"] == 0 and b["grow_native"] == 3  # widened: the overflow no longer leaves native code
     assert b["grow_widened"] >= 1 and a["grow_widened"] == 0
     assert b["small_native"] == 5  # started native at its first call, not after 200
+
+
+NEVER = textwrap.dedent('''
+    def ratio(a):
+        return a / 0.0          # a ZeroDivision exit on every call: nothing to widen
+
+    def caller(n):
+        bad = 0
+        for i in range(n):
+            try:
+                ratio(i + 0.5)
+            except ZeroDivisionError:
+                bad += 1
+        return bad
+''')
+
+
+def test_code_that_exits_every_time_is_never_entered_again(run_python, tmp_path):
+    d = tmp_path / "never"
+    d.mkdir()
+    (d / "never.py").write_text(NEVER)
+    prog = ("import json, pypaccel; pypaccel.enable(threshold=0); import never\n"
+            "r = never.caller(30)\n"
+            "f = [f for f in pypaccel.stats()['functions'] if f['qualname'] == 'ratio'][0]\n"
+            "print(json.dumps({'r': r, 'native': f['native_calls'], 'state': f['state'],"
+            " 'fallbacks': [x['reason'] for x in f['fallbacks']]}))")
+    env = {"PYPACCEL_CACHE_DIR": None}
+    first = run_python("-c", prog, cwd=d, env=env)
+    assert first.returncode == 0, first.stderr
+    a = json.loads(first.stdout)
+    assert a["r"] == 30 and a["state"] == "disabled" and a["native"] >= 20
+    second = run_python("-c", prog, cwd=d, env=env)
+    assert second.returncode == 0, second.stderr
+    b = json.loads(second.stdout)
+    assert b["r"] == 30 and b["native"] == 0  # not entered once
+    assert any("exited on most entries in an earlier run" in r for r in b["fallbacks"]), b
