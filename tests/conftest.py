@@ -38,6 +38,13 @@ def clean_env(cache_dir, extra=None):
 
 
 @pytest.fixture
+def child_env():
+    """clean_env as a fixture: `from conftest import clean_env` would find tests/differential/conftest.py when
+    both directories are collected in one run."""
+    return clean_env
+
+
+@pytest.fixture
 def run_python(tmp_path, python_exe):
     """run_python(*args, cwd=, input=, env=) -> CompletedProcess (text) of `python *args` in a clean environment."""
     cache_dir = tmp_path / "pypaccel-cache"

@@ -61,22 +61,22 @@ def start_worker(python_exe, project, w, env):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def worker_env(cache_dir):
-    from conftest import clean_env
-    return clean_env(cache_dir, {"PYPACCEL_CACHE_DIR": None})
+@pytest.fixture
+def worker_env(child_env):
+    return lambda cache_dir: child_env(cache_dir, {"PYPACCEL_CACHE_DIR": None})
 
 
 def db_of(project):
     return project / "__pycache__" / "many.cpython-311.pyp"
 
 
-def verify(python_exe, project):
+def verify(python_exe, project, worker_env):
     r = subprocess.run([python_exe, "-m", "pypaccel", "cache", "verify", str(project)], capture_output=True, text=True,
                        env=worker_env(project.parent / "c"), timeout=120)
     return r.returncode, r.stdout + r.stderr
 
 
-def test_eight_processes_store_hundreds_of_entries_each(python_exe, module, tmp_path):
+def test_eight_processes_store_hundreds_of_entries_each(python_exe, module, tmp_path, worker_env):
     env = worker_env(tmp_path / "cache")
     procs = [start_worker(python_exe, module, w, env) for w in range(WORKERS)]
     results = []
@@ -96,7 +96,7 @@ def test_eight_processes_store_hundreds_of_entries_each(python_exe, module, tmp_
     con.close()
     assert rows == WORKERS * OWN + SHARED  # no lost row, no duplicate
     assert runs == WORKERS
-    status, report = verify(python_exe, module)
+    status, report = verify(python_exe, module, worker_env)
     assert status == 0, report
     # And the next process finds every one of them.
     again = subprocess.run([python_exe, "worker.py", "3"], cwd=module, env=env, capture_output=True, text=True,
@@ -106,7 +106,8 @@ def test_eight_processes_store_hundreds_of_entries_each(python_exe, module, tmp_
     assert data["compiled"] == 0 and data["loaded"] == OWN + SHARED
 
 
-def test_sigkill_in_the_middle_of_stores_leaves_a_readable_database(python_exe, module, tmp_path):
+def test_sigkill_in_the_middle_of_stores_leaves_a_readable_database(python_exe, module, tmp_path,
+                                                                  worker_env):
     env = worker_env(tmp_path / "cache")
     rng = random.Random(1234)
     for attempt in range(6):
@@ -118,7 +119,7 @@ def test_sigkill_in_the_middle_of_stores_leaves_a_readable_database(python_exe, 
         time.sleep(rng.uniform(0.0, 0.4))
         p.send_signal(signal.SIGKILL)
         p.communicate()
-        status, report = verify(python_exe, module)
+        status, report = verify(python_exe, module, worker_env)
         assert status == 0, f"attempt {attempt}: {report}"
     # The next process reads it (its own entries that were stored are loaded, the rest compiled) with no warning.
     r = subprocess.run([python_exe, "-W", "always", "worker.py", "0"], cwd=module, env=env, capture_output=True,
@@ -128,5 +129,5 @@ def test_sigkill_in_the_middle_of_stores_leaves_a_readable_database(python_exe, 
     assert data["loaded"] > 0 and data["compiled"] + data["loaded"] == OWN + SHARED
     for name, value in data["out"].items():
         assert value == expected(constant_of(name), 50), name
-    status, report = verify(python_exe, module)
+    status, report = verify(python_exe, module, worker_env)
     assert status == 0, report

@@ -200,8 +200,7 @@ def drop_capabilities():
         libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP; fails harmlessly past the last capability
 
 
-def run_unprivileged(run_python, project):
-    from conftest import clean_env
+def run_unprivileged(run_python, project, clean_env):
     env = clean_env(run_python.cache_dir, {"PYPACCEL_CACHE_DIR": None, "PYPACCEL_THRESHOLD": "0"})
     r = subprocess.run([sys.executable, "-W", "always", "prog.py"], cwd=project, env=env, capture_output=True,
                        text=True, timeout=120, preexec_fn=drop_capabilities if os.geteuid() == 0 else None)
@@ -211,22 +210,22 @@ def run_unprivileged(run_python, project):
     return data, [line for line in r.stderr.splitlines() if "CacheWarning" in line]
 
 
-def test_read_only_database_falls_back_to_the_user_cache_with_one_warning(run_python, project, tmp_path):
+def test_read_only_database_falls_back_to_the_user_cache_with_one_warning(run_python, project, child_env):
     warm(run_python, project)
     db_of(project).chmod(0o444)
-    data, warnings = run_unprivileged(run_python, project)
+    data, warnings = run_unprivileged(run_python, project, child_env)
     assert len(warnings) == 1 and "not writable" in warnings[0], (warnings, data)
     assert data["compiled"] >= 3  # stored in the user cache instead
-    data, warnings = run_unprivileged(run_python, project)
+    data, warnings = run_unprivileged(run_python, project, child_env)
     assert len(warnings) == 1 and data["loaded"] >= 3 and data["compiled"] == 0
 
 
-def test_unreadable_database_is_a_miss_with_one_warning(run_python, project):
+def test_unreadable_database_is_a_miss_with_one_warning(run_python, project, child_env):
     warm(run_python, project)
     db_of(project).chmod(0o000)
     (project / "__pycache__").chmod(0o555)  # nor can a new one be made there
     try:
-        data, warnings = run_unprivileged(run_python, project)
+        data, warnings = run_unprivileged(run_python, project, child_env)
     finally:
         (project / "__pycache__").chmod(0o755)
     # One for mod's database; prog.py's (the __main__ script's) is in the same read-only directory and gets its own.
@@ -234,13 +233,13 @@ def test_unreadable_database_is_a_miss_with_one_warning(run_python, project):
     assert data["loaded"] == 0
 
 
-def test_read_only_install_falls_back_quietly(run_python, project):
+def test_read_only_install_falls_back_quietly(run_python, project, child_env):
     # site-packages owned by root, with databases root's own runs left there: like .pyc, no noise for the user.
     warm(run_python, project)
     (project / "__pycache__").chmod(0o555)
     try:
-        data, warnings = run_unprivileged(run_python, project)
-        again, warnings2 = run_unprivileged(run_python, project)
+        data, warnings = run_unprivileged(run_python, project, child_env)
+        again, warnings2 = run_unprivileged(run_python, project, child_env)
     finally:
         (project / "__pycache__").chmod(0o755)
     assert warnings == [] and warnings2 == []
