@@ -27,6 +27,11 @@ hook::Config configFrom(const py::dict& d) {
   if (d.contains("cpu")) c.cpu = d["cpu"].is_none() ? std::string() : d["cpu"].cast<std::string>();
   if (d.contains("db_path_for"))
     c.dbPathFor = d["db_path_for"].is_none() ? support::Ref() : support::Ref::borrow(d["db_path_for"].ptr());
+  if (d.contains("exclude_keys")) {
+    c.excludeKeys.clear();
+    if (!d["exclude_keys"].is_none())
+      for (auto k : d["exclude_keys"]) c.excludeKeys.insert(k.cast<std::string>());
+  }
   if (d.contains("cache_warning"))
     c.cacheWarning = d["cache_warning"].is_none() ? support::Ref() : support::Ref::borrow(d["cache_warning"].ptr());
   if (d.contains("cache_journal"))

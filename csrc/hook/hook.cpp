@@ -76,6 +76,11 @@ void classify(profile::CodeState& st, PyObject* code) {
     return;
   }
   st.never = spec::ineligibleReason(*info);
+  if (st.never.empty() && !gConfig->excludeKeys.empty() &&
+      gConfig->excludeKeys.count(st.filename + ":" + std::to_string(st.firstlineno) + ":" + st.qualname)) {
+    st.never = profile::kExcludedByListReason;
+    return;
+  }
   // Loops: any backward jump in the bytecode.
   const std::string& b = info->bytes;
   for (size_t i = 0; i + 1 < b.size(); i += 2) {

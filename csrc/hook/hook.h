@@ -3,6 +3,7 @@
 #pragma once
 #include <Python.h>
 
+#include <set>
 #include <string>
 
 #include "support/ref.h"
@@ -17,6 +18,8 @@ struct Config {
   support::Ref dbPathFor;  // callable filename -> (path, writable[, warning]) | None
   support::Ref cacheWarning;  // warning category of cache trouble (pypaccel.CacheWarning)
   std::string cacheJournal;   // PYPACCEL_CACHE_JOURNAL: "" (WAL unless on a network filesystem), "wal", "delete"
+  // PYPACCEL_EXCLUDE: functions kept interpreted, as "FILE:FIRSTLINENO:QUALNAME" (what `pypaccel bisect` narrows)
+  std::set<std::string> excludeKeys;
 };
 
 void configure(const Config& c);

@@ -144,7 +144,7 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "") {
     // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
     // news); code that was only ever ineligible (generators, ...) does not create one.
     bool worthy = st->never.empty() && (st->compiled || st->loaded || !st->failedSignatures.empty());
-    bool excluded = st->never == profile::kExcludedReason;
+    bool excluded = st->never == profile::kExcludedReason || st->never == profile::kExcludedByListReason;
     out.push_back({st->filename, st->qualname, st->firstlineno, st->calls, worthy, excluded, std::move(evs), {}, {}});
     if (!build.empty() && st->never.empty() && !st->codeHash.empty()) {
       out.back().profiles = profilesOf(*st, build);

@@ -15,6 +15,7 @@ namespace pypaccel::profile {
 
 // CodeState::never of a function the user asked to keep interpreted (stats show it as state "excluded").
 inline constexpr const char* kExcludedReason = "excluded (pypaccel.exclude)";
+inline constexpr const char* kExcludedByListReason = "excluded (PYPACCEL_EXCLUDE)";
 
 struct CodeState {
   PyObject* code = nullptr;  // borrowed: the state lives in the code object's co_extra

@@ -55,7 +55,23 @@ def _config(threshold, stress_exits, opt_level, cpu):
         "db_path_for": _paths.db_path_for,
         "cache_warning": CacheWarning,
         "cache_journal": _cache_journal(),
+        "exclude_keys": _exclude_keys(),
     }
+
+
+def _exclude_keys():
+    # PYPACCEL_EXCLUDE=PATH: a file of functions to keep interpreted, one "FILE:FIRSTLINENO:QUALNAME" per line
+    # (`python -m pypaccel bisect` writes it; a user can too, to work around a miscompile).
+    path = os.environ.get("PYPACCEL_EXCLUDE", "")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.rstrip("\n") for line in f if line.strip() and not line.startswith("#")]
+    except OSError as exc:
+        import warnings
+        warnings.warn(f"pypaccel: ignoring PYPACCEL_EXCLUDE={path!r}: {exc}", RuntimeWarning, stacklevel=4)
+        return None
 
 
 def _cache_journal():
