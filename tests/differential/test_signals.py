@@ -61,12 +61,19 @@ finally:
 FRAME = re.compile(r'^  File "(.*)", line (\d+), in (.*)$')
 
 
+def default_sigint():
+    # A test run started in the background (`cmd &` in a shell script) ignores SIGINT, and a Python started with
+    # SIGINT ignored installs no KeyboardInterrupt handler: give the child the default disposition.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt(tmp_path, scratch_env, loop, fast):
     script = tmp_path / f"interrupt_{loop}.py"
     script.write_text(INTERRUPT_SCRIPT.format(loop=LOOPS[loop]))
     stats_out = tmp_path / f"stats_{fast}.json"
     env = dict(scratch_env, MODE_FAST="1" if fast else "0", STATS_OUT=str(stats_out))
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=default_sigint,
                             text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
