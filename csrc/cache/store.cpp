@@ -63,6 +63,13 @@ const std::string kCapProfiles =
     "DELETE FROM profiles WHERE rowid IN (SELECT rowid FROM profiles ORDER BY updated DESC LIMIT -1 OFFSET " +
     std::to_string(kMaxProfiles) + ");";
 
+// For the length of a write transaction, waits for other writers up to kWriteBusyMs instead of kReadBusyMs.
+struct WriteTimeout {
+  sqlite3* db;
+  explicit WriteTimeout(sqlite3* d) : db(d) { sqlite3_busy_timeout(db, kWriteBusyMs); }
+  ~WriteTimeout() { sqlite3_busy_timeout(db, kReadBusyMs); }
+};
+
 struct Stmt {
   sqlite3_stmt* s = nullptr;
   Stmt() = default;
@@ -193,9 +200,10 @@ llvm::Expected<std::unique_ptr<Store>> Store::open(const std::string& path, cons
     return std::move(err);
   }
   std::unique_ptr<Store> store(new Store(db, path, opts.writable));
-  // Writers hold the lock for well under a millisecond (one entry per transaction); a lock held for seconds is
-  // someone else's doing, and the program must not wait on it for long.
-  sqlite3_busy_timeout(db, 2000);
+  // Writers hold the lock for well under a millisecond (one entry per transaction), but a loaded machine with
+  // many writers queues them: writes wait up to kWriteBusyMs. Reads wait less: a lock held that long is someone
+  // else's doing, and a program must not stall on it.
+  sqlite3_busy_timeout(db, kReadBusyMs);
   // A file we just created has the process's umask; a cache writable by others would be refused by the next run.
   if (!existed && opts.writable && ::stat(path.c_str(), &sb) == 0 && (sb.st_mode & (S_IWGRP | S_IWOTH)))
     ::chmod(path.c_str(), sb.st_mode & ~(S_IWGRP | S_IWOTH) & 07777);
@@ -236,7 +244,8 @@ llvm::Error Store::setUp(const OpenOptions& opts, int app, int ver) {
     // An unmarked database is only ours to set up if it is empty: never take over someone else's tables.
     if (app == 0 && pragmaInt(db_, "SELECT count(*) FROM sqlite_master") != 0)
       return support::bail(path_ + " is not a pypaccel cache");
-    if (auto err = exec("BEGIN IMMEDIATE")) return err;
+    WriteTimeout wait(db_);
+    if (auto err = begin()) return err;
     // Another process may have set it up while we waited for the lock.
     int app2 = pragmaInt(db_, "PRAGMA application_id");
     int ver2 = pragmaInt(db_, "PRAGMA user_version");
@@ -308,9 +317,12 @@ std::optional<Entry> Store::lookup(const std::string& key, std::string* problem)
   return std::nullopt;
 }
 
+llvm::Error Store::begin() { return exec("BEGIN IMMEDIATE"); }
+
 llvm::Error Store::put(const Entry& e) {
   if (!writable_) return llvm::Error::success();
-  if (auto err = exec("BEGIN IMMEDIATE")) return err;
+  WriteTimeout wait(db_);
+  if (auto err = begin()) return err;
   auto fail = [&](const char* what) {
     auto err = sqlError(db_, what);
     llvm::consumeError(exec("ROLLBACK"));
@@ -387,7 +399,8 @@ llvm::Error Store::recordRun(const std::string& runId, double started, double en
                              const std::string& argv, const std::vector<Event>& events,
                              const std::vector<Profile>& profiles, const std::vector<std::string>& usedKeys) {
   if (!writable_) return llvm::Error::success();
-  if (auto err = exec("BEGIN IMMEDIATE")) return err;
+  WriteTimeout wait(db_);
+  if (auto err = begin()) return err;
   auto fail = [&](const char* what) {
     auto err = sqlError(db_, what);
     llvm::consumeError(exec("ROLLBACK"));

@@ -22,6 +22,10 @@ constexpr int kKeepCodeVersions = 2;      // per qualname: the 2 most recently u
 constexpr int kMaxSpecializations = 2000; // least recently used beyond this go
 constexpr int kMaxProfiles = 4000;
 
+// SQLite busy timeouts (ms): a write waits for other writers longer than a read waits for a lock.
+constexpr int kReadBusyMs = 3000;
+constexpr int kWriteBusyMs = 15000;
+
 struct Entry {
   std::string key;  // raw 32-byte hash
   std::string codeHash;
@@ -99,6 +103,7 @@ class Store {
  private:
   Store(sqlite3* db, std::string path, bool writable) : db_(db), path_(std::move(path)), writable_(writable) {}
   llvm::Error exec(const char* sql);
+  llvm::Error begin();  // BEGIN IMMEDIATE, waiting up to kWriteBusyMs for other writers
   llvm::Error setUp(const OpenOptions& opts, int app, int ver);
   sqlite3* db_;
   std::string path_;
