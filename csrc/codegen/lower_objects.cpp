@@ -128,6 +128,116 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       def(in.id, r);
       return true;
     }
+    case Op::BuildList: {
+      unsigned n = unsigned(in.args.size());
+      llvm::Value* items = entryAlloca(ptr, n ? n : 1);
+      for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_list", ptr, {ptr, ptr, i32}), {argCtx, items, b.getInt32(n)});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::CallObj: {
+      // items = callable, then the arguments (the kwnames tuple, when there is one, is args[1] and not an item).
+      unsigned first = in.imm ? 2 : 1;
+      unsigned n = unsigned(in.args.size()) - first;
+      llvm::Value* items = entryAlloca(ptr, n + 1);
+      b.CreateStore(val(in.args[0]), items);
+      for (unsigned i = 0; i < n; i++)
+        b.CreateStore(val(in.args[first + i]), b.CreateConstInBoundsGEP1_64(ptr, items, i + 1));
+      llvm::Value* kw = in.imm ? val(in.args[1]) : llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_call", ptr, {ptr, ptr, i32, ptr, i32}),
+                                    {argCtx, items, b.getInt32(n), kw, b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::GetAttr: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_getattr", ptr, {ptr, ptr, i32, i32}),
+                                    {argCtx, val(in.args[0]), b.getInt32(in.imm), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::SetAttr: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_setattr", i32, {ptr, ptr, ptr, i32, i32}),
+                                    {argCtx, val(in.args[0]), val(in.args[1]), b.getInt32(in.imm),
+                                     b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateICmpNE(r, b.getInt32(0)), in.exit);
+      return true;
+    }
+    case Op::GetItem: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_getitem", ptr, {ptr, ptr, ptr, i32}),
+                                    {argCtx, val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::SetItem: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_setitem", i32, {ptr, ptr, ptr, ptr, i32}),
+                                    {argCtx, val(in.args[0]), val(in.args[1]), val(in.args[2]),
+                                     b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateICmpNE(r, b.getInt32(0)), in.exit);
+      return true;
+    }
+    case Op::GetIter: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_get_iter", ptr, {ptr, ptr, i32}),
+                                    {argCtx, val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::IterNext: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_iter_next", ptr, {ptr, ptr, i32}),
+                                    {argCtx, val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+      llvm::Value* errorMark = b.CreateIntToPtr(b.getInt64(1), r->getType());  // PYPA_ITER_ERROR
+      guard(b.CreateICmpEQ(r, errorMark), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::NotNull: def(in.id, b.CreateIsNotNull(val(in.args[0]))); return true;
+    case Op::ListAppend: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_list_append", i32, {ptr, ptr}), {val(in.args[0]), val(in.args[1])});
+      guard(b.CreateICmpNE(r, b.getInt32(0)), in.exit);
+      return true;
+    }
+    case Op::ListExtend: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_list_extend", i32, {ptr, ptr, ptr, i32}),
+                                    {argCtx, val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateICmpNE(r, b.getInt32(0)), in.exit);
+      return true;
+    }
+    case Op::BuildMap: {
+      unsigned n = unsigned(in.args.size());
+      llvm::Value* items = entryAlloca(ptr, n ? n : 1);
+      for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_map", ptr, {ptr, ptr, i32, i32}),
+                                    {argCtx, items, b.getInt32(n / 2), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::BuildConstKeyMap: {
+      unsigned n = unsigned(in.args.size()) - 1;
+      llvm::Value* values = entryAlloca(ptr, n ? n : 1);
+      for (unsigned i = 0; i < n; i++)
+        b.CreateStore(val(in.args[i + 1]), b.CreateConstInBoundsGEP1_64(ptr, values, i));
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_const_key_map", ptr, {ptr, ptr, ptr, i32, i32}),
+                                    {argCtx, val(in.args[0]), values, b.getInt32(n), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
+    case Op::MakeFunction: {
+      unsigned n = unsigned(in.args.size());
+      llvm::Value* items = entryAlloca(ptr, n);
+      for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_make_function", ptr, {ptr, ptr, i32}),
+                                    {argCtx, items, b.getInt32(int32_t(in.imm))});
+      guard(b.CreateIsNull(r), in.exit);
+      def(in.id, r);
+      return true;
+    }
     case Op::CheckFlag: guard(b.CreateNot(val(in.args[0])), in.exit); return true;
     case Op::RangeCheck: guard(b.CreateICmpEQ(val(in.args[0]), b.getInt64(0)), in.exit); return true;
     case Op::RangeHasNext: {

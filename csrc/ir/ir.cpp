@@ -118,6 +118,10 @@ std::string print(const Function& fn) {
         case Op::ObjBin:
         case Op::ObjUnary:
         case Op::ObjCompare:
+        case Op::CallObj:
+        case Op::MakeFunction:
+        case Op::GetAttr:
+        case Op::SetAttr:
         case Op::IntToFloat: os << " " << in.imm; break;
         default: break;
       }

@@ -20,6 +20,22 @@ PyObject* pypa_rt_unary(pypaccel::runtime::NativeCtx* ctx, int32_t kind, PyObjec
 PyObject* pypa_rt_compare(pypaccel::runtime::NativeCtx* ctx, int32_t op, PyObject* a, PyObject* b, int32_t unit);
 int32_t pypa_rt_truthy(pypaccel::runtime::NativeCtx* ctx, PyObject* a, int32_t unit);
 PyObject* pypa_rt_build_tuple(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n);
+PyObject* pypa_rt_call(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n, PyObject* kwnames, int32_t unit);
+PyObject* pypa_rt_getattr(pypaccel::runtime::NativeCtx* ctx, PyObject* obj, int32_t name, int32_t unit);
+int32_t pypa_rt_setattr(pypaccel::runtime::NativeCtx* ctx, PyObject* obj, PyObject* value, int32_t name, int32_t unit);
+PyObject* pypa_rt_getitem(pypaccel::runtime::NativeCtx* ctx, PyObject* container, PyObject* key, int32_t unit);
+int32_t pypa_rt_setitem(pypaccel::runtime::NativeCtx* ctx, PyObject* container, PyObject* key, PyObject* value,
+                        int32_t unit);
+PyObject* pypa_rt_build_list(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n);
+PyObject* pypa_rt_get_iter(pypaccel::runtime::NativeCtx* ctx, PyObject* obj, int32_t unit);
+// The next item (owned), nullptr when the iterator is exhausted, or kIterError with the exception set.
+PyObject* pypa_rt_iter_next(pypaccel::runtime::NativeCtx* ctx, PyObject* it, int32_t unit);
+int32_t pypa_rt_list_append(PyObject* list, PyObject* value);
+PyObject* pypa_rt_make_function(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t flags);
+int32_t pypa_rt_list_extend(pypaccel::runtime::NativeCtx* ctx, PyObject* list, PyObject* iterable, int32_t unit);
+PyObject* pypa_rt_build_map(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t npairs, int32_t unit);
+PyObject* pypa_rt_build_const_key_map(pypaccel::runtime::NativeCtx* ctx, PyObject* keys, PyObject** values, int32_t n,
+                                      int32_t unit);
 }
 
 namespace pypaccel::runtime {
@@ -28,6 +44,9 @@ struct HelperSymbol {
   const char* name;
   void* address;
 };
+// What pypa_rt_iter_next returns on an error (null means exhausted).
+#define PYPA_ITER_ERROR (reinterpret_cast<PyObject*>(uintptr_t(1)))
+
 // Every pypa_rt_* helper, for the JIT's symbol table.
 const HelperSymbol* helperSymbols(int* count);
 

@@ -2,6 +2,8 @@
 // NULL with the exception set on error; native code then leaves through a Raise exit at the same instruction.
 #include "runtime/helpers.h"
 
+#include "cpython/cpy.h"
+
 using pypaccel::runtime::NativeCtx;
 
 namespace {
@@ -84,4 +86,201 @@ extern "C" PyObject* pypa_rt_build_tuple(NativeCtx* ctx, PyObject** items, int32
   }
   for (int32_t i = 0; i < n; i++) PyTuple_SET_ITEM(t, i, items[i]);
   return t;
+}
+
+namespace {
+
+// The co_names entry `i` of the running code (borrowed).
+PyObject* nameOf(NativeCtx* ctx, int32_t i) {
+  PyObject* names = pypa_frame_code(static_cast<PypaFrame*>(ctx->frame))->co_names;
+  return PyTuple_GET_ITEM(names, i);
+}
+
+}  // namespace
+
+// A call through the vectorcall protocol, as CALL does: items[0] is the callable, items[1..n] the arguments, the
+// last PyTuple_GET_SIZE(kwnames) of them by keyword. Every item is consumed (items[0]'s slot is also the
+// PY_VECTORCALL_ARGUMENTS_OFFSET scratch slot callees may use).
+extern "C" PyObject* pypa_rt_call(NativeCtx* ctx, PyObject** items, int32_t n, PyObject* kwnames, int32_t unit) {
+  bool ok = true;
+  for (int32_t i = 0; i <= n; i++) ok = ok && items[i];
+  PyObject* r = nullptr;
+  if (ok) {
+    atInstruction(ctx, unit);
+    PyObject* callable = items[0];
+    Py_ssize_t nkw = kwnames ? PyTuple_GET_SIZE(kwnames) : 0;
+    r = PyObject_Vectorcall(callable, items + 1, size_t(n - nkw) | PY_VECTORCALL_ARGUMENTS_OFFSET, kwnames);
+    items[0] = callable;  // a callee may have borrowed the slot
+  }
+  for (int32_t i = 0; i <= n; i++) Py_XDECREF(items[i]);
+  return r;
+}
+
+extern "C" PyObject* pypa_rt_getattr(NativeCtx* ctx, PyObject* obj, int32_t name, int32_t unit) {
+  PyObject* r = nullptr;
+  if (obj) {
+    atInstruction(ctx, unit);
+    r = PyObject_GetAttr(obj, nameOf(ctx, name));
+  }
+  Py_XDECREF(obj);
+  return r;
+}
+
+extern "C" int32_t pypa_rt_setattr(NativeCtx* ctx, PyObject* obj, PyObject* value, int32_t name, int32_t unit) {
+  int32_t r = -1;
+  if (obj && value) {
+    atInstruction(ctx, unit);
+    r = PyObject_SetAttr(obj, nameOf(ctx, name), value);
+  }
+  Py_XDECREF(obj);
+  Py_XDECREF(value);
+  return r;
+}
+
+extern "C" PyObject* pypa_rt_getitem(NativeCtx* ctx, PyObject* container, PyObject* key, int32_t unit) {
+  PyObject* r = nullptr;
+  if (container && key) {
+    atInstruction(ctx, unit);
+    r = PyObject_GetItem(container, key);
+  }
+  Py_XDECREF(container);
+  Py_XDECREF(key);
+  return r;
+}
+
+extern "C" int32_t pypa_rt_setitem(NativeCtx* ctx, PyObject* container, PyObject* key, PyObject* value,
+                                   int32_t unit) {
+  int32_t r = -1;
+  if (container && key && value) {
+    atInstruction(ctx, unit);
+    r = PyObject_SetItem(container, key, value);
+  }
+  Py_XDECREF(container);
+  Py_XDECREF(key);
+  Py_XDECREF(value);
+  return r;
+}
+
+extern "C" PyObject* pypa_rt_build_list(NativeCtx*, PyObject** items, int32_t n) {
+  bool ok = true;
+  for (int32_t i = 0; i < n; i++) ok = ok && items[i];
+  PyObject* l = ok ? PyList_New(n) : nullptr;
+  if (!l) {
+    for (int32_t i = 0; i < n; i++) Py_XDECREF(items[i]);
+    return nullptr;
+  }
+  for (int32_t i = 0; i < n; i++) PyList_SET_ITEM(l, i, items[i]);
+  return l;
+}
+
+extern "C" PyObject* pypa_rt_get_iter(NativeCtx* ctx, PyObject* obj, int32_t unit) {
+  PyObject* r = nullptr;
+  if (obj) {
+    atInstruction(ctx, unit);
+    r = PyObject_GetIter(obj);
+  }
+  Py_XDECREF(obj);
+  return r;
+}
+
+// As FOR_ITER: StopIteration raised by the iterator ends the loop like exhaustion does.
+extern "C" PyObject* pypa_rt_iter_next(NativeCtx* ctx, PyObject* it, int32_t unit) {
+  atInstruction(ctx, unit);
+  PyObject* r = (*Py_TYPE(it)->tp_iternext)(it);
+  if (r) return r;
+  if (PyErr_Occurred()) {
+    if (!PyErr_ExceptionMatches(PyExc_StopIteration)) return PYPA_ITER_ERROR;
+    PyErr_Clear();
+  }
+  return nullptr;
+}
+
+extern "C" int32_t pypa_rt_list_append(PyObject* list, PyObject* value) {
+  if (!value) return -1;
+  int r = PyList_Append(list, value);
+  Py_DECREF(value);
+  return r;
+}
+
+// Only for tuples and lists (the compiler emits it when it knows the iterable is one): other iterables need
+// LIST_EXTEND's own error message, so they stay in the interpreter.
+extern "C" int32_t pypa_rt_list_extend(NativeCtx* ctx, PyObject* list, PyObject* iterable, int32_t unit) {
+  int32_t r = -1;
+  if (iterable) {
+    atInstruction(ctx, unit);
+    PyObject* none = _PyList_Extend(reinterpret_cast<PyListObject*>(list), iterable);
+    r = none ? 0 : -1;
+    Py_XDECREF(none);
+  }
+  Py_XDECREF(iterable);
+  return r;
+}
+
+namespace {
+
+// What the interpreter's _PyDict_FromItems does (it is not exported): insert in order, later keys win.
+PyObject* dictFrom(PyObject* const* keys, int keyStep, PyObject* const* values, int valueStep, int32_t n) {
+  PyObject* d = _PyDict_NewPresized(n);
+  if (!d) return nullptr;
+  for (int32_t i = 0; i < n; i++) {
+    if (PyDict_SetItem(d, keys[i * keyStep], values[i * valueStep]) < 0) {
+      Py_DECREF(d);
+      return nullptr;
+    }
+  }
+  return d;
+}
+
+}  // namespace
+
+extern "C" PyObject* pypa_rt_build_map(NativeCtx* ctx, PyObject** items, int32_t npairs, int32_t unit) {
+  bool ok = true;
+  for (int32_t i = 0; i < 2 * npairs; i++) ok = ok && items[i];
+  PyObject* d = nullptr;
+  if (ok) {
+    atInstruction(ctx, unit);
+    d = dictFrom(items, 2, items + 1, 2, npairs);
+  }
+  for (int32_t i = 0; i < 2 * npairs; i++) Py_XDECREF(items[i]);
+  return d;
+}
+
+extern "C" PyObject* pypa_rt_build_const_key_map(NativeCtx* ctx, PyObject* keys, PyObject** values, int32_t n,
+                                                 int32_t unit) {
+  bool ok = keys != nullptr;
+  for (int32_t i = 0; i < n; i++) ok = ok && values[i];
+  PyObject* d = nullptr;
+  if (ok) {
+    atInstruction(ctx, unit);
+    d = dictFrom(&PyTuple_GET_ITEM(keys, 0), 1, values, 1, n);
+  }
+  Py_XDECREF(keys);
+  for (int32_t i = 0; i < n; i++) Py_XDECREF(values[i]);
+  return d;
+}
+
+// As MAKE_FUNCTION: items[0] is the code object, then, for each flag set, in this order: closure (0x08),
+// annotations (0x04), keyword defaults (0x02), defaults (0x01). All consumed.
+extern "C" PyObject* pypa_rt_make_function(NativeCtx* ctx, PyObject** items, int32_t flags) {
+  int n = 1 + ((flags & 8) != 0) + ((flags & 4) != 0) + ((flags & 2) != 0) + ((flags & 1) != 0);
+  bool ok = true;
+  for (int i = 0; i < n; i++) ok = ok && items[i];
+  PyFunctionObject* func = ok ? reinterpret_cast<PyFunctionObject*>(PyFunction_New(items[0], ctx->globals)) : nullptr;
+  Py_XDECREF(items[0]);
+  int i = 1;
+  for (int bit = 0; bit < 4; bit++) {
+    if (!(flags & (8 >> bit))) continue;
+    if (!func) {
+      Py_XDECREF(items[i++]);
+      continue;
+    }
+    // The new function's fields are NULL: each takes its item's reference.
+    switch (bit) {
+      case 0: func->func_closure = items[i++]; break;
+      case 1: func->func_annotations = items[i++]; break;
+      case 2: func->func_kwdefaults = items[i++]; break;
+      default: func->func_defaults = items[i++]; break;
+    }
+  }
+  return reinterpret_cast<PyObject*>(func);
 }

@@ -10,7 +10,11 @@ const HelperSymbol* helperSymbols(int* count) {
       HELPER(pypa_rt_unbox_int),     HELPER(pypa_rt_ipow),        HELPER(pypa_rt_float_floordiv),
       HELPER(pypa_rt_float_mod),     HELPER(pypa_rt_float_pow),   HELPER(pypa_rt_binop),
       HELPER(pypa_rt_unary),         HELPER(pypa_rt_compare),     HELPER(pypa_rt_truthy),
-      HELPER(pypa_rt_build_tuple),
+      HELPER(pypa_rt_build_tuple),   HELPER(pypa_rt_call),        HELPER(pypa_rt_getattr),
+      HELPER(pypa_rt_setattr),       HELPER(pypa_rt_getitem),     HELPER(pypa_rt_setitem),
+      HELPER(pypa_rt_build_list),    HELPER(pypa_rt_get_iter),    HELPER(pypa_rt_iter_next),
+      HELPER(pypa_rt_list_append),   HELPER(pypa_rt_list_extend), HELPER(pypa_rt_build_map),
+      HELPER(pypa_rt_build_const_key_map), HELPER(pypa_rt_make_function),
 #undef HELPER
   };
   *count = int(sizeof(kSymbols) / sizeof(kSymbols[0]));

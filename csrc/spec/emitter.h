@@ -73,6 +73,9 @@ class Emitter {
   std::vector<LocalState> locals;
   std::vector<StackEntry> stack;
   const Instruction* in = nullptr;
+  // KW_NAMES sets the keyword names (a co_consts index) of the CALL that follows it.
+  int kwnamesConst = -1;
+  const Instruction* kwnamesIn = nullptr;
 
   int emit(Op op, Type type, std::vector<int> args = {}, int64_t imm = 0, int exit = -1);
   void emitVoid(Op op, std::vector<int> args = {}, int64_t imm = 0, int exit = -1);

@@ -167,7 +167,7 @@ TEST_CASE("an unsupported opcode becomes an Exit", "[ir]") {
   const char* src =
       "def f(a):\n"
       "    b = a + 1\n"
-      "    return [a, b]\n";
+      "    return {a, b}\n";
   auto b = tryBuild(src, "i");
   REQUIRE(b->fn);
   const ir::Function& fn = *b->fn;
@@ -176,13 +176,13 @@ TEST_CASE("an unsupported opcode becomes an Exit", "[ir]") {
   REQUIRE(ex);
   REQUIRE(ex->exit >= 0);
   const ir::ExitPoint& x = fn.exits[ex->exit];
-  DisRow list = firstDis(b->code.get(), "BUILD_LIST");
+  DisRow list = firstDis(b->code.get(), "BUILD_SET");
   CHECK(x.unit == list.offset / 2);
   CHECK(x.resumeUnit == x.unit);
   CHECK(x.line == 3);
   CHECK(x.kind == ir::ExitKind::Reexec);
   CHECK(x.reason == int(deopt::Reason::Unsupported));
-  CHECK(x.detail == "BUILD_LIST");
+  CHECK(x.detail == "BUILD_SET");
   CHECK(localTypes(x) == std::vector<Type>{Type::Int, Type::Int});
   CHECK(stackTypes(x) == std::vector<Type>{Type::Int, Type::Int});
   CHECK(countOps(fn, Op::Return) == 0);

@@ -126,7 +126,8 @@ def test_list_append_inside_loop():
             s = s - 1
         return s, len(out)
     """
-    check(src, [(0, []), (1, []), (10, []), (10, [1, 2])], expect_exit=lambda args, out: args[0] > 0)
+    # The method call runs natively through the generic call path (no exit); the list the caller sees is the same.
+    check(src, [(0, []), (1, []), (10, []), (10, [1, 2])], expect_exit=False)
 
 
 def test_attribute_access_inside_loop():

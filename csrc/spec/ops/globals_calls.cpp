@@ -56,23 +56,61 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
   return true;
 }
 
+namespace {
+
+bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
+
+// An exit before the call. With keyword names pending, it resumes at KW_NAMES: the interpreter keeps them in a
+// local variable of its own, which only KW_NAMES sets.
+bool exitBeforeCall(Emitter& e, Reason reason, const std::string& what) {
+  if (e.kwnamesIn) e.in = e.kwnamesIn;
+  e.kwnamesIn = nullptr;
+  e.kwnamesConst = -1;
+  return e.exitNow(reason, what);
+}
+
+// Any callable, through the vectorcall protocol (CPython's own CALL): the arguments are boxed, the result is an
+// object, and an exception raised by the callee leaves through a Raise exit at this instruction.
+bool callGeneric(Emitter& e, size_t n) {
+  size_t size = e.stack.size();
+  size_t base = size - n - 2;  // NULL (plain call) or the method (method call: then the next entry is self)
+  bool meth = e.stack[base].type != Type::Null;
+  const StackEntry& callable = e.stack[meth ? base : base + 1];
+  size_t firstArg = meth ? base + 1 : base + 2;
+  if (!hasValue(callable.type)) return exitBeforeCall(e, Reason::NotCallable, "CALL of a virtual value");
+  for (size_t i = firstArg; i < size; i++)
+    if (!hasValue(e.stack[i].type)) return exitBeforeCall(e, Reason::Unsupported, "CALL with a virtual argument");
+  std::vector<int> items;
+  items.push_back(e.box(callable));
+  int kw = e.kwnamesConst;
+  if (kw >= 0) items.push_back(e.emit(Op::LoadSlotObj, Type::Obj, {}, e.constSlot(kw)));
+  for (size_t i = firstArg; i < size; i++) items.push_back(e.box(e.stack[i]));
+  e.stack.resize(base);
+  e.kwnamesConst = -1;
+  e.kwnamesIn = nullptr;
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
+  e.push(Type::Obj, e.emit(Op::CallObj, Type::Obj, items, kw >= 0 ? 1 : 0, ex));
+  return true;
+}
+
+}  // namespace
+
 bool handle_PRECALL(Emitter& e, const Instruction& in) {
   size_t n = size_t(in.arg);
-  if (e.stack.size() < n + 2 || e.stack[e.stack.size() - n - 2].type != Type::Null)
-    return e.exitNow(Reason::NotCallable, "method call");
+  if (e.stack.size() < n + 2) return e.fail("PRECALL with a short stack");
   return true;
 }
 
 bool handle_CALL(Emitter& e, const Instruction& in) {
   size_t n = size_t(in.arg);
+  if (e.stack.size() < n + 2) return e.fail("CALL with a short stack");
   StackEntry callable = e.stack[e.stack.size() - n - 1];
-  if (e.stack[e.stack.size() - n - 2].type != Type::Null) return e.exitNow(Reason::NotCallable, "method call");
-  if (callable.known == reinterpret_cast<PyObject*>(&PyRange_Type) && n >= 1 && n <= 3) {
+  bool plain = e.stack[e.stack.size() - n - 2].type == Type::Null && e.kwnamesConst < 0;
+  if (plain && callable.known == reinterpret_cast<PyObject*>(&PyRange_Type) && n >= 1 && n <= 3) {
     int args[3];
     for (size_t i = 0; i < n; i++) {
       const StackEntry& a = e.stack[e.stack.size() - n + i];
-      if (a.type != Type::Int && a.type != Type::Bool)
-        return e.exitNow(Reason::NotCallable, "range() of non-int arguments");
+      if (a.type != Type::Int && a.type != Type::Bool) return callGeneric(e, n);  // a real range object
       args[i] = e.asInt(a);
     }
     StackEntry r;
@@ -89,9 +127,13 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
     e.push(r);
     return true;
   }
-  std::string what = "CALL of ";
-  what += callable.known ? Py_TYPE(callable.known)->tp_name : "an unknown object";
-  return e.exitNow(Reason::NotCallable, what);
+  return callGeneric(e, n);
+}
+
+bool handle_KW_NAMES(Emitter& e, const Instruction& in) {
+  e.kwnamesConst = in.arg;
+  e.kwnamesIn = &in;
+  return true;
 }
 
 }  // namespace pypaccel::spec

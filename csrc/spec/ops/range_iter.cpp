@@ -1,5 +1,6 @@
 // Iteration over range(): GET_ITER turns the virtual range into a virtual iterator, FOR_ITER advances it in
 // registers. Exits materialize it as iter(range(cur, stop, step)), which yields exactly what is left.
+// Anything else is iterated through CPython's iterator protocol (GetIter / IterNext on boxed objects).
 #include "spec/emitter.h"
 
 namespace pypaccel::spec {
@@ -7,13 +8,33 @@ namespace pypaccel::spec {
 using deopt::Reason;
 
 bool handle_GET_ITER(Emitter& e, const Instruction&) {
-  if (e.stack.back().type != Type::Range) return e.exitNow(Reason::NotIterable, "GET_ITER");
-  e.stack.back().type = Type::RangeIter;
+  Type t = e.stack.back().type;
+  if (t == Type::Range) {
+    e.stack.back().type = Type::RangeIter;
+    return true;
+  }
+  if (!ir::isNumeric(t) && t != Type::Obj) return e.exitNow(Reason::NotIterable, "GET_ITER");
+  int obj = e.box(e.pop());
+  int ex = e.makeExit(ir::ExitKind::Raise, Reason::Raised, "GET_ITER");
+  e.push(Type::Obj, e.emit(Op::GetIter, Type::Obj, {obj}, 0, ex));
   return true;
 }
 
 bool handle_FOR_ITER(Emitter& e, const Instruction& in) {
   StackEntry it = e.stack.back();
+  if (it.type == Type::Obj) {
+    // The iterator stays on the stack while the next item is fetched: an error unwinds with it there.
+    int ex = e.makeExit(ir::ExitKind::Raise, Reason::Raised, "FOR_ITER");
+    int next = e.emit(Op::IterNext, Type::Obj, {it.v[0]}, 0, ex);
+    int has = e.emit(Op::NotNull, Type::Bool, {next});
+    std::vector<StackEntry> body = e.stack;
+    StackEntry item;
+    item.type = Type::Obj;
+    item.v[0] = next;
+    body.push_back(item);
+    std::vector<StackEntry> done(e.stack.begin(), e.stack.end() - 1);
+    return e.branch(has, in.next, in.target, &body, &done, {}, {it});
+  }
   if (it.type != Type::RangeIter) return e.exitNow(Reason::NotIterable, "FOR_ITER");
   int has = e.emit(Op::RangeHasNext, Type::Bool, {it.v[0], it.v[1], it.v[2]});
   int next = e.emit(Op::RangeAdvance, Type::Int, {it.v[0], it.v[1], it.v[2]});

@@ -1,0 +1,154 @@
+// Attributes, subscripts and lists on boxed objects, through CPython's own protocols (PyObject_GetAttr,
+// PyObject_GetItem, ...): no type knowledge needed, and an exception leaves through a Raise exit at the instruction.
+#include "spec/emitter.h"
+
+namespace pypaccel::spec {
+
+using deopt::Reason;
+using ir::ExitKind;
+
+namespace {
+
+bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
+
+}  // namespace
+
+bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
+  if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_ATTR on a virtual value");
+  int obj = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_ATTR");
+  e.push(Type::Obj, e.emit(Op::GetAttr, Type::Obj, {obj}, in.arg, ex));
+  return true;
+}
+
+// LOAD_METHOD as LOAD_ATTR plus a NULL: the bound method is called like any callable. The interpreter's own
+// unbound-method shortcut saves creating it; the stack shape (NULL, callable) is one the interpreter's CALL
+// accepts too, so an exit between here and the call resumes correctly.
+bool handle_LOAD_METHOD(Emitter& e, const Instruction& in) {
+  if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_METHOD on a virtual value");
+  int obj = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_METHOD");
+  int attr = e.emit(Op::GetAttr, Type::Obj, {obj}, in.arg, ex);
+  e.push(Type::Null, -1);
+  e.push(Type::Obj, attr);
+  return true;
+}
+
+bool handle_STORE_ATTR(Emitter& e, const Instruction& in) {
+  // TOS is the object, TOS1 the value.
+  if (!hasValue(e.stack.back().type) || !hasValue(e.stack[e.stack.size() - 2].type))
+    return e.exitNow(Reason::Unsupported, "STORE_ATTR on a virtual value");
+  int obj = e.box(e.pop());
+  int value = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_ATTR");
+  e.emitVoid(Op::SetAttr, {obj, value}, in.arg, ex);
+  return true;
+}
+
+bool handle_BINARY_SUBSCR(Emitter& e, const Instruction&) {
+  if (!hasValue(e.stack.back().type) || !hasValue(e.stack[e.stack.size() - 2].type))
+    return e.exitNow(Reason::Unsupported, "BINARY_SUBSCR on a virtual value");
+  int key = e.box(e.pop());
+  int container = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_SUBSCR");
+  e.push(Type::Obj, e.emit(Op::GetItem, Type::Obj, {container, key}, 0, ex));
+  return true;
+}
+
+bool handle_STORE_SUBSCR(Emitter& e, const Instruction&) {
+  // TOS1[TOS] = TOS2
+  size_t n = e.stack.size();
+  for (size_t i = n - 3; i < n; i++)
+    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "STORE_SUBSCR on a virtual value");
+  int key = e.box(e.pop());
+  int container = e.box(e.pop());
+  int value = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_SUBSCR");
+  e.emitVoid(Op::SetItem, {container, key, value}, 0, ex);
+  return true;
+}
+
+bool handle_BUILD_LIST(Emitter& e, const Instruction& in) {
+  size_t n = size_t(in.arg);
+  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++)
+    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "BUILD_LIST of a virtual value");
+  std::vector<int> items;
+  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++) items.push_back(e.box(e.stack[i]));
+  e.stack.resize(e.stack.size() - n);
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BUILD_LIST");
+  e.push(Type::Obj, e.emit(Op::BuildList, Type::Obj, items, 0, ex));
+  return true;
+}
+
+bool handle_LIST_APPEND(Emitter& e, const Instruction& in) {
+  // list.append(TOS) for the list at STACK[-(arg + 1)] after the pop (comprehensions).
+  size_t n = e.stack.size();
+  if (size_t(in.arg) + 1 > n || !hasValue(e.stack.back().type) || e.stack[n - 1 - in.arg].type != Type::Obj)
+    return e.exitNow(Reason::Unsupported, "LIST_APPEND");
+  int list = e.stack[n - 1 - in.arg].v[0];
+  int value = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LIST_APPEND");
+  e.emitVoid(Op::ListAppend, {list, value}, 0, ex);
+  return true;
+}
+
+bool handle_LIST_EXTEND(Emitter& e, const Instruction& in) {
+  // Natively only for a tuple or list constant ([1, 2, 3] is BUILD_LIST 0, LOAD_CONST (1, 2, 3), LIST_EXTEND 1):
+  // other iterables need the interpreter's own error message ("Value after * must be an iterable...").
+  size_t n = e.stack.size();
+  const StackEntry& it = e.stack.back();
+  if (size_t(in.arg) + 1 > n || it.type != Type::Obj || !it.known ||
+      !(PyTuple_CheckExact(it.known) || PyList_CheckExact(it.known)) || e.stack[n - 1 - in.arg].type != Type::Obj)
+    return e.exitNow(Reason::Unsupported, "LIST_EXTEND of an iterable that is not a known tuple");
+  int list = e.stack[n - 1 - in.arg].v[0];
+  int iterable = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LIST_EXTEND");
+  e.emitVoid(Op::ListExtend, {list, iterable}, 0, ex);
+  return true;
+}
+
+bool handle_BUILD_MAP(Emitter& e, const Instruction& in) {
+  size_t n = 2 * size_t(in.arg);
+  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++)
+    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "BUILD_MAP of a virtual value");
+  std::vector<int> items;
+  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++) items.push_back(e.box(e.stack[i]));
+  e.stack.resize(e.stack.size() - n);
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BUILD_MAP");
+  e.push(Type::Obj, e.emit(Op::BuildMap, Type::Obj, items, 0, ex));
+  return true;
+}
+
+bool handle_BUILD_CONST_KEY_MAP(Emitter& e, const Instruction& in) {
+  // TOS is the tuple of keys (a constant), below it the values.
+  size_t n = size_t(in.arg);
+  const StackEntry& keys = e.stack.back();
+  if (keys.type != Type::Obj || !keys.known || !PyTuple_CheckExact(keys.known) ||
+      PyTuple_GET_SIZE(keys.known) != Py_ssize_t(n))
+    return e.exitNow(Reason::Unsupported, "BUILD_CONST_KEY_MAP without a known key tuple");
+  for (size_t i = e.stack.size() - n - 1; i < e.stack.size() - 1; i++)
+    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "BUILD_CONST_KEY_MAP of a virtual value");
+  std::vector<int> items{e.box(e.stack.back())};
+  for (size_t i = e.stack.size() - n - 1; i < e.stack.size() - 1; i++) items.push_back(e.box(e.stack[i]));
+  e.stack.resize(e.stack.size() - n - 1);
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BUILD_CONST_KEY_MAP");
+  e.push(Type::Obj, e.emit(Op::BuildConstKeyMap, Type::Obj, items, 0, ex));
+  return true;
+}
+
+bool handle_MAKE_FUNCTION(Emitter& e, const Instruction& in) {
+  // TOS is the code object; below it, for each flag, in this order: closure, annotations, kwdefaults, defaults.
+  int flags = in.arg & 0x0f;
+  size_t n = 1 + __builtin_popcount(unsigned(flags));
+  if (e.stack.size() < n) return e.fail("MAKE_FUNCTION with a short stack");
+  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++)
+    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "MAKE_FUNCTION of a virtual value");
+  std::vector<int> items;
+  for (size_t k = 0; k < n; k++) items.push_back(e.box(e.stack[e.stack.size() - 1 - k]));  // code first
+  e.stack.resize(e.stack.size() - n);
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "MAKE_FUNCTION");
+  e.push(Type::Obj, e.emit(Op::MakeFunction, Type::Obj, items, flags, ex));
+  return true;
+}
+
+}  // namespace pypaccel::spec

@@ -1,0 +1,145 @@
+# Generic operations on objects, run natively through CPython's own protocols: calls of any callable (positional,
+# keyword, methods, builtins), attributes, subscripts, list/dict literals, iteration over any iterable, and
+# functions made at run time (comprehensions). Results, exceptions and traceback lines must be CPython's, and the
+# calls must stay native (no exit) unless an exception is raised.
+import pytest
+
+from conftest import report_stress
+from harness import check
+
+CALLS = """
+def f(a, b):
+    def_kw = helper(a, c=b)
+    pos = helper(a, b)
+    r = max(a, b) + min(a, b, 0) + abs(a - b) + len([a, b, a])
+    s = str(a) + repr(b)
+    return def_kw, pos, r, s, divmod(a, 7) if b else None, sorted([b, a, 3], reverse=True)
+
+def helper(x, y=2, *, c=3):
+    return x * y - c
+"""
+
+
+@pytest.mark.parametrize("a,b", [(1, 2), (-5, 3), (2**62, 1), (7, 0), (2.5, -1.0), (True, 4)])
+def test_calls_positional_keyword_builtins(a, b):
+    check(CALLS, [(a, b)], name="f", expect_exit=False)
+
+
+RAISING = """
+def f(a, b):
+    t = 0
+    for i in range(3):
+        t += helper(a, i, b)
+    return t
+
+def helper(x, i, d):
+    if i == 2:
+        return x // d
+    return x + i
+"""
+
+
+def test_exception_in_callee_has_cpythons_traceback():
+    # ZeroDivisionError raised in helper (itself native: an exit there) passes through f's native frame: same
+    # type, message and traceback lines in both functions.
+    check(RAISING, [(5, 0), (5, 2), (2**63 - 1, 1), (1.5, 0.0)], name="f")
+
+
+def test_call_of_non_callable_and_bad_keywords():
+    src = """
+    def f(a, kind):
+        if kind == 0:
+            return a(1)
+        if kind == 1:
+            return int(a, nope=3)
+        if kind == 2:
+            return len(a)
+        return abs(a)
+    """
+    check(src, [(5, 0), ("12", 1), (3, 2), ("x", 3), (-2, 3), (2.5, 3)], name="f")
+
+
+METHODS = """
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def norm1(self, scale=1):
+        return (abs(self.x) + abs(self.y)) * scale
+
+def f(a, b):
+    p = Point(a, b)
+    p.x = p.x + 1
+    total = p.norm1() + p.norm1(scale=2)
+    items = [p.x, p.y]
+    items.append(total)
+    items[0] = items[0] * 2
+    d = {"x": p.x, "sum": total}
+    d["y"] = b
+    e = {a: 1, "k": b}
+    return items, d, e, items[-1], getattr(p, "y"), p.missing if a == 99 else None
+"""
+
+
+@pytest.mark.parametrize("a,b", [(1, 2), (-3, 4), (99, 0), (2**62, 2**62), (0.5, -0.25)])
+def test_attributes_methods_subscripts_literals(a, b):
+    check(METHODS, [(a, b)], name="f", expect_exit=lambda args, out: args[0] == 99)
+
+
+def test_subscript_errors():
+    src = """
+    def f(xs, i):
+        return xs[i] + xs[-1]
+    """
+    check(src, [([1, 2, 3], 0), ([1, 2, 3], 5), ([], 0), ((4, 5), 1), ({"a": 1}, "b"), ("abc", 1)], name="f")
+
+
+ITER = """
+def f(xs, n):
+    s = 0
+    for x in xs:
+        s = s + x
+    for k in {"a": n, "b": 2}:
+        s = s + len(k)
+    squares = [x * x for x in xs]
+    evens = [x for x in range(n) if x % 2 == 0]
+    return s, squares, evens, [c for c in "ab"]
+"""
+
+
+@pytest.mark.parametrize("xs", [[1, 2, 3], (4.5, -1.0), [], [2**63 - 1, 1], range(5)], ids=repr)
+def test_iteration_over_any_iterable_and_comprehensions(xs):
+    check(ITER, [(xs, 5)], name="f", expect_exit=False)
+
+
+def test_iteration_errors():
+    src = """
+    def f(obj):
+        t = 0
+        for v in obj:
+            t += v
+        return t
+    """
+    check(src, [(5,), ([1, "a"],), ([1, 2],), ("",)], name="f")
+
+
+def test_iterator_raising_inside_the_loop():
+    src = """
+    def gen(n):
+        for i in range(n):
+            if i == 3:
+                raise ValueError("three")
+            yield i
+
+    def f(n):
+        t = 0
+        for v in gen(n):
+            t += v
+        return t
+    """
+    check(src, [(2,), (3,), (10,)], name="f")
+
+
+def test_stress_mode():
+    report_stress(__file__)
