@@ -88,11 +88,37 @@ def _cache_journal():
 
 def _flush_at_exit():
     # Losing this run's records is better than an error at exit in someone's program: report it in one line.
+    _write_native_log()
     try:
         _ext.flush()
     except Exception as exc:  # noqa: BLE001 - whatever the cache layer raised, the program already finished
         import sys
         sys.stderr.write(f"pypaccel: could not write run records to the cache: {exc}\n")
+
+
+def _write_native_log():
+    # PYPACCEL_NATIVE_LOG=PATH (set by `python -m pypaccel bisect`): append "FILE:FIRSTLINENO:QUALNAME" for each
+    # function that ran natively or was compiled for it. One O_APPEND write per process, so that every process of a
+    # command (a test suite and its subprocesses) can append to the same file without mixing lines. The file is
+    # created even when there is nothing to list: it tells bisect that this process reached its exit handlers.
+    path = os.environ.get("PYPACCEL_NATIVE_LOG", "")
+    if not path:
+        return
+    try:
+        lines = set()
+        for f in _ext.stats()["functions"]:
+            line = f"{f['file']}:{f['firstlineno']}:{f['qualname']}"
+            if (f["native_calls"] or f["compiled"] or f["loaded"]) and "\n" not in line and "\r" not in line:
+                lines.add(line + "\n")
+        data = "".join(sorted(lines)).encode("utf-8", "replace")
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+    except Exception as exc:  # noqa: BLE001 - as for the flush: the program already finished, say it and go on
+        import sys
+        sys.stderr.write(f"pypaccel: could not write PYPACCEL_NATIVE_LOG={path!r}: {exc}\n")
 
 
 def _register_flush():

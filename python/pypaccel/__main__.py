@@ -1,5 +1,6 @@
-# `python -m pypaccel run ...` (run a program with pypaccel on), `python -m pypaccel stats ...` (report the cache)
-# and `python -m pypaccel cache ...` (list, verify, clear the cache databases).
+# `python -m pypaccel run ...` (run a program with pypaccel on), `python -m pypaccel stats ...` (report the cache),
+# `python -m pypaccel cache ...` (list, verify, clear the cache databases) and `python -m pypaccel bisect ... -- CMD`
+# (find the function whose native code changes what CMD does).
 # Each subcommand imports what it needs itself: `run` must start the program with as little of ours loaded as possible.
 import sys
 
@@ -9,6 +10,7 @@ usage: python -m pypaccel run [-h] (SCRIPT | -m MODULE) [ARGS...]
        python -m pypaccel cache list [-h] [--json] [--user] [PATH...]
        python -m pypaccel cache verify [-h] [--json] [--user] [PATH...]
        python -m pypaccel cache clear [-h] [--dry-run] [--user] [PATH...]
+       python -m pypaccel bisect [-h] [options] -- CMD...
        python -m pypaccel --version
 """
 
@@ -35,6 +37,9 @@ def main(argv=None):
     if command == "cache":
         from . import _cache_cli
         return _reporting(_cache_cli.main, rest)
+    if command == "bisect":
+        from . import _bisect
+        return _bisect.main(rest)
     if command == "--version":
         from . import __version__
         sys.stdout.write(f"pypaccel {__version__}\n")
