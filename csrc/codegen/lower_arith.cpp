@@ -160,6 +160,40 @@ bool Lowerer::lowerArith(const ir::Instr& in) {
     }
     case Op::IntInvert: def(in.id, b.CreateNot(val(in.args[0]))); return true;
     case Op::FloatNeg: def(in.id, b.CreateFNeg(val(in.args[0]))); return true;
+    case Op::IntAbs: {
+      llvm::Value* x = val(in.args[0]);
+      guard(b.CreateICmpEQ(x, b.getInt64(INT64_MIN)), in.exit);
+      def(in.id, b.CreateSelect(b.CreateICmpSLT(x, b.getInt64(0)), b.CreateNeg(x), x));
+      return true;
+    }
+    case Op::FloatAbs: {
+      llvm::Function* fabs = llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64});
+      def(in.id, b.CreateCall(fabs, {val(in.args[0])}));
+      return true;
+    }
+    case Op::IntMinMax: {
+      // CPython's min/max keep the first of equal items: b replaces a only when strictly smaller (larger).
+      llvm::Value *x = val(in.args[0]), *y = val(in.args[1]);
+      llvm::Value* takeB = in.imm ? b.CreateICmpSGT(y, x) : b.CreateICmpSLT(y, x);
+      def(in.id, b.CreateSelect(takeB, y, x));
+      return true;
+    }
+    case Op::FloatMinMax: {
+      // Ordered comparisons: a nan on either side never replaces (as PyObject_RichCompare gives False).
+      llvm::Value *x = val(in.args[0]), *y = val(in.args[1]);
+      llvm::Value* takeB = in.imm ? b.CreateFCmpOGT(y, x) : b.CreateFCmpOLT(y, x);
+      def(in.id, b.CreateSelect(takeB, y, x));
+      return true;
+    }
+    case Op::FloatToInt: {
+      // int(x): exact truncation for |x| < 2**63; nan, inf (which raise) and larger values (big ints) exit.
+      llvm::Value* x = val(in.args[0]);
+      llvm::Value* inRange = b.CreateAnd(b.CreateFCmpOGE(x, llvm::ConstantFP::get(f64, -9223372036854775808.0)),
+                                         b.CreateFCmpOLT(x, llvm::ConstantFP::get(f64, 9223372036854775808.0)));
+      guard(b.CreateNot(inRange), in.exit);
+      def(in.id, b.CreateFPToSI(x, i64));
+      return true;
+    }
     case Op::BoolToInt: def(in.id, b.CreateZExt(val(in.args[0]), i64)); return true;
     case Op::IntToFloat: {
       llvm::Value* x = val(in.args[0]);

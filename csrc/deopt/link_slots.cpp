@@ -18,7 +18,21 @@ static bool lookupGlobal(PyObject* globals, PyObject* builtins, PyObject* name, 
   return v != nullptr;
 }
 
-bool valueMatches(char expect, PyObject* v, int64_t* word) {
+PyObject* originalBuiltin(const std::string& name) {
+  // A private copy of the builtins module's dict, taken once: rebinding builtins.abs later must not move it.
+  static PyObject* snapshot = [] {
+    PyObject* mod = PyImport_ImportModule("builtins");
+    PyObject* copy = mod ? PyDict_Copy(PyModule_GetDict(mod)) : nullptr;
+    Py_XDECREF(mod);
+    if (!copy) PyErr_Clear();
+    return copy;
+  }();
+  if (!snapshot) return nullptr;
+  PyObject* v = PyDict_GetItemString(snapshot, name.c_str());
+  return v;
+}
+
+bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* word) {
   switch (expect) {
     case 'i': {
       if (!PyLong_CheckExact(v)) return false;
@@ -43,6 +57,7 @@ bool valueMatches(char expect, PyObject* v, int64_t* word) {
       *word = v == Py_True;
       return true;
     case 'r': return v == reinterpret_cast<PyObject*>(&PyRange_Type);
+    case 'k': return v != nullptr && v == originalBuiltin(name);
     default: return true;
   }
 }
@@ -84,7 +99,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       return false;
     }
     int64_t word = 0;
-    if (!valueMatches(g.expect, v, &word)) {
+    if (!valueMatches(g.expect, g.name, v, &word)) {
       *why = "global '" + g.name + "' changed type since it was compiled";
       return false;
     }

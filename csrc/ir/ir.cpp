@@ -120,6 +120,8 @@ std::string print(const Function& fn) {
         case Op::ObjCompare:
         case Op::CallObj:
         case Op::MakeFunction:
+        case Op::IntMinMax:
+        case Op::FloatMinMax:
         case Op::GetAttr:
         case Op::SetAttr:
         case Op::IntToFloat: os << " " << in.imm; break;

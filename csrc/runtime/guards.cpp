@@ -35,7 +35,7 @@ extern "C" int32_t pypa_rt_global_check(NativeCtx* ctx, int32_t guard) {
   }
   if (!v || fromBuiltins != g.fromBuiltins) return 0;
   int64_t word = 0;
-  if (!pypaccel::deopt::valueMatches(g.expect, v, &word)) return 0;
+  if (!pypaccel::deopt::valueMatches(g.expect, g.name, v, &word)) return 0;
   if (g.valueSlot >= 0 && word != spec->slotWords[g.valueSlot]) return 0;
   spec->slotWords[g.objSlot] = reinterpret_cast<int64_t>(v);
   spec->slotWords[g.globalsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(ctx->globals)->ma_version_tag);

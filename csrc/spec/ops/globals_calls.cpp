@@ -1,11 +1,25 @@
 // LOAD_GLOBAL under a guard (dict version, then identity), and the calls the compiler understands:
 // range(...) becomes a virtual range object.
+#include <cstring>
+
+#include "deopt/specialization.h"
 #include "spec/emitter.h"
 
 namespace pypaccel::spec {
 
 using deopt::Reason;
 using ir::ExitKind;
+
+namespace {
+
+// Builtins whose calls on unboxed numbers are compiled natively (see callBuiltin).
+bool nativeBuiltin(const char* name) {
+  for (const char* n : {"abs", "min", "max", "float", "int"})
+    if (std::strcmp(n, name) == 0) return true;
+  return false;
+}
+
+}  // namespace
 
 bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
   PyObject* name = PyTuple_GET_ITEM(e.info.names.get(), in.arg >> 1);
@@ -33,6 +47,8 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
     expect = 'f';
   } else if (v == reinterpret_cast<PyObject*>(&PyRange_Type)) {
     expect = 'r';
+  } else if (nativeBuiltin(cname) && v == deopt::originalBuiltin(cname)) {
+    expect = 'k';  // a call of it may be compiled natively: guard the identity, not just the binding
   }
   int g = e.globalGuard(cname, v, fromBuiltins, expect);
   int ex = e.makeExit(ExitKind::Reexec, Reason::GlobalChanged, cname);
@@ -93,6 +109,57 @@ bool callGeneric(Emitter& e, size_t n) {
   return true;
 }
 
+bool isNum(Type t) { return t == Type::Int || t == Type::Float || t == Type::Bool; }
+
+// abs, min, max, float and int of unboxed numbers, where the result is exactly CPython's (the callable is the
+// original builtin, guarded by identity: LOAD_GLOBAL's 'k'). False: not such a call, use the generic path.
+bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
+  auto is = [&](const char* name) { return callable.known == deopt::originalBuiltin(name); };
+  size_t size = e.stack.size();
+  const StackEntry* args = &e.stack[size - n];
+  int result = -1;
+  Type rtype = Type::Void;
+  if (is("abs") && n == 1 && isNum(args[0].type)) {
+    if (args[0].type == Type::Float) {
+      result = e.emit(Op::FloatAbs, Type::Float, {args[0].v[0]});
+      rtype = Type::Float;
+    } else {
+      int ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, "abs()");
+      result = e.emit(Op::IntAbs, Type::Int, {e.asInt(args[0])}, 0, ex);
+      rtype = Type::Int;
+    }
+  } else if ((is("min") || is("max")) && n == 2 && isNum(args[0].type) && isNum(args[1].type)) {
+    // Same kind only: min(1, 2.0) returns one of the objects as it is (an int or a float), decided at run time.
+    bool ints = args[0].type != Type::Float && args[1].type != Type::Float;
+    bool floats = args[0].type == Type::Float && args[1].type == Type::Float;
+    if (!ints && !floats) return false;
+    if (ints && (args[0].type == Type::Bool || args[1].type == Type::Bool)) return false;  // min(True, 1) is True
+    int64_t which = is("max") ? 1 : 0;
+    result = e.emit(floats ? Op::FloatMinMax : Op::IntMinMax, floats ? Type::Float : Type::Int,
+                    {args[0].v[0], args[1].v[0]}, which);
+    rtype = floats ? Type::Float : Type::Int;
+  } else if (is("float") && n == 1 && isNum(args[0].type)) {
+    result = args[0].type == Type::Float ? args[0].v[0] : e.emit(Op::IntToFloat, Type::Float, {e.asInt(args[0])}, 0);
+    rtype = Type::Float;
+  } else if (is("int") && n == 1 && isNum(args[0].type)) {
+    if (args[0].type == Type::Float) {
+      int ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, "int() of a float");
+      result = e.emit(Op::FloatToInt, Type::Int, {args[0].v[0]}, 0, ex);
+    } else {
+      result = e.asInt(args[0]);
+    }
+    rtype = Type::Int;
+  } else {
+    return false;
+  }
+  // Numbers need no release; the callable (an Obj with a reference) does.
+  StackEntry fn = callable;
+  e.stack.resize(size - n - 2);
+  e.discard(fn);
+  e.push(rtype, result);
+  return true;
+}
+
 }  // namespace
 
 bool handle_PRECALL(Emitter& e, const Instruction& in) {
@@ -127,6 +194,7 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
     e.push(r);
     return true;
   }
+  if (plain && callable.known && callBuiltin(e, callable, n)) return true;
   return callGeneric(e, n);
 }
 
