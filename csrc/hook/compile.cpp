@@ -24,6 +24,9 @@ using support::Ref;
 
 namespace {
 
+// Past this, even the light pipeline takes seconds and hundreds of MB (see jit/engine.cpp): not worth it.
+constexpr size_t kMaxSpillWords = 60000;
+
 std::unique_ptr<jit::Engine>* gEngine = new std::unique_ptr<jit::Engine>();
 std::string* gEngineError = new std::string();
 std::map<std::string, std::unique_ptr<cache::Store>>* gStores = new std::map<std::string, std::unique_ptr<cache::Store>>();
@@ -370,6 +373,8 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   if (!mod) return fail(support::errorReason(mod.takeError()));
   size_t spillWords = 0;
   for (const auto& x : fn->exits) spillWords += size_t(deopt::exitBufferWords(x));
+  if (spillWords > kMaxSpillWords)
+    return fail("too large to compile (its exits spill " + std::to_string(spillWords) + " words)");
   auto obj = e->compile(**mod, spillWords);
   if (!obj) return fail(support::errorReason(obj.takeError()));
   std::string whyNot;

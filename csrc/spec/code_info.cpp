@@ -83,6 +83,10 @@ std::string ineligibleReason(const CodeInfo& info) {
   if (!(info.flags & CO_OPTIMIZED)) return "not a function body (module or class code)";
   if (info.ncellsFree) return "uses closure cells or free variables";
   if (info.nlocalsplus != info.nlocals) return "unexpected locals layout";
+  // Every exit spills every live local: compile time and memory grow with locals x exits (a namedtuple of 5000
+  // fields has a __new__ with 5000 arguments). Such functions are rarely hot loops.
+  if (info.nlocals > kMaxLocals)
+    return "too many local variables (" + std::to_string(info.nlocals) + " > " + std::to_string(kMaxLocals) + ")";
   return "";
 }
 

@@ -32,6 +32,9 @@ struct CodeInfo {
 
 llvm::Expected<CodeInfo> readCodeInfo(PyObject* code);
 
+// Functions with more locals than this are not compiled (see ineligibleReason).
+constexpr int kMaxLocals = 400;
+
 // Why this code can never be compiled (generator, cells, ...), or "" when it may be.
 std::string ineligibleReason(const CodeInfo& info);
 

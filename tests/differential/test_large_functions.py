@@ -69,3 +69,17 @@ def test_many_locals_compile_in_reasonable_time(tmp_path, scratch_env):
 
 def test_stress_mode():
     report_stress(__file__)
+
+
+def test_functions_too_large_to_compile_run_interpreted_and_say_why():
+    # A namedtuple of 5000 fields has a __new__ with 5000 arguments: compiling it would take minutes and GBs (every
+    # exit spills every local). It stays interpreted, and stats say why.
+    from harness import Pair, compare
+    n = 500
+    src = "def f(%s):\n    return (%s)\n" % (", ".join(f"a{i}" for i in range(n)), ", ".join(f"a{i}" for i in range(n)))
+    pair = Pair(src)
+    problems = compare(pair, tuple(range(n)), native=False)
+    assert not problems, problems
+    st = pair.stats()
+    assert st["native_calls"] == 0 and st["compiled"] == 0, st
+    assert any("too many local variables (500 > 400)" in r for r in st["fallback_reasons"]), st
