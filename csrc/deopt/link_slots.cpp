@@ -62,8 +62,37 @@ bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* wo
   }
 }
 
+namespace {
+
+// Arguments no STORE_FAST / DELETE_FAST of the code touches (co_code is the de-specialized bytecode).
+std::vector<uint8_t> stableArguments(PyObject* code, int nargs) {
+  std::vector<uint8_t> stable(size_t(nargs > 0 ? nargs : 0), 1);
+  Ref bytes = Ref::steal(PyObject_GetAttrString(code, "co_code"));
+  if (!bytes || !PyBytes_Check(bytes.get())) {
+    PyErr_Clear();
+    return std::vector<uint8_t>(stable.size(), 0);
+  }
+  const auto* b = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(bytes.get()));
+  Py_ssize_t n = PyBytes_GET_SIZE(bytes.get());
+  constexpr int kStoreFast = 125, kDeleteFast = 126, kExtendedArg = 144;
+  uint32_t ext = 0;
+  for (Py_ssize_t i = 0; i + 1 < n; i += 2) {
+    if (b[i] == kExtendedArg) {
+      ext = (ext | b[i + 1]) << 8;
+      continue;
+    }
+    uint32_t arg = ext | b[i + 1];
+    ext = 0;
+    if ((b[i] == kStoreFast || b[i] == kDeleteFast) && arg < stable.size()) stable[arg] = 0;
+  }
+  return stable;
+}
+
+}  // namespace
+
 bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* builtins, std::string* why) {
   const SpecMeta& m = s.meta;
+  s.stableArgs = stableArguments(code, m.nargs);
   s.slotWords.assign(m.slots.size(), 0);
   if (!PyDict_CheckExact(globals) || !PyDict_CheckExact(builtins)) {
     *why = "globals or builtins is not a dict";

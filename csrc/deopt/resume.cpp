@@ -68,7 +68,13 @@ extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* valu
     PyObject* v = nullptr;
     if (s.def != Def::No) {
       bool bound = s.def == Def::Yes || (*p++ & 1);
-      if (bound) {
+      if (bound && l < spec->stableArgs.size() && spec->stableArgs[l] && localsplus[l] &&
+          pypaccel::ir::isNumeric(s.type)) {
+        // The argument object itself is still in the frame (the code never stores to it): keep it, so identity
+        // survives the exit.
+        skipValue(s.type, p);
+        continue;
+      } else if (bound) {
         v = boxValue(s.type, p);
         if (!v) boxFailed = true;
       } else {

@@ -41,6 +41,9 @@ struct Specialization {
   std::vector<int64_t> slotWords;
   std::vector<uint8_t> stressFlags;
   std::vector<uint64_t> exitCounts;
+  // Per argument: never stored to or deleted by the code, so the frame still holds the object it came in as
+  // (exits keep it instead of boxing the unboxed copy: identity survives). Filled by linkSlots.
+  std::vector<uint8_t> stableArgs;
   uint64_t entries = 0;
   uint64_t exits = 0;
   bool disabled = false;

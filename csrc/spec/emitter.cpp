@@ -119,7 +119,20 @@ int Emitter::asFloat(const StackEntry& e, bool exact, int exitId) {
   return emit(Op::IntToFloat, Type::Float, {i}, 1, exitId);
 }
 
+bool Emitter::stableArg(int i) const {
+  if (i < 0 || i >= info.totalArgs()) return false;
+  for (const Instruction& x : bc.instrs)
+    if ((x.op == STORE_FAST || x.op == DELETE_FAST) && x.arg == i) return false;
+  return true;
+}
+
 int Emitter::box(const StackEntry& e) {
+  if (e.arg >= 0 && ir::isNumeric(e.type)) {
+    // The argument object itself (the frame's reference keeps it alive; this one is for the consumer).
+    int o = emit(Op::LoadArg, Type::Obj, {}, e.arg);
+    emitVoid(Op::IncRef, {o});
+    return o;
+  }
   switch (e.type) {
     case Type::Int: return emit(Op::BoxInt, Type::Obj, {e.v[0]});
     case Type::Float: return emit(Op::BoxFloat, Type::Obj, {e.v[0]});

@@ -31,6 +31,9 @@ struct StackEntry {
   Type type = Type::Void;
   int v[3] = {-1, -1, -1};
   PyObject* known = nullptr;
+  // An unboxed number loaded from an argument the function never stores to: the frame still holds the very
+  // object it came in as, which boxing then reuses (so `f(x) is x` and `a is b` keep CPython's answers).
+  int arg = -1;
 };
 
 // Types at the start of a block, merged over its predecessors.
@@ -111,6 +114,9 @@ class Emitter {
   int asFloat(const StackEntry& e, bool exact, int exitId);  // Int/Bool/Float
   int box(const StackEntry& e);     // owned Obj from anything with a value (consumes an Obj entry)
   void discard(const StackEntry& e);  // drop a stack entry (decref an Obj)
+
+  // Whether local `i` is an argument the function never stores to or deletes (it always holds the argument).
+  bool stableArg(int i) const;
 
   // Locals.
   int varFor(int local, Type t) { return fn.addVar(ir::VarKind::Local, local, t, 0); }

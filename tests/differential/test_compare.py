@@ -56,9 +56,8 @@ def test_is_distinct_objects():
     check(src, [(1000, 1000.0), (2.5, -2.5), (0, False), (1, True), (2**64, 2**64 + 1), (True, False)])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `a is b` is False for one int/float object passed twice "
-                                       "(native code unboxes both and identity is lost)")
 def test_is_same_object():
+    # Arguments the function never reassigns keep their identity: `is` compares the objects the frame holds.
     src = """
     def f(a, b):
         return a is b, a is not b
@@ -115,3 +114,13 @@ def test_returned_argument_is_the_same_object():
 
 def test_stress_mode():
     report_stress(__file__)
+
+
+def test_argument_passed_on_and_returned_keeps_its_identity():
+    from harness import Pair
+    pair = Pair("def f(a, b):\n    r = g(a)\n    return a, r is a, b is a\n\ndef g(x):\n    return x\n")
+    for x in [2.5, -0.0, 10**6, 2**62, 7, True]:
+        for fn in (pair.plain, pair.fast):
+            got, same, other = fn(x, x)
+            assert got is x and same and other, (fn, x)
+    assert pair.stats()["native_calls"] >= 6

@@ -49,6 +49,12 @@ bool handle_IS_OP(Emitter& e, const Instruction& in) {
     r = e.constBool(false);  // a number is never None
   } else if (ir::isNumeric(a.type) && a.type == b.type && a.v[0] == b.v[0]) {
     r = e.constBool(true);  // the very same value: in CPython, the very same object
+  } else if ((a.arg >= 0 || a.type == Type::Obj) && (b.arg >= 0 || b.type == Type::Obj)) {
+    // Arguments the function never reassigns are still the objects the frame holds: compare those.
+    auto object = [&](const StackEntry& s) {
+      return s.type == Type::Obj ? s.v[0] : e.emit(Op::LoadArg, Type::Obj, {}, s.arg);
+    };
+    r = e.emit(Op::ObjIs, Type::Bool, {object(a), object(b)});
   } else {
     return e.exitNow(Reason::Unsupported, "IS_OP on unboxed values");
   }

@@ -67,7 +67,11 @@ bool handle_LOAD_FAST(Emitter& e, const Instruction& in) {
   }
   int v = e.emit(Op::LoadVar, l.type, {}, e.varFor(in.arg, l.type));
   if (l.type == Type::Obj) e.emitVoid(Op::IncRef, {v});
-  e.push(l.type, v);
+  StackEntry s;
+  s.type = l.type;
+  s.v[0] = v;
+  if (ir::isNumeric(l.type) && e.stableArg(in.arg)) s.arg = in.arg;
+  e.push(s);
   return true;
 }
 
