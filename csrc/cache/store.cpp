@@ -241,19 +241,21 @@ llvm::Expected<std::unique_ptr<Store>> Store::open(const std::string& path, cons
 // A writable database: create or upgrade the schema if needed, then choose the journal.
 llvm::Error Store::setUp(const OpenOptions& opts, int app, int ver) {
   if (app == 0 || ver < kSchemaVersion) {
-    // An unmarked database is only ours to set up if it is empty: never take over someone else's tables.
-    if (app == 0 && pragmaInt(db_, "SELECT count(*) FROM sqlite_master") != 0)
-      return support::bail(path_ + " is not a pypaccel cache");
     WriteTimeout wait(db_);
     if (auto err = begin()) return err;
-    // Another process may have set it up while we waited for the lock.
-    int app2 = pragmaInt(db_, "PRAGMA application_id");
-    int ver2 = pragmaInt(db_, "PRAGMA user_version");
-    if (app2 == kApplicationId && ver2 == kSchemaVersion) return exec("COMMIT");
     auto fail = [&](llvm::Error err) {
       llvm::consumeError(exec("ROLLBACK"));
       return err;
     };
+    // Decided under the lock: another process may have set it up (or upgraded it) while we waited.
+    int app2 = pragmaInt(db_, "PRAGMA application_id");
+    int ver2 = pragmaInt(db_, "PRAGMA user_version");
+    if (app2 == kApplicationId && ver2 == kSchemaVersion) return exec("COMMIT");
+    if (app2 != 0 && app2 != kApplicationId) return fail(support::bail(path_ + " is not a pypaccel cache"));
+    if (ver2 > kSchemaVersion) return fail(support::bail(path_ + " has a newer schema (" + std::to_string(ver2) + ")"));
+    // An unmarked database is only ours to set up if it is empty: never take over someone else's tables.
+    if (app2 == 0 && pragmaInt(db_, "SELECT count(*) FROM sqlite_master") != 0)
+      return fail(support::bail(path_ + " is not a pypaccel cache"));
     if (app2 == kApplicationId)
       if (auto err = exec(kDropOld)) return fail(std::move(err));
     if (auto err = exec(kSchema)) return fail(std::move(err));
