@@ -176,7 +176,14 @@ PYBIND11_MODULE(_pypaccel, m) {
   m.def("is_enabled", &hook::isEnabled);
   m.def("specialize", &specialize, "Returns a callable that runs `func` natively.");
   m.def("exclude", &exclude, "Keeps `func` interpreted for good (returns it).");
-  m.def("stats", [] { return py::reinterpret_steal<py::dict>(hook::statsDict()); });
+  m.def(
+      "stats",
+      [](py::object file) {
+        if (file.is_none()) return py::reinterpret_steal<py::dict>(hook::statsDict());
+        std::string f = file.cast<std::string>();
+        return py::reinterpret_steal<py::dict>(hook::statsDict(f.c_str()));
+      },
+      py::arg("file") = py::none());
   m.def("flush", &flush, "Writes this run's records into the cache databases.");
   m.attr("run_id") = gRunId;
 }

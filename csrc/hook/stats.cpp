@@ -136,9 +136,10 @@ std::vector<cache::Profile> profilesOf(const profile::CodeState& st, const std::
   return out;
 }
 
-std::vector<Snapshot> snapshotStates(const std::string& build = "") {
+std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* file = nullptr) {
   std::vector<Snapshot> out;
   for (profile::CodeState* st : profile::allStates()) {
+    if (file && st->filename != file) continue;
     auto evs = eventsOf(*st);
     if (evs.empty()) continue;
     // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
@@ -157,10 +158,10 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "") {
 
 }  // namespace
 
-PyObject* statsDict() {
+PyObject* statsDict(const char* file) {
   uint64_t compiled = 0, loaded = 0, fallbacks = 0, exits = 0, native = 0, disabled = 0;
   PyObject* functions = PyList_New(0);
-  std::vector<Snapshot> snaps = snapshotStates();
+  std::vector<Snapshot> snaps = snapshotStates("", file);
   for (const Snapshot& sn : snaps) {
     const std::vector<cache::Event>& evs = sn.events;
     const Snapshot* st = &sn;

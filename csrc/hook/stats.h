@@ -13,7 +13,9 @@ namespace pypaccel::hook {
 // The run's events for one code object, in the cache's event format.
 std::vector<cache::Event> eventsOf(const profile::CodeState& st);
 // A new reference to the stats() dict.
-PyObject* statsDict();
+// What this process did; with `file` set, only that source file's functions (cheap: stats() of a large
+// process builds an entry for each of its thousands of functions).
+PyObject* statsDict(const char* file = nullptr);
 // Writes this run's events into each module's database.
 void flushRunRecords(const std::string& runId, double started, const std::string& argv);
 

@@ -173,8 +173,9 @@ def exclude(func, /):
     return _ext.exclude(func)
 
 
-def stats():
+def stats(file=None):
     """What this process compiled, loaded from the cache, and why code left or never entered native code.
 
-    {"totals": {...}, "functions": [{"file", "qualname", "firstlineno", "state", "exits", "fallbacks", ...}]}"""
-    return _ext.stats()
+    {"totals": {...}, "functions": [{"file", "qualname", "firstlineno", "state", "exits", "fallbacks", ...}]}
+    With `file` (a code object's co_filename), only that file's functions, and totals over them."""
+    return _ext.stats(file)

@@ -124,3 +124,16 @@ def test_stats_command_json(run_python, tmp_path):
     result = run_python("-m", "pypaccel", "stats", "--json", tmp_path / "empty-dir-that-does-not-exist")
     assert result.returncode == 0 and "no such file or directory" in result.stderr
     assert set(json.loads(result.stdout)["totals"].values()) == {0}
+
+
+def test_stats_of_one_file(tmp_path):
+    import pypaccel
+    ns = {}
+    exec(compile("def k(n):\n    t = 0\n    for i in range(n):\n        t += i\n    return t\n", "<one-file>", "exec"), ns)
+    f = pypaccel.specialize(ns["k"])
+    assert f(10) == 45
+    only = pypaccel.stats("<one-file>")
+    assert [e["qualname"] for e in only["functions"]] == ["k"]
+    assert only["totals"]["native_calls"] == 1 and only["totals"]["compiled"] + only["totals"]["loaded"] == 1
+    assert pypaccel.stats("<no-such-file>")["functions"] == []
+    assert any(e["file"] == "<one-file>" for e in pypaccel.stats()["functions"])

@@ -125,7 +125,7 @@ def fn_stats(filename, qualname=None):
     """Summed stats of the functions from `filename` (optionally one qualname): native_calls, exits, compiled..."""
     out = {"native_calls": 0, "exits": 0, "compiled": 0, "loaded": 0, "calls": 0, "fallbacks": 0, "state": None,
            "exit_reasons": {}, "fallback_reasons": []}
-    for f in pypaccel.stats()["functions"]:
+    for f in pypaccel.stats(filename)["functions"]:
         if f["file"] != filename or (qualname is not None and f["qualname"] != qualname):
             continue
         if f["state"] == "excluded":  # the plain side of a pair when the whole test process is accelerated
