@@ -238,6 +238,46 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       def(in.id, r);
       return true;
     }
+    case Op::SyncLocal: {
+      // Boxed like an exit would box it; a failed box leaves NULL (the local then reads as unbound). With a second
+      // argument (the local's bound flag), only when it is set.
+      llvm::BasicBlock* after = nullptr;
+      if (in.args.size() > 1) {
+        llvm::BasicBlock* bound = llvm::BasicBlock::Create(ctx, "sync_bound", func);
+        after = llvm::BasicBlock::Create(ctx, "sync_done", func);
+        b.CreateCondBr(val(in.args[1]), bound, after);
+        b.SetInsertPoint(bound);
+      }
+      llvm::Value* v = val(in.args[0]);
+      llvm::Value* boxed;
+      llvm::Type* t = v->getType();
+      if (t->isIntegerTy(64)) {
+        boxed = b.CreateCall(helper("PyLong_FromLongLong", ptr, {i64}), {v});
+      } else if (t->isDoubleTy()) {
+        boxed = b.CreateCall(helper("PyFloat_FromDouble", ptr, {f64}), {v});
+      } else if (t->isIntegerTy(1)) {
+        boxed = b.CreateSelect(v, pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
+        incref(boxed);
+      } else {
+        boxed = v;
+        incref(boxed);
+      }
+      llvm::Value* slot = b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm);
+      llvm::Value* old = b.CreateLoad(ptr, slot);
+      b.CreateStore(boxed, slot);
+      llvm::BasicBlock* has = llvm::BasicBlock::Create(ctx, "had_value", func);
+      llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "synced", func);
+      b.CreateCondBr(b.CreateIsNotNull(old), has, cont);
+      b.SetInsertPoint(has);
+      decref(old);
+      b.CreateBr(cont);
+      b.SetInsertPoint(cont);
+      if (after) {
+        b.CreateBr(after);
+        b.SetInsertPoint(after);
+      }
+      return true;
+    }
     case Op::CheckFlag: guard(b.CreateNot(val(in.args[0])), in.exit); return true;
     case Op::RangeCheck: guard(b.CreateICmpEQ(val(in.args[0]), b.getInt64(0)), in.exit); return true;
     case Op::RangeHasNext: {

@@ -56,8 +56,9 @@ void pypa_frame_link(PyThreadState *ts, PypaFrame *f) {
 }
 
 void pypa_frame_unlink(PyThreadState *ts, PypaFrame *f) {
+    /* f->previous stays, as the interpreter leaves it on return: if a frame object of f outlives the call
+       (sys._getframe()), clearing f links its f_back through it. */
     ts->cframe->current_frame = f->previous;
-    f->previous = NULL;
 }
 
 int pypa_code_firsttraceable(PyCodeObject *co) { return co->_co_firsttraceable; }

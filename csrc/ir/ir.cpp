@@ -122,6 +122,7 @@ std::string print(const Function& fn) {
         case Op::MakeFunction:
         case Op::IntMinMax:
         case Op::FloatMinMax:
+        case Op::SyncLocal:
         case Op::GetAttr:
         case Op::SetAttr:
         case Op::IntToFloat: os << " " << in.imm; break;

@@ -102,6 +102,16 @@ int Emitter::makeExit(ExitKind kind, deopt::Reason reason, const std::string& de
 }
 
 bool Emitter::exitNow(deopt::Reason reason, const std::string& detail) {
+  // The interpreter takes over here for sure: arguments on the stack go back as the objects they came in as
+  // (`x in seq` finds a NaN argument by identity), not as fresh boxes of their unboxed copies.
+  for (StackEntry& s : stack) {
+    if (s.arg < 0 || !ir::isNumeric(s.type)) continue;
+    int o = emit(Op::LoadArg, Type::Obj, {}, s.arg);
+    emitVoid(Op::IncRef, {o});
+    s = StackEntry{};
+    s.type = Type::Obj;
+    s.v[0] = o;
+  }
   int x = makeExit(ExitKind::Reexec, reason, detail);
   emitVoid(Op::Exit, {}, 0, x);
   return false;

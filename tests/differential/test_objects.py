@@ -143,3 +143,59 @@ def test_iterator_raising_inside_the_loop():
 
 def test_stress_mode():
     report_stress(__file__)
+
+
+FRAMES = """
+import sys
+
+def f(a, n):
+    x = a * 2
+    y = x + 1.5
+    t = 0
+    for i in range(n):
+        t += i
+    seen = peek()
+    mine = locals()
+    return sorted(seen.items()), sorted(k for k in mine), mine["y"], chain()
+
+def peek():
+    return {k: v for k, v in sys._getframe(1).f_locals.items() if k not in ("seen", "mine")}
+
+def chain():
+    frame = sys._getframe(1)
+    names = []
+    while frame is not None and len(names) < 3:
+        names.append(frame.f_code.co_name)
+        frame = frame.f_back
+    return names
+"""
+
+
+def test_callee_sees_the_callers_current_locals_and_frames():
+    # While native code calls out, its frame shows the current values of its locals (sys._getframe(1).f_locals,
+    # locals()), and the frame chain is intact.
+    check(FRAMES, [(3, 4), (2.5, 2), (2**62, 1), (-1, 0)], name="f", expect_exit=False)
+
+
+def test_frame_object_outlives_a_native_call_with_its_back_link():
+    src = """
+    import sys
+
+    def f(a):
+        return g(a)
+
+    def g(a):
+        return sys._getframe() if a else None
+
+    def names(frame):
+        out = []
+        while frame is not None and len(out) < 3:
+            out.append(frame.f_code.co_name)
+            frame = frame.f_back
+        return out
+    """
+    from harness import Pair
+    pair = Pair(src)
+    plain = pair.gp["names"](pair.plain(1))
+    fast = pair.gf["names"](pair.fast(1))
+    assert fast == plain and fast[:2] == ["g", "f"], (plain, fast)

@@ -96,6 +96,20 @@ bool callGeneric(Emitter& e, size_t n) {
   if (!hasValue(callable.type)) return exitBeforeCall(e, Reason::NotCallable, "CALL of a virtual value");
   for (size_t i = firstArg; i < size; i++)
     if (!hasValue(e.stack[i].type)) return exitBeforeCall(e, Reason::Unsupported, "CALL with a virtual argument");
+  // The callee may look at this frame (locals(), sys._getframe(1).f_locals, traceback.walk_stack with
+  // capture_locals): give the frame the current values of its bound locals first. Arguments never stored to
+  // are already there, as the objects they came in as.
+  for (size_t l = 0; l < e.locals.size(); l++) {
+    const LocalState& ls = e.locals[l];
+    if (ls.def == Def::No || !hasValue(ls.type) || e.stableArg(int(l))) continue;
+    int v = e.emit(Op::LoadVar, ls.type, {}, e.varFor(int(l), ls.type));
+    if (ls.def == Def::Maybe) {
+      int flag = e.emit(Op::LoadVar, Type::Bool, {}, e.flagVar(int(l)));
+      e.emitVoid(Op::SyncLocal, {v, flag}, int64_t(l));
+    } else {
+      e.emitVoid(Op::SyncLocal, {v}, int64_t(l));
+    }
+  }
   std::vector<int> items;
   items.push_back(e.box(callable));
   int kw = e.kwnamesConst;
