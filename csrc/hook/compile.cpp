@@ -431,16 +431,7 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
 }
 
 deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& sig, PyObject* func) {
-  if (!st.profileRead) {
-    learnFromEarlierRuns(st);
-    if (PyErr_Occurred()) PyErr_Clear();
-  }
   if (st.directFailed.count(sig)) return nullptr;
-  auto learned = st.failedSignatures.find(sig + "|d");  // an earlier run's direct entry exited every time
-  if (learned != st.failedSignatures.end()) {
-    st.directFailed[sig] = learned->second;
-    return nullptr;
-  }
   if (deopt::Specialization* s = st.findDirect(sig)) return s;
   auto* f = reinterpret_cast<PyFunctionObject*>(func);
   Home home{f->func_code, f->func_globals, f->func_builtins};
