@@ -7,8 +7,6 @@
 
 namespace pypaccel::profile {
 
-CodeState::~CodeState() = default;
-
 namespace {
 
 Py_ssize_t gExtraIndex = -1;

@@ -130,8 +130,7 @@ int Emitter::asFloat(const StackEntry& e, bool exact, int exitId) {
 }
 
 bool Emitter::stableArg(int i) const {
-  // A direct entry's arguments come unboxed: there is no object to keep.
-  if (opts.direct || i < 0 || i >= info.totalArgs()) return false;
+  if (i < 0 || i >= info.totalArgs()) return false;
   for (const Instruction& x : bc.instrs)
     if ((x.op == STORE_FAST || x.op == DELETE_FAST) && x.arg == i) return false;
   return true;
@@ -272,15 +271,6 @@ bool Emitter::branch(int cond, int unitTrue, int unitFalse, const std::vector<St
 }
 
 bool Emitter::returnValue(const StackEntry& e) {
-  if (opts.direct) {
-    // The result stays unboxed: the caller expects it so (or converts it).
-    Type t = ir::isNumeric(e.type) ? e.type : Type::Obj;
-    int v = ir::isNumeric(e.type) ? e.v[0] : box(e);
-    for (size_t l = 0; l < locals.size(); l++) releaseLocal(int(l));
-    for (const StackEntry& s : stack) discard(s);
-    emitVoid(Op::ReturnNative, {v}, int64_t(t));
-    return false;
-  }
   int v = box(e);
   for (size_t l = 0; l < locals.size(); l++) releaseLocal(int(l));
   for (const StackEntry& s : stack) discard(s);
