@@ -22,6 +22,19 @@ if _spec is None:
     sys.path.insert(0, str(PACKAGE_PARENT))
 
 
+def cache_schema_sql():
+    """The cache database schema as the extension creates it (csrc/cache/store.cpp kSchema, with the
+    application_id and user_version of csrc/cache/store.h), read from the sources so tests that build databases by
+    hand follow every schema change."""
+    import re
+    store = (REPO / "csrc" / "cache" / "store.cpp").read_text()
+    header = (REPO / "csrc" / "cache" / "store.h").read_text()
+    tables = re.search(r'kSchema = R"sql\((.*?)\)sql"', store, re.S).group(1)
+    app = re.search(r"kApplicationId = (0x[0-9A-Fa-f]+)", header).group(1)
+    version = re.search(r"kSchemaVersion = (\d+)", header).group(1)
+    return f"{tables}\nPRAGMA application_id = {app};  PRAGMA user_version = {version};\n"
+
+
 @pytest.fixture
 def python_exe():
     return sys.executable

@@ -10,30 +10,10 @@ import sys
 
 import pytest
 
-from conftest import PACKAGE_PARENT
+from conftest import PACKAGE_PARENT, cache_schema_sql
 
 SUFFIX = ".cpython-311.pyp"
-# The CREATE statements of csrc/cache/store.cpp (kSchema), schema 2.
-SCHEMA = """
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE specializations(
-  key BLOB PRIMARY KEY, code_hash BLOB NOT NULL, qualname TEXT NOT NULL, firstlineno INTEGER NOT NULL,
-  signature TEXT NOT NULL, build TEXT NOT NULL, object BLOB NOT NULL, meta BLOB NOT NULL,
-  checksum INTEGER NOT NULL, compile_ms REAL, created REAL NOT NULL, last_used REAL NOT NULL);
-CREATE INDEX specializations_qualname ON specializations(qualname, code_hash);
-CREATE TABLE profiles(
-  code_hash BLOB NOT NULL, signature TEXT NOT NULL, build TEXT NOT NULL, qualname TEXT NOT NULL,
-  firstlineno INTEGER NOT NULL, calls INTEGER NOT NULL, entries INTEGER NOT NULL, exits INTEGER NOT NULL,
-  state TEXT NOT NULL, reason TEXT, widen TEXT NOT NULL, exit_records TEXT, updated REAL NOT NULL,
-  PRIMARY KEY(code_hash, signature, build));
-CREATE INDEX profiles_qualname ON profiles(qualname, code_hash);
-CREATE TABLE runs(run_id TEXT PRIMARY KEY, started REAL NOT NULL, ended REAL, pid INTEGER, argv TEXT);
-CREATE TABLE events(
-  run_id TEXT NOT NULL, qualname TEXT NOT NULL, firstlineno INTEGER NOT NULL, kind TEXT NOT NULL,
-  offset INTEGER, line INTEGER, reason TEXT, count INTEGER NOT NULL);
-CREATE INDEX events_run ON events(run_id);
-PRAGMA application_id = 0x50595041;  PRAGMA user_version = 2;
-"""
+SCHEMA = cache_schema_sql()
 
 
 # cache::checksum: FNV-1a 64, offset basis 0xcbf29ce484222325.

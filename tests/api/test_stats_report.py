@@ -8,17 +8,10 @@ import sqlite3
 
 import pytest
 
+from conftest import cache_schema_sql
+
 SUFFIX = ".cpython-311.pyp"
-SCHEMA = """
-PRAGMA application_id = 0x50595041;  PRAGMA user_version = 2;
-CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-CREATE TABLE specializations(key BLOB PRIMARY KEY, code_hash BLOB NOT NULL, qualname TEXT NOT NULL,
-   firstlineno INTEGER NOT NULL, signature TEXT NOT NULL, build TEXT NOT NULL, object BLOB NOT NULL,
-   meta BLOB NOT NULL, checksum INTEGER NOT NULL, compile_ms REAL, created REAL NOT NULL, last_used REAL);
-CREATE TABLE runs(run_id TEXT PRIMARY KEY, started REAL NOT NULL, ended REAL, pid INTEGER, argv TEXT);
-CREATE TABLE events(run_id TEXT NOT NULL, qualname TEXT NOT NULL, firstlineno INTEGER NOT NULL,
-   kind TEXT NOT NULL, offset INTEGER, line INTEGER, reason TEXT, count INTEGER NOT NULL);
-"""
+SCHEMA = cache_schema_sql()
 
 
 def make_db(path, module_path, runs=(), events=(), specs=(), journal="delete"):
