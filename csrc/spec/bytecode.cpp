@@ -81,6 +81,10 @@ llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::v
       in.target = in.next - in.arg;
       bc.hasBackwardJump = true;
     }
+    if (in.op == STORE_FAST || in.op == DELETE_FAST) {
+      if (in.arg >= int(bc.storedLocals.size())) bc.storedLocals.resize(size_t(in.arg) + 1, 0);
+      bc.storedLocals[in.arg] = 1;
+    }
     bool jumps = isForwardJump(in.op) || isBackwardJump(in.op);
     if (jumps && (in.target < 0 || in.target >= bc.numUnits)) return support::bail("jump target out of range");
     // Jumps land on an instruction's first EXTENDED_ARG prefix: every unit of it maps to the instruction.

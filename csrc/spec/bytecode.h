@@ -33,6 +33,9 @@ struct Bytecode {
   std::vector<int> unitToInstr;  // unit (opcode or EXTENDED_ARG prefix) -> instruction index; -1 for caches
   int numUnits = 0;
   bool hasBackwardJump = false;
+  std::vector<uint8_t> storedLocals;  // per local index: some STORE_FAST or DELETE_FAST targets it
+
+  bool storesLocal(int i) const { return i >= 0 && i < int(storedLocals.size()) && storedLocals[i]; }
 
   const Instruction* at(int unit) const {
     if (unit < 0 || unit >= numUnits || unitToInstr[unit] < 0) return nullptr;

@@ -130,10 +130,7 @@ int Emitter::asFloat(const StackEntry& e, bool exact, int exitId) {
 }
 
 bool Emitter::stableArg(int i) const {
-  if (i < 0 || i >= info.totalArgs()) return false;
-  for (const Instruction& x : bc.instrs)
-    if ((x.op == STORE_FAST || x.op == DELETE_FAST) && x.arg == i) return false;
-  return true;
+  return i >= 0 && i < info.totalArgs() && !bc.storesLocal(i);
 }
 
 int Emitter::box(const StackEntry& e) {
