@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything and runs all tests: the Catch2 tests (CTest) and pytest, then pytest again with every
-# eligible function of the test process compiled at its first call, and with every guard failing once.
+# eligible function of the test process compiled at its first call, and with every guard failing once; then
+# CPython's own [core] test modules plain vs accelerated (scripts/cpython_tests_ci.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install.sh PYPACCEL_TESTS=ON
@@ -20,3 +21,6 @@ PYPACCEL_TEST_ENABLE=1 PYPACCEL_THRESHOLD=0 "$PYTHON" -m pytest -q -p no:cachepr
 
 echo "== pytest, every guard fails once (exit paths) =="
 PYPACCEL_TEST_ENABLE=1 PYPACCEL_THRESHOLD=0 PYPACCEL_STRESS_EXITS=1 "$PYTHON" -m pytest -q -p no:cacheprovider tests
+
+echo "== CPython's own Lib/test [core] modules, plain vs accelerated (docs/cpython-tests.md) =="
+PYTHON="$PYTHON" CPT_OUT=${CPT_OUT:-$(mktemp -d)/cpython-tests} ./scripts/cpython_tests_ci.sh

@@ -278,6 +278,16 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       }
       return true;
     }
+    case Op::GuardNotTracing: {
+      // tstate->cframe->use_tracing: the flag the interpreter ORs into every opcode (0, or 255 while a trace or
+      // profile function is set). sys.settrace() sets it on the innermost running cframe and the interpreter
+      // carries it to the caller's on return, so after a call it is the current value for this frame too.
+      llvm::Value* cframe = b.CreateLoad(
+          ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(runtime::kCtxTstate), offsetof(PyThreadState, cframe)));
+      llvm::Value* useTracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, offsetof(_PyCFrame, use_tracing)));
+      guard(b.CreateICmpNE(useTracing, b.getInt8(0)), in.exit);
+      return true;
+    }
     case Op::CheckFlag: guard(b.CreateNot(val(in.args[0])), in.exit); return true;
     case Op::RangeCheck: guard(b.CreateICmpEQ(val(in.args[0]), b.getInt64(0)), in.exit); return true;
     case Op::RangeHasNext: {

@@ -22,6 +22,9 @@ int pypa_cpy_is_default_eval(PypaEvalFunc f);
 /* Puts the interpreter's own _PyEval_EvalFrameDefault back. */
 void pypa_cpy_reset_eval_frame(void);
 PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag);
+/* _PyEval_EvalFrameDefault(ts, f, 1) for a frame that started natively and now raises at prev_instr: without the
+   'call' trace event the interpreter reports when a frame is entered with throwflag set. */
+PyObject *pypa_cpy_eval_raise(PyThreadState *ts, PypaFrame *f);
 /* The running interpreter's version (Py_Version, i.e. sys.hexversion), for build identities. */
 unsigned long pypa_cpy_version_hex(void);
 /* The ABI flags this extension was built with, as in sys.abiflags ("" for a release build, "d" with Py_DEBUG):

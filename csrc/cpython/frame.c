@@ -25,6 +25,22 @@ PyObject *pypa_cpy_eval_default(PyThreadState *ts, PypaFrame *f, int throwflag) 
     return _PyEval_EvalFrameDefault(ts, f, throwflag);
 }
 
+PyObject *pypa_cpy_eval_raise(PyThreadState *ts, PypaFrame *f) {
+    /* throwflag=1 is generator.throw()'s way in: with a trace function set, the interpreter first reports a 'call'
+       event for the frame (TRACE_FUNCTION_THROW_ENTRY), as if it were starting. This frame started long ago, natively;
+       CPython would report only the 'exception' event here. So enter with tracing off in the new cframe (it copies
+       the flag from ts->cframe): the error label reports 'exception' whenever a trace function is set, whatever the
+       flag, and leaving that trace call turns the flag back on for the rest of the frame (line, return events). */
+    if (!ts->cframe->use_tracing || ts->c_tracefunc == NULL) {
+        /* Profiling alone: no 'exception' event would turn the flag back on, so keep the interpreter's entry. */
+        return _PyEval_EvalFrameDefault(ts, f, 1);
+    }
+    ts->cframe->use_tracing = 0;
+    PyObject *r = _PyEval_EvalFrameDefault(ts, f, 1);
+    _PyThreadState_UpdateTracingState(ts);  /* what the interpreter's return propagates, recomputed for safety */
+    return r;
+}
+
 unsigned long pypa_cpy_version_hex(void) { return Py_Version; }
 
 const char* pypa_cpy_abi_flags(void) {

@@ -102,7 +102,7 @@ extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* valu
   ctx->exited = 1;
   if (raising) {
     pypa_frame_set_prev_unit(frame, x.unit);
-    return pypa_cpy_eval_default(ts, frame, 1);
+    return pypa_cpy_eval_raise(ts, frame);
   }
   pypa_frame_set_prev_unit(frame, x.resumeUnit - 1);
   return pypa_cpy_eval_default(ts, frame, 0);

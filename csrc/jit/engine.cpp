@@ -21,6 +21,7 @@
 #include "cpython/cpy.h"
 #include "runtime/helpers.h"
 #include "support/bail.h"
+#include "support/build_id.h"
 
 namespace pypaccel::jit {
 
@@ -41,7 +42,8 @@ Engine::Engine(std::unique_ptr<orc::LLJIT> jit, std::unique_ptr<TargetMachine> t
     : jit_(std::move(jit)), tm_(std::move(tm)), cpu_(std::move(cpu)),
       optLevel_(optLevel) {
   identity_ = "py=" + std::to_string(pypa_cpy_version_hex()) + ";abi=cpython-311" + pypa_cpy_abi_flags() + "-" + std::to_string(sizeof(void*) * 8) +
-              ";pypaccel=" PYPACCEL_VERSION ";format=" + std::to_string(runtime::kNativeFormat) + ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
+              ";pypaccel=" PYPACCEL_VERSION ";format=" + std::to_string(runtime::kNativeFormat) +
+              ";build=" + (support::ownBuildId().empty() ? std::string("none") : support::ownBuildId()) + ";llvm=" PYPACCEL_LLVM_VERSION ";triple=" +
               tm_->getTargetTriple().str() + ";cpu=" + cpu_ + ";features=" + tm_->getTargetFeatureString().str() +
               ";opt=" + std::to_string(optLevel_);
 }

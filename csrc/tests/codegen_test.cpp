@@ -13,6 +13,7 @@
 #include "deopt/specialization.h"
 #include "jit/engine.h"
 #include "runtime/native_ctx.h"
+#include "support/build_id.h"
 #include "test_support.h"
 
 using namespace pypaccel;
@@ -168,6 +169,9 @@ TEST_CASE("the engine compiles an ELF object and links it", "[codegen][jit]") {
   CHECK(e.buildIdentity().find("py=") == 0);
   CHECK(e.buildIdentity().find(";llvm=") != std::string::npos);
   CHECK(e.buildIdentity().find(";opt=2") != std::string::npos);
+  // The binary's own build ID (SHA-1: 40 hex digits), so objects of another build of the same version never link.
+  CHECK(support::ownBuildId().size() == 40);
+  CHECK(e.buildIdentity().find(";build=" + support::ownBuildId() + ";") != std::string::npos);
   CHECK(e.cpu().rfind("x86-64", 0) == 0);
   auto mod = lower(buildIR("def f(a, b):\n    return a * b\n", "ii", "f", "pypa_t_link"), testContext());
   std::string obj = must(e.compile(*mod), "compile");

@@ -152,5 +152,134 @@ def f(n, tracer):
     assert pair.stats()["native_calls"] == 1
 
 
+def _events_of_both(pair, args, install, uninstall):
+    """Runs both sides with a fresh event list; `install(events)` returns the hook the case's source is given."""
+    results = {}
+    for side, fn in (("plain", pair.plain), ("fast", pair.fast)):
+        events = []
+        hook = install(events, pair.filename)
+        try:
+            out = outcome_of(fn, (hook,) + tuple(args), pair.filename)
+        finally:
+            uninstall()
+        results[side] = (out.key(), events)
+    return results
+
+
+def _line_tracer(events, filename):
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename == filename:
+            events.append((event, frame.f_code.co_name, frame.f_lineno))
+        return tracer
+    return tracer
+
+
+def _restore_trace(old=sys.gettrace()):
+    sys.settrace(old)
+
+
+def test_frame_traced_from_the_instruction_after_the_call_that_set_its_f_trace():
+    # The callee turns tracing on for its caller (sys.settrace + f_back.f_trace, as pdb.set_trace does): CPython
+    # reports the caller's remaining line and return events, so native code must leave right after that call.
+    src = """
+def start_tracing(tracer):
+    import sys
+    sys.settrace(tracer)
+    sys._getframe(1).f_trace = tracer
+
+def f(tracer, n):
+    s = 0
+    for i in range(n):
+        s = s * 3 + i
+        if i == 4:
+            start_tracing(tracer)
+        s = s % 1000003
+    return s
+"""
+    pair = Pair(src, name="f")
+    results = _events_of_both(pair, (9,), _line_tracer, _restore_trace)
+    assert results["fast"] == results["plain"]
+    assert any(ev[0] == "line" and ev[1] == "f" for ev in results["plain"][1])
+    assert pair.stats()["native_calls"] == 1
+
+
+def test_no_call_event_when_a_native_frame_unwinds_after_tracing_came_on():
+    # The callee turns tracing on for its caller and raises: the caller's first event is 'exception', never a 'call'
+    # for a frame that started long before.
+    src = """
+def start_tracing_and_raise(tracer):
+    import sys
+    sys.settrace(tracer)
+    sys._getframe(1).f_trace = tracer
+    raise RuntimeError("boom")
+
+def f(tracer, x):
+    y = x * 2.0
+    try:
+        start_tracing_and_raise(tracer)
+    except RuntimeError:
+        y = y + 1.0
+    return y
+"""
+    pair = Pair(src, name="f")
+    results = _events_of_both(pair, (1.5,), _line_tracer, _restore_trace)
+    assert results["fast"] == results["plain"]
+    assert ("exception", "f", 11) in results["plain"][1]
+    assert ("call", "f", 11) not in results["fast"][1]
+    assert pair.stats()["native_calls"] == 1
+
+
+def _profiler(events, filename):
+    def profiler(frame, event, arg):
+        if frame.f_code.co_filename == filename:
+            events.append((event, frame.f_code.co_name))
+    return profiler
+
+
+def test_profiling_switched_on_by_a_callee_sees_the_callers_return():
+    src = """
+def start_profiling(profiler):
+    import sys
+    sys.setprofile(profiler)
+
+def f(profiler, n):
+    s = 0
+    for i in range(n):
+        s += i
+        if i == 3:
+            start_profiling(profiler)
+    return s
+"""
+    pair = Pair(src, name="f")
+    results = _events_of_both(pair, (6,), _profiler, lambda: sys.setprofile(None))
+    assert results["fast"] == results["plain"]
+    assert ("return", "f") in results["plain"][1]
+    assert pair.stats()["native_calls"] == 1
+
+
+def test_pdb_set_trace_in_a_native_frame_stops_in_that_frame():
+    src = """
+def f(pdb_stdin, x):
+    out = io.StringIO()
+    y = x + 1
+    pdb.Pdb(stdin=pdb_stdin, stdout=out).set_trace()
+    z = y * 2
+    return out.getvalue()
+"""
+    import io
+    import pdb
+    pair = Pair(src, name="f", glb={"io": io, "pdb": pdb})
+    outputs = {}
+    for side, fn in (("plain", pair.plain), ("fast", pair.fast)):
+        try:
+            out = outcome_of(fn, (io.StringIO("p y\nnext\np z\ncontinue\n"), 20), pair.filename)
+        finally:
+            sys.settrace(None)
+        outputs[side] = out.key()
+    assert outputs["fast"] == outputs["plain"]
+    assert "21" in repr(outputs["plain"]) and "42" in repr(outputs["plain"])
+    assert pair.stats()["native_calls"] == 1
+
+
 def test_stress_mode():
     report_stress(__file__)

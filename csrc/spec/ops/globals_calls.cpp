@@ -85,6 +85,20 @@ bool exitBeforeCall(Emitter& e, Reason reason, const std::string& what) {
   return e.exitNow(reason, what);
 }
 
+// Tracing switched on by the callee (sys.settrace and f_trace, a debugger's set_trace(), breakpoint(), a C trace
+// function) applies to this frame from its next instruction on, as in CPython: the interpreter then reports its
+// line, return and exception events. Leave for it there, with the call's result on the stack (a re-execute exit of
+// the next instruction resumes exactly after this one).
+void exitIfTracingAfterCall(Emitter& e) {
+  const Instruction* next = e.bc.at(e.in->next);
+  if (!next) return;
+  const Instruction* call = e.in;
+  e.in = next;
+  int ex = e.makeExit(ExitKind::Reexec, Reason::TracingOn, "after CALL");
+  e.in = call;
+  e.emitVoid(Op::GuardNotTracing, {}, 0, ex);
+}
+
 // Any callable, through the vectorcall protocol (CPython's own CALL): the arguments are boxed, the result is an
 // object, and an exception raised by the callee leaves through a Raise exit at this instruction.
 bool callGeneric(Emitter& e, size_t n) {
@@ -120,6 +134,7 @@ bool callGeneric(Emitter& e, size_t n) {
   e.kwnamesIn = nullptr;
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
   e.push(Type::Obj, e.emit(Op::CallObj, Type::Obj, items, kw >= 0 ? 1 : 0, ex));
+  exitIfTracingAfterCall(e);
   return true;
 }
 
