@@ -35,8 +35,21 @@ llvm::Type* Lowerer::llvmType(Type t) {
 }
 
 llvm::Value* Lowerer::ctxField(unsigned index) {
+  if (fn.direct) return directField(index);
   llvm::Value* addr = b.CreateConstInBoundsGEP1_64(ptr, argCtx, index);
   return b.CreateLoad(ptr, addr);
+}
+
+llvm::Value* Lowerer::ctxArg() {
+  if (!fn.direct) return argCtx;
+  for (unsigned index = 0; index < sizeof(runtime::NativeCtx) / 8; index++) {
+    if (index == runtime::kCtxExited || index == runtime::kCtxRecursion) continue;
+    b.CreateStore(directField(index), b.CreateConstInBoundsGEP1_64(ptr, argCtx, index));
+  }
+  llvm::Value* depth = recursion_ ? recursion_ : static_cast<llvm::Value*>(func->getArg(3));
+  b.CreateStore(b.CreateSExt(depth, i64), b.CreateConstInBoundsGEP1_64(ptr, argCtx, runtime::kCtxRecursion));
+  b.CreateStore(b.getInt64(0), b.CreateConstInBoundsGEP1_64(ptr, argCtx, runtime::kCtxExited));
+  return argCtx;
 }
 
 llvm::FunctionCallee Lowerer::helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params) {
@@ -68,10 +81,27 @@ void Lowerer::guard(llvm::Value* fail, int exitId) {
 llvm::BasicBlock* Lowerer::exitBlock(int exitId) {
   auto it = exits_.find(exitId);
   if (it != exits_.end()) return it->second;
+  llvm::BasicBlock* bb = makeExitBlock(exitId, nullptr);
+  exits_[exitId] = bb;
+  return bb;
+}
+
+llvm::BasicBlock* Lowerer::exitBlockWithTop(int exitId, llvm::Value* top) { return makeExitBlock(exitId, top); }
+
+void Lowerer::returnObject(llvm::Value* obj) {
+  if (!fn.direct) {
+    b.CreateRet(obj);
+    return;
+  }
+  llvm::Value* r = llvm::UndefValue::get(directResultTy);
+  r = b.CreateInsertValue(r, b.getInt64(0), 0);
+  b.CreateRet(b.CreateInsertValue(r, obj, 1));
+}
+
+llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
   const ir::ExitPoint& x = fn.exits[exitId];
   llvm::BasicBlock* saved = b.GetInsertBlock();
   llvm::BasicBlock* bb = llvm::BasicBlock::Create(ctx, "exit" + std::to_string(exitId), func);
-  exits_[exitId] = bb;
   b.SetInsertPoint(bb);
   int k = 0;
   auto spill = [&](llvm::Value* v) {
@@ -91,10 +121,16 @@ llvm::BasicBlock* Lowerer::exitBlock(int exitId) {
     spill(var >= 0 ? static_cast<llvm::Value*>(b.CreateLoad(llvmType(s.type), vars_[var]))
                    : llvm::Constant::getNullValue(llvmType(s.type)));
   }
-  for (const ir::SnapValue& v : x.stack)
+  for (size_t d = 0; d < x.stack.size(); d++) {
+    const ir::SnapValue& v = x.stack[d];
+    if (top && d + 1 == x.stack.size()) {
+      spill(top);
+      continue;
+    }
     for (int c = 0; c < ir::typeComponents(v.type); c++) spill(val(v.v[c]));
-  llvm::Value* r = b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {argCtx, b.getInt32(exitId), exitBuf_});
-  b.CreateRet(r);
+  }
+  llvm::Value* r = b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {ctxArg(), b.getInt32(exitId), exitBuf_});
+  returnObject(r);
   b.SetInsertPoint(saved);
   return bb;
 }
@@ -134,21 +170,73 @@ bool lowerVars(Lowerer& l, const ir::Instr& in) {
 }
 
 llvm::Error Lowerer::lowerInstr(const ir::Instr& in) {
-  if (lowerVars(*this, in) || lowerArith(in) || lowerObjects(in) || lowerControl(in)) return llvm::Error::success();
+  if (lowerVars(*this, in) || lowerArith(in) || lowerObjects(in) || lowerControl(in) || lowerCalls(in))
+    return llvm::Error::success();
   return support::bail(std::string("internal: no lowering for IR op ") + ir::opName(in.op));
 }
 
+// A direct entry's own NativeCtx, on its stack: what the caller's context and the callee's header say. No frame
+// yet (prevInstrAddr points into the context itself until an exit makes one).
+void Lowerer::directPrologue() {
+  argCtx = b.CreateAlloca(i64, b.getInt32(sizeof(runtime::NativeCtx) / 8), "ctx");
+}
+
+// A direct entry's context field, loaded where it is used (hoisting every field to the entry would keep them all
+// live across the body: spills on the hot path). Thread-wide fields come from the caller's context (a direct
+// entry passes on the one it got: the context of the frame entry at the bottom of the native chain); the rest
+// from the header and the function.
+llvm::Value* Lowerer::directField(unsigned index) {
+  using namespace runtime;
+  llvm::Value* caller = func->getArg(0);
+  llvm::Value* fobj = func->getArg(2);
+  auto load = [&](llvm::Value* base, unsigned i) {
+    return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, base, i));
+  };
+  auto at = [&](size_t offset) { return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, fobj, offset)); };
+  llvm::Value* null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+  switch (index) {
+    case kCtxTstate: return load(caller, kCtxTstate);
+    case kCtxSlots: return load(argHdr, kHdrSlots);
+    case kCtxEvalBreaker: return load(caller, kCtxEvalBreaker);
+    case kCtxStress: return load(argHdr, kHdrStress);
+    case kCtxGlobals: return at(kFuncGlobalsOffset);
+    case kCtxBuiltins: return at(kFuncBuiltinsOffset);
+    case kCtxSpec: return load(argHdr, kHdrSpec);
+    case kCtxPrevInstrAddr: return b.CreateConstInBoundsGEP1_64(ptr, argCtx, kCtxLazyPrevInstr);
+    case kCtxFirstInstr: return load(argHdr, kHdrFirstInstr);
+    case kCtxFunc: return fobj;
+    case kCtxStackLow: return load(caller, kCtxStackLow);
+    default: return null;  // frame, lazyPrevInstr
+  }
+}
+
 llvm::Error Lowerer::run() {
-  auto* fty = llvm::FunctionType::get(ptr, {ptr, ptr}, false);
-  func = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, fn.name, mod);
-  argLocals = func->getArg(0);
-  argCtx = func->getArg(1);
-  func->getArg(0)->setName("localsplus");
-  func->getArg(1)->setName("ctx");
+  directResultTy = llvm::StructType::get(ctx, {i64, ptr});
+  if (fn.direct) {
+    // runtime::DirectEntry: (caller's ctx, own SpecHeader*, the function, unboxed arguments...) -> {bits, obj}
+    std::vector<llvm::Type*> params = {ptr, ptr, ptr, i32};
+    for (char c : fn.signature) params.push_back(llvmType(c == 'i' ? Type::Int : c == 'f' ? Type::Float
+                                                          : c == 'b' ? Type::Bool : Type::Obj));
+    func = llvm::Function::Create(llvm::FunctionType::get(directResultTy, params, false),
+                                  llvm::GlobalValue::ExternalLinkage, fn.name, mod);
+    func->getArg(0)->setName("caller");
+    func->getArg(1)->setName("header");
+    func->getArg(2)->setName("func");
+    func->getArg(3)->setName("budget");
+    argHdr = func->getArg(1);
+  } else {
+    auto* fty = llvm::FunctionType::get(ptr, {ptr, ptr}, false);
+    func = llvm::Function::Create(fty, llvm::GlobalValue::ExternalLinkage, fn.name, mod);
+    argLocals = func->getArg(0);
+    argCtx = func->getArg(1);
+    func->getArg(0)->setName("localsplus");
+    func->getArg(1)->setName("ctx");
+  }
 
   llvm::BasicBlock* entry = llvm::BasicBlock::Create(ctx, "entry", func);
   entry_ = entry;
   b.SetInsertPoint(entry);
+  if (fn.direct) directPrologue();
   for (const ir::Var& v : fn.vars) vars_.push_back(b.CreateAlloca(llvmType(v.type)));
   int words = 1;
   for (const ir::ExitPoint& x : fn.exits) words = std::max(words, deopt::exitBufferWords(x));

@@ -56,7 +56,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "global_ok", func);
       b.CreateCondBr(changed, slow, done);
       b.SetInsertPoint(slow);
-      llvm::Value* ok = b.CreateCall(helper("pypa_rt_global_check", i32, {ptr, i32}), {argCtx, b.getInt32(in.imm)});
+      llvm::Value* ok = b.CreateCall(helper("pypa_rt_global_check", i32, {ptr, i32}), {ctxArg(), b.getInt32(in.imm)});
       guard(b.CreateICmpEQ(ok, b.getInt32(0)), in.exit);
       b.CreateBr(done);
       b.SetInsertPoint(done);
@@ -89,7 +89,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
     }
     case Op::ObjBin: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_binop", ptr, {ptr, i32, ptr, ptr, i32}),
-                                    {argCtx, b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
+                                    {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
                                      b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
@@ -97,14 +97,14 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
     }
     case Op::ObjUnary: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_unary", ptr, {ptr, i32, ptr, i32}),
-                                    {argCtx, b.getInt32(in.imm), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), b.getInt32(in.imm), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
     }
     case Op::ObjCompare: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_compare", ptr, {ptr, i32, ptr, ptr, i32}),
-                                    {argCtx, b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
+                                    {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
                                      b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
@@ -112,7 +112,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
     }
     case Op::ObjTruthy: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_truthy", i32, {ptr, ptr, i32}),
-                                    {argCtx, val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateICmpSLT(r, b.getInt32(0)), in.exit);
       def(in.id, b.CreateICmpSGT(r, b.getInt32(0)));
       return true;
@@ -123,7 +123,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       unsigned n = unsigned(in.args.size());
       llvm::Value* items = entryAlloca(ptr, n ? n : 1);
       for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
-      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_tuple", ptr, {ptr, ptr, i32}), {argCtx, items, b.getInt32(n)});
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_tuple", ptr, {ptr, ptr, i32}), {ctxArg(), items, b.getInt32(n)});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
@@ -132,7 +132,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       unsigned n = unsigned(in.args.size());
       llvm::Value* items = entryAlloca(ptr, n ? n : 1);
       for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
-      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_list", ptr, {ptr, ptr, i32}), {argCtx, items, b.getInt32(n)});
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_list", ptr, {ptr, ptr, i32}), {ctxArg(), items, b.getInt32(n)});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
@@ -147,49 +147,49 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
         b.CreateStore(val(in.args[first + i]), b.CreateConstInBoundsGEP1_64(ptr, items, i + 1));
       llvm::Value* kw = in.imm ? val(in.args[1]) : llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
       llvm::Value* r = b.CreateCall(helper("pypa_rt_call", ptr, {ptr, ptr, i32, ptr, i32}),
-                                    {argCtx, items, b.getInt32(n), kw, b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), items, b.getInt32(n), kw, b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
     }
     case Op::GetAttr: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_getattr", ptr, {ptr, ptr, i32, i32}),
-                                    {argCtx, val(in.args[0]), b.getInt32(in.imm), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), val(in.args[0]), b.getInt32(in.imm), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
     }
     case Op::SetAttr: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_setattr", i32, {ptr, ptr, ptr, i32, i32}),
-                                    {argCtx, val(in.args[0]), val(in.args[1]), b.getInt32(in.imm),
+                                    {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(in.imm),
                                      b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateICmpNE(r, b.getInt32(0)), in.exit);
       return true;
     }
     case Op::GetItem: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_getitem", ptr, {ptr, ptr, ptr, i32}),
-                                    {argCtx, val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
     }
     case Op::SetItem: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_setitem", i32, {ptr, ptr, ptr, ptr, i32}),
-                                    {argCtx, val(in.args[0]), val(in.args[1]), val(in.args[2]),
+                                    {ctxArg(), val(in.args[0]), val(in.args[1]), val(in.args[2]),
                                      b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateICmpNE(r, b.getInt32(0)), in.exit);
       return true;
     }
     case Op::GetIter: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_get_iter", ptr, {ptr, ptr, i32}),
-                                    {argCtx, val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
     }
     case Op::IterNext: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_iter_next", ptr, {ptr, ptr, i32}),
-                                    {argCtx, val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
       llvm::Value* errorMark = b.CreateIntToPtr(b.getInt64(1), r->getType());  // PYPA_ITER_ERROR
       guard(b.CreateICmpEQ(r, errorMark), in.exit);
       def(in.id, r);
@@ -203,7 +203,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
     }
     case Op::ListExtend: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_list_extend", i32, {ptr, ptr, ptr, i32}),
-                                    {argCtx, val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateICmpNE(r, b.getInt32(0)), in.exit);
       return true;
     }
@@ -212,7 +212,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       llvm::Value* items = entryAlloca(ptr, n ? n : 1);
       for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
       llvm::Value* r = b.CreateCall(helper("pypa_rt_build_map", ptr, {ptr, ptr, i32, i32}),
-                                    {argCtx, items, b.getInt32(n / 2), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), items, b.getInt32(n / 2), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
@@ -223,7 +223,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       for (unsigned i = 0; i < n; i++)
         b.CreateStore(val(in.args[i + 1]), b.CreateConstInBoundsGEP1_64(ptr, values, i));
       llvm::Value* r = b.CreateCall(helper("pypa_rt_build_const_key_map", ptr, {ptr, ptr, ptr, i32, i32}),
-                                    {argCtx, val(in.args[0]), values, b.getInt32(n), b.getInt32(exitUnit(fn, in.exit))});
+                                    {ctxArg(), val(in.args[0]), values, b.getInt32(n), b.getInt32(exitUnit(fn, in.exit))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
@@ -233,7 +233,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       llvm::Value* items = entryAlloca(ptr, n);
       for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
       llvm::Value* r = b.CreateCall(helper("pypa_rt_make_function", ptr, {ptr, ptr, i32}),
-                                    {argCtx, items, b.getInt32(int32_t(in.imm))});
+                                    {ctxArg(), items, b.getInt32(int32_t(in.imm))});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;
@@ -310,7 +310,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "no_breaker", func);
       b.CreateCondBr(b.CreateICmpNE(flag, b.getInt32(0)), slow, cont, llvm::MDBuilder(ctx).createBranchWeights(1, 1000));
       b.SetInsertPoint(slow);
-      llvm::Value* r = b.CreateCall(helper("pypa_rt_poll", i32, {ptr}), {argCtx});
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_poll", i32, {ptr}), {ctxArg()});
       guard(b.CreateICmpSGT(r, b.getInt32(0)), in.exit);
       guard(b.CreateICmpSLT(r, b.getInt32(0)), in.exit2);
       b.CreateBr(cont);

@@ -23,7 +23,9 @@ class Lowerer {
   llvm::IRBuilder<> b;
   llvm::Function* func = nullptr;
   llvm::Value* argLocals = nullptr;  // PyObject** localsplus
-  llvm::Value* argCtx = nullptr;     // NativeCtx*
+  llvm::Value* argCtx = nullptr;     // NativeCtx* (a direct entry's own, on its stack)
+  llvm::Value* argHdr = nullptr;     // direct entry: the callee's SpecHeader*
+  llvm::StructType* directResultTy = nullptr;  // {i64 bits, ptr obj}: runtime::DirectResult
   llvm::Type *i1, *i8, *i32, *i64, *f64, *ptr;
 
   llvm::Value* val(int id) { return values_.at(id); }
@@ -31,12 +33,20 @@ class Lowerer {
   llvm::Type* llvmType(ir::Type t);
 
   llvm::Value* ctxField(unsigned index);  // loads NativeCtx field `index` (pointer-sized)
+  // The NativeCtx* to pass to a helper. A direct entry keeps its context's fields in registers and writes them
+  // to its stack only here, on the (cold) paths that call a helper.
+  llvm::Value* ctxArg();
   llvm::FunctionCallee helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params);
   llvm::GlobalVariable* pySymbol(const char* name);  // an exported CPython data object (_Py_TrueStruct, ...)
 
   // Branches to exit `exitId` when `fail` is true (and, in stress mode, the first time the guard is reached).
   void guard(llvm::Value* fail, int exitId);
   llvm::BasicBlock* exitBlock(int exitId);
+  // An exit block of its own whose snapshot's top stack value is `top` instead of the recorded one (CallDirect's
+  // result that was not of the expected type).
+  llvm::BasicBlock* exitBlockWithTop(int exitId, llvm::Value* top);
+  // Returns from the native function: a direct entry returns {bits, obj}, the frame entry the object.
+  void returnObject(llvm::Value* obj);
   // Continues in a fresh block; used after a conditional branch to an exit.
   void split(const char* name);
 
@@ -50,9 +60,14 @@ class Lowerer {
   bool lowerArith(const ir::Instr& in);
   bool lowerObjects(const ir::Instr& in);
   bool lowerControl(const ir::Instr& in);
+  bool lowerCalls(const ir::Instr& in);
 
  private:
   llvm::Error lowerInstr(const ir::Instr& in);
+  llvm::BasicBlock* makeExitBlock(int exitId, llvm::Value* top);
+  void directPrologue();
+  llvm::Value* directField(unsigned index);
+  llvm::Value* recursion_ = nullptr;  // direct entry: the recursion budget left at this level (i32)
   std::map<int, llvm::Value*> values_;
   std::vector<llvm::AllocaInst*> vars_;
   std::vector<llvm::BasicBlock*> blocks_;

@@ -1,5 +1,6 @@
 // Linking a specialization into this process: fill its slot words from the code's constants and the current
 // globals, checking every assumption the code was compiled under.
+#include "cpython/cpy.h"
 #include "deopt/specialization.h"
 
 namespace pypaccel::deopt {
@@ -90,6 +91,15 @@ std::vector<uint8_t> stableArguments(PyObject* code, int nargs) {
 
 }  // namespace
 
+Specialization::~Specialization() {
+  for (size_t i = 0; i + 2 < meta.slots.size() && i + 2 < slotWords.size(); i++) {
+    if (meta.slots[i].kind != ir::SlotKind::CallSite) continue;
+    Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i]));
+    Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i + 2]));
+    slotWords[i] = slotWords[i + 2] = 0;
+  }
+}
+
 bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* builtins, std::string* why) {
   const SpecMeta& m = s.meta;
   s.stableArgs = stableArguments(code, m.nargs);
@@ -143,6 +153,11 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
   }
   s.stressFlags.assign(m.exits.size(), 0);
   s.exitCounts.assign(m.exits.size(), 0);
+  if (m.direct) s.stableArgs.assign(s.stableArgs.size(), 0);  // its arguments come unboxed: no objects to keep
+  s.header.slots = s.slotWords.data();
+  s.header.stress = s.stressFlags.data();
+  s.header.firstInstr = static_cast<char*>(pypa_code_first_instr(reinterpret_cast<PyCodeObject*>(code)));
+  s.header.spec = &s;
   return true;
 }
 

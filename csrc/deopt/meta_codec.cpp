@@ -6,7 +6,7 @@
 namespace pypaccel::deopt {
 
 namespace {
-constexpr uint32_t kMetaVersion = 1;
+constexpr uint32_t kMetaVersion = 2;
 
 struct Writer {
   std::string out;
@@ -72,6 +72,7 @@ SpecMeta metaFromIR(const ir::Function& fn) {
   m.nlocals = fn.nlocals;
   m.nargs = fn.nargs;
   m.stressExits = fn.stressExits;
+  m.direct = fn.direct;
   m.exits = fn.exits;
   for (auto& x : m.exits)
     for (auto& v : x.stack) v.v[0] = v.v[1] = v.v[2] = -1;
@@ -88,6 +89,7 @@ std::string encodeMeta(const SpecMeta& m) {
   w.u(m.nlocals);
   w.u(m.nargs);
   w.u(m.stressExits);
+  w.u(m.direct);
   w.u(m.exits.size());
   for (const auto& x : m.exits) {
     w.u(x.unit);
@@ -102,7 +104,7 @@ std::string encodeMeta(const SpecMeta& m) {
       w.u(uint64_t(l.def));
     }
     w.u(x.stack.size());
-    for (const auto& v : x.stack) w.u(uint64_t(v.type));
+    for (const auto& v : x.stack) w.u(uint64_t(v.type) | (v.borrowed ? 0x100 : 0));
   }
   w.u(m.slots.size());
   for (const auto& s : m.slots) {
@@ -132,6 +134,7 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
   m.nlocals = int(r.u());
   m.nargs = int(r.u());
   m.stressExits = r.u() != 0;
+  m.direct = r.u() != 0;
   size_t nexits = r.count();
   for (size_t i = 0; i < nexits && r.ok; i++) {
     ir::ExitPoint x;
@@ -151,7 +154,10 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
     size_t ns = r.count();
     for (size_t k = 0; k < ns && r.ok; k++) {
       ir::SnapValue v;
-      v.type = ir::Type(r.u());
+      uint64_t word = r.u();
+      v.type = ir::Type(word & 0xff);
+      v.borrowed = (word & 0x100) != 0;
+      if (word > 0x1ff || (v.borrowed && v.type != ir::Type::Obj)) r.ok = false;
       x.stack.push_back(v);
     }
     m.exits.push_back(std::move(x));
@@ -189,9 +195,18 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
       if (uint8_t(v.type) > uint8_t(ir::Type::RangeIter) || v.type == ir::Type::Void) return false;
     if (uint8_t(x.kind) > uint8_t(ir::ExitKind::Raise)) return false;
   }
-  for (const auto& s : m.slots)
-    if (uint8_t(s.kind) > uint8_t(ir::SlotKind::BuiltinsVersion)) return false;
   int ns = int(m.slots.size());
+  for (int i = 0; i < ns; i++) {
+    const ir::Slot& s = m.slots[i];
+    if (uint8_t(s.kind) > uint8_t(ir::SlotKind::CallWord)) return false;
+    // A call site owns the two words after it; its expected type is a value type; its signature fits.
+    if (s.kind == ir::SlotKind::CallSite &&
+        (i + 2 >= ns || m.slots[i + 1].kind != ir::SlotKind::CallWord || m.slots[i + 2].kind != ir::SlotKind::CallWord ||
+         (s.index != int(ir::Type::Int) && s.index != int(ir::Type::Float) && s.index != int(ir::Type::Bool) &&
+          s.index != int(ir::Type::Obj)) ||
+         s.name.size() > 255))
+      return false;
+  }
   for (const auto& g : m.globals) {
     auto bad = [&](int s, bool required) { return required ? (s < 0 || s >= ns) : (s >= ns || s < -1); };
     if (bad(g.objSlot, true) || bad(g.globalsVerSlot, true) || bad(g.builtinsVerSlot, g.fromBuiltins) ||

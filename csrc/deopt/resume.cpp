@@ -4,6 +4,7 @@
 
 #include "cpython/cpy.h"
 #include "deopt/specialization.h"
+#include "hook/hook.h"
 #include "runtime/helpers.h"
 
 using pypaccel::deopt::Specialization;
@@ -48,7 +49,9 @@ void skipValue(Type t, const uint64_t*& p) { p += pypaccel::ir::typeComponents(t
 
 }  // namespace
 
-extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
+namespace pypaccel::deopt {
+
+PyObject* exitInFrame(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
   auto* spec = static_cast<Specialization*>(ctx->spec);
   const pypaccel::ir::ExitPoint& x = spec->meta.exits[exitId];
   spec->exits++;
@@ -86,6 +89,7 @@ extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* valu
   int nlocalsplus = pypa_code_nlocalsplus(pypa_frame_code(frame));
   for (size_t d = 0; d < x.stack.size(); d++) {
     PyObject* v = boxValue(x.stack[d].type, p);
+    if (x.stack[d].borrowed) Py_XINCREF(v);
     if (!v && x.stack[d].type != Type::Null) boxFailed = true;
     localsplus[nlocalsplus + d] = v;
   }
@@ -106,4 +110,14 @@ extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* valu
   }
   pypa_frame_set_prev_unit(frame, x.resumeUnit - 1);
   return pypa_cpy_eval_default(ts, frame, 0);
+}
+
+}  // namespace pypaccel::deopt
+
+extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
+  // The interpreter takes over at this level: the thread's recursion count is this level's again.
+  ctx->tstate->recursion_remaining = int(ctx->recursion);
+  // A direct callee has no frame yet: CPython makes one (hook::exitThroughNewFrame), then the exit proceeds in it.
+  if (!ctx->frame) return pypaccel::hook::exitThroughNewFrame(ctx, exitId, values);
+  return pypaccel::deopt::exitInFrame(ctx, exitId, values);
 }

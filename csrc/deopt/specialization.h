@@ -22,6 +22,7 @@ struct SpecMeta {
   int nlocals = 0;
   int nargs = 0;
   bool stressExits = false;
+  bool direct = false;  // compiled as a direct entry (runtime::DirectEntry), see ir::Function::direct
   std::vector<ir::ExitPoint> exits;  // SSA ids are not kept: the exit buffer layout follows from the types
   std::vector<ir::Slot> slots;
   std::vector<ir::GlobalGuard> globals;
@@ -35,6 +36,8 @@ bool decodeMeta(const std::string& blob, SpecMeta* out);
 int exitBufferWords(const ir::ExitPoint& x);
 
 struct Specialization {
+  // First, at a fixed layout: what direct call sites read (filled by linkSlots; directEntry by the hook).
+  runtime::SpecHeader header{};
   SpecMeta meta;
   runtime::NativeEntry entry = nullptr;
   std::shared_ptr<void> codeOwner;  // keeps the linked machine code alive (frees it when released)
@@ -52,6 +55,11 @@ struct Specialization {
   std::string disabledReason;
   std::string cacheKey;       // the key it is (or would be) stored under
   std::set<int> widened;      // bytecode units compiled with generic operations (part of the key)
+
+  Specialization() = default;
+  Specialization(const Specialization&) = delete;
+  Specialization& operator=(const Specialization&) = delete;
+  ~Specialization();  // releases what its direct call sites hold (link_slots.cpp)
 };
 
 // Fills slotWords for this process from the code's constants and the current globals. Returns false with `why`
@@ -65,5 +73,9 @@ bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* wo
 // The builtin `name` as the builtins module had it when pypaccel first asked (borrowed; nullptr if none). Native
 // code specialized on a builtin (abs, min, ...) guards on that identity: expect 'k'.
 PyObject* originalBuiltin(const std::string& name);
+
+// The exit `exitId` of the native code running with `ctx`, in its (existing) frame: rebuild the frame's state from
+// the exit buffer and let the interpreter finish the call; returns the call's result (resume.cpp).
+PyObject* exitInFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values);
 
 }  // namespace pypaccel::deopt

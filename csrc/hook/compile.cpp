@@ -139,8 +139,15 @@ std::string buildIdentity(jit::Engine& e) {
 }
 
 // Turns a linked object into a running specialization; false (with why) if it does not fit this process.
+// Where a specialization runs: its code object, and the globals and builtins it is linked against.
+struct Home {
+  PyObject* code;
+  PyObject* globals;
+  PyObject* builtins;
+};
+
 std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta meta, const std::string& object,
-                                                PypaFrame* frame, std::string* why) {
+                                                const Home& home, std::string* why) {
   auto s = std::make_unique<deopt::Specialization>();
   s->meta = std::move(meta);
   auto addr = e.link(object, s->meta.symbol);
@@ -148,11 +155,10 @@ std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta 
     *why = "link failed: " + support::errorReason(addr.takeError());
     return nullptr;
   }
-  s->entry = reinterpret_cast<runtime::NativeEntry>(addr->address);
   s->codeOwner = addr->owner;
-  if (!deopt::linkSlots(*s, reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame),
-                        pypa_frame_builtins(frame), why))
-    return nullptr;
+  if (!deopt::linkSlots(*s, home.code, home.globals, home.builtins, why)) return nullptr;
+  if (s->meta.direct) s->header.directEntry = addr->address;
+  else s->entry = reinterpret_cast<runtime::NativeEntry>(addr->address);
   return s;
 }
 
@@ -295,14 +301,22 @@ std::set<int> widenToLearn(const deopt::Specialization& s) {
   return units;
 }
 
-deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
-                                            CompileWhy why) {
+namespace {
+
+deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, const Home& home, CompileWhy why,
+                              bool direct) {
   auto t0 = std::chrono::steady_clock::now();
   struct Timer {
     std::chrono::steady_clock::time_point t0;
     ~Timer() { gCompileSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
   } timer{t0};
   auto fail = [&](const std::string& reason) -> deopt::Specialization* {
+    // A direct entry that cannot be had leaves the frame entry of the same signature alone.
+    if (direct) {
+      st.directFailed[sig] = reason;
+      st.fallback("not called directly: " + reason);
+      return nullptr;
+    }
     st.failedSignatures[sig] = reason;
     st.fallback(reason);
     return nullptr;
@@ -313,11 +327,12 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
     st.never = *gEngineError;  // reported once per function as "not compiled: ..."
     return nullptr;
   }
-  PyObject* code = reinterpret_cast<PyObject*>(pypa_frame_code(frame));
+  PyObject* code = home.code;
   ensureCodeHash(st);
-  const std::set<int>& widen = st.widen[sig];
+  std::set<int> noWiden;
+  const std::set<int>& widen = direct ? noWiden : st.widen[sig];
   std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash,
-                                             sig + widenSuffix(widen), buildIdentity(*e));
+                                             sig + widenSuffix(widen) + (direct ? "|d" : ""), buildIdentity(*e));
   std::string symbol = "pypa_" + cache::hexOf(key, 12);
 
   // (1) The cache, before any IR is built.
@@ -335,9 +350,9 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
       bool decoded = deopt::decodeMeta(entry->meta, &meta);
       // The stored symbol is the key's, possibly with a suffix (see the compile below).
       bool ours = meta.symbol == symbol || meta.symbol.rfind(symbol + "_", 0) == 0;
-      if (!decoded || !ours || meta.signature != sig) {
+      if (!decoded || !ours || meta.signature != sig || meta.direct != direct) {
         warnCache(store->path(), "damaged metadata for " + st.qualname + "; it will be compiled again");
-      } else if (auto s = activate(*e, std::move(meta), entry->object, frame, &whyNot)) {
+      } else if (auto s = activate(*e, std::move(meta), entry->object, home, &whyNot)) {
         s->fromCache = true;
         s->cacheKey = key;
         s->widened = widen;
@@ -359,8 +374,14 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   spec::SpecOptions opts;
   opts.stressExits = config().stressExits;
   opts.widen = widen;
-  auto fn = spec::buildFunction(*info, *bc, sig, pypa_frame_globals(frame), pypa_frame_builtins(frame), opts, symbol);
+  opts.direct = direct;
+  opts.directReturn = directReturnType;
+  auto fn = spec::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
   if (!fn) return fail(support::errorReason(fn.takeError()));
+  if (direct) {
+    std::string impure = whyNotDirect(*fn);
+    if (!impure.empty()) return fail(impure);
+  }
   if (why == CompileWhy::Loops && !anyLoopReached(*fn, *bc)) {
     // The loops are behind something the compiler cannot do yet: not worth compiling at the first call.
     st.deferred[sig] = true;
@@ -378,7 +399,7 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   auto obj = e->compile(**mod, spillWords);
   if (!obj) return fail(support::errorReason(obj.takeError()));
   std::string whyNot;
-  auto s = activate(*e, deopt::metaFromIR(*fn), *obj, frame, &whyNot);
+  auto s = activate(*e, deopt::metaFromIR(*fn), *obj, home, &whyNot);
   if (!s) return fail(whyNot);
   s->cacheKey = key;
   s->widened = widen;
@@ -399,6 +420,22 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   }
   st.specs.push_back(std::move(s));
   return st.specs.back().get();
+}
+
+}  // namespace
+
+deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
+                                            CompileWhy why) {
+  Home home{reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame), pypa_frame_builtins(frame)};
+  return obtain(st, sig, home, why, false);
+}
+
+deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& sig, PyObject* func) {
+  if (st.directFailed.count(sig)) return nullptr;
+  if (deopt::Specialization* s = st.findDirect(sig)) return s;
+  auto* f = reinterpret_cast<PyFunctionObject*>(func);
+  Home home{f->func_code, f->func_globals, f->func_builtins};
+  return obtain(st, sig, home, CompileWhy::Forced, true);
 }
 
 }  // namespace pypaccel::hook

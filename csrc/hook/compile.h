@@ -17,6 +17,17 @@ enum class CompileWhy { Threshold, Loops, Forced };
 deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
                                             CompileWhy why);
 
+// The direct entry of `func`'s code for `sig` (called from native code with unboxed arguments), compiled or
+// loaded on first use; nullptr when that code cannot be called directly (the reason is in the state's fallbacks).
+deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& sig, PyObject* func);
+
+// The result type a direct call of `func` with `sig` is compiled to expect, or Void when `func` cannot be called
+// directly (hook/direct_calls.cpp). The compiler's SpecOptions::directReturn.
+ir::Type directReturnType(PyObject* func, const std::string& sig);
+
+// Why a direct entry's IR may not run without a frame (it could run code that looks at frames), or "".
+std::string whyNotDirect(const ir::Function& fn);
+
 // Reads what earlier runs learned about this code from its module's cache (once per code object): signatures
 // to compile at the first call, to widen, or to leave interpreted.
 void learnFromEarlierRuns(profile::CodeState& st);

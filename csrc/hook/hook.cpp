@@ -27,18 +27,23 @@ thread_local int tInCompiler = 0;  // Python code run by the compiler itself is 
 constexpr size_t kLowStackBytes = 256 * 1024;
 thread_local char* tStackLow = nullptr;
 
-bool cStackLow() {
-  char here;
+char* threadStackLow() {
   if (!tStackLow) {
     pthread_attr_t attr;
     void* addr = nullptr;
     size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0) return nullptr;
     pthread_attr_getstack(&attr, &addr, &size);
     pthread_attr_destroy(&attr);
     tStackLow = static_cast<char*>(addr) + kLowStackBytes;
   }
-  return &here < tStackLow;
+  return tStackLow;
+}
+
+bool cStackLow() {
+  char here;
+  char* low = threadStackLow();
+  return low && &here < low;
 }
 
 PyObject* runWithoutHook(PyThreadState* ts, PypaFrame* f, int throwflag) {
@@ -67,6 +72,8 @@ bool signatureOf(PypaFrame* f, int nargs, std::string* sig) {
   return true;
 }
 
+}  // namespace
+
 void classify(profile::CodeState& st, PyObject* code) {
   st.classified = true;
   auto info = spec::readCodeInfo(code);
@@ -89,6 +96,8 @@ void classify(profile::CodeState& st, PyObject* code) {
   }
 }
 
+namespace {
+
 PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deopt::Specialization* s) {
   if (Py_EnterRecursiveCall("")) return nullptr;
   PyCodeObject* co = pypa_frame_code(f);
@@ -103,12 +112,18 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
   ctx.spec = s;
   ctx.prevInstrAddr = static_cast<void**>(pypa_frame_prev_instr_addr(f));
   ctx.firstInstr = static_cast<char*>(pypa_code_first_instr(co));
+  ctx.func = pypa_frame_func(f);
+  // Direct callees keep 64 KiB more than the hook does: their exits re-enter through it.
+  char* low = threadStackLow();
+  ctx.stackLow = low ? low + 64 * 1024 : nullptr;
   // The frame is complete (past RESUME) and current while native code runs: tracebacks and sys._getframe work.
   pypa_frame_set_prev_unit(f, pypa_code_firsttraceable(co));
   pypa_frame_link(ts, f);
   s->entries++;
+  ctx.recursion = ts->recursion_remaining;
   PyObject* r = s->entry(pypa_frame_localsplus(f), &ctx);
   if (!ctx.exited) {
+    ts->recursion_remaining = int(ctx.recursion);  // direct calls count depth in registers (NativeCtx::recursion)
     pypa_frame_unlink(ts, f);
     Py_LeaveRecursiveCall();
   } else if (!s->meta.stressExits && s->entries >= 20 && s->exits * 2 > s->entries) {
@@ -122,7 +137,33 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
   return r;
 }
 
+// -- Exits of direct callees ----------------------------------------------------------------------------------------
+// A direct callee runs without a frame. At an exit it calls its own function through CPython with placeholder
+// arguments: CPython makes the frame (and will clear and pop it), and the hook, seeing the pending exit for that
+// code, hands the frame to the exit instead of running the function. Nothing runs between the two.
+struct PendingExit {
+  runtime::NativeCtx* ctx;
+  int32_t exitId;
+  uint64_t* values;
+  PyObject* code;
+  PyObject *type = nullptr, *value = nullptr, *tb = nullptr;  // the exception of a Raise exit
+  bool taken = false;
+};
+thread_local PendingExit* tPendingExit = nullptr;
+
+PyObject* continuePendingExit(PyThreadState* ts, PypaFrame* f, PendingExit* p) {
+  p->taken = true;
+  tPendingExit = nullptr;
+  p->ctx->frame = f;
+  p->ctx->prevInstrAddr = static_cast<void**>(pypa_frame_prev_instr_addr(f));
+  pypa_frame_link(ts, f);  // as runNative leaves it: the exit unlinks it before the interpreter links it again
+  if (p->type) PyErr_Restore(p->type, p->value, p->tb);
+  return deopt::exitInFrame(p->ctx, p->exitId, p->values);
+}
+
 PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
+  if (tPendingExit && !throwflag && reinterpret_cast<PyObject*>(pypa_frame_code(f)) == tPendingExit->code)
+    return continuePendingExit(ts, f, tPendingExit);
   if (!gPrevious && cStackLow()) return runWithoutHook(ts, f, throwflag);
   if (throwflag || tInCompiler || !pypa_frame_is_thread_owned(f) || pypa_cpy_tracing(ts))
     return passThrough(ts, f, throwflag);
@@ -170,6 +211,52 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   if (s->disabled) return passThrough(ts, f, throwflag);
   return runNative(ts, f, *st, s);
 }
+
+}  // namespace
+
+PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values) {
+  auto* func = reinterpret_cast<PyFunctionObject*>(ctx->func);
+  PendingExit p{ctx, exitId, values, func->func_code};
+  if (PyErr_Occurred()) PyErr_Fetch(&p.type, &p.value, &p.tb);
+  PendingExit* outer = tPendingExit;
+  tPendingExit = &p;
+  // The frame must come to this hook even if pypaccel was disabled meanwhile (by a signal handler, say).
+  PypaEvalFunc installed = pypa_cpy_get_eval_frame();
+  if (installed != evalFrame) pypa_cpy_set_eval_frame(evalFrame);
+  int nargs = reinterpret_cast<PyCodeObject*>(func->func_code)->co_argcount;
+  PyObject* args[256];
+  PyObject* r = nullptr;
+  if (nargs <= 255) {
+    for (int i = 0; i < nargs; i++) args[i + 1] = Py_None;
+    r = PyObject_Vectorcall(ctx->func, args + 1, size_t(nargs) | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+  }
+  if (installed != evalFrame) pypa_cpy_set_eval_frame(installed);
+  tPendingExit = outer;
+  if (!p.taken) {
+    // Never expected (the hook always sees the frame): fail loudly rather than run the function from its start.
+    Py_XDECREF(r);
+    Py_XDECREF(p.type);
+    Py_XDECREF(p.value);
+    Py_XDECREF(p.tb);
+    PyErr_SetString(PyExc_SystemError, "pypaccel: a direct call's exit found no frame");
+    return nullptr;
+  }
+  ctx->exited = 1;
+  auto* spec = static_cast<deopt::Specialization*>(ctx->spec);
+  if (!spec->meta.stressExits && spec->header.entries >= 20 && spec->exits * 2 > spec->header.entries &&
+      spec->header.directEntry) {
+    // As runNative does for frame entries: code that exits on most entries is not entered again; call sites then
+    // leave to the interpreter, which calls the function the usual way.
+    spec->header.directEntry = nullptr;
+    spec->disabled = true;
+    spec->disabledReason = "exits on " + std::to_string(spec->exits * 100 / spec->header.entries) + "% of entries";
+  }
+  return r;
+}
+
+char* stackLow() { return threadStackLow(); }
+
+namespace {
 
 void install() {
   if (gInstalled) return;

@@ -6,6 +6,8 @@
 #include <set>
 #include <string>
 
+#include "profile/code_state.h"
+#include "runtime/native_ctx.h"
 #include "support/ref.h"
 
 namespace pypaccel::hook {
@@ -37,5 +39,16 @@ void uninstallForCall();
 // While paused (nestable), frames of this thread pass through: for Python code the runtime itself runs.
 void pauseThread();
 void resumeThread();
+
+// Decides once whether `code` may ever be compiled (st.never says why not) and whether it has loops.
+void classify(profile::CodeState& st, PyObject* code);
+
+// An exit of a direct callee, which has no frame: CPython calls the function (making the frame as for any call),
+// the hook recognizes that frame as this exit's and continues the exit in it. Returns the call's result.
+PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values);
+
+// The lowest C stack address native code may recurse to on this thread (direct calls go through the interpreter
+// below it).
+char* stackLow();
 
 }  // namespace pypaccel::hook

@@ -48,7 +48,7 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
   // Merge the exits of all specializations by (offset, reason).
   std::map<std::tuple<int, int, std::string, bool>, uint64_t> exits;
   for (const auto& s : st.specs) {
-    calls += s->entries;
+    calls += s->entries + s->header.entries;  // frame entries, and direct calls from native code
     for (size_t i = 0; i < s->meta.exits.size(); i++) {
       const ir::ExitPoint& x = s->meta.exits[i];
       bool fb = isFallbackReason(x.reason);
@@ -118,8 +118,9 @@ std::vector<cache::Profile> profilesOf(const profile::CodeState& st, const std::
     p.reason = reason;
   }
   for (const auto& s : st.specs) {
-    cache::Profile& p = row(s->meta.signature);
-    p.entries += s->entries;
+    // A direct entry's record is its own ("|d"): what it learns must not keep the frame entry interpreted.
+    cache::Profile& p = row(s->meta.signature + (s->meta.direct ? "|d" : ""));
+    p.entries += s->entries + s->header.entries;
     p.exits += s->exits;
     for (size_t i = 0; i < s->meta.exits.size() && i < s->exitCounts.size(); i++)
       if (s->exitCounts[i])

@@ -83,7 +83,7 @@ static const char* varKindName(VarKind k) {
 
 std::string print(const Function& fn) {
   std::ostringstream os;
-  os << "function " << fn.name << " sig=" << fn.signature << "\n";
+  os << "function " << fn.name << " sig=" << fn.signature << (fn.direct ? " direct" : "") << "\n";
   for (size_t i = 0; i < fn.vars.size(); i++) {
     const Var& v = fn.vars[i];
     os << "  var" << i << " = " << varKindName(v.kind) << "[" << v.index << "]:" << typeName(v.type);
@@ -125,12 +125,15 @@ std::string print(const Function& fn) {
         case Op::SyncLocal:
         case Op::GetAttr:
         case Op::SetAttr:
+        case Op::Param:
+        case Op::CallDirect:
         case Op::IntToFloat: os << " " << in.imm; break;
         default: break;
       }
       for (int a : in.args) os << " v" << a;
       if (in.exit >= 0) os << " exit" << in.exit;
       if (in.exit2 >= 0) os << " exit" << in.exit2;
+      if (in.exit3 >= 0) os << " exit" << in.exit3;
       if (in.succ[0] >= 0) os << " -> bb" << in.succ[0];
       if (in.succ[1] >= 0) os << ", bb" << in.succ[1];
       os << "\n";
@@ -172,7 +175,8 @@ std::string verify(const Function& fn) {
       }
       // Guards without an exit are the forms that cannot fail (e.g. IntBin And); Exit must have one.
       bool needsExit = in.op == Op::Exit;
-      if (in.exit >= int(fn.exits.size()) || in.exit2 >= int(fn.exits.size())) return "exit out of range";
+      if (in.exit >= int(fn.exits.size()) || in.exit2 >= int(fn.exits.size()) || in.exit3 >= int(fn.exits.size()))
+        return "exit out of range";
       if (needsExit && (in.exit < 0 || in.exit >= int(fn.exits.size())))
         return std::string(opName(in.op)) + " without a valid exit";
       if (in.op == Op::LoadVar || in.op == Op::StoreVar) {

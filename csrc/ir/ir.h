@@ -41,6 +41,7 @@ struct Instr {
   double fimm = 0;
   int exit = -1;           // exit point for Guard ops and Exit
   int exit2 = -1;          // second exit of ops that can leave for two reasons (e.g. zero divisor, overflow)
+  int exit3 = -1;          // third (CallDirect)
   int succ[2] = {-1, -1};  // successors of Jump/Branch
 };
 
@@ -68,6 +69,9 @@ struct SnapLocal {
 struct SnapValue {
   Type type = Type::Void;
   int v[3] = {-1, -1, -1};  // SSA ids of the components
+  // An Obj the native code holds without a reference (a direct call's callable, kept alive by its call site):
+  // the exit takes one for the frame.
+  bool borrowed = false;
 };
 
 enum class ExitKind : uint8_t {
@@ -95,6 +99,11 @@ enum class SlotKind : uint8_t {
   GlobalBool,   //
   GlobalsVersion,   // mutable: last seen ma_version_tag of globals
   BuiltinsVersion,  // mutable: same for builtins
+  // A direct call site: this slot (index = the expected result Type, name = the callee signature) and the next
+  // two (CallWord) are mutable: the callee's code object and its SpecHeader*, filled when the site is resolved,
+  // then the code-death epoch they were resolved in (see runtime/direct_call.cpp).
+  CallSite,
+  CallWord,
 };
 struct Slot {
   SlotKind kind;
@@ -122,6 +131,11 @@ struct Function {
   std::vector<GlobalGuard> globals;
   int nvalues = 0;
   bool stressExits = false;
+  // A direct entry (called from native code with unboxed arguments, see ir_ops.def Param / ReturnNative): there
+  // is no frame until an exit needs one. startExit leaves at the first instruction (recursion limit, eval
+  // breaker, low C stack: the interpreter then does what it would at that point).
+  bool direct = false;
+  int startExit = -1;
 
   int addVar(VarKind kind, int index, Type type, int comp);
   int findVar(VarKind kind, int index, Type type, int comp) const;

@@ -7,6 +7,8 @@
 
 namespace pypaccel::profile {
 
+CodeState::~CodeState() = default;
+
 namespace {
 
 Py_ssize_t gExtraIndex = -1;

@@ -40,12 +40,26 @@ struct CodeState {
   std::set<std::string> warm;
   bool profileRead = false;  // the cache's profiles of this code were looked at
 
+  // Direct entries (called from native code): per signature, why there is none, and the result type call sites
+  // expect (Void: not callable directly). While a signature's type is being inferred, directAssumed holds the
+  // type its own recursive calls are assumed to return.
+  std::map<std::string, std::string> directFailed;
+  std::map<std::string, ir::Type> directReturn;
+  std::map<std::string, ir::Type> directAssumed;
+  bool directAssumptionUsed = false;
+
   // The live specialization for `sig` (a retired one was replaced by a recompile with wider operations).
   deopt::Specialization* find(const std::string& sig) {
     for (auto& s : specs)
-      if (!s->retired && s->meta.signature == sig) return s.get();
+      if (!s->retired && !s->meta.direct && s->meta.signature == sig) return s.get();
     return nullptr;
   }
+  deopt::Specialization* findDirect(const std::string& sig) {
+    for (auto& s : specs)
+      if (!s->retired && s->meta.direct && s->meta.signature == sig) return s.get();
+    return nullptr;
+  }
+  ~CodeState();
   void fallback(const std::string& reason) { fallbacks[reason]++; }
 };
 

@@ -8,6 +8,7 @@ using pypaccel::deopt::Specialization;
 using pypaccel::runtime::NativeCtx;
 
 extern "C" int32_t pypa_rt_poll(NativeCtx* ctx) {
+  ctx->tstate->recursion_remaining = int(ctx->recursion);  // signal handlers run Python code at this level
   return pypa_cpy_handle_eval_breaker(ctx->tstate);
 }
 

@@ -4,6 +4,7 @@
 #include <Python.h>
 #include <cstdint>
 
+#include "ir/ir.h"
 #include "runtime/native_ctx.h"
 
 extern "C" {
@@ -36,6 +37,13 @@ int32_t pypa_rt_list_extend(pypaccel::runtime::NativeCtx* ctx, PyObject* list, P
 PyObject* pypa_rt_build_map(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t npairs, int32_t unit);
 PyObject* pypa_rt_build_const_key_map(pypaccel::runtime::NativeCtx* ctx, PyObject* keys, PyObject** values, int32_t n,
                                       int32_t unit);
+// Direct calls (runtime/direct_call.cpp).
+// A direct callee's result the site did not expect (*obj a tag or an object): 0 with *out the value as `want`
+// (an ir::Type; for Obj the owned object), 1 with *obj an owned object for the exit after the call, -1 on error.
+int32_t pypa_rt_direct_convert(PyObject** obj, int64_t bits, int32_t want, int64_t* out);
+// Fills a direct call site for `callable` (hook/direct_calls.cpp: it may compile the callee's direct entry).
+// Non-zero when the site now matches `callable`.
+int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int32_t site, PyObject* callable);
 }
 
 namespace pypaccel::runtime {

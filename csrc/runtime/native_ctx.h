@@ -2,6 +2,7 @@
 // compiled code (and so of the cache format): native code reads fields by index. Append only.
 #pragma once
 #include <Python.h>
+#include <cstddef>
 #include <cstdint>
 
 namespace pypaccel::runtime {
@@ -21,6 +22,25 @@ struct NativeCtx {
   void** prevInstrAddr;      // 8  &frame->prev_instr
   char* firstInstr;          // 9  first code unit of the code object
   int exited;                // 10 set when an exit handed the frame to the interpreter
+  // -- Since format 2 (direct calls between compiled functions) ---------------------------------------------------
+  PyObject* func;            // 11 the function running (a direct callee has no frame to find it in)
+  char* stackLow;            // 12 below this C stack address, direct calls go through the interpreter
+  void* lazyPrevInstr;       // 13 prev_instr of a direct callee that has no frame yet (prevInstrAddr points here)
+  // 14 tstate->recursion_remaining as this function's level sees it. Direct calls count depth in a register, not
+  // in the thread state (a read-modify-write per call would serialize them); whatever enters the interpreter or
+  // runs Python code from native code first writes this back (see pypa_rt_exit).
+  int64_t recursion;
+};
+
+// The part of a specialization a direct call needs, at a fixed layout (native code reads it by index): the
+// caller's call site holds a pointer to it.
+struct SpecHeader {
+  void* directEntry;         // 0 DirectEntry, or nullptr once the specialization must no longer be entered
+  int64_t* slots;            // 1
+  uint8_t* stress;           // 2
+  char* firstInstr;          // 3
+  void* spec;                // 4 the Specialization
+  uint64_t entries;          // 5
 };
 
 enum CtxField : unsigned {
@@ -34,9 +54,38 @@ enum CtxField : unsigned {
   kCtxSpec,
   kCtxPrevInstrAddr,
   kCtxFirstInstr,
+  kCtxExited,
+  kCtxFunc,
+  kCtxStackLow,
+  kCtxLazyPrevInstr,
+  kCtxRecursion,
 };
+
+// Offsets in CPython's public structs that direct calls read inline (a 3.11 layout: Py_Version is in every key).
+constexpr size_t kTstateRecursionRemaining = offsetof(PyThreadState, recursion_remaining);
+constexpr size_t kTstateCframe = offsetof(PyThreadState, cframe);
+constexpr size_t kCframeUseTracing = offsetof(_PyCFrame, use_tracing);
+constexpr size_t kFuncCodeOffset = offsetof(PyFunctionObject, func_code);
+constexpr size_t kFuncGlobalsOffset = offsetof(PyFunctionObject, func_globals);
+constexpr size_t kFuncBuiltinsOffset = offsetof(PyFunctionObject, func_builtins);
+constexpr size_t kObTypeOffset = offsetof(PyObject, ob_type);
+
+enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries };
+
+// What a direct entry returns: `bits` is the result when `obj` is one of the tags below, else `obj` is the result
+// (a new reference), or nullptr when an exception is set.
+inline PyObject* const kTagInt = reinterpret_cast<PyObject*>(uintptr_t(1));
+inline PyObject* const kTagFloat = reinterpret_cast<PyObject*>(uintptr_t(2));
+inline PyObject* const kTagBool = reinterpret_cast<PyObject*>(uintptr_t(3));
+inline bool isResultTag(PyObject* o) { return uintptr_t(o) >= 1 && uintptr_t(o) <= 3; }
 
 // Native entry point: localsplus of the frame (arguments are read from it), and the context.
 using NativeEntry = PyObject* (*)(PyObject** localsplus, NativeCtx* ctx);
+// Direct entry (a callee compiled for calls from native code): {bits, obj} in registers, see kTagInt. The
+// arguments follow `func`, unboxed as the signature says (i64, double, i1 as i8... see codegen).
+struct DirectResult {
+  int64_t bits;
+  PyObject* obj;
+};
 
 }  // namespace pypaccel::runtime

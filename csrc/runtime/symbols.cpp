@@ -15,6 +15,7 @@ const HelperSymbol* helperSymbols(int* count) {
       HELPER(pypa_rt_build_list),    HELPER(pypa_rt_get_iter),    HELPER(pypa_rt_iter_next),
       HELPER(pypa_rt_list_append),   HELPER(pypa_rt_list_extend), HELPER(pypa_rt_build_map),
       HELPER(pypa_rt_build_const_key_map), HELPER(pypa_rt_make_function),
+      HELPER(pypa_rt_direct_convert), HELPER(pypa_rt_direct_resolve),
 #undef HELPER
   };
   *count = int(sizeof(kSymbols) / sizeof(kSymbols[0]));

@@ -144,18 +144,30 @@ llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode&
       bool isArg = l < int(signature.size());
       em.emitVoid(Op::StoreVar, {em.constBool(isArg)}, em.flagVar(l));
       if (!isArg) continue;
-      int arg = em.emit(Op::LoadArg, Type::Obj, {}, l);
       Type t = typeOfLetter(signature[l]);
-      int v = arg;
-      switch (t) {
-        case Type::Int: v = em.emit(Op::UnboxInt, Type::Int, {arg}); break;
-        case Type::Float: v = em.emit(Op::UnboxFloat, Type::Float, {arg}); break;
-        case Type::Bool: v = em.emit(Op::UnboxBool, Type::Bool, {arg}); break;
-        default: em.emitVoid(Op::IncRef, {arg}); break;
+      int v;
+      if (opts.direct) {
+        // Unboxed already; an object argument is borrowed from the caller.
+        v = em.emit(Op::Param, t, {}, l);
+        if (t == Type::Obj) em.emitVoid(Op::IncRef, {v});
+      } else {
+        int arg = em.emit(Op::LoadArg, Type::Obj, {}, l);
+        v = arg;
+        switch (t) {
+          case Type::Int: v = em.emit(Op::UnboxInt, Type::Int, {arg}); break;
+          case Type::Float: v = em.emit(Op::UnboxFloat, Type::Float, {arg}); break;
+          case Type::Bool: v = em.emit(Op::UnboxBool, Type::Bool, {arg}); break;
+          default: em.emitVoid(Op::IncRef, {arg}); break;
+        }
       }
       em.emitVoid(Op::StoreVar, {v}, em.varFor(l, t));
     }
     em.locals = initial.locals;
+    if (opts.direct) {
+      fn.direct = true;
+      fn.startExit = em.makeExit(ir::ExitKind::Reexec, deopt::Reason::DirectEntry, "call");
+      em.emitVoid(Op::EnterDirect, {}, 0, fn.startExit);
+    }
     em.jumpTo(startUnit);
     if (!em.error.empty()) return support::bail(em.error);
   }

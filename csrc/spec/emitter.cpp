@@ -130,7 +130,8 @@ int Emitter::asFloat(const StackEntry& e, bool exact, int exitId) {
 }
 
 bool Emitter::stableArg(int i) const {
-  return i >= 0 && i < info.totalArgs() && !bc.storesLocal(i);
+  // A direct entry's arguments come unboxed: there is no object to keep.
+  return !opts.direct && i >= 0 && i < info.totalArgs() && !bc.storesLocal(i);
 }
 
 int Emitter::box(const StackEntry& e) {
@@ -268,6 +269,15 @@ bool Emitter::branch(int cond, int unitTrue, int unitFalse, const std::vector<St
 }
 
 bool Emitter::returnValue(const StackEntry& e) {
+  if (opts.direct) {
+    // The result stays unboxed: the caller expects it so (or converts it).
+    Type t = ir::isNumeric(e.type) ? e.type : Type::Obj;
+    int v = ir::isNumeric(e.type) ? e.v[0] : box(e);
+    for (size_t l = 0; l < locals.size(); l++) releaseLocal(int(l));
+    for (const StackEntry& s : stack) discard(s);
+    emitVoid(Op::ReturnNative, {v}, int64_t(t));
+    return false;
+  }
   int v = box(e);
   for (size_t l = 0; l < locals.size(); l++) releaseLocal(int(l));
   for (const StackEntry& s : stack) discard(s);

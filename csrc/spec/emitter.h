@@ -3,6 +3,7 @@
 #pragma once
 #include <Python.h>
 
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -51,6 +52,12 @@ struct SpecOptions {
   // Bytecode units whose arithmetic is compiled as CPython's generic number protocol on boxed values, because
   // the unboxed fast path kept exiting there (an int that outgrew 64 bits): learned, see hook/compile.cpp.
   std::set<int> widen;
+  // Compile a direct entry (ir::Function::direct): unboxed arguments, an unboxed result, no frame until an exit.
+  bool direct = false;
+  // Calls of Python functions natively: the result type to compile a direct call of `func` with argument
+  // signature `sig` for, or Void when that callee cannot be called directly (then the call is generic). Unset: no
+  // direct calls (the Catch2 tests build without a hook).
+  std::function<ir::Type(PyObject* func, const std::string& sig)> directReturn;
 };
 
 class Emitter {

@@ -189,6 +189,80 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
   return true;
 }
 
+// A Python function the callee-return callback accepts (simple positional signature, compilable as a direct
+// entry that never runs code which could look at frames): called natively with unboxed arguments. The site guards
+// the callee's code object at run time; another callee leaves before the call (the interpreter calls it).
+bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
+  if (!e.opts.directReturn || !callable.known || !PyFunction_Check(callable.known)) return false;
+  if (Py_TYPE(callable.known) != &PyFunction_Type) return false;
+  size_t size = e.stack.size();
+  std::string sig;
+  for (size_t i = size - n; i < size; i++) {
+    Type t = e.stack[i].type;
+    // An argument of this function passed on as it came: the generic call hands over the object itself, so the
+    // callee (and `g(a) is a`) sees the same object, as in CPython. A direct call would pass a copy.
+    if (e.stack[i].arg >= 0) return false;
+    if (t == Type::Int) sig += 'i';
+    else if (t == Type::Float) sig += 'f';
+    else if (t == Type::Bool) sig += 'b';
+    else if (t == Type::Obj) sig += 'o';
+    else return false;
+  }
+  Type rtype = e.opts.directReturn(callable.known, sig);
+  if (rtype == Type::Void) return false;
+  // Before the call, with everything still on the stack: the site's callee is another one.
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
+  // The call site holds the function it matches, so the reference LOAD_GLOBAL took is not needed: when it was
+  // taken in this block (and the value has no other owner), leave it out, and let the exits that hold the
+  // callable since then take one for the frame. (Two reference count updates per call, on one object, would
+  // serialize a loop of calls.)
+  bool borrowed = false;
+  int cid = callable.v[0];
+  int owners = 0;
+  for (const StackEntry& s : e.stack) owners += s.type == Type::Obj && s.v[0] == cid;
+  for (size_t k = e.cur->instrs.size(); owners == 1 && k-- > 0;) {
+    ir::Instr& x = e.cur->instrs[k];
+    if (x.id == cid) break;  // its definition: no IncRef after it here
+    if (x.op == Op::IncRef && x.args.size() == 1 && x.args[0] == cid) {
+      e.cur->instrs.erase(e.cur->instrs.begin() + long(k));
+      borrowed = true;
+      break;
+    }
+  }
+  if (borrowed)
+    for (ir::ExitPoint& x : e.fn.exits)
+      for (ir::SnapValue& v : x.stack)
+        if (v.type == Type::Obj && v.v[0] == cid) v.borrowed = true;
+  std::vector<int> args = {callable.v[0]};
+  for (size_t i = size - n; i < size; i++) args.push_back(e.stack[i].v[0]);
+  e.stack.resize(size - n - 2);
+  int raised = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
+  // After the call, with its result (boxed) on the stack; the snapshot's top is a placeholder the lowering
+  // replaces with the returned object.
+  const Instruction* next = e.bc.at(e.in->next);
+  if (!next) return false;
+  StackEntry placeholder;
+  placeholder.type = Type::Obj;
+  placeholder.v[0] = callable.v[0];
+  e.push(placeholder);
+  int mismatch = e.makeExit(ExitKind::Reexec, Reason::CallResultType, "CALL");
+  e.stack.pop_back();
+  ir::ExitPoint& mx = e.fn.exits[mismatch];
+  mx.unit = next->unit;
+  mx.resumeUnit = next->start;
+  mx.line = next->line;
+  int slot = int(e.fn.slots.size());
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallSite, int(rtype), sig});
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
+  int r = e.emit(Op::CallDirect, rtype, args, int64_t(slot) | (borrowed ? int64_t(1) << 32 : 0), changed);
+  ir::Instr& call = e.cur->instrs.back();
+  call.exit2 = raised;
+  call.exit3 = mismatch;
+  e.push(rtype, r);
+  return true;
+}
+
 }  // namespace
 
 bool handle_PRECALL(Emitter& e, const Instruction& in) {
@@ -224,6 +298,7 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
     return true;
   }
   if (plain && callable.known && callBuiltin(e, callable, n)) return true;
+  if (plain && callable.type == Type::Obj && callDirect(e, callable, n)) return true;
   return callGeneric(e, n);
 }
 

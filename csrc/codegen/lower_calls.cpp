@@ -1,0 +1,191 @@
+// Lowering of direct calls between compiled functions: the caller's call site (guard on the callee's code object,
+// the call through the callee's SpecHeader, the result's decoding) and the callee's side (parameters, prologue,
+// unboxed return). See runtime/native_ctx.h (DirectResult, SpecHeader) and docs/architecture.md.
+#include <llvm/IR/Intrinsics.h>
+
+#include "codegen/lowerer.h"
+#include "runtime/native_ctx.h"
+
+namespace pypaccel::codegen {
+
+using ir::Op;
+using ir::Type;
+
+namespace {
+
+int resultTag(Type t) {
+  switch (t) {
+    case Type::Int: return 1;
+    case Type::Float: return 2;
+    case Type::Bool: return 3;
+    default: return 0;
+  }
+}
+
+}  // namespace
+
+bool Lowerer::lowerCalls(const ir::Instr& in) {
+  using namespace runtime;
+  switch (in.op) {
+    case Op::Param: def(in.id, func->getArg(4 + unsigned(in.imm))); return true;
+
+    case Op::EnterDirect: {
+      // What the interpreter checks when it starts a frame: the recursion limit (the depth is counted in a
+      // register: the budget the caller had), a pending eval-breaker event, tracing; plus the C stack native
+      // recursion uses. Any of them: leave through the start exit, and the interpreter does exactly what it would
+      // (raise RecursionError, run a signal handler, report the call to the tracer).
+      recursion_ = b.CreateSub(func->getArg(3), b.getInt32(1));
+      llvm::Value* fail = b.CreateICmpSLT(recursion_, b.getInt32(0));
+      llvm::Value* sp = b.CreateCall(llvm::Intrinsic::getDeclaration(&mod, llvm::Intrinsic::frameaddress, {ptr}),
+                                     {b.getInt32(0)});
+      llvm::Value* low = ctxField(kCtxStackLow);
+      fail = b.CreateOr(fail, b.CreateICmpULT(b.CreatePtrToInt(sp, i64), b.CreatePtrToInt(low, i64)));
+      llvm::Value* breaker = b.CreateLoad(i32, ctxField(kCtxEvalBreaker));
+      fail = b.CreateOr(fail, b.CreateICmpNE(breaker, b.getInt32(0)));
+      llvm::Value* cframe = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateCframe));
+      llvm::Value* tracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, kCframeUseTracing));
+      fail = b.CreateOr(fail, b.CreateICmpNE(tracing, b.getInt8(0)));
+      llvm::Value* entries = b.CreateConstInBoundsGEP1_64(i64, argHdr, kHdrEntries);
+      b.CreateStore(b.CreateAdd(b.CreateLoad(i64, entries), b.getInt64(1)), entries);
+      guard(fail, in.exit);
+      return true;
+    }
+
+    case Op::ReturnNative: {
+      llvm::Value* v = val(in.args[0]);
+      Type t = Type(in.imm);
+      llvm::Value* bits = b.getInt64(0);
+      llvm::Value* obj;
+      if (t == Type::Obj) {
+        obj = v;
+      } else {
+        if (t == Type::Int) bits = v;
+        else if (t == Type::Float) bits = b.CreateBitCast(v, i64);
+        else bits = b.CreateZExt(v, i64);
+        obj = b.CreateIntToPtr(b.getInt64(resultTag(t)), ptr);
+      }
+      llvm::Value* r = llvm::UndefValue::get(directResultTy);
+      r = b.CreateInsertValue(r, bits, 0);
+      b.CreateRet(b.CreateInsertValue(r, obj, 1));
+      return true;
+    }
+
+    case Op::CallDirect: {
+      // Site words: [function, SpecHeader*, code object] (slots in.imm + 0..2), filled by pypa_rt_direct_resolve,
+      // which holds a reference to the function and its code: the guard is their identity (a function whose
+      // __code__ was replaced fails it), and a callable the site matches cannot die during the call, so it is
+      // borrowed (bit 32 of imm) when the emitter could leave its reference out.
+      int64_t site = in.imm & 0xffffffff;
+      bool borrowed = (in.imm >> 32) & 1;
+      llvm::Value* slots = ctxField(kCtxSlots);
+      auto word = [&](int k) { return b.CreateConstInBoundsGEP1_64(i64, slots, site + k); };
+      llvm::Value* callable = val(in.args[0]);
+      llvm::BasicBlock* check = llvm::BasicBlock::Create(ctx, "direct_check", func);
+      llvm::BasicBlock* checkCode = llvm::BasicBlock::Create(ctx, "direct_code", func);
+      llvm::BasicBlock* checkEntry = llvm::BasicBlock::Create(ctx, "direct_entry", func);
+      llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx, "direct_resolve", func);
+      llvm::BasicBlock* call = llvm::BasicBlock::Create(ctx, "direct_call", func);
+      b.CreateBr(check);
+
+      b.SetInsertPoint(check);
+      llvm::Value* same = b.CreateICmpEQ(b.CreatePtrToInt(callable, i64), b.CreateLoad(i64, word(0)));
+      b.CreateCondBr(same, checkCode, slow);
+
+      b.SetInsertPoint(checkCode);
+      llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, kFuncCodeOffset));
+      same = b.CreateICmpEQ(b.CreatePtrToInt(code, i64), b.CreateLoad(i64, word(2)));
+      b.CreateCondBr(same, checkEntry, slow);
+
+      b.SetInsertPoint(checkEntry);
+      llvm::Value* hdr = b.CreateLoad(ptr, word(1));
+      llvm::Value* entry = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, hdr, kHdrDirectEntry));
+      b.CreateCondBr(b.CreateIsNull(entry), slow, call);
+
+      b.SetInsertPoint(slow);
+      llvm::Value* resolved = b.CreateCall(helper("pypa_rt_direct_resolve", i32, {ptr, i32, ptr}),
+                                           {ctxArg(), b.getInt32(int32_t(site)), callable});
+      b.CreateCondBr(b.CreateICmpNE(resolved, b.getInt32(0)), check, exitBlock(in.exit));
+
+      b.SetInsertPoint(call);
+      // The caller's frame shows this call site, as for any call. (A direct entry has no frame while it runs
+      // natively: its exits set the frame's position themselves.) The callee reads only the thread's fields of
+      // the context it gets: a direct entry passes on the one it got.
+      if (!fn.direct) {
+        int unit = fn.exits[in.exit].unit;
+        llvm::Value* here = b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxFirstInstr), 2 * unit);
+        b.CreateStore(here, ctxField(kCtxPrevInstrAddr));
+      }
+      // The callee's recursion budget: this level's (a frame entry's is in its context).
+      llvm::Value* budget = fn.direct ? recursion_
+                                      : b.CreateTrunc(b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(
+                                                                            ptr, argCtx, kCtxRecursion)),
+                                                      i32);
+      std::vector<llvm::Type*> params = {ptr, ptr, ptr, i32};
+      std::vector<llvm::Value*> args = {fn.direct ? func->getArg(0) : argCtx, hdr, callable, budget};
+      for (size_t i = 1; i < in.args.size(); i++) {
+        llvm::Value* a = val(in.args[i]);
+        params.push_back(a->getType());
+        args.push_back(a);
+      }
+      llvm::Value* res = b.CreateCall(llvm::FunctionType::get(directResultTy, params, false), entry, args);
+      if (!fn.direct) {
+        // An exit down the call chain left the thread's count at that depth: put back this level's, for the
+        // code this frame entry runs next (a direct entry runs nothing that reads it).
+        llvm::Value* addr =
+            b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateRecursionRemaining);
+        b.CreateStore(budget, addr);
+      }
+      // The call consumed the callable (unless borrowed) and object arguments (the callee took its own).
+      if (!borrowed) decref(callable);
+      for (size_t i = 1; i < in.args.size(); i++)
+        if (val(in.args[i])->getType() == ptr) decref(val(in.args[i]));
+      llvm::Value* bits = b.CreateExtractValue(res, 0);
+      llvm::Value* obj = b.CreateExtractValue(res, 1);
+      llvm::Value* objWord = b.CreatePtrToInt(obj, i64);
+      Type t = in.type;
+      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "direct_done", func);
+      llvm::BasicBlock* other = llvm::BasicBlock::Create(ctx, "direct_other", func);
+      llvm::BasicBlock* fast = b.GetInsertBlock();
+      llvm::Value* fastValue;
+      if (t == Type::Obj) {
+        fastValue = obj;
+        b.CreateCondBr(b.CreateICmpUGT(objWord, b.getInt64(3)), done, other);
+      } else {
+        fastValue = t == Type::Int ? bits : t == Type::Float ? b.CreateBitCast(bits, f64) : b.CreateTrunc(bits, i1);
+        b.CreateCondBr(b.CreateICmpEQ(objWord, b.getInt64(resultTag(t))), done, other);
+      }
+      // Anything else: an exception (null), or a result of another kind, converted when it can be (a big int
+      // that fits after all, a boxed float...), else the exit after the call with the object on the stack.
+      b.SetInsertPoint(other);
+      guard(b.CreateIsNull(obj), in.exit2);
+      llvm::Value* objSlot = entryAlloca(ptr);
+      llvm::Value* out = entryAlloca(i64);
+      b.CreateStore(obj, objSlot);
+      llvm::Value* rc = b.CreateCall(helper("pypa_rt_direct_convert", i32, {ptr, i64, i32, ptr}),
+                                     {objSlot, bits, b.getInt32(int32_t(t)), out});
+      guard(b.CreateICmpSLT(rc, b.getInt32(0)), in.exit2);
+      llvm::BasicBlock* convOk = llvm::BasicBlock::Create(ctx, "direct_converted", func);
+      llvm::BasicBlock* convBad = llvm::BasicBlock::Create(ctx, "direct_mismatch", func);
+      b.CreateCondBr(b.CreateICmpEQ(rc, b.getInt32(0)), convOk, convBad);
+      b.SetInsertPoint(convBad);
+      b.CreateBr(exitBlockWithTop(in.exit3, b.CreateLoad(ptr, objSlot)));
+      b.SetInsertPoint(convOk);
+      llvm::Value* word0 = b.CreateLoad(i64, out);
+      llvm::Value* converted = t == Type::Obj ? b.CreateIntToPtr(word0, ptr)
+                               : t == Type::Int ? word0
+                               : t == Type::Float ? b.CreateBitCast(word0, f64)
+                                                  : b.CreateTrunc(word0, i1);
+      llvm::BasicBlock* convEnd = b.GetInsertBlock();
+      b.CreateBr(done);
+      b.SetInsertPoint(done);
+      llvm::PHINode* phi = b.CreatePHI(llvmType(t), 2);
+      phi->addIncoming(fastValue, fast);
+      phi->addIncoming(converted, convEnd);
+      def(in.id, phi);
+      return true;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace pypaccel::codegen

@@ -1,0 +1,164 @@
+// Direct calls between compiled functions, the compiler's side: which callees qualify, the result type a call
+// site expects, and resolving a site at run time (which may compile the callee's direct entry).
+//
+// A direct callee runs without an interpreter frame until it exits, so it must never run code that could look at
+// frames (sys._getframe, tracebacks being printed, locals()): its native code may only compute on numbers, guard
+// globals and call other direct callees. Everything else about it (exits, exceptions passing through, the
+// recursion limit) is exact: an exit gets a frame then (hook.cpp, exitThroughNewFrame).
+#include <cstring>
+
+#include "hook/compile.h"
+#include "hook/hook.h"
+#include "runtime/helpers.h"
+#include "spec/builder.h"
+#include "support/bail.h"
+
+namespace pypaccel::hook {
+
+using ir::Op;
+using ir::Type;
+
+namespace {
+
+constexpr int kMaxDirectArgs = 64;
+constexpr int kMaxInferDepth = 4;  // callees of callees... whose result types are inferred for one compile
+thread_local int tInferDepth = 0;
+
+// A positional-only shape the call site fills exactly: no defaults needed, nothing packed into *args/**kwargs.
+bool simpleSignature(PyObject* func, const std::string& sig) {
+  if (Py_TYPE(func) != &PyFunction_Type) return false;
+  auto* co = reinterpret_cast<PyCodeObject*>(reinterpret_cast<PyFunctionObject*>(func)->func_code);
+  return co->co_argcount == int(sig.size()) && co->co_kwonlyargcount == 0 &&
+         !(co->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) && int(sig.size()) <= kMaxDirectArgs;
+}
+
+profile::CodeState* eligibleState(PyObject* func) {
+  PyObject* code = reinterpret_cast<PyFunctionObject*>(func)->func_code;
+  profile::CodeState* st = profile::stateFor(code);
+  if (!st) return nullptr;
+  if (!st->classified) {
+    pauseThread();
+    classify(*st, code);
+    resumeThread();
+  }
+  return st->never.empty() ? st : nullptr;
+}
+
+Type joinReturns(const ir::Function& fn, Type none) {
+  Type t = Type::Void;
+  for (const ir::Block& b : fn.blocks)
+    for (const ir::Instr& in : b.instrs)
+      if (in.op == Op::ReturnNative) {
+        Type r = Type(in.imm);
+        t = t == Type::Void || t == r ? r : Type::Obj;
+      }
+  return t == Type::Void ? none : t;  // no native return (every path leaves): anything fits
+}
+
+}  // namespace
+
+std::string whyNotDirect(const ir::Function& fn) {
+  for (const ir::Block& b : fn.blocks)
+    for (const ir::Instr& in : b.instrs) {
+      switch (in.op) {
+        case Op::ConstInt: case Op::ConstFloat: case Op::ConstBool: case Op::LoadVar: case Op::StoreVar:
+        case Op::Param: case Op::LoadSlotObj: case Op::LoadSlotInt: case Op::LoadSlotFloat: case Op::LoadSlotBool:
+        case Op::GuardGlobal: case Op::IncRef: case Op::DecRef: case Op::DecRefIf: case Op::BoxInt:
+        case Op::BoxFloat: case Op::BoxBool: case Op::IntBin: case Op::IntTrueDiv: case Op::FloatBin:
+        case Op::BoolBin: case Op::IntNeg: case Op::IntInvert: case Op::FloatNeg: case Op::BoolToInt:
+        case Op::IntToFloat: case Op::IntCmp: case Op::FloatCmp: case Op::IntTruthy: case Op::FloatTruthy:
+        case Op::BoolNot: case Op::ObjIs: case Op::BuildTuple: case Op::RangeCheck: case Op::RangeHasNext:
+        case Op::RangeAdvance: case Op::Poll: case Op::CheckFlag: case Op::IsNone: case Op::Jump: case Op::Branch:
+        case Op::ReturnNative: case Op::EnterDirect: case Op::CallDirect: case Op::IntAbs: case Op::FloatAbs:
+        case Op::IntMinMax: case Op::FloatMinMax: case Op::FloatToInt:
+          break;
+        case Op::Exit:
+          return "an instruction it cannot compile (" + fn.exits[in.exit].detail + ") would run without its caller's frames";
+        default:
+          return std::string("its native code may run other Python code (") + ir::opName(in.op) + ")";
+      }
+    }
+  return "";
+}
+
+Type directReturnType(PyObject* func, const std::string& sig) {
+  if (!simpleSignature(func, sig)) return Type::Void;
+  profile::CodeState* st = eligibleState(func);
+  if (!st) return Type::Void;
+  auto known = st->directReturn.find(sig);
+  if (known != st->directReturn.end()) return known->second;
+  auto assumed = st->directAssumed.find(sig);
+  if (assumed != st->directAssumed.end()) {
+    // A recursive call while this very signature is inferred.
+    st->directAssumptionUsed = true;
+    return assumed->second;
+  }
+  if (tInferDepth >= kMaxInferDepth) return Type::Void;
+  auto* f = reinterpret_cast<PyFunctionObject*>(func);
+  auto info = spec::readCodeInfo(f->func_code);
+  if (!info) {
+    llvm::consumeError(info.takeError());
+    return Type::Void;
+  }
+  auto bc = spec::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);
+  if (!bc) {
+    llvm::consumeError(bc.takeError());
+    return Type::Void;
+  }
+  spec::SpecOptions opts;
+  opts.direct = true;
+  opts.directReturn = directReturnType;
+  Type result = Type::Void;
+  tInferDepth++;
+  // Recursion: assume what its own calls return, infer, and accept the assumption when the inference agrees.
+  for (Type assume : {Type::Int, Type::Float, Type::Obj}) {
+    st->directAssumed[sig] = assume;
+    st->directAssumptionUsed = false;
+    auto fn = spec::buildFunction(*info, *bc, sig, f->func_globals, f->func_builtins, opts, "infer");
+    if (!fn) {
+      llvm::consumeError(fn.takeError());
+      break;
+    }
+    if (!whyNotDirect(*fn).empty()) break;
+    result = joinReturns(*fn, assume);
+    if (!st->directAssumptionUsed || result == assume) break;
+  }
+  tInferDepth--;
+  st->directAssumed.erase(sig);
+  if (PyErr_Occurred()) PyErr_Clear();
+  st->directReturn[sig] = result;
+  return result;
+}
+
+}  // namespace pypaccel::hook
+
+extern "C" int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int32_t site, PyObject* callable) {
+  using namespace pypaccel;
+  auto* spec = static_cast<deopt::Specialization*>(ctx->spec);
+  if (site < 0 || size_t(site) + 2 >= spec->meta.slots.size()) return 0;
+  const ir::Slot& sl = spec->meta.slots[site];
+  if (sl.kind != ir::SlotKind::CallSite || !hook::simpleSignature(callable, sl.name)) return 0;
+  PyObject *et, *ev, *etb;
+  PyErr_Fetch(&et, &ev, &etb);
+  hook::pauseThread();  // what compiling runs (cache path lookups) is not hooked
+  deopt::Specialization* callee = nullptr;
+  if (profile::CodeState* st = hook::eligibleState(callable))
+    callee = hook::obtainDirect(*st, sl.name, callable);
+  hook::resumeThread();
+  if (PyErr_Occurred()) PyErr_Clear();
+  PyErr_Restore(et, ev, etb);
+  if (!callee || !callee->header.directEntry) return 0;
+  // The site holds the function and its code: what it matches cannot die while native code calls it (the
+  // callable is borrowed), and a code address cannot come back as another code object.
+  PyObject* code = reinterpret_cast<PyFunctionObject*>(callable)->func_code;
+  auto* oldFunc = reinterpret_cast<PyObject*>(spec->slotWords[site]);
+  auto* oldCode = reinterpret_cast<PyObject*>(spec->slotWords[site + 2]);
+  Py_INCREF(callable);
+  Py_INCREF(code);
+  spec->slotWords[site] = reinterpret_cast<int64_t>(callable);
+  spec->slotWords[site + 1] = reinterpret_cast<int64_t>(&callee->header);
+  spec->slotWords[site + 2] = reinterpret_cast<int64_t>(code);
+  Py_XDECREF(oldFunc);
+  Py_XDECREF(oldCode);
+  return 1;
+}

@@ -1,0 +1,232 @@
+# Direct calls between compiled functions (unboxed arguments and results, no interpreter frame until an exit):
+# recursion, results of another type than compiled for (an int that outgrew 64 bits), exceptions raised in a
+# callee and passing through native callers (tracebacks compared line by line), the recursion limit, rebinding
+# the callee or replacing its __code__ while the caller is hot, and callees that cannot be called directly.
+import sys
+import textwrap
+import traceback
+import types
+
+import pytest
+
+from harness import check, register_source
+
+pypaccel = pytest.importorskip("pypaccel")
+
+FIB = """
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+"""
+
+
+def test_recursive_fib():
+    check(FIB, [(n,) for n in (0, 1, 2, 10, 20, 24)] + [(2.0,), (True,), (-3,)])
+
+
+GROW = """
+def grow(n):
+    # From n = 40 on the result outgrows 64 bits: the callee's results come back as objects, and the callers go on
+    # with exact big ints.
+    if n == 0:
+        return 1
+    return grow(n - 1) * 3 + 0
+"""
+
+
+def test_results_outgrowing_64_bits():
+    check(GROW, [(n,) for n in (0, 1, 5, 39, 40, 41, 100)])
+
+
+CALL_LOOP = """
+def f(x, y):
+    return x * y + 1.0
+
+def loop(n):
+    total = 0.0
+    x = 0.5
+    for i in range(n):
+        total += f(x, 1.0001)
+        x = total * 1e-9
+    return total
+"""
+
+
+def test_float_call_loop():
+    check(CALL_LOOP, [(n,) for n in (0, 1, 100, 5000)], name="loop")
+
+
+MIXED = """
+def g(a, b):
+    return a // b + a % b
+
+def h(n, d):
+    s = 0
+    for i in range(n):
+        s += g(i * 7 - 50, d)
+    return s
+"""
+
+
+def test_exceptions_from_callee_pass_through_native_callers():
+    # ZeroDivisionError raised in g (run natively, exited to the interpreter) with h's line in the traceback.
+    check(MIXED, [(10, 3), (10, -3), (5, 0), (0, 0), (3, 2**63), (4, 2.5)], name="h")
+
+
+CHAIN = """
+def a(n):
+    return b(n) + 1
+
+def b(n):
+    return c(n) * 2
+
+def c(n):
+    return 10 // n
+
+def top(n):
+    t = 0
+    for i in range(3):
+        t += a(n - i)
+    return t
+"""
+
+
+def two_modules(src, filename):
+    """The source exec'd twice: a namespace that stays interpreted, and one whose functions pypaccel compiles."""
+    src = textwrap.dedent(src)
+    register_source(filename, src)
+    plain, fast = {"__name__": "plain_case"}, {"__name__": "fast_case"}
+    exec(compile(src, filename, "exec"), plain)
+    exec(compile(src, filename, "exec"), fast)
+    for v in plain.values():
+        if isinstance(v, types.FunctionType):
+            pypaccel.exclude(v)
+    return plain, fast
+
+
+def outcome(fn, *args):
+    try:
+        return ("ok", fn(*args), None)
+    except BaseException as e:  # noqa: BLE001
+        frames = [(f.name, f.lineno, f.line) for f in traceback.extract_tb(e.__traceback__)][1:]
+        return ("raised", f"{type(e).__name__}: {e}", frames)
+
+
+def test_traceback_through_a_chain_of_direct_calls():
+    plain, fast = two_modules(CHAIN, "<direct-chain>")
+    top = pypaccel.specialize(fast["top"])
+    for n in (5, 2, 1, 0, -1):
+        assert outcome(top, n) == outcome(plain["top"], n)
+    st = pypaccel.stats("<direct-chain>")
+    names = {f["qualname"]: f for f in st["functions"]}
+    assert names["c"]["native_calls"] > 0, names
+
+
+DEPTH = """
+def depth(n):
+    if n == 0:
+        return 0
+    return depth(n - 1) + 1
+"""
+
+
+@pytest.mark.parametrize("n", [10, 500, 5000])
+def test_recursion_limit(n):
+    plain, fast = two_modules(DEPTH, f"<direct-depth-{n}>")
+    fd = pypaccel.specialize(fast["depth"])
+    p, f = outcome(plain["depth"], n), outcome(fd, n)
+    assert p[:2] == f[:2]
+    if p[0] == "raised":
+        assert len(p[2]) == len(f[2]) and p[2][-3:] == f[2][-3:]
+    # Warm: the specializations exist now; the same again.
+    assert outcome(fd, n)[:2] == p[:2]
+
+
+def test_deep_recursion_with_a_raised_limit():
+    plain, fast = two_modules(DEPTH, "<direct-deep>")
+    fd = pypaccel.specialize(fast["depth"])
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(60000)
+    try:
+        assert fd(50000) == plain["depth"](50000) == 50000
+    finally:
+        sys.setrecursionlimit(old)
+
+
+CALLER = """
+def g(x):
+    return x + 1
+
+def other(x):
+    return x * 100
+
+def f(n):
+    s = 0
+    for i in range(n):
+        s += g(i)
+    return s
+"""
+
+
+def test_rebinding_the_callee_while_hot():
+    plain, fast = two_modules(CALLER, "<direct-rebind>")
+    f = pypaccel.specialize(fast["f"])
+    assert f(1000) == plain["f"](1000)
+    fast["g"], plain["g"] = fast["other"], plain["other"]
+    assert f(1000) == plain["f"](1000)
+    fast["g"] = lambda x: -x  # not compilable as a direct callee: the call leaves to the interpreter
+    plain["g"] = lambda x: -x
+    assert f(1000) == plain["f"](1000)
+    del fast["g"], plain["g"]
+    assert outcome(f, 3)[:2] == outcome(plain["f"], 3)[:2]
+
+
+def test_replacing_the_callees_code_while_hot():
+    plain, fast = two_modules(CALLER, "<direct-code>")
+    f = pypaccel.specialize(fast["f"])
+    assert f(1000) == plain["f"](1000)
+    fast["g"].__code__ = fast["other"].__code__
+    plain["g"].__code__ = plain["other"].__code__
+    assert f(1000) == plain["f"](1000)
+
+
+MUTUAL = """
+def is_even(n):
+    if n == 0:
+        return True
+    return is_odd(n - 1)
+
+def is_odd(n):
+    if n == 0:
+        return False
+    return is_even(n - 1)
+"""
+
+
+def test_mutual_recursion():
+    check(MUTUAL, [(n,) for n in (0, 1, 2, 7, 100, 501)])
+
+
+INTROSPECT = """
+import sys, traceback
+
+def inner(x):
+    return len(traceback.extract_stack()), sys._getframe(1).f_code.co_name, x + 1
+
+def outer(x):
+    return inner(x)
+
+def main(n):
+    r = None
+    for i in range(n):
+        r = outer(i)
+    return r
+"""
+
+
+def test_frames_seen_from_a_callee():
+    # A callee that looks at frames is not called directly (it calls other Python code); what it sees is the same.
+    plain, fast = two_modules(INTROSPECT, "<direct-introspect>")
+    m = pypaccel.specialize(fast["main"])
+    assert m(50) == plain["main"](50)
