@@ -42,11 +42,12 @@ RESULTS_DIR = os.path.join(BENCH_DIR, "results")
 LAUNCHER = os.path.join(BENCH_DIR, "_cold.py")
 
 # Kernel name -> arguments (the kernels' own defaults, spelled out so the commands in the results say it all).
-KERNELS = {"intloop": ["6000"], "mandelbrot": ["600", "200"]}
+KERNELS = {"intloop": ["6000"], "mandelbrot": ["600", "200"], "fib": ["36"], "callloop": ["20000000"]}
 VARIANTS = ("plain", "cold", "warm")
 DEFAULT_RUNS = 20
 FAST_RUNS = 3
-WARM_BAR = 5.0  # the project's bar: warm at least this many times faster than plain CPython, whole process
+# The project's bars: warm at least this many times faster than plain CPython, whole process, by median.
+WARM_BARS = {"intloop": 5.0, "mandelbrot": 5.0, "fib": 8.0, "callloop": 10.0}
 
 
 class BenchError(Exception):
@@ -391,7 +392,8 @@ def analyse(kernel, pyperf_dir, overhead_s):
         "compile_s_recorded": compile_s,
         "fill_run_totals": kernel["fill_totals"],
         "bars": {
-            "warm_at_least_5x": ratio(plain["median_s"], warm["median_s"]) >= WARM_BAR,
+            "warm_bar": WARM_BARS.get(name, 5.0),
+            "warm_meets_bar": ratio(plain["median_s"], warm["median_s"]) >= WARM_BARS.get(name, 5.0),
             "cold_within_plain_plus_compile": (None if compile_s is None
                                                else cold["median_s"] <= plain["median_s"] + compile_s),
         },
@@ -446,7 +448,7 @@ def markdown(results):
         f"pass` {o['launcher']['median_s'] * 1000:.1f} ms minus median of `python -c pass` "
         f"{o['plain']['median_s'] * 1000:.1f} ms).",
         "",
-        "| kernel | warm speed-up (median) | warm >= 5x | cold - warm (s) | compile time recorded (s) "
+        "| kernel | warm speed-up (median) | warm meets its bar | cold - warm (s) | compile time recorded (s) "
         "| cold <= plain + compile | warm cache check |",
         "|---|---:|---|---:|---:|---|---|",
     ]
@@ -455,7 +457,7 @@ def markdown(results):
         cold_ok = bars["cold_within_plain_plus_compile"]
         check = k["warm_check"]
         lines.append(
-            f"| {name} | {fmt_x(k['ratios']['plain/warm median'])} | {'yes' if bars['warm_at_least_5x'] else 'NO'} "
+            f"| {name} | {fmt_x(k['ratios']['plain/warm median'])} | {'yes' if bars['warm_meets_bar'] else 'NO'} (>= {bars['warm_bar']:g}x) "
             f"| {fmt_s(k['cold_minus_warm_median_s'])} | {fmt_s(k['compile_s_recorded'])} "
             f"| {'n/a' if cold_ok is None else 'yes' if cold_ok else 'NO'} "
             f"| {'ok' if check['passed'] else 'FAILED: ' + check['problem']} "
