@@ -431,7 +431,24 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
 }
 
 deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& sig, PyObject* func) {
+  if (!st.profileRead) {
+    learnFromEarlierRuns(st);
+    if (PyErr_Occurred()) PyErr_Clear();
+  }
   if (st.directFailed.count(sig)) return nullptr;
+  // A direct entry runs the same code as the frame entry of its signature: when either exited on most entries (in
+  // this run or an earlier one), calls of this signature stay interpreted.
+  for (const std::string& key : {sig + "|d", sig}) {
+    auto learned = st.failedSignatures.find(key);
+    if (learned != st.failedSignatures.end()) {
+      st.directFailed[sig] = learned->second;
+      return nullptr;
+    }
+  }
+  if (deopt::Specialization* frameEntry = st.find(sig); frameEntry && frameEntry->disabled) {
+    st.directFailed[sig] = frameEntry->disabledReason;
+    return nullptr;
+  }
   if (deopt::Specialization* s = st.findDirect(sig)) return s;
   auto* f = reinterpret_cast<PyFunctionObject*>(func);
   Home home{f->func_code, f->func_globals, f->func_builtins};

@@ -250,6 +250,10 @@ PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t*
     spec->header.directEntry = nullptr;
     spec->disabled = true;
     spec->disabledReason = "exits on " + std::to_string(spec->exits * 100 / spec->header.entries) + "% of entries";
+    // The frame entry of the same signature would exit the same way: the calls now go through the interpreter.
+    if (profile::CodeState* st = profile::existingState(func->func_code))
+      if (!st->find(spec->meta.signature))
+        st->failedSignatures[spec->meta.signature] = spec->disabledReason + " (called directly)";
   }
   return r;
 }

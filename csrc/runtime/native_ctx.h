@@ -8,7 +8,7 @@
 namespace pypaccel::runtime {
 
 // Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
-constexpr int kNativeFormat = 2;
+constexpr int kNativeFormat = 3;
 
 struct NativeCtx {
   PyThreadState* tstate;     // 0
