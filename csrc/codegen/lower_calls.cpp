@@ -115,11 +115,11 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         llvm::Value* here = b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxFirstInstr), 2 * unit);
         b.CreateStore(here, ctxField(kCtxPrevInstrAddr));
       }
-      // The callee's recursion budget: this level's (a frame entry's is in its context).
-      llvm::Value* budget = fn.direct ? recursion_
-                                      : b.CreateTrunc(b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(
-                                                                            ptr, argCtx, kCtxRecursion)),
-                                                      i32);
+      // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its
+      // entry: a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
+      llvm::Value* remaining =
+          fn.direct ? nullptr : b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateRecursionRemaining);
+      llvm::Value* budget = fn.direct ? recursion_ : b.CreateLoad(i32, remaining);
       std::vector<llvm::Type*> params = {ptr, ptr, ptr, i32};
       std::vector<llvm::Value*> args = {fn.direct ? func->getArg(0) : argCtx, hdr, callable, budget};
       for (size_t i = 1; i < in.args.size(); i++) {
@@ -131,9 +131,7 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       if (!fn.direct) {
         // An exit down the call chain left the thread's count at that depth: put back this level's, for the
         // code this frame entry runs next (a direct entry runs nothing that reads it).
-        llvm::Value* addr =
-            b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateRecursionRemaining);
-        b.CreateStore(budget, addr);
+        b.CreateStore(budget, remaining);
       }
       // The call consumed the callable (unless borrowed) and object arguments (the callee took its own).
       if (!borrowed) decref(callable);

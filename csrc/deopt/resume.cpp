@@ -115,8 +115,9 @@ PyObject* exitInFrame(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
 }  // namespace pypaccel::deopt
 
 extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
-  // The interpreter takes over at this level: the thread's recursion count is this level's again.
-  ctx->tstate->recursion_remaining = int(ctx->recursion);
+  // The interpreter takes over at this level: the thread's recursion count is this level's again. (A frame entry
+  // keeps the thread's count right itself: it restores it after each direct call.)
+  if (!ctx->frame) ctx->tstate->recursion_remaining = int(ctx->recursion);
   // A direct callee has no frame yet: CPython makes one (hook::exitThroughNewFrame), then the exit proceeds in it.
   if (!ctx->frame) return pypaccel::hook::exitThroughNewFrame(ctx, exitId, values);
   return pypaccel::deopt::exitInFrame(ctx, exitId, values);

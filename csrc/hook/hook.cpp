@@ -120,10 +120,9 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
   pypa_frame_set_prev_unit(f, pypa_code_firsttraceable(co));
   pypa_frame_link(ts, f);
   s->entries++;
-  ctx.recursion = ts->recursion_remaining;
+  ctx.recursion = ts->recursion_remaining;  // unused by frame entries: they restore the thread's count after direct calls
   PyObject* r = s->entry(pypa_frame_localsplus(f), &ctx);
   if (!ctx.exited) {
-    ts->recursion_remaining = int(ctx.recursion);  // direct calls count depth in registers (NativeCtx::recursion)
     pypa_frame_unlink(ts, f);
     Py_LeaveRecursiveCall();
   } else if (!s->meta.stressExits && s->entries >= 20 && s->exits * 2 > s->entries) {

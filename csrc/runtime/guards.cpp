@@ -8,7 +8,8 @@ using pypaccel::deopt::Specialization;
 using pypaccel::runtime::NativeCtx;
 
 extern "C" int32_t pypa_rt_poll(NativeCtx* ctx) {
-  ctx->tstate->recursion_remaining = int(ctx->recursion);  // signal handlers run Python code at this level
+  // Signal handlers run Python code at this level (a frame entry's count is the thread's already).
+  if (!ctx->frame) ctx->tstate->recursion_remaining = int(ctx->recursion);
   return pypa_cpy_handle_eval_breaker(ctx->tstate);
 }
 

@@ -26,9 +26,11 @@ struct NativeCtx {
   PyObject* func;            // 11 the function running (a direct callee has no frame to find it in)
   char* stackLow;            // 12 below this C stack address, direct calls go through the interpreter
   void* lazyPrevInstr;       // 13 prev_instr of a direct callee that has no frame yet (prevInstrAddr points here)
-  // 14 tstate->recursion_remaining as this function's level sees it. Direct calls count depth in a register, not
-  // in the thread state (a read-modify-write per call would serialize them); whatever enters the interpreter or
-  // runs Python code from native code first writes this back (see pypa_rt_exit).
+  // 14 a direct callee's tstate->recursion_remaining. Direct calls count depth in a register, not in the thread
+  // state (a read-modify-write per call would serialize them); whatever enters the interpreter or runs Python code
+  // from a direct callee first writes this back (see pypa_rt_exit). A frame entry keeps the thread's count right
+  // instead (it reads it at each direct call and puts it back after), so a call out that moves the limit
+  // (sys.setrecursionlimit) is seen.
   int64_t recursion;
 };
 

@@ -154,6 +154,26 @@ def test_deep_recursion_with_a_raised_limit():
         sys.setrecursionlimit(old)
 
 
+LIMIT_MOVED = """
+import sys
+
+def step(k):
+    return k + 1
+
+def f(k):
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(old + 3000)   # shifts the thread's remaining count by 3000
+    s = step(k * 1)                     # a direct call from this frame entry (not the argument itself)
+    sys.setrecursionlimit(old)          # 'cannot set the recursion limit' if the count came back stale
+    return s + step(s)
+"""
+
+
+def test_recursion_limit_moved_by_a_call_before_a_direct_call():
+    check(LIMIT_MOVED, [(1,), (2**62,), (-5,)], name="f")
+    assert sys.getrecursionlimit() > 0
+
+
 CALLER = """
 def g(x):
     return x + 1
