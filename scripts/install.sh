@@ -7,13 +7,13 @@ cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-$(python3 -c 'import sys; print(sys.executable)')}
 need_apt=0
-for pkg in llvm-19-dev libsqlite3-dev catch2 ninja-build; do
+for pkg in llvm-19-dev libzstd-dev zlib1g-dev libsqlite3-dev catch2 ninja-build; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt=1
 done
 if [ "$need_apt" = 1 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq llvm-19-dev libsqlite3-dev catch2 ninja-build >/dev/null
+  apt-get install -y -qq llvm-19-dev libzstd-dev zlib1g-dev libsqlite3-dev catch2 ninja-build >/dev/null
 fi
 
 "$PYTHON" -m pip install -q --disable-pip-version-check scikit-build-core pybind11 "cmake>=3.20" ninja \
