@@ -95,6 +95,13 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       def(in.id, r);
       return true;
     }
+    case Op::ObjLen: {
+      llvm::Value* r = b.CreateCall(helper("pypa_rt_len", i64, {ptr, ptr, i32}),
+                                    {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});
+      guard(b.CreateICmpSLT(r, b.getInt64(0)), in.exit);
+      def(in.id, r);
+      return true;
+    }
     case Op::ObjUnary: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_unary", ptr, {ptr, i32, ptr, i32}),
                                     {ctxArg(), b.getInt32(in.imm), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});

@@ -18,6 +18,8 @@ double pypa_rt_float_mod(double a, double b);
 int32_t pypa_rt_float_pow(double a, double b, double* out);
 PyObject* pypa_rt_binop(pypaccel::runtime::NativeCtx* ctx, int32_t nb, PyObject* a, PyObject* b, int32_t unit);
 PyObject* pypa_rt_unary(pypaccel::runtime::NativeCtx* ctx, int32_t kind, PyObject* a, int32_t unit);
+// len(a) (consumed): -1 with the exception set on error.
+int64_t pypa_rt_len(pypaccel::runtime::NativeCtx* ctx, PyObject* a, int32_t unit);
 PyObject* pypa_rt_compare(pypaccel::runtime::NativeCtx* ctx, int32_t op, PyObject* a, PyObject* b, int32_t unit);
 int32_t pypa_rt_truthy(pypaccel::runtime::NativeCtx* ctx, PyObject* a, int32_t unit);
 PyObject* pypa_rt_build_tuple(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n);

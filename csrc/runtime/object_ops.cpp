@@ -57,6 +57,14 @@ extern "C" PyObject* pypa_rt_unary(NativeCtx* ctx, int32_t kind, PyObject* a, in
   return r;
 }
 
+extern "C" int64_t pypa_rt_len(NativeCtx* ctx, PyObject* a, int32_t unit) {
+  // The builtin len() itself: sq_length or mp_length, and __len__'s own checks (negative, not an int, too big).
+  atInstruction(ctx, unit);
+  Py_ssize_t n = PyObject_Size(a);
+  Py_DECREF(a);
+  return n;
+}
+
 extern "C" PyObject* pypa_rt_compare(NativeCtx* ctx, int32_t op, PyObject* a, PyObject* b, int32_t unit) {
   PyObject* r = nullptr;
   if (a && b) {

@@ -9,7 +9,7 @@ const HelperSymbol* helperSymbols(int* count) {
       HELPER(pypa_rt_exit),          HELPER(pypa_rt_poll),        HELPER(pypa_rt_global_check),
       HELPER(pypa_rt_unbox_int),     HELPER(pypa_rt_ipow),        HELPER(pypa_rt_float_floordiv),
       HELPER(pypa_rt_float_mod),     HELPER(pypa_rt_float_pow),   HELPER(pypa_rt_binop),
-      HELPER(pypa_rt_unary),         HELPER(pypa_rt_compare),     HELPER(pypa_rt_truthy),
+      HELPER(pypa_rt_unary),         HELPER(pypa_rt_len),         HELPER(pypa_rt_compare),     HELPER(pypa_rt_truthy),
       HELPER(pypa_rt_build_tuple),   HELPER(pypa_rt_call),        HELPER(pypa_rt_getattr),
       HELPER(pypa_rt_setattr),       HELPER(pypa_rt_getitem),     HELPER(pypa_rt_setitem),
       HELPER(pypa_rt_build_list),    HELPER(pypa_rt_get_iter),    HELPER(pypa_rt_iter_next),

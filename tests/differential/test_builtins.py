@@ -69,5 +69,61 @@ def test_shadowing_a_builtin_with_a_module_global_and_deleting_it():
     run_steps(READER, steps)
 
 
+def test_isinstance_len_and_bool_of_unboxed_numbers():
+    src = """
+def f(x, seq):
+    return (isinstance(x, int), isinstance(x, float), isinstance(x, bool), bool(x), len(seq),
+            isinstance(x, (int, float)), isinstance(x, str))
+"""
+    check(src, [(v, s) for v in NUMBERS for s in ([], (1, 2), "abc")] + [(0.0, {1: 2}), (-0.0, range(5))])
+
+
+def test_len_errors_and_user_len():
+    src = """
+class Sized:
+    def __init__(self, n):
+        self.n = n
+    def __len__(self):
+        return self.n
+
+def f(k, obj):
+    return len(obj) + len(Sized(k))
+"""
+    # A plain __len__, ValueError (negative), OverflowError (too big), TypeError (no len(), a non-int __len__).
+    check(src, [(1, [1, 2]), (2**62, ()), (-1, ""), (2**70, []), (0, 5), (3, None), (1.5, [])], name="f")
+
+
+def test_a_builtin_alias_rebound_while_hot():
+    # `myabs = abs` is compiled as abs; the alias rebound to anything else must be called as that.
+    src = """
+myabs = abs
+def f(x):
+    return myabs(x) + 1
+"""
+    steps = [("call", (-5,), False), ("call", (3.5,), False), ("set", "myabs", lambda v: 42), ("call", (-5,)),
+             ("call", (2,)), ("set", "myabs", len), ("call", (-5,))]
+    run_steps(src, steps)
+
+
+def test_is_a_global_that_was_none():
+    src = """
+SENTINEL = None
+def f(x):
+    return x is SENTINEL
+"""
+    steps = [("call", (5,), False), ("set", "SENTINEL", 5), ("call", (5,)), ("call", (6,))]
+    run_steps(src, steps)
+
+
+def test_isinstance_with_a_rebound_type_name():
+    src = """
+def f(x):
+    return isinstance(x, float), bool(x)
+"""
+    steps = [("call", (1.5,), False), ("call", (0,), False), ("set", "float", int), ("call", (1.5,)),
+             ("call", (3,)), ("del", "float"), ("call", (2.5,), False), ("set", "bool", str), ("call", (0,))]
+    run_steps(src, steps)
+
+
 def test_stress_mode():
     report_stress(__file__)

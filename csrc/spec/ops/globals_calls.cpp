@@ -14,7 +14,7 @@ namespace {
 
 // Builtins whose calls on unboxed numbers are compiled natively (see callBuiltin).
 bool nativeBuiltin(const char* name) {
-  for (const char* n : {"abs", "min", "max", "float", "int"})
+  for (const char* n : {"abs", "min", "max", "float", "int", "bool", "len", "isinstance"})
     if (std::strcmp(n, name) == 0) return true;
   return false;
 }
@@ -65,7 +65,12 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
       StackEntry s;
       s.type = Type::Obj;
       s.v[0] = o;
-      s.known = v;
+      // What the compiled code may assume about this object beyond the guard: only what a later guard still
+      // holds. 'k' and 'r' guard the identity; a Python function is re-checked by identity at each direct call
+      // site. Any other binding ('o') may become another object without a recompile (the guard's slow path
+      // accepts any object there), so nothing is assumed about it: no native abs() for an alias `myabs = abs`,
+      // no constant `x is G` for a global G that was None.
+      if (expect == 'k' || expect == 'r' || PyFunction_Check(v)) s.known = v;
       e.push(s);
     }
   }
@@ -144,9 +149,11 @@ bool isNum(Type t) { return t == Type::Int || t == Type::Float || t == Type::Boo
 // original builtin, guarded by identity: LOAD_GLOBAL's 'k'). False: not such a call, use the generic path.
 bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
   auto is = [&](const char* name) { return callable.known == deopt::originalBuiltin(name); };
+  auto is2 = [](const StackEntry& s, const char* name) { return s.known && s.known == deopt::originalBuiltin(name); };
   size_t size = e.stack.size();
   const StackEntry* args = &e.stack[size - n];
   int result = -1;
+  int release = 0;
   Type rtype = Type::Void;
   if (is("abs") && n == 1 && isNum(args[0].type)) {
     if (args[0].type == Type::Float) {
@@ -167,6 +174,28 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
     result = e.emit(floats ? Op::FloatMinMax : Op::IntMinMax, floats ? Type::Float : Type::Int,
                     {args[0].v[0], args[1].v[0]}, which);
     rtype = floats ? Type::Float : Type::Int;
+  } else if (is("isinstance") && n == 2 && isNum(args[0].type) && args[1].type == Type::Obj &&
+             (is2(args[1], "int") || is2(args[1], "float") || is2(args[1], "bool"))) {
+    // An unboxed number's type is known exactly: int (a bool is an int too), float or bool.
+    Type t = args[0].type;
+    bool yes = is2(args[1], "int") ? t != Type::Float : is2(args[1], "float") ? t == Type::Float : t == Type::Bool;
+    result = e.constBool(yes);
+    rtype = Type::Bool;
+    release = 1;
+  } else if (is("len") && n == 1 && args[0].type == Type::Obj) {
+    // As a generic CALL: callable and argument leave the stack, an error leaves through a Raise exit here.
+    StackEntry fn = callable;
+    int obj = args[0].v[0];
+    e.stack.resize(size - n - 2);
+    e.discard(fn);  // the global binding keeps the builtin alive
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "len()");
+    e.push(Type::Int, e.emit(Op::ObjLen, Type::Int, {obj}, 0, ex));
+    return true;
+  } else if (is("bool") && n == 1 && isNum(args[0].type)) {
+    Type t = args[0].type;
+    result = t == Type::Bool ? args[0].v[0]
+             : e.emit(t == Type::Float ? Op::FloatTruthy : Op::IntTruthy, Type::Bool, {args[0].v[0]});
+    rtype = Type::Bool;
   } else if (is("float") && n == 1 && isNum(args[0].type)) {
     result = args[0].type == Type::Float ? args[0].v[0] : e.emit(Op::IntToFloat, Type::Float, {e.asInt(args[0])}, 0);
     rtype = Type::Float;
@@ -181,9 +210,13 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
   } else {
     return false;
   }
-  // Numbers need no release; the callable (an Obj with a reference) does.
+  // Numbers need no release; the callable (an Obj with a reference) does, and so does an object argument that
+  // was only looked at (isinstance's type). len() consumed its argument.
   StackEntry fn = callable;
+  std::vector<StackEntry> looked;
+  if (release) looked.push_back(args[1]);
   e.stack.resize(size - n - 2);
+  for (const StackEntry& s : looked) e.discard(s);
   e.discard(fn);
   e.push(rtype, result);
   return true;
