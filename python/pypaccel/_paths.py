@@ -12,6 +12,24 @@ def _is_pseudo_filename(filename):
     return not filename or (filename.startswith("<") and filename.endswith(">"))
 
 
+def source_of_frozen(filename):
+    """The standard library file of a module CPython 3.11 runs frozen ("<frozen posixpath>": os.path, importlib's
+    bootstrap, codecs, runpy, ... are built into the interpreter), or None. Its cache lives where that file's would:
+    without one, such code would be compiled again in every process. Entries are keyed by the code's content, so a
+    source file that differs from the frozen copy only means misses."""
+    if not (filename.startswith("<frozen ") and filename.endswith(">")):
+        return None
+    parts = filename[len("<frozen "):-1].split(".")
+    stdlib = getattr(sys, "_stdlib_dir", None)
+    if not stdlib or not all(part.isidentifier() for part in parts):
+        return None
+    base = os.path.join(stdlib, *parts)
+    for path in (base + ".py", os.path.join(base, "__init__.py")):
+        if os.path.isfile(path):
+            return path
+    return None
+
+
 def _mirrored(root, directory):
     # PYTHONPYCACHEPREFIX style: /d/pkg under ROOT becomes ROOT/d/pkg (drive and leading separators dropped).
     drive, rest = os.path.splitdrive(directory)
@@ -65,6 +83,8 @@ def db_path_for(filename):
 
     Called by the extension once per source file. Never raises: a cache problem must not break an import."""
     try:
+        if isinstance(filename, str):
+            filename = source_of_frozen(filename) or filename
         if not isinstance(filename, str) or _is_pseudo_filename(filename) or not os.path.isfile(filename):
             return None
         paths = candidates(filename)

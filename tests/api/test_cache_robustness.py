@@ -387,3 +387,29 @@ def test_code_that_exits_every_time_is_never_entered_again(run_python, tmp_path)
     b = json.loads(second.stdout)
     assert b["r"] == 30 and b["native"] == 0  # not entered once
     assert any("exited on most entries in an earlier run" in r for r in b["fallbacks"]), b
+
+
+FROZEN_USER = textwrap.dedent('''
+    import os.path
+    def paths(n):
+        return [os.path.join("a", str(i)) for i in range(n)]
+''')
+
+
+def test_frozen_stdlib_code_is_loaded_warm_not_recompiled(run_python, tmp_path):
+    # os.path.join is <frozen posixpath> in 3.11: compiled in the first process, loaded in the second.
+    d = tmp_path / "frozen"
+    d.mkdir()
+    (d / "frozen_user.py").write_text(FROZEN_USER)
+    prog = ("import json, pypaccel; pypaccel.enable(threshold=0); import frozen_user\n"
+            "frozen_user.paths(50)\n"
+            "f = [f for f in pypaccel.stats()['functions'] if f['file'] == '<frozen posixpath>' and f['qualname'] == 'join']\n"
+            "print(json.dumps(f[0] if f else None))")
+    first = run_python("-c", prog, cwd=d)
+    assert first.returncode == 0, first.stderr
+    a = json.loads(first.stdout)
+    assert a and a["compiled"] >= 1, a
+    second = run_python("-c", prog, cwd=d)
+    assert second.returncode == 0, second.stderr
+    b = json.loads(second.stdout)
+    assert b and b["compiled"] == 0 and b["loaded"] >= 1 and b["native_calls"] >= 50, b

@@ -53,9 +53,22 @@ def test_pure_modules_do_not_import_the_extension(pure):
     assert not any("_pypaccel" in name for name in pure.imported)
 
 
-@pytest.mark.parametrize("name", ["<string>", "<stdin>", "<frozen runpy>", "<frozen importlib._bootstrap>", ""])
+@pytest.mark.parametrize("name", ["<string>", "<stdin>", "<frozen no_such_module>", "<frozen ../etc>", ""])
 def test_pseudo_filenames_have_no_database(pure, env, name):
     assert pure.paths.db_path_for(name) is None
+
+
+@pytest.mark.parametrize("name, module", [("<frozen posixpath>", "posixpath.py"),
+                                          ("<frozen importlib._bootstrap>", "importlib/_bootstrap.py")])
+def test_frozen_stdlib_code_is_cached_with_its_source(pure, env, tmp_path, name, module):
+    # The standard library's frozen modules (os.path, importlib's bootstrap, runpy...) have no file of their own:
+    # their cache goes where their source's would, so a warm process compiles none of them again.
+    env.setenv("PYPACCEL_CACHE_DIR", str(tmp_path / "root"))
+    source = os.path.join(sys._stdlib_dir, module)
+    assert pure.paths.source_of_frozen(name) == source
+    path, writable = pure.paths.db_path_for(name)[:2]
+    assert path == pure.paths.db_path_for(source)[0] and writable
+    assert path.endswith(module[:-3] + SUFFIX)
 
 
 def test_pseudo_filename_wins_even_if_such_a_file_exists(pure, env, tmp_path):
