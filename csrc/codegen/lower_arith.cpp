@@ -166,6 +166,48 @@ bool Lowerer::lowerArith(const ir::Instr& in) {
       def(in.id, b.CreateSelect(b.CreateICmpSLT(x, b.getInt64(0)), b.CreateNeg(x), x));
       return true;
     }
+    case Op::FloatMath: {
+      auto fn = ir::MathFn(in.imm);
+      llvm::Value* x = val(in.args[0]);
+      llvm::Value* r;
+      auto intrinsic = [&](llvm::Intrinsic::ID id, std::vector<llvm::Value*> xs) {
+        return b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), id, {f64}), xs);
+      };
+      switch (fn) {
+        case ir::MathFn::Sqrt: r = intrinsic(llvm::Intrinsic::sqrt, {x}); break;  // correctly rounded, as libm's
+        case ir::MathFn::Floor: r = intrinsic(llvm::Intrinsic::floor, {x}); break;
+        case ir::MathFn::Ceil: r = intrinsic(llvm::Intrinsic::ceil, {x}); break;
+        case ir::MathFn::Copysign: r = intrinsic(llvm::Intrinsic::copysign, {x, val(in.args[1])}); break;
+        default: {
+          // The process's libm, as CPython's math module calls it. nobuiltin: LLVM must not fold or rewrite the
+          // call with its own idea of the function (constant folding with the compiler's libm, exp -> exp2, ...).
+          auto callee = func->getParent()->getOrInsertFunction(ir::mathFnName(fn), llvm::FunctionType::get(f64, {f64}, false));
+          llvm::CallInst* call = b.CreateCall(callee, {x});
+          call->addFnAttr(llvm::Attribute::NoBuiltin);
+          r = call;
+        }
+      }
+      if (in.exit >= 0) {
+        // CPython's math_1: a nan from a non-nan argument is a domain error, an infinity from a finite one a domain
+        // or range error. The interpreter raises it: exit before the call.
+        llvm::Value* inf = llvm::ConstantFP::getInfinity(f64);
+        llvm::Value* absR = intrinsic(llvm::Intrinsic::fabs, {r});
+        llvm::Value* absX = intrinsic(llvm::Intrinsic::fabs, {x});
+        llvm::Value* nanFromNumber = b.CreateAnd(b.CreateFCmpUNO(r, r), b.CreateFCmpORD(x, x));
+        llvm::Value* infFromFinite = b.CreateAnd(b.CreateFCmpOEQ(absR, inf), b.CreateFCmpOLT(absX, inf));
+        guard(b.CreateOr(nanFromNumber, infFromFinite), in.exit);
+      }
+      def(in.id, r);
+      return true;
+    }
+    case Op::FloatClass: {
+      llvm::Value* x = val(in.args[0]);
+      llvm::Value* absX = b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64}), {x});
+      llvm::Value* inf = llvm::ConstantFP::getInfinity(f64);
+      llvm::Value* r = in.imm == 0 ? b.CreateFCmpUNO(x, x) : in.imm == 1 ? b.CreateFCmpOEQ(absX, inf) : b.CreateFCmpOLT(absX, inf);
+      def(in.id, r);
+      return true;
+    }
     case Op::FloatAbs: {
       llvm::Function* fabs = llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64});
       def(in.id, b.CreateCall(fabs, {val(in.args[0])}));

@@ -95,6 +95,17 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       def(in.id, r);
       return true;
     }
+    case Op::GuardModuleAttr: {
+      // Slots: [module, its dict, the dict's version when linked, the function]. The dict is the module's for good
+      // (a module's __dict__ cannot be replaced), so its version moving is the only way the function could have.
+      llvm::Value* module = b.CreateLoad(i64, slotAddr(in.imm));
+      llvm::Value* dict = b.CreateLoad(ptr, slotAddr(in.imm + 1));
+      llvm::Value* version = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, dict, kDictVersionOffset));
+      llvm::Value* fail = b.CreateOr(b.CreateICmpNE(b.CreatePtrToInt(val(in.args[0]), i64), module),
+                                     b.CreateICmpNE(version, b.CreateLoad(i64, slotAddr(in.imm + 2))));
+      guard(fail, in.exit);
+      return true;
+    }
     case Op::ObjLen: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_len", i64, {ptr, ptr, i32}),
                                     {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(fn, in.exit))});

@@ -3,6 +3,8 @@
 #include "cpython/cpy.h"
 #include "deopt/specialization.h"
 
+#include <cstring>
+
 namespace pypaccel::deopt {
 
 using support::Ref;
@@ -31,6 +33,45 @@ PyObject* originalBuiltin(const std::string& name) {
   if (!snapshot) return nullptr;
   PyObject* v = PyDict_GetItemString(snapshot, name.c_str());
   return v;
+}
+
+namespace {
+
+// The math functions compiled natively on floats (spec/ops/math_calls.cpp).
+bool nativeMathName(const std::string& n) {
+  static const char* const kNames[] = {"sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "asin", "acos",
+                                       "atan", "sinh", "cosh", "tanh", "expm1", "log1p", "fabs", "floor", "ceil",
+                                       "trunc", "isnan", "isinf", "isfinite", "copysign"};
+  for (const char* k : kNames)
+    if (n == k) return true;
+  return false;
+}
+
+bool isModuleBuiltin(PyObject* fn, PyObject* module, const char* attr) {
+  if (!fn || !PyCFunction_Check(fn)) return false;
+  auto* f = reinterpret_cast<PyCFunctionObject*>(fn);
+  return f->m_self == module && f->m_ml && f->m_ml->ml_name && std::strcmp(f->m_ml->ml_name, attr) == 0;
+}
+
+}  // namespace
+
+PyObject* nativeModuleFunction(PyObject* module, const std::string& attr) {
+  if (!module || !PyModule_CheckExact(module) || !nativeMathName(attr)) return nullptr;
+  const char* name = PyModule_GetName(module);
+  if (!name) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  if (std::strcmp(name, "math") != 0) return nullptr;
+  PyObject* fn = PyDict_GetItemString(PyModule_GetDict(module), attr.c_str());
+  return isModuleBuiltin(fn, module, attr.c_str()) ? fn : nullptr;
+}
+
+const char* nativeModuleFunctionName(PyObject* fn) {
+  if (!fn || !PyCFunction_Check(fn)) return nullptr;
+  auto* f = reinterpret_cast<PyCFunctionObject*>(fn);
+  if (!f->m_ml || !f->m_ml->ml_name || nativeModuleFunction(f->m_self, f->m_ml->ml_name) != fn) return nullptr;
+  return f->m_ml->ml_name;
 }
 
 bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* word) {
@@ -93,6 +134,11 @@ std::vector<uint8_t> stableArguments(PyObject* code, int nargs) {
 
 Specialization::~Specialization() {
   for (size_t i = 0; i + 2 < meta.slots.size() && i + 2 < slotWords.size(); i++) {
+    if (meta.slots[i].kind == ir::SlotKind::ModuleAttr) {
+      Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i]));
+      slotWords[i] = 0;
+      continue;
+    }
     if (meta.slots[i].kind != ir::SlotKind::CallSite) continue;
     Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i]));
     Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i + 2]));
@@ -122,6 +168,26 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
         return false;
       }
       s.slotWords[i] = reinterpret_cast<int64_t>(PyTuple_GET_ITEM(consts.get(), sl.index));
+    } else if (sl.kind == ir::SlotKind::ModuleAttr) {
+      // The module as this process has it (imported already: the code's own import ran before the call).
+      size_t dot = sl.name.find('.');
+      if (dot == std::string::npos || i + 3 >= m.slots.size()) {
+        *why = "bad module function slot";
+        return false;
+      }
+      Ref modname = Ref::steal(PyUnicode_FromString(sl.name.substr(0, dot).c_str()));
+      Ref module = modname ? Ref::steal(PyImport_GetModule(modname.get())) : Ref();
+      PyObject* fn = module ? nativeModuleFunction(module.get(), sl.name.substr(dot + 1)) : nullptr;
+      if (!fn) {
+        PyErr_Clear();
+        *why = sl.name + " is not the module's own function in this process";
+        return false;
+      }
+      PyObject* dict = PyModule_GetDict(module.get());
+      s.slotWords[i] = reinterpret_cast<int64_t>(module.release());
+      s.slotWords[i + 1] = reinterpret_cast<int64_t>(dict);
+      s.slotWords[i + 2] = int64_t(reinterpret_cast<PyDictObject*>(dict)->ma_version_tag);
+      s.slotWords[i + 3] = reinterpret_cast<int64_t>(fn);
     }
   }
   for (const ir::GlobalGuard& g : m.globals) {

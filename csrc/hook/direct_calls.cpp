@@ -70,7 +70,8 @@ std::string whyNotDirect(const ir::Function& fn) {
         case Op::BoolNot: case Op::ObjIs: case Op::BuildTuple: case Op::RangeCheck: case Op::RangeHasNext:
         case Op::RangeAdvance: case Op::Poll: case Op::CheckFlag: case Op::IsNone: case Op::Jump: case Op::Branch:
         case Op::ReturnNative: case Op::EnterDirect: case Op::CallDirect: case Op::IntAbs: case Op::FloatAbs:
-        case Op::IntMinMax: case Op::FloatMinMax: case Op::FloatToInt:
+        case Op::IntMinMax: case Op::FloatMinMax: case Op::FloatToInt: case Op::GuardModuleAttr:
+        case Op::FloatMath: case Op::FloatClass:
           break;
         case Op::Exit:
           return "an instruction it cannot compile (" + fn.exits[in.exit].detail + ") would run without its caller's frames";

@@ -31,6 +31,14 @@ bool isNumeric(Type t);      // Int, Float, Bool
 enum class BinKind : uint8_t { Add, Sub, Mul, FloorDiv, Mod, Pow, LShift, RShift, And, Or, Xor, TrueDiv };
 enum class CmpKind : uint8_t { Lt, Le, Eq, Ne, Gt, Ge };  // COMPARE_OP's oparg order
 enum class UnaryKind : uint8_t { Neg, Pos, Invert, Not };
+// math-module functions on a float (FloatMath); the libm ones are called by their C name (mathFnName).
+enum class MathFn : uint8_t { Sqrt, Floor, Ceil, Copysign, Exp, Log, Log2, Log10, Sin, Cos, Tan, Asin, Acos, Atan,
+                              Sinh, Cosh, Tanh, Expm1, Log1p };
+inline const char* mathFnName(MathFn f) {
+  static const char* const kNames[] = {"sqrt", "floor", "ceil", "copysign", "exp", "log", "log2", "log10", "sin",
+                                       "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "expm1", "log1p"};
+  return kNames[unsigned(f)];
+}
 
 struct Instr {
   Op op;
@@ -104,6 +112,11 @@ enum class SlotKind : uint8_t {
   // then the code-death epoch they were resolved in (see runtime/direct_call.cpp).
   CallSite,
   CallWord,
+  // A function of a C module compiled natively (name = "math.sqrt"): this slot holds the module (a strong
+  // reference) and the next three (ModuleWord) its dict, that dict's ma_version_tag when linked, and the function
+  // (borrowed: the dict holds it as long as the version stands). See deopt::nativeModuleFunction.
+  ModuleAttr,
+  ModuleWord,
 };
 struct Slot {
   SlotKind kind;

@@ -32,6 +32,9 @@ struct StackEntry {
   Type type = Type::Void;
   int v[3] = {-1, -1, -1};
   PyObject* known = nullptr;
+  // The object a global was bound to when compiled, guarded only by what its guard says (often nothing about its
+  // identity): a hint for what to guard next, e.g. that `math` is the math module.
+  PyObject* hint = nullptr;
   // An unboxed number loaded from an argument the function never stores to: the frame still holds the very
   // object it came in as, which boxing then reuses (so `f(x) is x` and `a is b` keep CPython's answers).
   int arg = -1;

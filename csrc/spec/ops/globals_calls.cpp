@@ -4,6 +4,7 @@
 
 #include "deopt/specialization.h"
 #include "spec/emitter.h"
+#include "spec/ops/math_calls.h"
 
 namespace pypaccel::spec {
 
@@ -71,6 +72,7 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
       // accepts any object there), so nothing is assumed about it: no native abs() for an alias `myabs = abs`,
       // no constant `x is G` for a global G that was None.
       if (expect == 'k' || expect == 'r' || PyFunction_Check(v)) s.known = v;
+      s.hint = v;
       e.push(s);
     }
   }
@@ -330,6 +332,7 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
     e.push(r);
     return true;
   }
+  if (plain && callable.known && callModuleFunction(e, callable, n)) return true;
   if (plain && callable.known && callBuiltin(e, callable, n)) return true;
   if (plain && callable.type == Type::Obj && callDirect(e, callable, n)) return true;
   return callGeneric(e, n);

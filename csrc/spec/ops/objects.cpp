@@ -1,6 +1,7 @@
 // Attributes, subscripts and lists on boxed objects, through CPython's own protocols (PyObject_GetAttr,
 // PyObject_GetItem, ...): no type knowledge needed, and an exception leaves through a Raise exit at the instruction.
 #include "spec/emitter.h"
+#include "spec/ops/math_calls.h"
 
 namespace pypaccel::spec {
 
@@ -15,6 +16,7 @@ bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
 
 bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_ATTR on a virtual value");
+  if (loadModuleFunction(e, in)) return true;
   int obj = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_ATTR");
   e.push(Type::Obj, e.emit(Op::GetAttr, Type::Obj, {obj}, in.arg, ex));
@@ -25,6 +27,7 @@ bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
 // unbound-method shortcut saves creating it; the stack shape (NULL, callable) is one the interpreter's CALL
 // accepts too, so an exit between here and the call resumes correctly.
 bool handle_LOAD_METHOD(Emitter& e, const Instruction& in) {
+  if (loadModuleFunction(e, in)) return true;
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_METHOD on a virtual value");
   int obj = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_METHOD");
