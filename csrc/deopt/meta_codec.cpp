@@ -6,7 +6,7 @@
 namespace pypaccel::deopt {
 
 namespace {
-constexpr uint32_t kMetaVersion = 2;
+constexpr uint32_t kMetaVersion = 3;
 
 struct Writer {
   std::string out;
@@ -102,6 +102,7 @@ std::string encodeMeta(const SpecMeta& m) {
     for (const auto& l : x.locals) {
       w.u(uint64_t(l.type));
       w.u(uint64_t(l.def));
+      w.i(l.alias);
     }
     w.u(x.stack.size());
     for (const auto& v : x.stack) w.u(uint64_t(v.type) | (v.borrowed ? 0x100 : 0));
@@ -149,6 +150,7 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
       ir::SnapLocal s;
       s.type = ir::Type(r.u());
       s.def = ir::Def(r.u());
+      s.alias = int(r.i());
       x.locals.push_back(s);
     }
     size_t ns = r.count();
@@ -190,6 +192,7 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
     for (const auto& l : x.locals) {
       if (uint8_t(l.def) > uint8_t(ir::Def::Yes) || uint8_t(l.type) > uint8_t(ir::Type::RangeIter)) return false;
       if (l.def != ir::Def::No && !ir::isNumeric(l.type) && l.type != ir::Type::Obj) return false;
+      if (l.alias < -1 || l.alias >= m.nargs || (l.alias >= 0 && !ir::isNumeric(l.type))) return false;
     }
     for (const auto& v : x.stack)
       if (uint8_t(v.type) > uint8_t(ir::Type::RangeIter) || v.type == ir::Type::Void) return false;

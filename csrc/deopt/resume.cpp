@@ -77,6 +77,11 @@ PyObject* exitInFrame(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
         // survives the exit.
         skipValue(s.type, p);
         continue;
+      } else if (bound && s.alias >= 0 && size_t(s.alias) < spec->stableArgs.size() && spec->stableArgs[s.alias] &&
+                 localsplus[s.alias] && pypaccel::ir::isNumeric(s.type)) {
+        // A copy of such an argument (b = a): the same object, as in CPython.
+        skipValue(s.type, p);
+        v = Py_NewRef(localsplus[s.alias]);
       } else if (bound) {
         v = boxValue(s.type, p);
         if (!v) boxFailed = true;

@@ -73,6 +73,9 @@ enum class Def : uint8_t { No, Maybe, Yes };
 struct SnapLocal {
   Type type = Type::Void;
   Def def = Def::No;
+  // A number copied from argument `alias` (b = a), which the code never stores to: at an exit the local gets
+  // that argument's object from the frame, not a new box, so `b is a` stays true. -1: none.
+  int alias = -1;
 };
 struct SnapValue {
   Type type = Type::Void;

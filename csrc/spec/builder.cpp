@@ -65,6 +65,9 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
       t = Type::Obj;
     else
       return support::bail("local '" + info.localNames[l] + "' has incompatible types on merging paths");
+    // The same argument's copy on every path that binds it, or no alias (0.5 on one path, `a` on the other).
+    a.alias = a.def == Def::No ? b.alias : b.def == Def::No ? a.alias : a.alias == b.alias ? a.alias : -1;
+    if (!ir::isNumeric(t)) a.alias = -1;
     a.def = a.def == b.def ? a.def : Def::Maybe;
     a.type = t;
   }

@@ -90,7 +90,7 @@ int Emitter::makeExit(ExitKind kind, deopt::Reason reason, const std::string& de
   x.kind = kind;
   x.reason = static_cast<int>(reason);
   x.detail = detail;
-  for (const LocalState& l : locals) x.locals.push_back(ir::SnapLocal{l.type, l.def});
+  for (const LocalState& l : locals) x.locals.push_back(ir::SnapLocal{l.type, l.def, l.alias});
   for (const StackEntry& e : stack) {
     ir::SnapValue v;
     v.type = e.type;

@@ -23,7 +23,8 @@ using ir::Type;
 struct LocalState {
   Type type = Type::Void;
   Def def = Def::No;
-  bool operator==(const LocalState& o) const { return type == o.type && def == o.def; }
+  int alias = -1;  // a number copied from this stable argument (b = a): boxed as that argument's object
+  bool operator==(const LocalState& o) const { return type == o.type && def == o.def && alias == o.alias; }
 };
 
 // An abstract value stack entry: its type, the SSA ids of its components, and (when the compiler knows it) the

@@ -71,6 +71,7 @@ bool handle_LOAD_FAST(Emitter& e, const Instruction& in) {
   s.type = l.type;
   s.v[0] = v;
   if (ir::isNumeric(l.type) && e.stableArg(in.arg)) s.arg = in.arg;
+  else if (ir::isNumeric(l.type) && l.alias >= 0) s.arg = l.alias;
   e.push(s);
   return true;
 }
@@ -81,7 +82,8 @@ bool handle_STORE_FAST(Emitter& e, const Instruction& in) {
   e.releaseLocal(in.arg);
   e.emitVoid(Op::StoreVar, {v.v[0]}, e.varFor(in.arg, v.type));
   if (e.locals[in.arg].def != Def::Yes) e.emitVoid(Op::StoreVar, {e.constBool(true)}, e.flagVar(in.arg));
-  e.locals[in.arg] = LocalState{v.type, Def::Yes};
+  // A copy of an argument the code never stores to is still that argument's object (b = a; b is a).
+  e.locals[in.arg] = LocalState{v.type, Def::Yes, ir::isNumeric(v.type) && v.arg >= 0 ? v.arg : -1};
   return true;
 }
 
