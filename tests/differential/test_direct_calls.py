@@ -211,6 +211,31 @@ def test_replacing_the_callees_code_while_hot():
     assert f(1000) == plain["f"](1000)
 
 
+DEFAULTS = """
+def g(x, y=2):
+    return x * y + 1
+
+def f(n):
+    s = 0
+    for i in range(n):
+        s += g(i) + g(i, 3)      # with and without the default
+    return s
+"""
+
+
+def test_replacing_the_callees_defaults_while_hot():
+    plain, fast = two_modules(DEFAULTS, "<direct-defaults>")
+    f = pypaccel.specialize(fast["f"])
+    assert f(1000) == plain["f"](1000)
+    for side in (plain, fast):
+        side["g"].__defaults__ = (10,)
+    assert f(1000) == plain["f"](1000)
+    for side in (plain, fast):
+        side["g"].__defaults__ = None      # g(i) is now a TypeError, raised from the native caller's frame
+    p, q = outcome(plain["f"], 10), outcome(f, 10)
+    assert p == q and p[0] == "raised"
+
+
 MUTUAL = """
 def is_even(n):
     if n == 0:
