@@ -100,6 +100,10 @@ bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* wo
       return true;
     case 'r': return v == reinterpret_cast<PyObject*>(&PyRange_Type);
     case 'k': return v != nullptr && v == originalBuiltin(name);
+    case 'M': {
+      const char* fn = nativeModuleFunctionName(v);
+      return fn != nullptr && name == fn;
+    }
     default: return true;
   }
 }

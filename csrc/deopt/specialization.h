@@ -67,7 +67,8 @@ struct Specialization {
 bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* builtins, std::string* why);
 
 // Whether a global's value fits what the code was compiled for ('i' int in 64 bits, 'f', 'b', 'r' the range type,
-// 'k' the original builtin of that name, 'o' anything); `word` gets the unboxed value.
+// 'k' the original builtin of that name, 'M' the math module's own function of that name, 'o' anything); `word`
+// gets the unboxed value.
 bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* word);
 
 // The builtin `name` as the builtins module had it when pypaccel first asked (borrowed; nullptr if none). Native

@@ -68,5 +68,17 @@ def f(x):
     run_steps(src, steps, glb={"math": math})
 
 
+def test_function_imported_by_name_and_rebound():
+    # `from math import sqrt`: the global is guarded as math's own sqrt, so rebinding it is noticed.
+    src = """
+def f(x):
+    return sqrt(x) + floor(x)
+"""
+    steps = [("call", (4.0,), False), ("call", (2,), False), ("call", (-1.0,)),
+             ("set", "sqrt", lambda v: -7.0), ("call", (4.0,)), ("set", "sqrt", math.sqrt), ("call", (9.0,)),
+             ("set", "floor", math.ceil), ("call", (2.5,))]
+    run_steps(src, steps, glb={"sqrt": math.sqrt, "floor": math.floor})
+
+
 def test_stress_mode():
     report_stress(__file__)

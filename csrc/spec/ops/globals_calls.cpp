@@ -50,6 +50,8 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
     expect = 'r';
   } else if (nativeBuiltin(cname) && v == deopt::originalBuiltin(cname)) {
     expect = 'k';  // a call of it may be compiled natively: guard the identity, not just the binding
+  } else if (const char* fn = deopt::nativeModuleFunctionName(v); fn && std::strcmp(fn, cname) == 0) {
+    expect = 'M';  // `from math import sqrt`: the same, for a math function bound under its own name
   }
   int g = e.globalGuard(cname, v, fromBuiltins, expect);
   int ex = e.makeExit(ExitKind::Reexec, Reason::GlobalChanged, cname);
@@ -71,7 +73,7 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
       // site. Any other binding ('o') may become another object without a recompile (the guard's slow path
       // accepts any object there), so nothing is assumed about it: no native abs() for an alias `myabs = abs`,
       // no constant `x is G` for a global G that was None.
-      if (expect == 'k' || expect == 'r' || PyFunction_Check(v)) s.known = v;
+      if (expect == 'k' || expect == 'M' || expect == 'r' || PyFunction_Check(v)) s.known = v;
       s.hint = v;
       e.push(s);
     }
