@@ -104,6 +104,16 @@ class Emitter {
     stack.push_back(e);
   }
   void push(const StackEntry& e) { stack.push_back(e); }
+  // Pushes a new reference to the object in slot `slot`, with what the compiler may assume it is (see StackEntry).
+  void pushSlotObj(int slot, PyObject* known, PyObject* hint = nullptr) {
+    StackEntry s;
+    s.type = Type::Obj;
+    s.v[0] = emit(Op::LoadSlotObj, Type::Obj, {}, slot);
+    emitVoid(Op::IncRef, {s.v[0]});
+    s.known = known;
+    s.hint = hint;
+    stack.push_back(s);
+  }
   StackEntry pop() {
     StackEntry e = stack.back();
     stack.pop_back();

@@ -63,19 +63,13 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
     case 'f': e.push(Type::Float, e.emit(Op::LoadSlotFloat, Type::Float, {}, gg.valueSlot)); break;
     case 'b': e.push(Type::Bool, e.emit(Op::LoadSlotBool, Type::Bool, {}, gg.valueSlot)); break;
     default: {
-      int o = e.emit(Op::LoadSlotObj, Type::Obj, {}, gg.objSlot);
-      e.emitVoid(Op::IncRef, {o});
-      StackEntry s;
-      s.type = Type::Obj;
-      s.v[0] = o;
       // What the compiled code may assume about this object beyond the guard: only what a later guard still
-      // holds. 'k' and 'r' guard the identity; a Python function is re-checked by identity at each direct call
+      // holds. 'k', 'M' and 'r' guard the identity; a Python function is re-checked by identity at each direct call
       // site. Any other binding ('o') may become another object without a recompile (the guard's slow path
       // accepts any object there), so nothing is assumed about it: no native abs() for an alias `myabs = abs`,
       // no constant `x is G` for a global G that was None.
-      if (expect == 'k' || expect == 'M' || expect == 'r' || PyFunction_Check(v)) s.known = v;
-      s.hint = v;
-      e.push(s);
+      bool identityGuarded = expect == 'k' || expect == 'M' || expect == 'r' || PyFunction_Check(v);
+      e.pushSlotObj(gg.objSlot, identityGuarded ? v : nullptr, v);
     }
   }
   return true;
@@ -147,8 +141,6 @@ bool callGeneric(Emitter& e, size_t n) {
   return true;
 }
 
-bool isNum(Type t) { return t == Type::Int || t == Type::Float || t == Type::Bool; }
-
 // abs, min, max, float and int of unboxed numbers, where the result is exactly CPython's (the callable is the
 // original builtin, guarded by identity: LOAD_GLOBAL's 'k'). False: not such a call, use the generic path.
 bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
@@ -159,7 +151,7 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
   int result = -1;
   int release = 0;
   Type rtype = Type::Void;
-  if (is("abs") && n == 1 && isNum(args[0].type)) {
+  if (is("abs") && n == 1 && ir::isNumeric(args[0].type)) {
     if (args[0].type == Type::Float) {
       result = e.emit(Op::FloatAbs, Type::Float, {args[0].v[0]});
       rtype = Type::Float;
@@ -168,7 +160,7 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
       result = e.emit(Op::IntAbs, Type::Int, {e.asInt(args[0])}, 0, ex);
       rtype = Type::Int;
     }
-  } else if ((is("min") || is("max")) && n == 2 && isNum(args[0].type) && isNum(args[1].type)) {
+  } else if ((is("min") || is("max")) && n == 2 && ir::isNumeric(args[0].type) && ir::isNumeric(args[1].type)) {
     // Same kind only: min(1, 2.0) returns one of the objects as it is (an int or a float), decided at run time.
     bool ints = args[0].type != Type::Float && args[1].type != Type::Float;
     bool floats = args[0].type == Type::Float && args[1].type == Type::Float;
@@ -178,7 +170,7 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
     result = e.emit(floats ? Op::FloatMinMax : Op::IntMinMax, floats ? Type::Float : Type::Int,
                     {args[0].v[0], args[1].v[0]}, which);
     rtype = floats ? Type::Float : Type::Int;
-  } else if (is("isinstance") && n == 2 && isNum(args[0].type) && args[1].type == Type::Obj &&
+  } else if (is("isinstance") && n == 2 && ir::isNumeric(args[0].type) && args[1].type == Type::Obj &&
              (is2(args[1], "int") || is2(args[1], "float") || is2(args[1], "bool"))) {
     // An unboxed number's type is known exactly: int (a bool is an int too), float or bool.
     Type t = args[0].type;
@@ -195,15 +187,15 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
     int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "len()");
     e.push(Type::Int, e.emit(Op::ObjLen, Type::Int, {obj}, 0, ex));
     return true;
-  } else if (is("bool") && n == 1 && isNum(args[0].type)) {
+  } else if (is("bool") && n == 1 && ir::isNumeric(args[0].type)) {
     Type t = args[0].type;
     result = t == Type::Bool ? args[0].v[0]
              : e.emit(t == Type::Float ? Op::FloatTruthy : Op::IntTruthy, Type::Bool, {args[0].v[0]});
     rtype = Type::Bool;
-  } else if (is("float") && n == 1 && isNum(args[0].type)) {
+  } else if (is("float") && n == 1 && ir::isNumeric(args[0].type)) {
     result = args[0].type == Type::Float ? args[0].v[0] : e.emit(Op::IntToFloat, Type::Float, {e.asInt(args[0])}, 0);
     rtype = Type::Float;
-  } else if (is("int") && n == 1 && isNum(args[0].type)) {
+  } else if (is("int") && n == 1 && ir::isNumeric(args[0].type)) {
     if (args[0].type == Type::Float) {
       int ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, "int() of a float");
       result = e.emit(Op::FloatToInt, Type::Int, {args[0].v[0]}, 0, ex);

@@ -45,13 +45,7 @@ bool handle_LOAD_CONST(Emitter& e, const Instruction& in) {
     e.push(Type::Float, e.constFloat(PyFloat_AS_DOUBLE(c)));
     return true;
   }
-  int v = e.emit(Op::LoadSlotObj, Type::Obj, {}, e.constSlot(in.arg));
-  e.emitVoid(Op::IncRef, {v});
-  StackEntry s;
-  s.type = Type::Obj;
-  s.v[0] = v;
-  s.known = c;
-  e.push(s);
+  e.pushSlotObj(e.constSlot(in.arg), c);
   return true;
 }
 

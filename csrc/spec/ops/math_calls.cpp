@@ -16,8 +16,6 @@ using ir::MathFn;
 
 namespace {
 
-bool isNum(Type t) { return t == Type::Int || t == Type::Float || t == Type::Bool; }
-
 struct OneArg {
   const char* name;
   MathFn fn;
@@ -58,13 +56,7 @@ bool loadModuleFunction(Emitter& e, const Instruction& in) {
   StackEntry mod = e.pop();
   e.discard(mod);
   if (in.op == LOAD_METHOD) e.push(Type::Null, -1);
-  int f = e.emit(Op::LoadSlotObj, Type::Obj, {}, slot + 3);
-  e.emitVoid(Op::IncRef, {f});
-  StackEntry s;
-  s.type = Type::Obj;
-  s.v[0] = f;
-  s.known = fn;
-  e.push(s);
+  e.pushSlotObj(slot + 3, fn);
   return true;
 }
 
@@ -74,7 +66,7 @@ bool callModuleFunction(Emitter& e, const StackEntry& callable, size_t n) {
   size_t size = e.stack.size();
   const StackEntry* args = &e.stack[size - n];
   for (size_t i = 0; i < n; i++)
-    if (!isNum(args[i].type)) return false;
+    if (!ir::isNumeric(args[i].type)) return false;
   auto is = [&](const char* s) { return std::strcmp(name, s) == 0; };
   int result = -1;
   Type rtype = Type::Void;
