@@ -98,6 +98,16 @@ void classify(profile::CodeState& st, PyObject* code) {
 
 namespace {
 
+// Native code that exits on most of its (first 20 or more) entries costs more than it saves. `entries`: the frame
+// entry's count or the direct entry's (SpecHeader).
+bool exitsOnMostEntries(const deopt::Specialization& s, uint64_t entries) {
+  return !s.meta.stressExits && entries >= 20 && s.exits * 2 > entries;
+}
+
+std::string exitShare(const deopt::Specialization& s, uint64_t entries) {
+  return "exits on " + std::to_string(s.exits * 100 / entries) + "% of entries";
+}
+
 PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deopt::Specialization* s) {
   if (Py_EnterRecursiveCall("")) return nullptr;
   PyCodeObject* co = pypa_frame_code(f);
@@ -120,17 +130,15 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
   pypa_frame_set_prev_unit(f, pypa_code_firsttraceable(co));
   pypa_frame_link(ts, f);
   s->entries++;
-  ctx.recursion = ts->recursion_remaining;  // unused by frame entries: they restore the thread's count after direct calls
   PyObject* r = s->entry(pypa_frame_localsplus(f), &ctx);
   if (!ctx.exited) {
     pypa_frame_unlink(ts, f);
     Py_LeaveRecursiveCall();
-  } else if (!s->meta.stressExits && s->entries >= 20 && s->exits * 2 > s->entries) {
-    // Native code that exits on most entries costs more than it saves: recompile it with generic operations
-    // where that helps (an int that outgrew 64 bits), else stop entering it.
+  } else if (exitsOnMostEntries(*s, s->entries)) {
+    // Recompile it with generic operations where that helps (an int that outgrew 64 bits), else stop entering it.
     if (!retireForWidening(st, *s)) {
       s->disabled = true;
-      s->disabledReason = "exits on " + std::to_string(s->exits * 100 / s->entries) + "% of entries";
+      s->disabledReason = exitShare(*s, s->entries);
     }
   }
   return r;
@@ -242,13 +250,12 @@ PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t*
   }
   ctx->exited = 1;
   auto* spec = static_cast<deopt::Specialization*>(ctx->spec);
-  if (!spec->meta.stressExits && spec->header.entries >= 20 && spec->exits * 2 > spec->header.entries &&
-      spec->header.directEntry) {
+  if (spec->header.directEntry && exitsOnMostEntries(*spec, spec->header.entries)) {
     // As runNative does for frame entries: code that exits on most entries is not entered again; call sites then
     // leave to the interpreter, which calls the function the usual way.
     spec->header.directEntry = nullptr;
     spec->disabled = true;
-    spec->disabledReason = "exits on " + std::to_string(spec->exits * 100 / spec->header.entries) + "% of entries";
+    spec->disabledReason = exitShare(*spec, spec->header.entries);
     // The frame entry of the same signature would exit the same way: the calls now go through the interpreter.
     if (profile::CodeState* st = profile::existingState(func->func_code))
       if (!st->find(spec->meta.signature))

@@ -1,6 +1,5 @@
 // Run-time side of direct calls between compiled functions: the conversion of a callee's result the call site did
-// not expect. (Resolving a call site may
-// compile the callee: that lives with the compiler, hook/direct_calls.cpp.)
+// not expect. (Resolving a call site may compile the callee: that lives with the compiler, hook/direct_calls.cpp.)
 #include "runtime/helpers.h"
 
 using pypaccel::runtime::kTagBool;
