@@ -127,7 +127,29 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         params.push_back(a->getType());
         args.push_back(a);
       }
-      llvm::Value* res = b.CreateCall(llvm::FunctionType::get(directResultTy, params, false), entry, args);
+      llvm::FunctionType* entryTy = llvm::FunctionType::get(directResultTy, params, false);
+      llvm::Value* res;
+      if (fn.direct && entryTy == func->getFunctionType()) {
+        // Possibly a call of this very entry (recursion with the same signature): then call it by name, which
+        // lets unrollSelfRecursion inline one level of it. Any other entry is called through the header.
+        llvm::BasicBlock* self = llvm::BasicBlock::Create(ctx, "direct_self", func);
+        llvm::BasicBlock* other = llvm::BasicBlock::Create(ctx, "direct_other_entry", func);
+        llvm::BasicBlock* joined = llvm::BasicBlock::Create(ctx, "direct_returned", func);
+        b.CreateCondBr(b.CreateICmpEQ(entry, func), self, other);
+        b.SetInsertPoint(self);
+        llvm::Value* selfRes = b.CreateCall(func, args);
+        b.CreateBr(joined);
+        b.SetInsertPoint(other);
+        llvm::Value* otherRes = b.CreateCall(entryTy, entry, args);
+        b.CreateBr(joined);
+        b.SetInsertPoint(joined);
+        llvm::PHINode* phi = b.CreatePHI(directResultTy, 2);
+        phi->addIncoming(selfRes, self);
+        phi->addIncoming(otherRes, other);
+        res = phi;
+      } else {
+        res = b.CreateCall(entryTy, entry, args);
+      }
       if (!fn.direct) {
         // An exit down the call chain left the thread's count at that depth: put back this level's, for the
         // code this frame entry runs next (a direct entry runs nothing that reads it).

@@ -260,6 +260,7 @@ llvm::Expected<std::unique_ptr<llvm::Module>> lowerFunction(const ir::Function& 
   auto mod = std::make_unique<llvm::Module>(fn.name, ctx);
   Lowerer l(fn, *mod);
   if (auto err = l.run()) return std::move(err);
+  if (fn.direct) unrollSelfRecursion(*l.func);
   return std::move(mod);
 }
 

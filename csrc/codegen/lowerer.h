@@ -82,4 +82,7 @@ class Lowerer {
   std::vector<llvm::BasicBlock*>& blocks() { return blocks_; }
 };
 
+// Inlines one level of `f`'s calls of itself (self_recursion.cpp); the optimizer does the inlining.
+void unrollSelfRecursion(llvm::Function& f);
+
 }  // namespace pypaccel::codegen

@@ -10,6 +10,7 @@
 #include <llvm/Support/raw_ostream.h>
 
 #include "codegen/codegen.h"
+#include "codegen/lowerer.h"
 #include "deopt/specialization.h"
 #include "jit/engine.h"
 #include "runtime/native_ctx.h"
@@ -331,4 +332,38 @@ TEST_CASE("native bool int and float mixes match the interpreter", "[codegen][na
       Ref ra = Ref::steal(PyLong_FromLongLong(a)), rx = Ref::steal(PyFloat_FromDouble(x));
       checkSame(mix, {ra.get(), rx.get()});
     }
+}
+
+TEST_CASE("a direct entry's calls of itself go through an always-inline copy", "[codegen]") {
+  // f(n) = n < 2 ? n : f(n - 1): the copy keeps calling f, so inlining it unrolls exactly one level.
+  llvm::LLVMContext& ctx = testContext();
+  llvm::Module m("self", ctx);
+  llvm::IRBuilder<> b(ctx);
+  auto* i64 = b.getInt64Ty();
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(i64, {i64}, false), llvm::GlobalValue::ExternalLinkage,
+                                   "f", m);
+  auto* entry = llvm::BasicBlock::Create(ctx, "entry", f);
+  auto* leaf = llvm::BasicBlock::Create(ctx, "leaf", f);
+  auto* rec = llvm::BasicBlock::Create(ctx, "rec", f);
+  b.SetInsertPoint(entry);
+  b.CreateCondBr(b.CreateICmpSLT(f->getArg(0), b.getInt64(2)), leaf, rec);
+  b.SetInsertPoint(leaf);
+  b.CreateRet(f->getArg(0));
+  b.SetInsertPoint(rec);
+  b.CreateRet(b.CreateCall(f, {b.CreateSub(f->getArg(0), b.getInt64(1))}));
+
+  codegen::unrollSelfRecursion(*f);
+  llvm::Function* copy = m.getFunction("f.inline");
+  REQUIRE(copy != nullptr);
+  CHECK(copy->hasInternalLinkage());
+  CHECK(copy->hasFnAttribute(llvm::Attribute::AlwaysInline));
+  auto calleeOf = [](llvm::Function& fn) -> llvm::Function* {
+    for (llvm::BasicBlock& bb : fn)
+      for (llvm::Instruction& i : bb)
+        if (auto* c = llvm::dyn_cast<llvm::CallInst>(&i)) return c->getCalledFunction();
+    return nullptr;
+  };
+  CHECK(calleeOf(*f) == copy);
+  CHECK(calleeOf(*copy) == f);
+  CHECK_FALSE(llvm::verifyModule(m, &llvm::errs()));
 }

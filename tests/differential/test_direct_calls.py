@@ -123,6 +123,27 @@ def test_traceback_through_a_chain_of_direct_calls():
     assert names["c"]["native_calls"] > 0, names
 
 
+SELF_EXITS = """
+def down(n, k):
+    # Raises at depth k; from depth 64 on (k = -1, n >= 64) the result outgrows 64 bits on the way up. The direct
+    # entry inlines one level of its own recursion: exits and tracebacks at even and odd depths must look alike.
+    if n == k:
+        return 1 // (n - k)
+    if n == 0:
+        return 1
+    return down(n - 1, k) * 2 + 0
+"""
+
+
+def test_exits_at_every_depth_of_a_self_recursive_function():
+    plain, fast = two_modules(SELF_EXITS, "<direct-self-exits>")
+    down = pypaccel.specialize(fast["down"])
+    for n, k in [(12, -1)] * 3 + [(12, k) for k in range(13)] + [(70, -1), (70, 65), (70, 66), (12, -1)]:
+        assert outcome(down, n, k) == outcome(plain["down"], n, k), (n, k)
+    st = [f for f in pypaccel.stats("<direct-self-exits>")["functions"] if f["state"] != "excluded"]
+    assert st[0]["native_calls"] > 50, st  # direct calls, not only the 20 from the test
+
+
 DEPTH = """
 def depth(n):
     if n == 0:
