@@ -79,6 +79,12 @@ void Lowerer::guard(llvm::Value* fail, int exitId) {
 
 // The exit block of `exitId`: spill the snapshot into the exit buffer and hand the frame to the runtime.
 llvm::BasicBlock* Lowerer::exitBlock(int exitId) {
+  // A raise this function handles itself: no exit, its landing block (spec: Emitter::catchNatively).
+  if (fn.exits[exitId].catchBlock >= 0) return blocks_[fn.exits[exitId].catchBlock];
+  return realExitBlock(exitId);
+}
+
+llvm::BasicBlock* Lowerer::realExitBlock(int exitId) {
   auto it = exits_.find(exitId);
   if (it != exits_.end()) return it->second;
   llvm::BasicBlock* bb = makeExitBlock(exitId, nullptr);
@@ -170,7 +176,8 @@ bool lowerVars(Lowerer& l, const ir::Instr& in) {
 }
 
 llvm::Error Lowerer::lowerInstr(const ir::Instr& in) {
-  if (lowerVars(*this, in) || lowerArith(in) || lowerObjects(in) || lowerControl(in) || lowerCalls(in))
+  if (lowerVars(*this, in) || lowerArith(in) || lowerObjects(in) || lowerControl(in) || lowerCalls(in) ||
+      lowerExceptions(in))
     return llvm::Error::success();
   return support::bail(std::string("internal: no lowering for IR op ") + ir::opName(in.op));
 }

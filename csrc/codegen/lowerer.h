@@ -42,6 +42,8 @@ class Lowerer {
   // Branches to exit `exitId` when `fail` is true (and, in stress mode, the first time the guard is reached).
   void guard(llvm::Value* fail, int exitId);
   llvm::BasicBlock* exitBlock(int exitId);
+  // The exit block itself even for a Raise exit caught natively (ExitPoint::catchBlock).
+  llvm::BasicBlock* realExitBlock(int exitId);
   // An exit block of its own whose snapshot's top stack value is `top` instead of the recorded one (CallDirect's
   // result that was not of the expected type).
   llvm::BasicBlock* exitBlockWithTop(int exitId, llvm::Value* top);
@@ -61,6 +63,7 @@ class Lowerer {
   bool lowerObjects(const ir::Instr& in);
   bool lowerControl(const ir::Instr& in);
   bool lowerCalls(const ir::Instr& in);
+  bool lowerExceptions(const ir::Instr& in);
 
  private:
   llvm::Error lowerInstr(const ir::Instr& in);

@@ -53,6 +53,18 @@ void pypa_frame_set_stack_depth(PypaFrame *f, int depth);
 void pypa_frame_link(PyThreadState *ts, PypaFrame *f);
 void pypa_frame_unlink(PyThreadState *ts, PypaFrame *f);
 
+/* -- Exception handlers (exceptions.c) --------------------------------------------------------------------------- */
+/* The `error:` label and the end of `exception_unwind:` for a handler in frame f: the traceback entry of f at its
+   prev_instr, then the pending exception fetched and normalized (traceback attached). Returns it (new reference). */
+PyObject *pypa_cpy_catch(PyThreadState *ts, PypaFrame *f);
+/* PUSH_EXC_INFO: `value` (borrowed) becomes the handled exception; returns the previous one or None (new ref). */
+PyObject *pypa_cpy_push_exc_info(PyThreadState *ts, PyObject *value);
+/* POP_EXCEPT: `prev` (stolen) becomes the handled exception again. */
+void pypa_cpy_pop_except(PyThreadState *ts, PyObject *prev);
+/* CHECK_EXC_MATCH: 1/0 whether exc matches type (a class or tuple of classes); -1 with TypeError set when type
+   cannot be caught. Borrows both. */
+int pypa_cpy_check_exc_match(PyThreadState *ts, PyObject *exc, PyObject *type);
+
 /* -- Code objects ----------------------------------------------------------------------------------------------- */
 int pypa_code_firsttraceable(PyCodeObject *co);
 int pypa_code_nlocalsplus(PyCodeObject *co);

@@ -99,6 +99,10 @@ struct ExitPoint {
   std::string detail;  // e.g. "LOAD_ATTR"
   std::vector<SnapLocal> locals;
   std::vector<SnapValue> stack;
+  // A Raise exit inside a try the function handles natively: instead of leaving, the native code continues in
+  // this block (CatchException, the stack unwound to the handler's depth, a jump to the handler). -1: a real exit.
+  // Compile time only: not part of the stored metadata.
+  int catchBlock = -1;
 };
 
 // A run-time slot: a word the native code reads, filled when the specialization is linked in a process.

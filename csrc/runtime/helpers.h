@@ -46,6 +46,16 @@ int32_t pypa_rt_direct_convert(PyObject** obj, int64_t bits, int32_t want, int64
 // Fills a direct call site for `callable` (hook/direct_calls.cpp: it may compile the callee's direct entry).
 // Non-zero when the site now matches `callable`.
 int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int32_t site, PyObject* callable);
+// Native exception handlers (runtime/exceptions.cpp), frame entries only.
+// The pending exception as a handler at `unit`'s try gets it (owned), with this frame's traceback entry added;
+// null (exception left pending, for the exit) while tracing is on.
+PyObject* pypa_rt_catch(pypaccel::runtime::NativeCtx* ctx, int32_t unit);
+// PUSH_EXC_INFO: exc (borrowed) becomes the handled exception; returns the previous one or None (owned).
+PyObject* pypa_rt_push_exc_info(pypaccel::runtime::NativeCtx* ctx, PyObject* exc);
+// POP_EXCEPT: `previous` (consumed) becomes the handled exception again.
+void pypa_rt_pop_except(pypaccel::runtime::NativeCtx* ctx, PyObject* previous);
+// CHECK_EXC_MATCH: 1/0, or -1 with TypeError set when `type` (consumed) cannot be caught.
+int32_t pypa_rt_check_exc_match(pypaccel::runtime::NativeCtx* ctx, PyObject* exc, PyObject* type, int32_t unit);
 }
 
 namespace pypaccel::runtime {

@@ -29,9 +29,10 @@ static Type typeOfLetter(char c) {
   }
 }
 
-static std::set<int> findLeaders(const Bytecode& bc) {
+static std::set<int> findLeaders(const Bytecode& bc, const CodeInfo& info) {
   std::set<int> leaders;
   leaders.insert(bc.instrs.front().start);
+  for (const Handler& h : info.handlers) leaders.insert(h.target);
   for (const Instruction& in : bc.instrs) {
     if (in.target >= 0) {
       leaders.insert(in.target);
@@ -87,12 +88,12 @@ static int instrIndexOfUnit(const Bytecode& bc, int unit) {
   return -1;
 }
 
-llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode& bc, const std::string& signature,
-                                           PyObject* globals, PyObject* builtins, const SpecOptions& opts,
-                                           const std::string& symbol) {
+static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Bytecode& bc, const std::string& signature,
+                                              PyObject* globals, PyObject* builtins, const SpecOptions& opts,
+                                              const std::string& symbol) {
   if (bc.instrs.empty()) return support::bail("empty bytecode");
   if (int(signature.size()) != info.totalArgs()) return support::bail("signature does not match the arguments");
-  std::set<int> leaders = findLeaders(bc);
+  std::set<int> leaders = findLeaders(bc, info);
 
   // Eligible code has no prologue before RESUME (no cells): native code starts at the first instruction.
   int startUnit = bc.instrs.front().start;
@@ -183,6 +184,19 @@ llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode&
   std::string problem = ir::verify(fn);
   if (!problem.empty()) return support::bail("internal: IR verification failed: " + problem);
   return fn;
+}
+
+llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode& bc, const std::string& signature,
+                                           PyObject* globals, PyObject* builtins, const SpecOptions& opts,
+                                           const std::string& symbol) {
+  auto fn = buildOnce(info, bc, signature, globals, builtins, opts, symbol);
+  if (fn || !opts.nativeHandlers || opts.direct || info.handlers.empty()) return fn;
+  // Native handlers add edges from every raise in a try to its handler; where the types met there cannot be
+  // merged, the handlers stay the interpreter's (every raise an exit) rather than the whole function.
+  llvm::consumeError(fn.takeError());
+  SpecOptions plain = opts;
+  plain.nativeHandlers = false;
+  return buildOnce(info, bc, signature, globals, builtins, plain, symbol);
 }
 
 }  // namespace pypaccel::spec

@@ -49,6 +49,38 @@ bool isConditionalJump(int op) {
          op != JUMP_BACKWARD_NO_INTERRUPT;
 }
 
+llvm::Expected<std::vector<Handler>> decodeExceptionTable(const std::string& table) {
+  std::vector<Handler> out;
+  size_t i = 0;
+  // A field: 6-bit groups, most significant first; bit 6 says another group follows. Bit 7 marks an entry's start.
+  auto field = [&](bool first, int* value) {
+    if (i >= table.size()) return false;
+    uint8_t byte = uint8_t(table[i++]);
+    if (first != bool(byte & 0x80)) return false;
+    int v = byte & 0x3f;
+    while (byte & 0x40) {
+      if (i >= table.size() || v > (1 << 24)) return false;
+      byte = uint8_t(table[i++]);
+      v = (v << 6) | (byte & 0x3f);
+    }
+    *value = v;
+    return true;
+  };
+  while (i < table.size()) {
+    int start, length, target, depthLasti;
+    if (!field(true, &start) || !field(false, &length) || !field(false, &target) || !field(false, &depthLasti))
+      return support::bail("malformed exception table");
+    out.push_back(Handler{start, start + length, target, depthLasti >> 1, bool(depthLasti & 1)});
+  }
+  return out;
+}
+
+const Handler* handlerAt(const std::vector<Handler>& handlers, int unit) {
+  for (const Handler& h : handlers)
+    if (unit >= h.start && unit < h.end) return &h;
+  return nullptr;
+}
+
 bool isTerminator(int op) {
   return op == JUMP_FORWARD || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT || op == RETURN_VALUE ||
          op == RAISE_VARARGS || op == RERAISE;

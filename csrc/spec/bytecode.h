@@ -46,6 +46,19 @@ struct Bytecode {
 // `code`: co_code bytes (base opcodes); `lines`: a line per code unit (0 = none).
 llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::vector<int>& lines);
 
+// One entry of co_exceptiontable: an exception raised at a unit in [start, end) unwinds the value stack to `depth`
+// entries, pushes the raising instruction's unit as an int when `lasti`, then the exception, and continues at
+// `target`. CPython 3.11's table is flat: at most one entry covers a unit.
+struct Handler {
+  int start = 0, end = 0, target = 0, depth = 0;
+  bool lasti = false;
+};
+
+// Decodes co_exceptiontable (varint fields in code units, see CPython's Objects/exception_handling_notes.txt).
+llvm::Expected<std::vector<Handler>> decodeExceptionTable(const std::string& table);
+// The entry covering `unit`, or null.
+const Handler* handlerAt(const std::vector<Handler>& handlers, int unit);
+
 bool isBackwardJump(int op);
 bool isForwardJump(int op);
 bool isConditionalJump(int op);

@@ -74,6 +74,12 @@ llvm::Expected<CodeInfo> readCodeInfo(PyObject* code) {
     for (long b = start; b < end && b / 2 < long(info.lines.size()); b += 2) info.lines[b / 2] = ln;
   }
   if (PyErr_Occurred()) return pyError("co_lines");
+
+  Ref table = Ref::steal(PyObject_GetAttrString(code, "co_exceptiontable"));
+  if (!table || !PyBytes_Check(table.get())) return pyError("co_exceptiontable");
+  auto handlers = decodeExceptionTable(std::string(PyBytes_AS_STRING(table.get()), PyBytes_GET_SIZE(table.get())));
+  if (!handlers) return handlers.takeError();
+  info.handlers = std::move(*handlers);
   return info;
 }
 

@@ -8,6 +8,7 @@
 
 #include <llvm/Support/Error.h>
 
+#include "spec/bytecode.h"
 #include "support/ref.h"
 
 namespace pypaccel::spec {
@@ -16,6 +17,7 @@ struct CodeInfo {
   support::Ref code;    // the code object
   std::string bytes;    // co_code (base opcodes, zeroed caches)
   std::vector<int> lines;  // line per code unit
+  std::vector<Handler> handlers;  // co_exceptiontable
   support::Ref consts;  // tuple
   support::Ref names;   // tuple
   std::vector<std::string> localNames;

@@ -98,7 +98,48 @@ int Emitter::makeExit(ExitKind kind, deopt::Reason reason, const std::string& de
     x.stack.push_back(v);
   }
   fn.exits.push_back(std::move(x));
-  return int(fn.exits.size()) - 1;
+  int id = int(fn.exits.size()) - 1;
+  if (kind == ExitKind::Raise) catchNatively(id);
+  return id;
+}
+
+// What CPython's unwinding does for a handler in this frame, natively: the stack down to the handler's depth, the
+// raising instruction's index when the handler wants it (lasti), the exception (traceback entry added), then the
+// handler's code. The analysis sees the edge as a successor; the emission builds the landing block.
+void Emitter::catchNatively(int exitId) {
+  if (!opts.nativeHandlers || opts.direct) return;
+  const Handler* h = handlerAt(info.handlers, in->unit);
+  if (!h || size_t(h->depth) > stack.size()) return;
+  if (!finalStates_) {
+    EntryState s;
+    s.reached = true;
+    s.locals = locals;
+    for (int d = 0; d < h->depth; d++) s.stack.push_back(stack[d].type);
+    if (h->lasti) s.stack.push_back(Type::Int);
+    s.stack.push_back(Type::Obj);
+    successors.emplace_back(h->target, s);
+    return;
+  }
+  if (!finalStates_->count(h->target)) return;
+  std::vector<StackEntry> saved = stack;
+  int blockIdx = int(cur - fn.blocks.data());
+  int landing = int(fn.blocks.size());
+  fn.blocks.push_back(ir::Block{landing, -1, {}});
+  cur = &fn.blocks.back();
+  int exc = emit(Op::CatchException, Type::Obj, {}, in->unit, exitId);
+  for (size_t d = size_t(h->depth); d < stack.size(); d++) discard(stack[d]);
+  stack.resize(size_t(h->depth));
+  if (h->lasti) push(Type::Int, constInt(in->unit));
+  push(Type::Obj, exc);
+  emitEdgeMoves(h->target);
+  Instr j;
+  j.op = Op::Jump;
+  j.succ[0] = blockOf_->at(h->target);
+  cur->instrs.push_back(j);
+  cur = &fn.blocks[blockIdx];
+  stack = saved;
+  fn.exits[exitId].catchBlock = landing;
+  landings.push_back(landing);
 }
 
 bool Emitter::exitNow(deopt::Reason reason, const std::string& detail) {

@@ -62,6 +62,9 @@ struct SpecOptions {
   // signature `sig` for, or Void when that callee cannot be called directly (then the call is generic). Unset: no
   // direct calls (the Catch2 tests build without a hook).
   std::function<ir::Type(PyObject* func, const std::string& sig)> directReturn;
+  // Run `except`/`finally` handlers of frame entries natively: an exception raised inside a try jumps to its
+  // handler instead of leaving (Emitter::catchNatively). Off: every raise is an exit, as in a direct entry.
+  bool nativeHandlers = true;
 };
 
 class Emitter {
@@ -120,8 +123,12 @@ class Emitter {
     return e;
   }
 
-  // An exit at the current instruction with the current abstract state.
+  // An exit at the current instruction with the current abstract state. A Raise exit inside a try of a frame
+  // entry becomes a jump to the handler (catchNatively).
   int makeExit(ir::ExitKind kind, deopt::Reason reason, const std::string& detail = "");
+  // Landing blocks made by catchNatively in this block: they drop stack entries, so a value found borrowed later
+  // (a direct call's callable) must lose its DecRef there too.
+  std::vector<int> landings;
   // Ends the block with an unconditional exit before the current instruction. Returns false (block done).
   bool exitNow(deopt::Reason reason, const std::string& detail = "");
   // Fails compilation of the whole function.
@@ -161,6 +168,7 @@ class Emitter {
 
  private:
   bool isLeader(int unit) const;
+  void catchNatively(int exitId);
   EntryState outState() const;
   void emitEdgeMoves(int unit);
   const std::map<int, EntryState>* finalStates_;

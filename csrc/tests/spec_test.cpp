@@ -281,3 +281,52 @@ TEST_CASE("decode rejects a backward jump to unit -1", "[spec]") {
   // Unit 1: JUMP_BACKWARD 3 -> next (2) - 3 = -1.
   CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::JUMP_BACKWARD, 3}})) == "jump target out of range");
 }
+
+TEST_CASE("exception tables decode as dis reads them", "[spec]") {
+  const char* src =
+      "def f(a, b):\n"
+      "    for i in range(a):\n"
+      "        try:\n"
+      "            b = b / i\n"
+      "        except ZeroDivisionError as e:\n"
+      "            b = 0\n"
+      "        finally:\n"
+      "            b += 1\n"
+      "    return b\n";
+  Ref code = functionCode(src);
+  spec::CodeInfo info = readInfo(code.get());
+  // dis's own reading: entries (start, end, target, depth, lasti) in bytes, `end` exclusive.
+  Ref dis = Ref::steal(PyImport_ImportModule("dis"));
+  REQUIRE(dis);
+  Ref entries = Ref::steal(PyObject_CallMethod(dis.get(), "_parse_exception_table", "O", code.get()));
+  REQUIRE(entries);
+  REQUIRE(size_t(PyList_GET_SIZE(entries.get())) == info.handlers.size());
+  CHECK(info.handlers.size() >= 3);
+  for (size_t i = 0; i < info.handlers.size(); i++) {
+    PyObject* e = PyList_GET_ITEM(entries.get(), Py_ssize_t(i));
+    auto field = [&](const char* name) {
+      Ref v = Ref::steal(PyObject_GetAttrString(e, name));
+      return int(PyLong_AsLong(v.get()));
+    };
+    const spec::Handler& h = info.handlers[i];
+    CHECK(h.start * 2 == field("start"));
+    CHECK(h.end * 2 == field("end"));
+    CHECK(h.target * 2 == field("target"));
+    CHECK(h.depth == field("depth"));
+    CHECK(int(h.lasti) == field("lasti"));
+    CHECK(spec::handlerAt(info.handlers, h.start) == &h);
+  }
+  CHECK(spec::handlerAt(info.handlers, 0) == nullptr);
+
+  // Truncated, or an entry that does not start with its marker bit.
+  CHECK_FALSE(bool(spec::decodeExceptionTable(std::string("\x82\x04", 2))));
+  CHECK_FALSE(bool(spec::decodeExceptionTable(std::string("\x02\x04\x06\x02", 4))));
+  auto one = spec::decodeExceptionTable(std::string("\x82\x04\x06\x03", 4));
+  REQUIRE(bool(one));
+  CHECK(one->size() == 1);
+  CHECK((*one)[0].start == 2);
+  CHECK((*one)[0].end == 6);
+  CHECK((*one)[0].target == 6);
+  CHECK((*one)[0].depth == 1);
+  CHECK((*one)[0].lasti);
+}

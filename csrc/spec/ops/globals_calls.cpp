@@ -258,10 +258,17 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
       break;
     }
   }
-  if (borrowed)
+  if (borrowed) {
     for (ir::ExitPoint& x : e.fn.exits)
       for (ir::SnapValue& v : x.stack)
         if (v.type == Type::Obj && v.v[0] == cid) v.borrowed = true;
+    for (int landing : e.landings) {
+      auto& instrs = e.fn.blocks[size_t(landing)].instrs;
+      for (size_t k = 0; k < instrs.size(); k++)
+        if (instrs[k].op == Op::DecRef && instrs[k].args.size() == 1 && instrs[k].args[0] == cid)
+          instrs.erase(instrs.begin() + long(k--));
+    }
+  }
   std::vector<int> args = {callable.v[0]};
   for (size_t i = size - n; i < size; i++) args.push_back(e.stack[i].v[0]);
   e.stack.resize(size - n - 2);
