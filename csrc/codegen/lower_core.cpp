@@ -163,6 +163,19 @@ void Lowerer::decref(llvm::Value* o) {
   b.SetInsertPoint(cont);
 }
 
+void Lowerer::replaceFrameLocal(int64_t local, llvm::Value* value) {
+  llvm::Value* slot = b.CreateConstInBoundsGEP1_64(ptr, argLocals, local);
+  llvm::Value* old = b.CreateLoad(ptr, slot);
+  b.CreateStore(value, slot);
+  llvm::BasicBlock* has = llvm::BasicBlock::Create(ctx, "had_value", func);
+  llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "replaced", func);
+  b.CreateCondBr(b.CreateIsNotNull(old), has, cont);
+  b.SetInsertPoint(has);
+  decref(old);
+  b.CreateBr(cont);
+  b.SetInsertPoint(cont);
+}
+
 bool lowerVars(Lowerer& l, const ir::Instr& in) {
   switch (in.op) {
     case Op::LoadVar: {

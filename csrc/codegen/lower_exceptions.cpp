@@ -33,19 +33,9 @@ bool Lowerer::lowerExceptions(const ir::Instr& in) {
       def(in.id, b.CreateICmpSGT(r, b.getInt32(0)));
       return true;
     }
-    case Op::ClearFrameLocal: {
-      llvm::Value* slot = b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm);
-      llvm::Value* old = b.CreateLoad(ptr, slot);
-      b.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0)), slot);
-      llvm::BasicBlock* some = llvm::BasicBlock::Create(ctx, "clear_some", func);
-      llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "clear_done", func);
-      b.CreateCondBr(b.CreateIsNull(old), done, some);
-      b.SetInsertPoint(some);
-      decref(old);
-      b.CreateBr(done);
-      b.SetInsertPoint(done);
+    case Op::ClearFrameLocal:
+      replaceFrameLocal(in.imm, llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0)));
       return true;
-    }
     default: return false;
   }
 }

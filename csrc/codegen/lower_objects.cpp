@@ -280,16 +280,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
         boxed = v;
         incref(boxed);
       }
-      llvm::Value* slot = b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm);
-      llvm::Value* old = b.CreateLoad(ptr, slot);
-      b.CreateStore(boxed, slot);
-      llvm::BasicBlock* has = llvm::BasicBlock::Create(ctx, "had_value", func);
-      llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "synced", func);
-      b.CreateCondBr(b.CreateIsNotNull(old), has, cont);
-      b.SetInsertPoint(has);
-      decref(old);
-      b.CreateBr(cont);
-      b.SetInsertPoint(cont);
+      replaceFrameLocal(in.imm, boxed);
       if (after) {
         b.CreateBr(after);
         b.SetInsertPoint(after);

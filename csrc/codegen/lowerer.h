@@ -57,6 +57,8 @@ class Lowerer {
 
   void incref(llvm::Value* o);
   void decref(llvm::Value* o);
+  // Stores `value` (owned, or null) into the frame's slot of local `local`, releasing what the slot held.
+  void replaceFrameLocal(int64_t local, llvm::Value* value);
 
   // Family lowerings: return false if `op` is not theirs.
   bool lowerArith(const ir::Instr& in);

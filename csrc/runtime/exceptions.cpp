@@ -11,7 +11,7 @@ extern "C" PyObject* pypa_rt_catch(NativeCtx* ctx, int32_t unit) {
   // handler's lines only if the interpreter unwinds. Leave the exception pending for the exit.
   if (pypa_cpy_tracing(ctx->tstate)) return nullptr;
   // The traceback entry names the raising instruction's line, as CPython's does.
-  *ctx->prevInstrAddr = ctx->firstInstr + 2 * unit;
+  pypaccel::runtime::atInstruction(ctx, unit);
   return pypa_cpy_catch(ctx->tstate, static_cast<PypaFrame*>(ctx->frame));
 }
 
@@ -22,7 +22,7 @@ extern "C" PyObject* pypa_rt_push_exc_info(NativeCtx* ctx, PyObject* exc) {
 extern "C" void pypa_rt_pop_except(NativeCtx* ctx, PyObject* previous) { pypa_cpy_pop_except(ctx->tstate, previous); }
 
 extern "C" int32_t pypa_rt_check_exc_match(NativeCtx* ctx, PyObject* exc, PyObject* type, int32_t unit) {
-  *ctx->prevInstrAddr = ctx->firstInstr + 2 * unit;
+  pypaccel::runtime::atInstruction(ctx, unit);
   int r = pypa_cpy_check_exc_match(ctx->tstate, exc, type);
   Py_DECREF(type);
   return r;

@@ -64,6 +64,9 @@ struct HelperSymbol {
   const char* name;
   void* address;
 };
+// Callees (and anything they inspect: tracebacks, sys._getframe) see the frame at code unit `unit`.
+inline void atInstruction(NativeCtx* ctx, int32_t unit) { *ctx->prevInstrAddr = ctx->firstInstr + 2 * unit; }
+
 // What pypa_rt_iter_next returns on an error (null means exhausted).
 #define PYPA_ITER_ERROR (reinterpret_cast<PyObject*>(uintptr_t(1)))
 

@@ -5,13 +5,9 @@
 #include "cpython/cpy.h"
 
 using pypaccel::runtime::NativeCtx;
+using pypaccel::runtime::atInstruction;
 
 namespace {
-
-void atInstruction(NativeCtx* ctx, int32_t unit) {
-  // Callees (and anything they inspect: tracebacks, sys._getframe) see the frame at this instruction.
-  *ctx->prevInstrAddr = ctx->firstInstr + 2 * unit;
-}
 
 using BinFn = PyObject* (*)(PyObject*, PyObject*);
 
