@@ -146,11 +146,13 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       def(in.id, r);
       return true;
     }
-    case Op::BuildList: {
+    case Op::BuildList:
+    case Op::BuildSlice: {
       unsigned n = unsigned(in.args.size());
       llvm::Value* items = entryAlloca(ptr, n ? n : 1);
       for (unsigned i = 0; i < n; i++) b.CreateStore(val(in.args[i]), b.CreateConstInBoundsGEP1_64(ptr, items, i));
-      llvm::Value* r = b.CreateCall(helper("pypa_rt_build_list", ptr, {ptr, ptr, i32}), {ctxArg(), items, b.getInt32(n)});
+      const char* name = in.op == Op::BuildList ? "pypa_rt_build_list" : "pypa_rt_build_slice";
+      llvm::Value* r = b.CreateCall(helper(name, ptr, {ptr, ptr, i32}), {ctxArg(), items, b.getInt32(n)});
       guard(b.CreateIsNull(r), in.exit);
       def(in.id, r);
       return true;

@@ -64,6 +64,9 @@ void pypa_cpy_pop_except(PyThreadState *ts, PyObject *prev);
 /* CHECK_EXC_MATCH: 1/0 whether exc matches type (a class or tuple of classes); -1 with TypeError set when type
    cannot be caught. Borrows both. */
 int pypa_cpy_check_exc_match(PyThreadState *ts, PyObject *exc, PyObject *type);
+/* BEFORE_WITH's lookups: mgr's __enter__ (which = 0) or __exit__ (1) found on its type and bound, as the `with`
+   statement finds them (new reference); NULL with CPython's TypeError (or the lookup's error) set. */
+PyObject *pypa_cpy_with_method(PyThreadState *ts, PyObject *mgr, int which);
 
 /* -- Code objects ----------------------------------------------------------------------------------------------- */
 int pypa_code_firsttraceable(PyCodeObject *co);

@@ -1,7 +1,8 @@
-/* Native exception handlers: what the interpreter's `error:`/`exception_unwind:` path and the handler opcodes
- * (PUSH_EXC_INFO, CHECK_EXC_MATCH, POP_EXCEPT) do to a frame and to the thread's handled-exception state. */
+/* Native exception handlers and `with`: what the interpreter's `error:`/`exception_unwind:` path and the opcodes
+ * PUSH_EXC_INFO, CHECK_EXC_MATCH, POP_EXCEPT and BEFORE_WITH do to a frame and to the thread's exception state. */
 #include "cpython/cpy.h"
 #include "internal/pycore_frame.h"
+#include "internal/pycore_object.h"
 #include "internal/pycore_pyerrors.h"
 #include "internal/pycore_pystate.h"
 
@@ -59,4 +60,19 @@ int pypa_cpy_check_exc_match(PyThreadState *ts, PyObject *exc, PyObject *type) {
         return -1;
     }
     return PyErr_GivenExceptionMatches(exc, type);
+}
+
+PyObject *pypa_cpy_with_method(PyThreadState *ts, PyObject *mgr, int which) {
+    /* Special-method lookup (on the type, never the instance dict), like the interpreter's BEFORE_WITH: 3.11 looks
+       up __enter__ first, so an object with neither gets the message without "(missed __exit__ method)". */
+    static PyObject *names[2]; /* interned once, kept for the process (the GIL guards the first fill) */
+    if (names[which] == NULL && (names[which] = PyUnicode_InternFromString(which ? "__exit__" : "__enter__")) == NULL)
+        return NULL;
+    PyObject *m = _PyObject_LookupSpecial(mgr, names[which]);
+    if (m == NULL && !_PyErr_Occurred(ts))
+        _PyErr_Format(ts, PyExc_TypeError, which ? "'%.200s' object does not support the context manager protocol "
+                                                   "(missed __exit__ method)"
+                                                 : "'%.200s' object does not support the context manager protocol",
+                      Py_TYPE(mgr)->tp_name);
+    return m;
 }

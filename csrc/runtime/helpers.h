@@ -30,6 +30,8 @@ PyObject* pypa_rt_getitem(pypaccel::runtime::NativeCtx* ctx, PyObject* container
 int32_t pypa_rt_setitem(pypaccel::runtime::NativeCtx* ctx, PyObject* container, PyObject* key, PyObject* value,
                         int32_t unit);
 PyObject* pypa_rt_build_list(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n);
+// BUILD_SLICE: slice(start, stop[, step]) of the 2 or 3 items (consumed).
+PyObject* pypa_rt_build_slice(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n);
 PyObject* pypa_rt_get_iter(pypaccel::runtime::NativeCtx* ctx, PyObject* obj, int32_t unit);
 // The next item (owned), nullptr when the iterator is exhausted, or kIterError with the exception set.
 PyObject* pypa_rt_iter_next(pypaccel::runtime::NativeCtx* ctx, PyObject* it, int32_t unit);
@@ -56,6 +58,12 @@ PyObject* pypa_rt_push_exc_info(pypaccel::runtime::NativeCtx* ctx, PyObject* exc
 void pypa_rt_pop_except(pypaccel::runtime::NativeCtx* ctx, PyObject* previous);
 // CHECK_EXC_MATCH: 1/0, or -1 with TypeError set when `type` (consumed) cannot be caught.
 int32_t pypa_rt_check_exc_match(pypaccel::runtime::NativeCtx* ctx, PyObject* exc, PyObject* type, int32_t unit);
+// RAISE_VARARGS: sets the exception `raise exc [from cause]` raises (exc and cause, which may be null, consumed).
+void pypa_rt_raise(pypaccel::runtime::NativeCtx* ctx, PyObject* exc, PyObject* cause, int32_t unit);
+// BEFORE_WITH: mgr's bound __enter__ (which = 0) or __exit__ (1), owned; null with CPython's error set.
+PyObject* pypa_rt_with_method(pypaccel::runtime::NativeCtx* ctx, PyObject* mgr, int32_t which, int32_t unit);
+// WITH_EXCEPT_START: exitFunc(type(exc), exc, exc.__traceback__) (both borrowed); owned result or null.
+PyObject* pypa_rt_with_exit(pypaccel::runtime::NativeCtx* ctx, PyObject* exitFunc, PyObject* exc, int32_t unit);
 }
 
 namespace pypaccel::runtime {

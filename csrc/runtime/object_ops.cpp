@@ -165,6 +165,14 @@ extern "C" int32_t pypa_rt_setitem(NativeCtx* ctx, PyObject* container, PyObject
   return r;
 }
 
+extern "C" PyObject* pypa_rt_build_slice(NativeCtx*, PyObject** items, int32_t n) {
+  bool ok = true;  // a failed box (no memory) is a null item: PySlice_New would read it as None
+  for (int32_t i = 0; i < n; i++) ok = ok && items[i];
+  PyObject* s = ok ? PySlice_New(items[0], items[1], n == 3 ? items[2] : nullptr) : nullptr;
+  for (int32_t i = 0; i < n; i++) Py_XDECREF(items[i]);
+  return s;
+}
+
 extern "C" PyObject* pypa_rt_build_list(NativeCtx*, PyObject** items, int32_t n) {
   bool ok = true;
   for (int32_t i = 0; i < n; i++) ok = ok && items[i];

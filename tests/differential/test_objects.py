@@ -141,6 +141,25 @@ def test_iterator_raising_inside_the_loop():
     check(src, [(2,), (3,), (10,)], name="f")
 
 
+SLICES = [(seq, a, b) for seq in ([1, 2, 3, 4, 5], "abcdef", (9, 8, 7), range(10))
+          for a, b in ((1, 3), (-2, None), (None, -1), (0, 2**64), (-2**63, 2), (3, 1), (1.5, 2), (1, 0))]
+
+
+def test_slices():
+    # BUILD_SLICE then BINARY_SUBSCR / STORE_SUBSCR: any bounds (None, negative, past 64 bits), a step, a zero step
+    # (ValueError), float bounds (TypeError), slice assignment to a list.
+    check("""
+def f(seq, a, b):
+    r = [seq[a:b], seq[a:], seq[:b], seq[::2], seq[a:b:-1]]
+    r.append(seq[a:b:b])
+    if isinstance(seq, list):
+        c = list(seq)
+        c[a:b] = "xy"
+        r.append(c)
+    return r
+""", SLICES, name="f", expect_exit=lambda args, outcome: outcome.kind == "raise")
+
+
 def test_stress_mode():
     report_stress(__file__)
 

@@ -1,8 +1,9 @@
 // Exception handlers run natively in frame entries: PUSH_EXC_INFO, CHECK_EXC_MATCH, POP_EXCEPT, and DELETE_FAST
 // (`except E as e` deletes `e` at the end of the handler). A handler is entered from the landing block
-// Emitter::catchNatively makes at each raise inside its try; RERAISE stays an exit (the interpreter re-raises
-// without a new traceback entry, as CPython does).
+// Emitter::catchNatively makes at each raise inside its try; RERAISE and a bare `raise` stay exits (the interpreter
+// re-raises without a new traceback entry, as CPython does). Also `raise X [from Y]` and the `with` statement.
 #include "spec/emitter.h"
+#include "spec/ops/calls.h"
 
 namespace pypaccel::spec {
 
@@ -45,6 +46,65 @@ bool handle_DELETE_FAST(Emitter& e, const Instruction& in) {
   // The frame's slot too: a callee looking at this frame (f_locals) no longer sees the local.
   e.emitVoid(Op::ClearFrameLocal, {}, in.arg);
   e.locals[in.arg] = LocalState{};
+  return true;
+}
+
+// RERAISE (an exception no handler of this try matched, a `finally` on the exception path): the interpreter
+// re-raises it from here, with the traceback it already has.
+bool handle_RERAISE(Emitter& e, const Instruction&) { return e.exitNow(Reason::Reraise, "RERAISE"); }
+
+// `assert`: the AssertionError class itself, never a global of that name.
+bool handle_LOAD_ASSERTION_ERROR(Emitter& e, const Instruction&) {
+  int cls = e.emit(Op::LoadAssertionError, Type::Obj);
+  e.emitVoid(Op::IncRef, {cls});
+  e.push(Type::Obj, cls);
+  return true;
+}
+
+bool handle_RAISE_VARARGS(Emitter& e, const Instruction& in) {
+  if (in.arg == 0) return e.exitNow(Reason::Reraise, "bare raise");
+  for (size_t i = e.stack.size() - size_t(in.arg); i < e.stack.size(); i++)
+    if (!ir::isNumeric(e.stack[i].type) && e.stack[i].type != Type::Obj)
+      return e.exitNow(Reason::Unsupported, "raise of a virtual value");
+  std::vector<int> args(size_t(in.arg));
+  for (int i = in.arg - 1; i >= 0; i--) args[size_t(i)] = e.box(e.pop());
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "raise");
+  e.emitVoid(Op::RaiseObj, args, 0, ex);
+  e.emitVoid(Op::Exit, {}, 0, ex);
+  return false;
+}
+
+// BEFORE_WITH as the interpreter does it: __enter__ then __exit__ looked up on the manager's type (a failed lookup
+// raises with the manager, and the __enter__ found, still on the stack), the manager replaced by the bound
+// __exit__, then __enter__ called like any callable (a raise in it unwinds with __exit__ on the stack).
+bool handle_BEFORE_WITH(Emitter& e, const Instruction&) {
+  StackEntry top = e.stack.back();
+  if (!ir::isNumeric(top.type) && top.type != Type::Obj)
+    return e.exitNow(Reason::Unsupported, "with on a virtual value");
+  e.pop();
+  int mgr = e.box(top);
+  e.push(Type::Obj, mgr);
+  int enter = e.emit(Op::WithMethod, Type::Obj, {mgr}, 0, e.makeExit(ExitKind::Raise, Reason::Raised, "BEFORE_WITH"));
+  e.push(Type::Obj, enter);
+  int exit = e.emit(Op::WithMethod, Type::Obj, {mgr}, 1, e.makeExit(ExitKind::Raise, Reason::Raised, "BEFORE_WITH"));
+  e.stack.resize(e.stack.size() - 2);
+  e.emitVoid(Op::DecRef, {mgr});
+  e.push(Type::Obj, exit);
+  e.push(Type::Null, -1);
+  e.push(Type::Obj, enter);
+  return callGeneric(e, 0);
+}
+
+// WITH_EXCEPT_START, in the handler a raise inside a `with` body reaches: the stack is (__exit__, lasti, the
+// previously handled exception, the exception); __exit__(type, exception, traceback)'s result is pushed.
+bool handle_WITH_EXCEPT_START(Emitter& e, const Instruction&) {
+  size_t n = e.stack.size();
+  if (e.opts.direct || n < 4 || e.stack[n - 1].type != Type::Obj || e.stack[n - 4].type != Type::Obj)
+    return e.exitNow(Reason::Unsupported, "WITH_EXCEPT_START");
+  syncFrameLocals(e);
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "WITH_EXCEPT_START");
+  e.push(Type::Obj, e.emit(Op::WithExit, Type::Obj, {e.stack[n - 4].v[0], e.stack[n - 1].v[0]}, 0, ex));
+  exitIfTracingAfterCall(e);
   return true;
 }
 

@@ -4,6 +4,7 @@
 
 #include "deopt/specialization.h"
 #include "spec/emitter.h"
+#include "spec/ops/calls.h"
 #include "spec/ops/math_calls.h"
 
 namespace pypaccel::spec {
@@ -88,6 +89,8 @@ bool exitBeforeCall(Emitter& e, Reason reason, const std::string& what) {
   return e.exitNow(reason, what);
 }
 
+}  // namespace
+
 // Tracing switched on by the callee (sys.settrace and f_trace, a debugger's set_trace(), breakpoint(), a C trace
 // function) applies to this frame from its next instruction on, as in CPython: the interpreter then reports its
 // line, return and exception events. Leave for it there, with the call's result on the stack (a re-execute exit of
@@ -102,17 +105,7 @@ void exitIfTracingAfterCall(Emitter& e) {
   e.emitVoid(Op::GuardNotTracing, {}, 0, ex);
 }
 
-// Any callable, through the vectorcall protocol (CPython's own CALL): the arguments are boxed, the result is an
-// object, and an exception raised by the callee leaves through a Raise exit at this instruction.
-bool callGeneric(Emitter& e, size_t n) {
-  size_t size = e.stack.size();
-  size_t base = size - n - 2;  // NULL (plain call) or the method (method call: then the next entry is self)
-  bool meth = e.stack[base].type != Type::Null;
-  const StackEntry& callable = e.stack[meth ? base : base + 1];
-  size_t firstArg = meth ? base + 1 : base + 2;
-  if (!hasValue(callable.type)) return exitBeforeCall(e, Reason::NotCallable, "CALL of a virtual value");
-  for (size_t i = firstArg; i < size; i++)
-    if (!hasValue(e.stack[i].type)) return exitBeforeCall(e, Reason::Unsupported, "CALL with a virtual argument");
+void syncFrameLocals(Emitter& e) {
   // The callee may look at this frame (locals(), sys._getframe(1).f_locals, traceback.walk_stack with
   // capture_locals): give the frame the current values of its bound locals first. Arguments never stored to
   // are already there, as the objects they came in as.
@@ -127,6 +120,20 @@ bool callGeneric(Emitter& e, size_t n) {
       e.emitVoid(Op::SyncLocal, {v}, int64_t(l));
     }
   }
+}
+
+// Any callable, through the vectorcall protocol (CPython's own CALL): the arguments are boxed, the result is an
+// object, and an exception raised by the callee leaves through a Raise exit at this instruction.
+bool callGeneric(Emitter& e, size_t n) {
+  size_t size = e.stack.size();
+  size_t base = size - n - 2;  // NULL (plain call) or the method (method call: then the next entry is self)
+  bool meth = e.stack[base].type != Type::Null;
+  const StackEntry& callable = e.stack[meth ? base : base + 1];
+  size_t firstArg = meth ? base + 1 : base + 2;
+  if (!hasValue(callable.type)) return exitBeforeCall(e, Reason::NotCallable, "CALL of a virtual value");
+  for (size_t i = firstArg; i < size; i++)
+    if (!hasValue(e.stack[i].type)) return exitBeforeCall(e, Reason::Unsupported, "CALL with a virtual argument");
+  syncFrameLocals(e);
   std::vector<int> items;
   items.push_back(e.box(callable));
   int kw = e.kwnamesConst;
@@ -140,6 +147,8 @@ bool callGeneric(Emitter& e, size_t n) {
   exitIfTracingAfterCall(e);
   return true;
 }
+
+namespace {
 
 // abs, min, max, float and int of unboxed numbers, where the result is exactly CPython's (the callable is the
 // original builtin, guarded by identity: LOAD_GLOBAL's 'k'). False: not such a call, use the generic path.

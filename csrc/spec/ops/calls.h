@@ -1,0 +1,16 @@
+#pragma once
+// The generic call path (globals_calls.cpp), shared with the instructions that call what an object provides
+// (BEFORE_WITH's __enter__, WITH_EXCEPT_START's __exit__).
+#include "spec/emitter.h"
+
+namespace pypaccel::spec {
+
+// CALL of any callable through vectorcall: the stack holds NULL or a method, then the callable or self, then `n`
+// arguments; they are replaced by the result (an object). A raise leaves through a Raise exit at the instruction.
+bool callGeneric(Emitter& e, size_t n);
+// The frame's slots get the current values of its bound locals, for a callee that looks at this frame.
+void syncFrameLocals(Emitter& e);
+// After a call: an exit to the next instruction when the callee switched tracing on.
+void exitIfTracingAfterCall(Emitter& e);
+
+}  // namespace pypaccel::spec
