@@ -275,7 +275,9 @@ llvm::Error Store::setUp(const OpenOptions& opts, int app, int ver) {
   bool wantWal = opts.journal == "wal" || (opts.journal.empty() && !onNetworkFilesystem(path_));
   journal_ = pragmaText(db_, wantWal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE");
   if (journal_.empty()) journal_ = pragmaText(db_, "PRAGMA journal_mode");  // busy: another process decided
-  if (auto err = exec(journal_ == "wal" ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL"))
+  // WAL without syncs, like a .pyc: a process that dies loses nothing, and damage from an OS crash is detected
+  // (replaced file, per-entry checksums). NORMAL cost about 8 fdatasync calls (7 ms) when the caches close at exit.
+  if (auto err = exec(journal_ == "wal" ? "PRAGMA synchronous=OFF" : "PRAGMA synchronous=FULL"))
     llvm::consumeError(std::move(err));
   return llvm::Error::success();
 }
