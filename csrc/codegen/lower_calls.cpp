@@ -36,10 +36,13 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       // (raise RecursionError, run a signal handler, report the call to the tracer).
       recursion_ = b.CreateSub(func->getArg(3), b.getInt32(1));
       llvm::Value* fail = b.CreateICmpSLT(recursion_, b.getInt32(0));
-      llvm::Value* sp = b.CreateCall(llvm::Intrinsic::getDeclaration(&mod, llvm::Intrinsic::frameaddress, {ptr}),
-                                     {b.getInt32(0)});
+      // The stack pointer itself: llvm.frameaddress would make the entry keep a frame pointer, one register less
+      // for values live across its calls.
+      llvm::Metadata* rsp = llvm::MDString::get(ctx, "rsp");
+      llvm::Value* sp = b.CreateCall(llvm::Intrinsic::getDeclaration(&mod, llvm::Intrinsic::read_register, {i64}),
+                                     {llvm::MetadataAsValue::get(ctx, llvm::MDNode::get(ctx, {rsp}))});
       llvm::Value* low = ctxField(kCtxStackLow);
-      fail = b.CreateOr(fail, b.CreateICmpULT(b.CreatePtrToInt(sp, i64), b.CreatePtrToInt(low, i64)));
+      fail = b.CreateOr(fail, b.CreateICmpULT(sp, b.CreatePtrToInt(low, i64)));
       llvm::Value* breaker = b.CreateLoad(i32, ctxField(kCtxEvalBreaker));
       fail = b.CreateOr(fail, b.CreateICmpNE(breaker, b.getInt32(0)));
       llvm::Value* cframe = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateCframe));
