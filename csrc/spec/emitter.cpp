@@ -158,6 +158,18 @@ bool Emitter::exitNow(deopt::Reason reason, const std::string& detail) {
   return false;
 }
 
+bool Emitter::buildFromStack(Op op, size_t n, const char* name) {
+  for (size_t i = stack.size() - n; i < stack.size(); i++)
+    if (!ir::isNumeric(stack[i].type) && stack[i].type != Type::Obj)
+      return exitNow(deopt::Reason::Unsupported, std::string(name) + " of a virtual value");
+  std::vector<int> items;
+  for (size_t i = stack.size() - n; i < stack.size(); i++) items.push_back(box(stack[i]));
+  stack.resize(stack.size() - n);
+  int ex = makeExit(ir::ExitKind::Raise, deopt::Reason::Raised, name);
+  push(Type::Obj, emit(op, Type::Obj, items, 0, ex));
+  return true;
+}
+
 int Emitter::asInt(const StackEntry& e) {
   if (e.type == Type::Bool) return emit(Op::BoolToInt, Type::Int, {e.v[0]});
   return e.v[0];

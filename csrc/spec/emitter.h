@@ -137,6 +137,10 @@ class Emitter {
     return false;
   }
 
+  // The instructions that make one object of the top `n` entries (BUILD_TUPLE, BUILD_LIST, BUILD_SLICE): they are
+  // boxed and consumed by `op`, whose result is pushed; a raise leaves through a Raise exit named `name`.
+  bool buildFromStack(Op op, size_t n, const char* name);
+
   // Conversions of stack entries.
   int asInt(const StackEntry& e);  // Int or Bool
   int asFloat(const StackEntry& e, bool exact, int exitId);  // Int/Bool/Float

@@ -201,6 +201,19 @@ class Pair:
 
 
 @pypaccel.exclude
+def check_runs_without_exits(src, name, inputs):
+    """Each call gives CPython's outcome, every call runs natively, and (outside stress mode, which fails every
+    guard once) none of them leaves native code: for code the compiler must run whole, handlers included."""
+    pair = Pair(src, name=name)
+    for args in inputs:
+        p, f = outcome_of(pair.plain, args, pair.filename), outcome_of(pair.fast, args, pair.filename)
+        assert p.key() == f.key(), (args, p, f)
+    st = pair.stats()
+    assert st["native_calls"] == len(inputs), st
+    if not STRESS:
+        assert st["exits"] == 0, st
+
+
 def copy_args(args):
     """Each side's own copy of the mutable arguments (shared references stay shared); other arguments are passed
     on as the same objects. Interpreted for good: compiled (the whole-process runs of scripts/test.sh), it would

@@ -7,7 +7,7 @@
 import pytest
 
 from conftest import report_stress
-from harness import STRESS, Pair, check, outcome_of
+from harness import check, check_runs_without_exits
 
 HELPERS = """
 import sys
@@ -223,14 +223,7 @@ def f(n):
             s += 100
     return s
 """
-    pair = Pair(src, name="f")
-    for n in (10, 100, 1000):
-        p, f = outcome_of(pair.plain, (n,), pair.filename), outcome_of(pair.fast, (n,), pair.filename)
-        assert p.key() == f.key()
-    st = pair.stats()
-    assert st["native_calls"] == 3, st
-    if not STRESS:  # stress mode fails every guard once
-        assert st["exits"] == 0, st
+    check_runs_without_exits(src, "f", [(n,) for n in (10, 100, 1000)])
 
 
 def test_stress_mode():

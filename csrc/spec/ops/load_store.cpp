@@ -102,16 +102,7 @@ bool handle_RETURN_VALUE(Emitter& e, const Instruction&) {
 }
 
 bool handle_BUILD_TUPLE(Emitter& e, const Instruction& in) {
-  size_t n = size_t(in.arg);
-  for (size_t i = 0; i < n; i++)
-    if (!hasValue(e.stack[e.stack.size() - 1 - i].type))
-      return e.exitNow(Reason::Unsupported, "BUILD_TUPLE of a virtual value");
-  std::vector<int> items;
-  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++) items.push_back(e.box(e.stack[i]));
-  e.stack.resize(e.stack.size() - n);
-  int x = e.makeExit(ExitKind::Raise, Reason::Raised, "BUILD_TUPLE");
-  e.push(Type::Obj, e.emit(Op::BuildTuple, Type::Obj, items, 0, x));
-  return true;
+  return e.buildFromStack(Op::BuildTuple, size_t(in.arg), "BUILD_TUPLE");
 }
 
 }  // namespace pypaccel::spec

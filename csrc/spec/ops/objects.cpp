@@ -72,27 +72,11 @@ bool handle_STORE_SUBSCR(Emitter& e, const Instruction&) {
 }
 
 bool handle_BUILD_LIST(Emitter& e, const Instruction& in) {
-  size_t n = size_t(in.arg);
-  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++)
-    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "BUILD_LIST of a virtual value");
-  std::vector<int> items;
-  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++) items.push_back(e.box(e.stack[i]));
-  e.stack.resize(e.stack.size() - n);
-  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BUILD_LIST");
-  e.push(Type::Obj, e.emit(Op::BuildList, Type::Obj, items, 0, ex));
-  return true;
+  return e.buildFromStack(Op::BuildList, size_t(in.arg), "BUILD_LIST");
 }
 
 bool handle_BUILD_SLICE(Emitter& e, const Instruction& in) {
-  size_t n = size_t(in.arg);  // 2 or 3
-  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++)
-    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "BUILD_SLICE of a virtual value");
-  std::vector<int> items;
-  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++) items.push_back(e.box(e.stack[i]));
-  e.stack.resize(e.stack.size() - n);
-  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BUILD_SLICE");
-  e.push(Type::Obj, e.emit(Op::BuildSlice, Type::Obj, items, 0, ex));
-  return true;
+  return e.buildFromStack(Op::BuildSlice, size_t(in.arg), "BUILD_SLICE");  // start, stop[, step]
 }
 
 bool handle_LIST_APPEND(Emitter& e, const Instruction& in) {
