@@ -13,10 +13,14 @@
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/MemoryBuffer.h>
+#include <llvm/Support/raw_os_ostream.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/TargetParser/Host.h>
 
 #include <Python.h>
+
+#include <cstdlib>
+#include <fstream>
 
 #include "cpython/cpy.h"
 #include "runtime/helpers.h"
@@ -103,9 +107,25 @@ Expected<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opts) {
 // locals took 0.8 s at O2, 0.02 s without optimization).
 constexpr size_t kLightPipelineSpillWords = 3000;
 
-Expected<std::string> Engine::compile(Module& mod, size_t spillWords) {
+namespace {
+
+// PYPACCEL_DUMP_IR=DIR writes each module before and after optimization (DIR/<name>.ll, DIR/<name>.opt.ll), for
+// reading or for replaying a pass pipeline with opt/llc. A development aid: nothing checks that DIR exists.
+void dumpModule(const Module& mod, const char* suffix) {
+  const char* dir = std::getenv("PYPACCEL_DUMP_IR");
+  if (!dir || !*dir) return;
+  std::ofstream out(std::string(dir) + "/" + mod.getName().str() + suffix);
+  raw_os_ostream os(out);
+  mod.print(os, nullptr);
+}
+
+}  // namespace
+
+Expected<std::string> Engine::compile(Module& mod, size_t spillWords,
+                                      const std::function<void(Module&)>& afterOptimize) {
   mod.setDataLayout(tm_->createDataLayout());
   mod.setTargetTriple(tm_->getTargetTriple().str());
+  dumpModule(mod, ".ll");
   if (optLevel_ > 0) {
     LoopAnalysisManager lam;
     FunctionAnalysisManager fam;
@@ -128,6 +148,8 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords) {
                                                  : OptimizationLevel::O2;
       pb.buildPerModuleDefaultPipeline(level).run(mod, mam);
     }
+    if (afterOptimize) afterOptimize(mod);
+    dumpModule(mod, ".opt.ll");
   }
   SmallVector<char, 0> buf;
   raw_svector_ostream os(buf);

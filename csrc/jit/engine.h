@@ -1,6 +1,7 @@
 // Engine: the process's LLJIT. Modules are optimized and compiled to relocatable objects here (so the cache can
 // store them), and every object, fresh or from the cache, is linked the same way with addObjectFile.
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,7 +25,9 @@ class Engine {
 
   // Optimizes and compiles `mod` into an ELF relocatable object. `spillWords`, the total size of the function's exit
   // snapshots, picks a light pipeline for functions where O2's InstCombine would take seconds over exit spill code.
-  llvm::Expected<std::string> compile(llvm::Module& mod, size_t spillWords = 0);
+  // `afterOptimize` runs between the optimizer and code generation (not at PYPACCEL_OPT=0).
+  llvm::Expected<std::string> compile(llvm::Module& mod, size_t spillWords = 0,
+                                      const std::function<void(llvm::Module&)>& afterOptimize = nullptr);
   // Linked code: its entry point, and an owner whose destruction frees the code (its ORC resource tracker).
   struct Linked {
     void* address = nullptr;
