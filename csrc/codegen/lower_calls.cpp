@@ -31,9 +31,12 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
 
     case Op::EnterDirect: {
       // What the interpreter checks when it starts a frame: the recursion limit (the depth is counted in a
-      // register: the budget the caller had), a pending eval-breaker event, tracing; plus the C stack native
-      // recursion uses. Any of them: leave through the start exit, and the interpreter does exactly what it would
-      // (raise RecursionError, run a signal handler, report the call to the tracer).
+      // register: the budget the caller had) and a pending eval-breaker event; plus the C stack native recursion
+      // uses. Any of them: leave through the start exit, and the interpreter does exactly what it would (raise
+      // RecursionError, run a signal handler). Not tracing: only native code ran since the frame entry at the
+      // bottom of the chain checked it (it does at its start and after every call out), and only Python code can
+      // switch it on. The one way Python code runs under a direct call is an exit, whose result comes back boxed:
+      // the caller checks tracing on that path (CallDirect).
       recursion_ = b.CreateSub(func->getArg(3), b.getInt32(1));
       llvm::Value* fail = b.CreateICmpSLT(recursion_, b.getInt32(0));
       // The stack pointer itself: llvm.frameaddress would make the entry keep a frame pointer, one register less
@@ -45,9 +48,6 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       fail = b.CreateOr(fail, b.CreateICmpULT(sp, b.CreatePtrToInt(low, i64)));
       llvm::Value* breaker = b.CreateLoad(i32, ctxField(kCtxEvalBreaker));
       fail = b.CreateOr(fail, b.CreateICmpNE(breaker, b.getInt32(0)));
-      llvm::Value* cframe = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateCframe));
-      llvm::Value* tracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, kCframeUseTracing));
-      fail = b.CreateOr(fail, b.CreateICmpNE(tracing, b.getInt8(0)));
       llvm::Value* entries = b.CreateConstInBoundsGEP1_64(i64, argHdr, kHdrEntries);
       b.CreateStore(b.CreateAdd(b.CreateLoad(i64, entries), b.getInt64(1)), entries);
       guard(fail, in.exit);
@@ -88,7 +88,45 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       llvm::BasicBlock* checkEntry = llvm::BasicBlock::Create(ctx, "direct_entry", func);
       llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx, "direct_resolve", func);
       llvm::BasicBlock* call = llvm::BasicBlock::Create(ctx, "direct_call", func);
-      b.CreateBr(check);
+      llvm::BasicBlock* joined = llvm::BasicBlock::Create(ctx, "direct_returned", func);
+
+      // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its
+      // entry: a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
+      llvm::Value* remaining =
+          fn.direct ? nullptr : b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateRecursionRemaining);
+      // The callee reads only the thread's fields of the context it gets: a direct entry passes on the one it got.
+      llvm::Value* budget = nullptr;  // a frame entry's (one call, through the header)
+      auto callEntry = [&](llvm::Value* target, llvm::Value* hdr) {
+        budget = fn.direct ? recursion_ : b.CreateLoad(i32, remaining);
+        std::vector<llvm::Type*> params = {ptr, ptr, ptr, i32};
+        std::vector<llvm::Value*> args = {fn.direct ? func->getArg(0) : argCtx, hdr, callable, budget};
+        for (size_t i = 1; i < in.args.size(); i++) {
+          llvm::Value* a = val(in.args[i]);
+          params.push_back(a->getType());
+          args.push_back(a);
+        }
+        return b.CreateCall(llvm::FunctionType::get(directResultTy, params, false), target, args);
+      };
+      std::vector<std::pair<llvm::Value*, llvm::BasicBlock*>> results;
+
+      // A direct entry calling the function it runs as, with its own signature (recursion): while that function
+      // still has this code, the callee is this very entry, with this header. Call it by name (no site words to
+      // check, and unrollSelfRecursion can inline one level of it). `func` cannot have died: its caller holds it.
+      if (fn.direct && fn.slots[size_t(site)].name == fn.signature) {
+        llvm::BasicBlock* selfCode = llvm::BasicBlock::Create(ctx, "self_code", func);
+        llvm::BasicBlock* selfCall = llvm::BasicBlock::Create(ctx, "self_call", func);
+        b.CreateCondBr(b.CreateICmpEQ(callable, func->getArg(2)), selfCode, check);
+        b.SetInsertPoint(selfCode);
+        llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, kFuncCodeOffset));
+        llvm::Value* first = b.CreateConstInBoundsGEP1_64(i8, code, kCodeFirstInstrOffset);
+        llvm::Value* own = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argHdr, kHdrFirstInstr));
+        b.CreateCondBr(b.CreateICmpEQ(first, own), selfCall, check);
+        b.SetInsertPoint(selfCall);
+        results.push_back({callEntry(func, argHdr), selfCall});
+        b.CreateBr(joined);
+      } else {
+        b.CreateBr(check);
+      }
 
       b.SetInsertPoint(check);
       llvm::Value* same = b.CreateICmpEQ(b.CreatePtrToInt(callable, i64), b.CreateLoad(i64, word(0)));
@@ -111,47 +149,21 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
 
       b.SetInsertPoint(call);
       // The caller's frame shows this call site, as for any call. (A direct entry has no frame while it runs
-      // natively: its exits set the frame's position themselves.) The callee reads only the thread's fields of
-      // the context it gets: a direct entry passes on the one it got.
+      // natively: its exits set the frame's position themselves.)
       if (!fn.direct) {
         int unit = fn.exits[in.exit].unit;
         llvm::Value* here = b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxFirstInstr), 2 * unit);
         b.CreateStore(here, ctxField(kCtxPrevInstrAddr));
       }
-      // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its
-      // entry: a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
-      llvm::Value* remaining =
-          fn.direct ? nullptr : b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateRecursionRemaining);
-      llvm::Value* budget = fn.direct ? recursion_ : b.CreateLoad(i32, remaining);
-      std::vector<llvm::Type*> params = {ptr, ptr, ptr, i32};
-      std::vector<llvm::Value*> args = {fn.direct ? func->getArg(0) : argCtx, hdr, callable, budget};
-      for (size_t i = 1; i < in.args.size(); i++) {
-        llvm::Value* a = val(in.args[i]);
-        params.push_back(a->getType());
-        args.push_back(a);
-      }
-      llvm::FunctionType* entryTy = llvm::FunctionType::get(directResultTy, params, false);
-      llvm::Value* res;
-      if (fn.direct && entryTy == func->getFunctionType()) {
-        // Possibly a call of this very entry (recursion with the same signature): then call it by name, which
-        // lets unrollSelfRecursion inline one level of it. Any other entry is called through the header.
-        llvm::BasicBlock* self = llvm::BasicBlock::Create(ctx, "direct_self", func);
-        llvm::BasicBlock* other = llvm::BasicBlock::Create(ctx, "direct_other_entry", func);
-        llvm::BasicBlock* joined = llvm::BasicBlock::Create(ctx, "direct_returned", func);
-        b.CreateCondBr(b.CreateICmpEQ(entry, func), self, other);
-        b.SetInsertPoint(self);
-        llvm::Value* selfRes = b.CreateCall(func, args);
-        b.CreateBr(joined);
-        b.SetInsertPoint(other);
-        llvm::Value* otherRes = b.CreateCall(entryTy, entry, args);
-        b.CreateBr(joined);
-        b.SetInsertPoint(joined);
-        llvm::PHINode* phi = b.CreatePHI(directResultTy, 2);
-        phi->addIncoming(selfRes, self);
-        phi->addIncoming(otherRes, other);
+      results.push_back({callEntry(entry, hdr), call});
+      b.CreateBr(joined);
+
+      b.SetInsertPoint(joined);
+      llvm::Value* res = results[0].first;
+      if (results.size() > 1) {
+        llvm::PHINode* phi = b.CreatePHI(directResultTy, unsigned(results.size()));
+        for (auto& [v, from] : results) phi->addIncoming(v, from);
         res = phi;
-      } else {
-        res = b.CreateCall(entryTy, entry, args);
       }
       if (!fn.direct) {
         // An exit down the call chain left the thread's count at that depth: put back this level's, for the
@@ -171,8 +183,10 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       llvm::BasicBlock* fast = b.GetInsertBlock();
       llvm::Value* fastValue;
       if (t == Type::Obj) {
+        // An object the callee computed itself (bits 0), not the result of an exit (bits 1: see below).
         fastValue = obj;
-        b.CreateCondBr(b.CreateICmpUGT(objWord, b.getInt64(3)), done, other);
+        b.CreateCondBr(b.CreateAnd(b.CreateICmpUGT(objWord, b.getInt64(3)), b.CreateICmpEQ(bits, b.getInt64(0))),
+                       done, other);
       } else {
         fastValue = t == Type::Int ? bits : t == Type::Float ? b.CreateBitCast(bits, f64) : b.CreateTrunc(bits, i1);
         b.CreateCondBr(b.CreateICmpEQ(objWord, b.getInt64(resultTag(t))), done, other);
@@ -181,6 +195,22 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       // that fits after all, a boxed float...), else the exit after the call with the object on the stack.
       b.SetInsertPoint(other);
       guard(b.CreateIsNull(obj), in.exit2);
+      {
+        // A boxed result may come from an exit down the chain: Python code ran there, and may have switched
+        // tracing on. Then this frame goes on in the interpreter, which reports its events from here.
+        llvm::BasicBlock* boxed = llvm::BasicBlock::Create(ctx, "direct_boxed", func);
+        llvm::BasicBlock* notTracing = llvm::BasicBlock::Create(ctx, "direct_not_tracing", func);
+        llvm::BasicBlock* convert = llvm::BasicBlock::Create(ctx, "direct_convert", func);
+        b.CreateCondBr(b.CreateICmpUGT(objWord, b.getInt64(3)), boxed, convert);
+        b.SetInsertPoint(boxed);
+        llvm::Value* cframe =
+            b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateCframe));
+        llvm::Value* tracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, kCframeUseTracing));
+        b.CreateCondBr(b.CreateICmpNE(tracing, b.getInt8(0)), exitBlockWithTop(in.exit4, obj), notTracing);
+        b.SetInsertPoint(notTracing);
+        b.CreateBr(convert);
+        b.SetInsertPoint(convert);
+      }
       llvm::Value* objSlot = entryAlloca(ptr);
       llvm::Value* out = entryAlloca(i64);
       b.CreateStore(obj, objSlot);

@@ -94,13 +94,13 @@ llvm::BasicBlock* Lowerer::realExitBlock(int exitId) {
 
 llvm::BasicBlock* Lowerer::exitBlockWithTop(int exitId, llvm::Value* top) { return makeExitBlock(exitId, top); }
 
-void Lowerer::returnObject(llvm::Value* obj) {
+void Lowerer::returnObject(llvm::Value* obj, bool fromExit) {
   if (!fn.direct) {
     b.CreateRet(obj);
     return;
   }
   llvm::Value* r = llvm::UndefValue::get(directResultTy);
-  r = b.CreateInsertValue(r, b.getInt64(0), 0);
+  r = b.CreateInsertValue(r, b.getInt64(fromExit ? 1 : 0), 0);
   b.CreateRet(b.CreateInsertValue(r, obj, 1));
 }
 
@@ -136,7 +136,7 @@ llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
     for (int c = 0; c < ir::typeComponents(v.type); c++) spill(val(v.v[c]));
   }
   llvm::Value* r = b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {ctxArg(), b.getInt32(exitId), exitBuf_});
-  returnObject(r);
+  returnObject(r, true);
   b.SetInsertPoint(saved);
   return bb;
 }

@@ -47,8 +47,9 @@ class Lowerer {
   // An exit block of its own whose snapshot's top stack value is `top` instead of the recorded one (CallDirect's
   // result that was not of the expected type).
   llvm::BasicBlock* exitBlockWithTop(int exitId, llvm::Value* top);
-  // Returns from the native function: a direct entry returns {bits, obj}, the frame entry the object.
-  void returnObject(llvm::Value* obj);
+  // Returns from the native function: a direct entry returns {bits, obj} (bits 1: obj is what an exit
+  // returned), the frame entry the object.
+  void returnObject(llvm::Value* obj, bool fromExit = false);
   // Continues in a fresh block; used after a conditional branch to an exit.
   void split(const char* name);
 

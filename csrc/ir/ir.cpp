@@ -134,6 +134,7 @@ std::string print(const Function& fn) {
       if (in.exit >= 0) os << " exit" << in.exit;
       if (in.exit2 >= 0) os << " exit" << in.exit2;
       if (in.exit3 >= 0) os << " exit" << in.exit3;
+      if (in.exit4 >= 0) os << " exit" << in.exit4;
       if (in.succ[0] >= 0) os << " -> bb" << in.succ[0];
       if (in.succ[1] >= 0) os << ", bb" << in.succ[1];
       os << "\n";
@@ -175,7 +176,8 @@ std::string verify(const Function& fn) {
       }
       // Guards without an exit are the forms that cannot fail (e.g. IntBin And); Exit must have one.
       bool needsExit = in.op == Op::Exit;
-      if (in.exit >= int(fn.exits.size()) || in.exit2 >= int(fn.exits.size()) || in.exit3 >= int(fn.exits.size()))
+      if (in.exit >= int(fn.exits.size()) || in.exit2 >= int(fn.exits.size()) || in.exit3 >= int(fn.exits.size()) ||
+          in.exit4 >= int(fn.exits.size()))
         return "exit out of range";
       if (needsExit && (in.exit < 0 || in.exit >= int(fn.exits.size())))
         return std::string(opName(in.op)) + " without a valid exit";

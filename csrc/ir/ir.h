@@ -49,7 +49,8 @@ struct Instr {
   double fimm = 0;
   int exit = -1;           // exit point for Guard ops and Exit
   int exit2 = -1;          // second exit of ops that can leave for two reasons (e.g. zero divisor, overflow)
-  int exit3 = -1;          // third (CallDirect)
+  int exit3 = -1;          // third (CallDirect: the result's type)
+  int exit4 = -1;          // fourth (CallDirect: tracing switched on while the callee ran)
   int succ[2] = {-1, -1};  // successors of Jump/Branch
 };
 

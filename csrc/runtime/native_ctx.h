@@ -8,7 +8,7 @@
 namespace pypaccel::runtime {
 
 // Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
-constexpr int kNativeFormat = 3;
+constexpr int kNativeFormat = 4;
 
 struct NativeCtx {
   PyThreadState* tstate;     // 0
@@ -71,11 +71,14 @@ constexpr size_t kFuncCodeOffset = offsetof(PyFunctionObject, func_code);
 constexpr size_t kFuncGlobalsOffset = offsetof(PyFunctionObject, func_globals);
 constexpr size_t kFuncBuiltinsOffset = offsetof(PyFunctionObject, func_builtins);
 constexpr size_t kObTypeOffset = offsetof(PyObject, ob_type);
+// A code object's first code unit (_PyCode_CODE): what SpecHeader::firstInstr holds for the code it was made for.
+constexpr size_t kCodeFirstInstrOffset = offsetof(PyCodeObject, co_code_adaptive);
 
 enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries };
 
 // What a direct entry returns: `bits` is the result when `obj` is one of the tags below, else `obj` is the result
-// (a new reference), or nullptr when an exception is set.
+// (a new reference), or nullptr when an exception is set. With an object, `bits` is 1 when it is what an exit
+// returned (Python code ran, which may have switched tracing on: the caller checks), else 0.
 inline PyObject* const kTagInt = reinterpret_cast<PyObject*>(uintptr_t(1));
 inline PyObject* const kTagFloat = reinterpret_cast<PyObject*>(uintptr_t(2));
 inline PyObject* const kTagBool = reinterpret_cast<PyObject*>(uintptr_t(3));

@@ -232,6 +232,85 @@ def test_replacing_the_callees_code_while_hot():
     assert f(1000) == plain["f"](1000)
 
 
+SWAP = """
+def other(n):
+    return -n
+
+def swap(n):
+    rec.__code__ = other.__code__
+    return 0
+
+def hook(n):
+    return 0
+
+def rec(n):
+    if n == 0:
+        return hook(n)
+    return rec(n - 1) + rec(n - 1) * 2 + n
+"""
+
+
+def test_code_replaced_by_an_exit_inside_a_self_recursive_chain():
+    # Deep in the native recursion an exit (hook rebound to swap) runs Python code that replaces rec.__code__: the
+    # calls of rec made after it, by native callers that started with the old code, must run the new code.
+    for depth in (1, 2, 5):
+        plain, fast = two_modules(SWAP, "<direct-swap-%d>" % depth)
+        rec = pypaccel.specialize(fast["rec"])
+        for _ in range(30):
+            assert rec(6) == plain["rec"](6)
+        plain["hook"], fast["hook"] = plain["swap"], fast["swap"]
+        assert outcome(rec, depth) == outcome(plain["rec"], depth)
+        assert fast["rec"].__code__ is fast["other"].__code__
+
+
+TRACED = """
+import sys
+
+def start(n):
+    sys.settrace(TRACER)
+    return n
+
+def hook(n):
+    return n
+
+def rec(n):
+    if n == 0:
+        return hook(n)
+    return rec(n - 1) + rec(n - 1) + 1
+"""
+
+
+def test_tracing_switched_on_inside_a_direct_call_chain():
+    # Python code run by an exit deep in the native recursion turns tracing on: from then on CPython reports the
+    # 'call', 'line' and 'return' events of every new frame, and so must the accelerated side (the native callers
+    # leave for the interpreter when the boxed result comes back).
+    results = {}
+    for side in ("plain", "fast"):
+        events = []
+        filename = "<direct-traced-%s>" % side
+
+        def tracer(frame, event, arg, events=events, filename=filename):
+            if frame.f_code.co_filename == filename:
+                events.append((event, frame.f_code.co_name, frame.f_lineno))
+            return tracer
+
+        plain, fast = two_modules(TRACED, filename)
+        ns = plain if side == "plain" else fast
+        ns["TRACER"] = tracer
+        rec = ns["rec"] if side == "plain" else pypaccel.specialize(ns["rec"])
+        for _ in range(30):
+            rec(5)
+        ns["hook"] = ns["start"]
+        old = sys.gettrace()
+        try:
+            out = outcome(rec, 3)
+        finally:
+            sys.settrace(old)
+        results[side] = (out, events)
+    assert results["fast"] == results["plain"]
+    assert any(ev[0] == "call" and ev[1] == "rec" for ev in results["plain"][1])
+
+
 DEFAULTS = """
 def g(x, y=2):
     return x * y + 1

@@ -291,11 +291,16 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
   placeholder.v[0] = callable.v[0];
   e.push(placeholder);
   int mismatch = e.makeExit(ExitKind::Reexec, Reason::CallResultType, "CALL");
+  // The same place, for a callee that ran Python code (it exited) which switched tracing on: this frame goes on
+  // in the interpreter, which reports its events (direct entries do not check tracing when they start).
+  int tracing = e.makeExit(ExitKind::Reexec, Reason::TracingOn, "after CALL");
   e.stack.pop_back();
-  ir::ExitPoint& mx = e.fn.exits[mismatch];
-  mx.unit = next->unit;
-  mx.resumeUnit = next->start;
-  mx.line = next->line;
+  for (int x : {mismatch, tracing}) {
+    ir::ExitPoint& mx = e.fn.exits[x];
+    mx.unit = next->unit;
+    mx.resumeUnit = next->start;
+    mx.line = next->line;
+  }
   int slot = int(e.fn.slots.size());
   e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallSite, int(rtype), sig});
   e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
@@ -304,6 +309,7 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
   ir::Instr& call = e.cur->instrs.back();
   call.exit2 = raised;
   call.exit3 = mismatch;
+  call.exit4 = tracing;
   e.push(rtype, r);
   return true;
 }
