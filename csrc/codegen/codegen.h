@@ -12,4 +12,8 @@ namespace pypaccel::codegen {
 
 llvm::Expected<std::unique_ptr<llvm::Module>> lowerFunction(const ir::Function& fn, llvm::LLVMContext& ctx);
 
+// After optimization, a direct entry's paths that return without calling anything become a frame-free front that
+// tail-calls the whole entry otherwise (frame_free_front.cpp).
+void splitFrameFreeFront(llvm::Function& f);
+
 }  // namespace pypaccel::codegen

@@ -396,7 +396,9 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   for (const auto& x : fn->exits) spillWords += size_t(deopt::exitBufferWords(x));
   if (spillWords > kMaxSpillWords)
     return fail("too large to compile (its exits spill " + std::to_string(spillWords) + " words)");
-  auto obj = e->compile(**mod, spillWords);
+  auto obj = e->compile(**mod, spillWords, [&](llvm::Module& m) {
+    if (llvm::Function* f = direct ? m.getFunction(symbol) : nullptr) codegen::splitFrameFreeFront(*f);
+  });
   if (!obj) return fail(support::errorReason(obj.takeError()));
   std::string whyNot;
   auto s = activate(*e, deopt::metaFromIR(*fn), *obj, home, &whyNot);

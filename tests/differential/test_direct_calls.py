@@ -2,6 +2,7 @@
 # recursion, results of another type than compiled for (an int that outgrew 64 bits), exceptions raised in a
 # callee and passing through native callers (tracebacks compared line by line), the recursion limit, rebinding
 # the callee or replacing its __code__ while the caller is hot, and callees that cannot be called directly.
+import math
 import sys
 import textwrap
 import traceback
@@ -230,6 +231,36 @@ def test_replacing_the_callees_code_while_hot():
     fast["g"].__code__ = fast["other"].__code__
     plain["g"].__code__ = plain["other"].__code__
     assert f(1000) == plain["f"](1000)
+
+
+EARLY = """
+LIMIT = 2
+
+def h(n, x):
+    # Early returns before any call (the entry's frame-free front), a global read there, an overflow (n = 2**62)
+    # and floats that become inf on the way.
+    if n < LIMIT:
+        return x * 0.5
+    if x > 1e300:
+        return x
+    if n * 4 > 4 * 10**18:
+        return -x
+    return h(n - 1, x + 1.0) + h(n - 2, x * 2.0)
+"""
+
+
+def test_early_returns_of_a_recursive_function():
+    check(EARLY, [(n, x) for n in (0, 1, 2, 3, 12) for x in (0.0, -0.0, 1.5, 1e300, math.inf, math.nan)] +
+          [(10**18 + 1, 1.0), (2**62, 1.0), (2, 2), (3, True)], name="h")
+
+
+def test_global_read_before_any_call_rebound_while_hot():
+    plain, fast = two_modules(EARLY, "<direct-early>")
+    h = pypaccel.specialize(fast["h"])
+    for limit in (2, 5, 1, 2.5, "x"):
+        plain["LIMIT"] = fast["LIMIT"] = limit
+        for n in (0, 4, 9):
+            assert outcome(h, n, 1.0) == outcome(plain["h"], n, 1.0), (limit, n)
 
 
 SWAP = """
