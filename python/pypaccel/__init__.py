@@ -121,6 +121,12 @@ def _write_native_log():
         sys.stderr.write(f"pypaccel: could not write PYPACCEL_NATIVE_LOG={path!r}: {exc}\n")
 
 
+# Our own exit handlers run in every process: never compiled (a compile at exit would cost a cold run more than
+# the handlers' work, and give every process a cache database for this package).
+_ext.exclude(_flush_at_exit)
+_ext.exclude(_write_native_log)
+
+
 def _register_flush():
     global _flush_registered
     if not _flush_registered:
