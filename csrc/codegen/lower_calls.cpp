@@ -69,6 +69,9 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       }
       llvm::Value* r = llvm::UndefValue::get(directResultTy);
       r = b.CreateInsertValue(r, bits, 0);
+      // A float also in its own register (xmm0): a caller expecting one takes it from there, without the move
+      // through a general register on its dependency chain (bits has it too, for the other paths).
+      if (t == Type::Float) r = b.CreateInsertValue(r, v, 2);
       b.CreateRet(b.CreateInsertValue(r, obj, 1));
       return true;
     }
@@ -188,7 +191,9 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         b.CreateCondBr(b.CreateAnd(b.CreateICmpUGT(objWord, b.getInt64(3)), b.CreateICmpEQ(bits, b.getInt64(0))),
                        done, other);
       } else {
-        fastValue = t == Type::Int ? bits : t == Type::Float ? b.CreateBitCast(bits, f64) : b.CreateTrunc(bits, i1);
+        fastValue = t == Type::Int     ? bits
+                    : t == Type::Float ? b.CreateExtractValue(res, 2)
+                                       : b.CreateTrunc(bits, i1);
         b.CreateCondBr(b.CreateICmpEQ(objWord, b.getInt64(resultTag(t))), done, other);
       }
       // Anything else: an exception (null), or a result of another kind, converted when it can be (a big int

@@ -231,7 +231,7 @@ llvm::Value* Lowerer::directField(unsigned index) {
 }
 
 llvm::Error Lowerer::run() {
-  directResultTy = llvm::StructType::get(ctx, {i64, ptr});
+  directResultTy = llvm::StructType::get(ctx, {i64, ptr, f64});
   if (fn.direct) {
     // runtime::DirectEntry: (caller's ctx, own SpecHeader*, the function, unboxed arguments...) -> {bits, obj}
     std::vector<llvm::Type*> params = {ptr, ptr, ptr, i32};

@@ -25,7 +25,7 @@ class Lowerer {
   llvm::Value* argLocals = nullptr;  // PyObject** localsplus
   llvm::Value* argCtx = nullptr;     // NativeCtx* (a direct entry's own, on its stack)
   llvm::Value* argHdr = nullptr;     // direct entry: the callee's SpecHeader*
-  llvm::StructType* directResultTy = nullptr;  // {i64 bits, ptr obj}: runtime::DirectResult
+  llvm::StructType* directResultTy = nullptr;  // {i64 bits, ptr obj, double}: runtime::DirectResult
   llvm::Type *i1, *i8, *i32, *i64, *f64, *ptr;
 
   llvm::Value* val(int id) { return values_.at(id); }

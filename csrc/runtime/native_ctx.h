@@ -86,11 +86,12 @@ inline bool isResultTag(PyObject* o) { return uintptr_t(o) >= 1 && uintptr_t(o) 
 
 // Native entry point: localsplus of the frame (arguments are read from it), and the context.
 using NativeEntry = PyObject* (*)(PyObject** localsplus, NativeCtx* ctx);
-// Direct entry (a callee compiled for calls from native code): {bits, obj} in registers, see kTagInt. The
-// arguments follow `func`, unboxed as the signature says (i64, double, i1 as i8... see codegen).
+// Direct entry (a callee compiled for calls from native code): {bits, obj, fbits} in registers (rax, rdx, xmm0),
+// see kTagInt. The arguments follow `func`, unboxed as the signature says (i64, double, i1 as i8... see codegen).
 struct DirectResult {
   int64_t bits;
   PyObject* obj;
+  double fbits;  // a float result again (returned in xmm0, where the caller computes with it); else undefined
 };
 
 }  // namespace pypaccel::runtime
