@@ -174,6 +174,8 @@ PYBIND11_MODULE(_pypaccel, m) {
   }, py::arg("config") = py::dict(), "Accelerates every Python function that runs from now on.");
   m.def("disable", &hook::disable, "Undoes enable(); safe to call when not enabled.");
   m.def("is_enabled", &hook::isEnabled);
+  m.def("program_ending", &hook::programEnding,
+        "From now on nothing new is compiled or loaded (the program ended; what runs at exit runs once).");
   m.def("specialize", &specialize, "Returns a callable that runs `func` natively.");
   m.def("exclude", &exclude, "Keeps `func` interpreted for good (returns it).");
   m.def(

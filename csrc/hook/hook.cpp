@@ -18,6 +18,7 @@ PypaEvalFunc gPrevious = nullptr;  // what was installed before us (usually _PyE
 bool gInstalled = false;
 PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag);
 bool gWholeProgram = false;
+bool gProgramEnding = false;  // see programEnding()
 thread_local int tInCompiler = 0;  // Python code run by the compiler itself is never hooked
 
 // -- C stack ------------------------------------------------------------------------------------------------------
@@ -189,6 +190,7 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   }
   st->calls++;
   if (!st->never.empty()) return passThrough(ts, f, throwflag);
+  if (gProgramEnding && st->specs.empty()) return passThrough(ts, f, throwflag);
   if (!st->profileRead) {
     tInCompiler++;
     learnFromEarlierRuns(*st);
@@ -300,6 +302,8 @@ void disable() {
 }
 
 bool isEnabled() { return gWholeProgram; }
+
+void programEnding() { gProgramEnding = true; }
 
 bool installForCall() {
   if (gInstalled) return false;

@@ -31,6 +31,9 @@ const Config& config();
 void enable();
 void disable();
 bool isEnabled();
+// The program has ended (threading's shutdown has begun): what runs now runs once, so nothing new is compiled or
+// loaded; specializations already made still run.
+void programEnding();
 
 // Installs the hook without whole-program mode, for @specialize calls; returns whether it installed it.
 bool installForCall();

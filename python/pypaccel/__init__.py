@@ -135,6 +135,38 @@ def _register_flush():
         _flush_registered = True
 
 
+def _watch_program_end():
+    # What runs once the program has ended (threading's shutdown, atexit handlers) runs once: compiling or loading
+    # it costs more than it can give back (threading._shutdown's list comprehension has a loop, so it was compiled
+    # at its first call: 20 ms of every cold run, 2-3 ms of every warm one). threading's own exit callbacks are the
+    # first thing Python runs at exit; threading is imported here if the program has not (cheap, and Python then
+    # calls its shutdown at exit, which is otherwise a no-op here).
+    # Not while other (non-daemon) threads go on: Python waits for them, and they may have all the work to do.
+    global _end_watched
+    if _end_watched:
+        return
+    import threading
+    try:
+        threading._register_atexit(_program_ending)
+        _end_watched = True
+    except (AttributeError, RuntimeError):  # not this CPython's threading, or already shutting down
+        pass
+
+
+def _program_ending():
+    import threading
+    main = threading.main_thread()
+    for t in threading.enumerate():
+        if t is not main and not t.daemon and t.is_alive():
+            return
+    _ext.program_ending()
+
+
+_end_watched = False
+_ext.exclude(_watch_program_end)
+_ext.exclude(_program_ending)
+
+
 def enable(*, threshold=None, stress_exits=None, opt_level=None, cpu=None):
     """Compile hot functions of this process from now on. No-op when PYPACCEL_DISABLE is set.
 
@@ -148,6 +180,7 @@ def enable(*, threshold=None, stress_exits=None, opt_level=None, cpu=None):
         raise ValueError(f"threshold must be >= 0, got {threshold!r}")
     _register_flush()
     _ext.enable(_config(threshold, stress_exits, opt_level, cpu))
+    _watch_program_end()
 
 
 def disable():

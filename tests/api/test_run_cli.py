@@ -189,3 +189,54 @@ def test_main_script_gets_a_cache_database(run_python, tmp_path):
     assert (result.returncode, result.stdout) == (0, "1000\n"), result.stderr
     expected = run_python.cache_dir / str(tmp_path).lstrip("/") / "hot.cpython-311.pyp"
     assert expected.is_file(), sorted(str(p) for p in run_python.cache_dir.rglob("*"))
+
+
+
+AT_EXIT = """\
+import atexit, json, sys, threading
+import pypaccel
+
+def loop_at_exit(n):          # a loop: without the rule it would be compiled at its first call
+    s = 0
+    for i in range(n):
+        s += i
+    return s
+
+def worker(n, out):           # runs in a thread that outlives the main thread's program
+    s = 0
+    for i in range(n):
+        s += i * 2
+    out.append(s)
+
+def report():
+    names = {f["qualname"]: f for f in pypaccel.stats()["functions"]}
+    got = {name: names[name]["compiled"] + names[name]["loaded"] for name in ("loop_at_exit", "worker") if name in names}
+    sys.stdout.write(json.dumps({"sum": loop_at_exit(1000), "out": OUT, "compiled": got}) + "\\n")
+
+OUT = []
+atexit.register(report)
+if sys.argv[1:] == ["thread"]:
+    threading.Thread(target=lambda: (threading.Event().wait(0.3), worker(100000, OUT))).start()
+"""
+
+
+def test_code_that_first_runs_after_the_program_ended_is_not_compiled(run_python, tmp_path):
+    # Once the main program has ended (threading's shutdown begins) what runs, runs once: loop_at_exit and
+    # threading's own shutdown code stay interpreted (no cache database for threading.py).
+    import json
+    write(tmp_path / "at_exit.py", AT_EXIT)
+    result = run_python("-m", "pypaccel", "run", "at_exit.py")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report == {"sum": 499500, "out": [], "compiled": {}}, report
+    assert not list(run_python.cache_dir.rglob("threading.cpython-311.pyp"))
+
+
+def test_a_thread_that_outlives_the_main_program_is_still_compiled(run_python, tmp_path):
+    import json
+    write(tmp_path / "at_exit.py", AT_EXIT)
+    result = run_python("-m", "pypaccel", "run", "at_exit.py", "thread")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["sum"] == 499500 and report["out"] == [9999900000]
+    assert report["compiled"]["worker"] == 1, report
