@@ -79,8 +79,23 @@ void Lowerer::guard(llvm::Value* fail, int exitId) {
 
 // The exit block of `exitId`: spill the snapshot into the exit buffer and hand the frame to the runtime.
 llvm::BasicBlock* Lowerer::exitBlock(int exitId) {
+  const ir::ExitPoint& x = fn.exits[exitId];
+  if (x.raiseError) {
+    // An error the native code detected (a zero divisor): raise it here, as CPython's int or float object would,
+    // then go where any raise goes.
+    auto it = raises_.find(exitId);
+    if (it != raises_.end()) return it->second;
+    llvm::BasicBlock* saved = b.GetInsertBlock();
+    llvm::BasicBlock* bb = llvm::BasicBlock::Create(ctx, "raise" + std::to_string(exitId), func);
+    raises_[exitId] = bb;
+    b.SetInsertPoint(bb);
+    b.CreateCall(helper("pypa_rt_raise_arith_error", b.getVoidTy(), {i32}), {b.getInt32(x.raiseError)});
+    b.CreateBr(x.catchBlock >= 0 ? blocks_[x.catchBlock] : realExitBlock(exitId));
+    b.SetInsertPoint(saved);
+    return bb;
+  }
   // A raise this function handles itself: no exit, its landing block (spec: Emitter::catchNatively).
-  if (fn.exits[exitId].catchBlock >= 0) return blocks_[fn.exits[exitId].catchBlock];
+  if (x.catchBlock >= 0) return blocks_[x.catchBlock];
   return realExitBlock(exitId);
 }
 

@@ -78,6 +78,7 @@ class Lowerer {
   std::vector<llvm::AllocaInst*> vars_;
   std::vector<llvm::BasicBlock*> blocks_;
   std::map<int, llvm::BasicBlock*> exits_;
+  std::map<int, llvm::BasicBlock*> raises_;  // exitBlock of exits with a raiseError
   llvm::AllocaInst* exitBuf_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
   const ir::Block* curIR_ = nullptr;

@@ -104,6 +104,20 @@ struct ExitPoint {
   // this block (CatchException, the stack unwound to the handler's depth, a jump to the handler). -1: a real exit.
   // Compile time only: not part of the stored metadata.
   int catchBlock = -1;
+  // A Raise exit for an error native code detects itself (a zero divisor): the ir::ArithError the code raises
+  // before taking it (0: none, the exception is already set). Compile time only, as catchBlock.
+  int raiseError = 0;
+};
+
+// The ZeroDivisionError messages of CPython 3.11's int and float objects (pypa_rt_raise_arith_error).
+enum class ArithError : int {
+  None = 0,
+  IntTrueDivide,  // "division by zero"
+  IntFloorDiv,    // "integer division or modulo by zero"
+  IntModulo,      // "integer modulo by zero"
+  FloatDivide,    // "float division by zero"
+  FloatFloorDiv,  // "float floor division by zero"
+  FloatModulo,    // "float modulo"
 };
 
 // A run-time slot: a word the native code reads, filled when the specialization is linked in a process.

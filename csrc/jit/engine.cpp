@@ -153,10 +153,15 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords,
   }
   SmallVector<char, 0> buf;
   raw_svector_ostream os(buf);
+  // The same functions get the fast instruction selector and register allocator: their size is exit spill code,
+  // which the full ones spend seconds on (300 locals: 3.4 s, most of it here) for nothing the hot path uses.
+  CodeGenOptLevel level = tm_->getOptLevel();
+  if (spillWords > kLightPipelineSpillWords) tm_->setOptLevel(CodeGenOptLevel::None);
   legacy::PassManager pm;  // codegen still runs on the legacy pass manager in LLVM 19
-  if (tm_->addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile))
-    return support::bail("internal: target cannot emit object files");
-  pm.run(mod);
+  bool failed = tm_->addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile);
+  if (!failed) pm.run(mod);
+  tm_->setOptLevel(level);
+  if (failed) return support::bail("internal: target cannot emit object files");
   return std::string(buf.data(), buf.size());
 }
 

@@ -15,6 +15,8 @@ int64_t pypa_rt_unbox_int(PyObject* o);
 int32_t pypa_rt_ipow(int64_t base, int64_t exp, int64_t* out);
 double pypa_rt_float_floordiv(double a, double b);
 double pypa_rt_float_mod(double a, double b);
+// Sets the ZeroDivisionError CPython raises for `which` (ir::ArithError).
+void pypa_rt_raise_arith_error(int32_t which);
 int32_t pypa_rt_float_pow(double a, double b, double* out);
 PyObject* pypa_rt_binop(pypaccel::runtime::NativeCtx* ctx, int32_t nb, PyObject* a, PyObject* b, int32_t unit);
 PyObject* pypa_rt_unary(pypaccel::runtime::NativeCtx* ctx, int32_t kind, PyObject* a, int32_t unit);

@@ -9,6 +9,20 @@ extern "C" {
 
 int64_t pypa_rt_unbox_int(PyObject* o) { return PyLong_AsLongLong(o); }
 
+void pypa_rt_raise_arith_error(int32_t which) {
+  using pypaccel::ir::ArithError;
+  const char* message = "division by zero";
+  switch (ArithError(which)) {
+    case ArithError::IntFloorDiv: message = "integer division or modulo by zero"; break;
+    case ArithError::IntModulo: message = "integer modulo by zero"; break;
+    case ArithError::FloatDivide: message = "float division by zero"; break;
+    case ArithError::FloatFloorDiv: message = "float floor division by zero"; break;
+    case ArithError::FloatModulo: message = "float modulo"; break;
+    default: break;
+  }
+  PyErr_SetString(PyExc_ZeroDivisionError, message);
+}
+
 // 0: ok; 1: negative exponent (CPython returns a float); 2: does not fit in 64 bits.
 int32_t pypa_rt_ipow(int64_t base, int64_t exp, int64_t* out) {
   if (exp < 0) return 1;

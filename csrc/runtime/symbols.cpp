@@ -18,7 +18,7 @@ const HelperSymbol* helperSymbols(int* count) {
       HELPER(pypa_rt_direct_convert), HELPER(pypa_rt_direct_resolve),
       HELPER(pypa_rt_catch),         HELPER(pypa_rt_push_exc_info), HELPER(pypa_rt_pop_except),
       HELPER(pypa_rt_check_exc_match), HELPER(pypa_rt_raise),   HELPER(pypa_rt_with_method),
-      HELPER(pypa_rt_with_exit),     HELPER(pypa_rt_build_slice),
+      HELPER(pypa_rt_with_exit),     HELPER(pypa_rt_build_slice), HELPER(pypa_rt_raise_arith_error),
 #undef HELPER
   };
   *count = int(sizeof(kSymbols) / sizeof(kSymbols[0]));

@@ -103,6 +103,14 @@ int Emitter::makeExit(ExitKind kind, deopt::Reason reason, const std::string& de
   return id;
 }
 
+int Emitter::zeroDivisionExit(const std::string& detail, ir::ArithError error) {
+  if (!opts.nativeHandlers || opts.direct || !handlerAt(info.handlers, in->unit))
+    return makeExit(ExitKind::Reexec, deopt::Reason::ZeroDivision, detail);
+  int id = makeExit(ExitKind::Raise, deopt::Reason::ZeroDivision, detail);
+  fn.exits[size_t(id)].raiseError = int(error);
+  return id;
+}
+
 // What CPython's unwinding does for a handler in this frame, natively: the stack down to the handler's depth, the
 // raising instruction's index when the handler wants it (lasti), the exception (traceback entry added), then the
 // handler's code. The analysis sees the edge as a successor; the emission builds the landing block.

@@ -126,6 +126,9 @@ class Emitter {
   // An exit at the current instruction with the current abstract state. A Raise exit inside a try of a frame
   // entry becomes a jump to the handler (catchNatively).
   int makeExit(ir::ExitKind kind, deopt::Reason reason, const std::string& detail = "");
+  // The exit of a zero divisor: inside a try this frame handles natively, the native code raises `error` itself
+  // and goes on in the handler (a Raise exit); elsewhere the interpreter re-executes the instruction and raises.
+  int zeroDivisionExit(const std::string& detail, ir::ArithError error);
   // Landing blocks made by catchNatively in this block: they drop stack entries, so a value found borrowed later
   // (a direct call's callable) must lose its DecRef there too.
   std::vector<int> landings;

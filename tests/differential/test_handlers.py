@@ -211,5 +211,76 @@ def f(d, n):
     check_runs_without_exits(src, "f", [(d, n) for n in (10, 100, 1000)])
 
 
+ZERO = HELPERS + """
+def f(a, b):
+    # Every zero-divisor error native arithmetic detects, caught in this frame: type, message, traceback lines,
+    # __context__ when raised inside a handler, and the value the handler computes.
+    out = []
+    for op in range(6):
+        try:
+            if op == 0:
+                r = a / b
+            elif op == 1:
+                r = a // b
+            elif op == 2:
+                r = a % b
+            elif op == 3:
+                r = a / (b * 1.0)
+            elif op == 4:
+                r = (a * 1.0) // b
+            else:
+                r = a % (b * 1.0)
+        except ZeroDivisionError as e:
+            try:
+                r = 1 % (b - b)
+            except ArithmeticError as inner:
+                r = (str(e), str(inner), lines(e.__traceback__), lines(inner.__traceback__),
+                     inner.__context__ is e, type(inner.__context__).__name__)
+        out.append(r)
+    return out
+"""
+
+ZERO_INPUTS = [(a, b) for a in (7, -7, 0, 2**62, True) for b in (0, 3, -2, False)] + \
+    [(1.5, 0), (-0.0, 0.0), (7, 0.0), (7.0, -0.0), (float("inf"), 0), (float("nan"), 0.0)]
+
+
+def test_zero_divisors_caught_natively():
+    check(ZERO, ZERO_INPUTS, name="f")
+
+
+def test_zero_divisors_caught_without_leaving_native_code():
+    check_runs_without_exits(ZERO, "f", [(7, 0), (7, 3), (-7, 0), (7.5, 0.0), (2, -0.0)])
+
+
+def test_zero_divisor_not_caught_here_keeps_cpythons_traceback():
+    check(HELPERS + """
+def f(a, b):
+    s = 0
+    for i in range(3):
+        try:
+            s += a // (b - i)
+        except KeyError:
+            s = -1
+        finally:
+            s += 1
+    return s
+""", [(7, 0), (7, 1), (7, 2), (7, 5), (7.0, 1), (7, 1.0)], name="f")
+
+
+def test_zero_divisor_in_a_loop_with_an_else_clause():
+    check(HELPERS + """
+def f(n, k):
+    hits = misses = 0
+    for i in range(n):
+        try:
+            q = i // (i % k)
+        except ZeroDivisionError:
+            hits += 1
+        else:
+            misses += q
+    return hits, misses
+""", [(n, k) for n in (0, 10, 1000) for k in (1, 2, 7)], name="f")
+
+
 def test_stress_mode():
     report_stress(__file__)

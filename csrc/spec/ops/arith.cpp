@@ -55,7 +55,7 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
     if (nb == MatMul) return e.exitNow(Reason::TypeError, what);
     int x = e.asInt(a), y = e.asInt(b);
     if (nb == TrueDiv) {
-      int zero = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what);
+      int zero = e.zeroDivisionExit(what, ir::ArithError::IntTrueDivide);
       int inexact = e.makeExit(ExitKind::Reexec, Reason::InexactIntToFloat, what);
       int r = e.emit(Op::IntTrueDiv, Type::Float, {x, y}, 0, zero);
       e.cur->instrs.back().exit2 = inexact;
@@ -73,7 +73,7 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
       case FloorDiv:
       case Rem:
         k = nb == FloorDiv ? BinKind::FloorDiv : BinKind::Mod;
-        ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what);
+        ex = e.zeroDivisionExit(what, nb == FloorDiv ? ir::ArithError::IntFloorDiv : ir::ArithError::IntModulo);
         ex2 = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, what);
         break;
       case Pow:
@@ -108,9 +108,9 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
     case Add: k = BinKind::Add; break;
     case Sub: k = BinKind::Sub; break;
     case Mul: k = BinKind::Mul; break;
-    case TrueDiv: k = BinKind::TrueDiv; ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what); break;
-    case FloorDiv: k = BinKind::FloorDiv; ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what); break;
-    case Rem: k = BinKind::Mod; ex = e.makeExit(ExitKind::Reexec, Reason::ZeroDivision, what); break;
+    case TrueDiv: k = BinKind::TrueDiv; ex = e.zeroDivisionExit(what, ir::ArithError::FloatDivide); break;
+    case FloorDiv: k = BinKind::FloorDiv; ex = e.zeroDivisionExit(what, ir::ArithError::FloatFloorDiv); break;
+    case Rem: k = BinKind::Mod; ex = e.zeroDivisionExit(what, ir::ArithError::FloatModulo); break;
     case Pow: k = BinKind::Pow; ex = e.makeExit(ExitKind::Reexec, Reason::FloatPowDomain, what); break;
     default: return e.exitNow(Reason::TypeError, what);
   }
