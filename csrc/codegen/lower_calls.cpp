@@ -204,16 +204,13 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         // A boxed result may come from an exit down the chain: Python code ran there, and may have switched
         // tracing on. Then this frame goes on in the interpreter, which reports its events from here.
         llvm::BasicBlock* boxed = llvm::BasicBlock::Create(ctx, "direct_boxed", func);
-        llvm::BasicBlock* notTracing = llvm::BasicBlock::Create(ctx, "direct_not_tracing", func);
         llvm::BasicBlock* convert = llvm::BasicBlock::Create(ctx, "direct_convert", func);
         b.CreateCondBr(b.CreateICmpUGT(objWord, b.getInt64(3)), boxed, convert);
         b.SetInsertPoint(boxed);
         llvm::Value* cframe =
             b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateCframe));
         llvm::Value* tracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, kCframeUseTracing));
-        b.CreateCondBr(b.CreateICmpNE(tracing, b.getInt8(0)), exitBlockWithTop(in.exit4, obj), notTracing);
-        b.SetInsertPoint(notTracing);
-        b.CreateBr(convert);
+        b.CreateCondBr(b.CreateICmpNE(tracing, b.getInt8(0)), exitBlockWithTop(in.exit4, obj), convert);
         b.SetInsertPoint(convert);
       }
       llvm::Value* objSlot = entryAlloca(ptr);
