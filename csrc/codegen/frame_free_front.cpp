@@ -9,7 +9,8 @@
 // only the blocks on such paths ("light": loads, arithmetic, compares, branches, native returns) and, at the first
 // edge off them, tail-calls the body, a private copy of the whole entry that starts over from the beginning.
 // Starting over is exact because a light block has no effect but the entry counter, which the body no longer
-// counts; the prologue's checks and the guards run again in the body, on the same state.
+// counts; the prologue's checks and the guards run again in the body, on the same state. The body's calls of
+// itself get the front inlined.
 #include <llvm/IR/Instructions.h>
 #include <llvm/IR/IntrinsicInst.h>
 #include <llvm/Transforms/Utils/BasicBlockUtils.h>
@@ -119,6 +120,17 @@ void splitFrameFreeFront(llvm::Function& f) {
   llvm::DeleteDeadBlocks(dead);  // (and their incoming values in the kept blocks' phis)
   for (llvm::Instruction& i : llvm::make_early_inc_range(f.getEntryBlock()))
     if (llvm::isa<llvm::AllocaInst>(i) && i.use_empty()) i.eraseFromParent();
+
+  // The body's own calls of the entry (recursion by name) get the front inlined: a call that returns at once
+  // (a leaf) is then handled where it is made, without a call, and any other calls the body directly.
+  std::vector<llvm::CallInst*> selfCalls;
+  for (llvm::BasicBlock& bb : *body)
+    for (llvm::Instruction& i : bb)
+      if (auto* c = llvm::dyn_cast<llvm::CallInst>(&i); c && c->getCalledFunction() == &f) selfCalls.push_back(c);
+  for (llvm::CallInst* c : selfCalls) {
+    llvm::InlineFunctionInfo info;
+    (void)llvm::InlineFunction(*c, info);  // a call it declines stays a call of the front: as good as before
+  }
 }
 
 }  // namespace pypaccel::codegen
