@@ -34,10 +34,32 @@ llvm::Type* Lowerer::llvmType(Type t) {
   }
 }
 
+namespace {
+
+// NativeCtx fields that hold the same value while the native code runs (set before it starts, or filled when the
+// specialization was linked): their loads may move out of loops and across calls.
+bool invariantField(unsigned index) {
+  using namespace runtime;
+  switch (index) {
+    case kCtxTstate: case kCtxSlots: case kCtxEvalBreaker: case kCtxStress: case kCtxGlobals: case kCtxBuiltins:
+    case kCtxSpec: case kCtxPrevInstrAddr: case kCtxFirstInstr: case kCtxFunc: case kCtxStackLow:
+      return true;
+    default: return false;  // frame, exited, lazyPrevInstr, recursion: exits write them
+  }
+}
+
+llvm::LoadInst* markInvariant(llvm::LoadInst* load) {
+  load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(load->getContext(), {}));
+  return load;
+}
+
+}  // namespace
+
 llvm::Value* Lowerer::ctxField(unsigned index) {
   if (fn.direct) return directField(index);
   llvm::Value* addr = b.CreateConstInBoundsGEP1_64(ptr, argCtx, index);
-  return b.CreateLoad(ptr, addr);
+  llvm::LoadInst* load = b.CreateLoad(ptr, addr);
+  return invariantField(index) ? markInvariant(load) : load;
 }
 
 llvm::Value* Lowerer::ctxArg() {
@@ -224,10 +246,14 @@ llvm::Value* Lowerer::directField(unsigned index) {
   using namespace runtime;
   llvm::Value* caller = func->getArg(0);
   llvm::Value* fobj = func->getArg(2);
+  // The caller's thread fields, the header's (filled at link) and the function's globals and builtins (fixed for a
+  // function's life) do not change while the entry runs.
   auto load = [&](llvm::Value* base, unsigned i) {
-    return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, base, i));
+    return markInvariant(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, base, i)));
   };
-  auto at = [&](size_t offset) { return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, fobj, offset)); };
+  auto at = [&](size_t offset) {
+    return markInvariant(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, fobj, offset)));
+  };
   llvm::Value* null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
   switch (index) {
     case kCtxTstate: return load(caller, kCtxTstate);
