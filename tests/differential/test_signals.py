@@ -58,7 +58,9 @@ finally:
         json.dump(st, f)
 """
 
-FRAME = re.compile(r'^  File "(.*)", line (\d+), in (.*)$')
+# CPython 3.11 prints "line -1" for an instruction without a line: the `nested` loop's jump back to its `for`
+# (JUMP_BACKWARD after the inner `while`) checks the eval breaker too, so a signal noticed there shows -1.
+FRAME = re.compile(r'^  File "(.*)", line (-?\d+), in (.*)$')
 
 
 def default_sigint():
@@ -117,7 +119,7 @@ def test_ctrl_c_interrupts_native_loop_like_plain_python(loop, tmp_path, scratch
     def_line = INTERRUPT_SCRIPT.format(loop=LOOPS[loop]).splitlines().index("def spin(n):") + 1
     body = LOOPS[loop].strip().splitlines()
     first_loop_line = def_line + next(i for i, text in enumerate(body) if text.lstrip().startswith(("while", "for")))
-    assert first_loop_line <= lines_f[-1] < def_line + len(body) - 1, err_fast
+    assert lines_f[-1] == -1 or first_loop_line <= lines_f[-1] < def_line + len(body) - 1, err_fast
     assert stats and stats[0]["native_calls"] >= 2 and stats[0]["state"] == "native", stats
 
 
