@@ -2,8 +2,10 @@
 // the call through the callee's SpecHeader, the result's decoding) and the callee's side (parameters, prologue,
 // unboxed return). See runtime/native_ctx.h (DirectResult, SpecHeader) and docs/architecture.md.
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/MDBuilder.h>
 
 #include "codegen/lowerer.h"
+#include "deopt/specialization.h"
 #include "runtime/native_ctx.h"
 
 namespace pypaccel::codegen {
@@ -98,9 +100,9 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       llvm::Value* remaining =
           fn.direct ? nullptr : b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateRecursionRemaining);
       // The callee reads only the thread's fields of the context it gets: a direct entry passes on the one it got.
-      llvm::Value* budget = nullptr;  // a frame entry's (one call, through the header)
+      llvm::Value* budget = nullptr;  // a frame entry's: loaded where the call is made, once
       auto callEntry = [&](llvm::Value* target, llvm::Value* hdr) {
-        budget = fn.direct ? recursion_ : b.CreateLoad(i32, remaining);
+        if (!budget) budget = fn.direct ? recursion_ : b.CreateLoad(i32, remaining);
         std::vector<llvm::Type*> params = {ptr, ptr, ptr, i32};
         std::vector<llvm::Value*> args = {fn.direct ? func->getArg(0) : argCtx, hdr, callable, budget};
         for (size_t i = 1; i < in.args.size(); i++) {
@@ -131,26 +133,41 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         b.CreateBr(check);
       }
 
+      llvm::MDNode* likely = llvm::MDBuilder(ctx).createBranchWeights(1000, 1);
       b.SetInsertPoint(check);
       llvm::Value* same = b.CreateICmpEQ(b.CreatePtrToInt(callable, i64), b.CreateLoad(i64, word(0)));
-      b.CreateCondBr(same, checkCode, slow);
+      b.CreateCondBr(same, checkCode, slow, likely);
 
       b.SetInsertPoint(checkCode);
       llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, kFuncCodeOffset));
       same = b.CreateICmpEQ(b.CreatePtrToInt(code, i64), b.CreateLoad(i64, word(2)));
-      b.CreateCondBr(same, checkEntry, slow);
+      b.CreateCondBr(same, checkEntry, slow, likely);
 
       b.SetInsertPoint(checkEntry);
-      llvm::Value* hdr = b.CreateLoad(ptr, word(1));
-      llvm::Value* entry = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, hdr, kHdrDirectEntry));
-      b.CreateCondBr(b.CreateIsNull(entry), slow, call);
+      llvm::Value* hdr0 = b.CreateLoad(ptr, word(1));
+      llvm::Value* entry0 = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, hdr0, kHdrDirectEntry));
+      b.CreateCondBr(b.CreateIsNull(entry0), slow, call, likely);
 
+      // Resolving fills the site for this callable, with an entry to call (else it answers 0). Then straight to
+      // the call, not back to the checks: a loop there (through a helper call) made the register allocator keep
+      // the caller's loop values in memory across the whole hot path.
       b.SetInsertPoint(slow);
-      llvm::Value* resolved = b.CreateCall(helper("pypa_rt_direct_resolve", i32, {ptr, i32, ptr}),
-                                           {ctxArg(), b.getInt32(int32_t(site)), callable});
-      b.CreateCondBr(b.CreateICmpNE(resolved, b.getInt32(0)), check, exitBlock(in.exit));
+      llvm::Value* resolved = coldCall("pypa_rt_direct_resolve", i32, {ptr, i32, ptr},
+                                         {ctxArg(), b.getInt32(int32_t(site)), callable});
+      llvm::BasicBlock* filled = llvm::BasicBlock::Create(ctx, "direct_filled", func);
+      b.CreateCondBr(b.CreateICmpNE(resolved, b.getInt32(0)), filled, exitBlock(in.exit));
+      b.SetInsertPoint(filled);
+      llvm::Value* hdr1 = b.CreateLoad(ptr, word(1));
+      llvm::Value* entry1 = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, hdr1, kHdrDirectEntry));
+      b.CreateBr(call);
 
       b.SetInsertPoint(call);
+      llvm::PHINode* hdr = b.CreatePHI(ptr, 2);
+      hdr->addIncoming(hdr0, checkEntry);
+      hdr->addIncoming(hdr1, filled);
+      llvm::PHINode* entry = b.CreatePHI(ptr, 2);
+      entry->addIncoming(entry0, checkEntry);
+      entry->addIncoming(entry1, filled);
       // The caller's frame shows this call site, as for any call. (A direct entry has no frame while it runs
       // natively: its exits set the frame's position themselves.)
       if (!fn.direct) {
@@ -158,8 +175,25 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         llvm::Value* here = b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxFirstInstr), 2 * unit);
         b.CreateStore(here, ctxField(kCtxPrevInstrAddr));
       }
-      results.push_back({callEntry(entry, hdr), call});
-      b.CreateBr(joined);
+      if (fn.inlined.count(int(site))) {
+        // A callee compiled in: its copy runs when the callee's linked entry has the very IR it was made from.
+        llvm::Function* copy = mod.getFunction(inlinedName(fn, int(site)));
+        llvm::BasicBlock* callCopy = llvm::BasicBlock::Create(ctx, "direct_inline", func);
+        llvm::BasicBlock* callLinked = llvm::BasicBlock::Create(ctx, "direct_linked", func);
+        if (!fn.direct) budget = b.CreateLoad(i32, remaining);
+        llvm::Value* variant = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i64, hdr, kHdrVariant));
+        uint64_t want = deopt::irVariant(*fn.inlined.at(int(site)));
+        b.CreateCondBr(b.CreateICmpEQ(variant, b.getInt64(want)), callCopy, callLinked, likely);
+        b.SetInsertPoint(callCopy);
+        results.push_back({callEntry(copy, hdr), callCopy});
+        b.CreateBr(joined);
+        b.SetInsertPoint(callLinked);
+        results.push_back({callEntry(entry, hdr), callLinked});
+        b.CreateBr(joined);
+      } else {
+        results.push_back({callEntry(entry, hdr), call});
+        b.CreateBr(joined);
+      }
 
       b.SetInsertPoint(joined);
       llvm::Value* res = results[0].first;
@@ -216,8 +250,8 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       llvm::Value* objSlot = entryAlloca(ptr);
       llvm::Value* out = entryAlloca(i64);
       b.CreateStore(obj, objSlot);
-      llvm::Value* rc = b.CreateCall(helper("pypa_rt_direct_convert", i32, {ptr, i64, i32, ptr}),
-                                     {objSlot, bits, b.getInt32(int32_t(t)), out});
+      llvm::Value* rc = coldCall("pypa_rt_direct_convert", i32, {ptr, i64, i32, ptr},
+                                   {objSlot, bits, b.getInt32(int32_t(t)), out});
       guard(b.CreateICmpSLT(rc, b.getInt32(0)), in.exit2);
       llvm::BasicBlock* convOk = llvm::BasicBlock::Create(ctx, "direct_converted", func);
       llvm::BasicBlock* convBad = llvm::BasicBlock::Create(ctx, "direct_mismatch", func);

@@ -78,6 +78,28 @@ llvm::FunctionCallee Lowerer::helper(const char* name, llvm::Type* ret, std::vec
   return mod.getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false));
 }
 
+llvm::CallInst* Lowerer::coldCall(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params,
+                                  std::vector<llvm::Value*> args) {
+  std::string thunkName = std::string(name) + ".saveall";
+  llvm::Function* thunk = mod.getFunction(thunkName);
+  if (!thunk) {
+    auto* fty = llvm::FunctionType::get(ret, params, false);
+    thunk = llvm::Function::Create(fty, llvm::GlobalValue::InternalLinkage, thunkName, mod);
+    thunk->setCallingConv(llvm::CallingConv::PreserveAll);
+    thunk->addFnAttr(llvm::Attribute::NoInline);
+    thunk->addFnAttr(llvm::Attribute::Cold);
+    llvm::IRBuilder<> tb(llvm::BasicBlock::Create(ctx, "entry", thunk));
+    std::vector<llvm::Value*> forward;
+    for (llvm::Argument& a : thunk->args()) forward.push_back(&a);
+    llvm::Value* r = tb.CreateCall(mod.getOrInsertFunction(name, fty), forward);
+    if (ret->isVoidTy()) tb.CreateRetVoid();
+    else tb.CreateRet(r);
+  }
+  llvm::CallInst* call = b.CreateCall(thunk, args);
+  call->setCallingConv(llvm::CallingConv::PreserveAll);
+  return call;
+}
+
 llvm::GlobalVariable* Lowerer::pySymbol(const char* name) {
   if (auto* g = mod.getGlobalVariable(name)) return g;
   return new llvm::GlobalVariable(mod, i8, false, llvm::GlobalValue::ExternalLinkage, nullptr, name);
@@ -317,8 +339,20 @@ llvm::Error Lowerer::run() {
   return llvm::Error::success();
 }
 
+std::string inlinedName(const ir::Function& fn, int site) { return fn.name + ".inline" + std::to_string(site); }
+
 llvm::Expected<std::unique_ptr<llvm::Module>> lowerFunction(const ir::Function& fn, llvm::LLVMContext& ctx) {
   auto mod = std::make_unique<llvm::Module>(fn.name, ctx);
+  // Callees compiled in (ir::Function::inlined) first: private functions the call sites use by name, which the
+  // optimizer inlines.
+  for (const auto& [site, callee] : fn.inlined) {
+    ir::Function copy = *callee;
+    copy.name = inlinedName(fn, site);
+    Lowerer l(copy, *mod);
+    if (auto err = l.run()) return std::move(err);
+    l.func->setLinkage(llvm::GlobalValue::InternalLinkage);
+    l.func->addFnAttr(llvm::Attribute::AlwaysInline);
+  }
   Lowerer l(fn, *mod);
   if (auto err = l.run()) return std::move(err);
   if (fn.direct) unrollSelfRecursion(*l.func);

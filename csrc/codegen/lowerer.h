@@ -37,6 +37,12 @@ class Lowerer {
   // to its stack only here, on the (cold) paths that call a helper.
   llvm::Value* ctxArg();
   llvm::FunctionCallee helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params);
+  // A call of a helper on a cold path that goes back to the hot code (a global rebound, an eval-breaker event,
+  // a call site to resolve): through a private thunk that preserves every register. A plain call clobbers all
+  // vector registers, and the register allocator then keeps a loop's float values in memory on the hot path too
+  // (a store and a reload on its dependency chain every iteration); the thunk's saves cost only where it runs.
+  llvm::CallInst* coldCall(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params,
+                           std::vector<llvm::Value*> args);
   llvm::GlobalVariable* pySymbol(const char* name);  // an exported CPython data object (_Py_TrueStruct, ...)
 
   // Branches to exit `exitId` when `fail` is true (and, in stress mode, the first time the guard is reached).
@@ -88,6 +94,9 @@ class Lowerer {
   std::vector<llvm::AllocaInst*>& vars() { return vars_; }
   std::vector<llvm::BasicBlock*>& blocks() { return blocks_; }
 };
+
+// The private copy of the callee of `fn`'s direct call site `site` (ir::Function::inlined) in its module.
+std::string inlinedName(const ir::Function& fn, int site);
 
 // Inlines one level of `f`'s calls of itself (self_recursion.cpp); the optimizer does the inlining.
 void unrollSelfRecursion(llvm::Function& f);

@@ -6,7 +6,7 @@
 namespace pypaccel::deopt {
 
 namespace {
-constexpr uint32_t kMetaVersion = 3;
+constexpr uint32_t kMetaVersion = 4;
 
 struct Writer {
   std::string out;
@@ -65,7 +65,8 @@ struct Reader {
 };
 }  // namespace
 
-SpecMeta metaFromIR(const ir::Function& fn) {
+namespace {
+SpecMeta metaFromIRWithoutVariant(const ir::Function& fn) {
   SpecMeta m;
   m.symbol = fn.name;
   m.signature = fn.signature;
@@ -80,6 +81,59 @@ SpecMeta metaFromIR(const ir::Function& fn) {
   m.globals = fn.globals;
   return m;
 }
+}  // namespace
+
+SpecMeta metaFromIR(const ir::Function& fn) {
+  SpecMeta m = metaFromIRWithoutVariant(fn);
+  m.variant = fn.direct ? irVariant(fn) : 0;
+  return m;
+}
+
+uint64_t irVariant(const ir::Function& fn) {
+  Writer w;
+  // The stored metadata covers the signature, exits, slots and globals; the rest is what the lowering reads.
+  SpecMeta m = metaFromIRWithoutVariant(fn);
+  m.symbol.clear();
+  w.s(encodeMeta(m));
+  w.u(uint64_t(fn.nvalues));
+  w.i(fn.startExit);
+  for (const ir::Var& v : fn.vars) {
+    w.u(uint64_t(v.kind));
+    w.i(v.index);
+    w.u(uint64_t(v.type));
+    w.i(v.comp);
+  }
+  for (const ir::Block& b : fn.blocks) {
+    w.i(b.id);
+    w.i(b.unit);
+    w.u(b.instrs.size());
+    for (const ir::Instr& in : b.instrs) {
+      w.u(uint64_t(in.op));
+      w.u(uint64_t(in.type));
+      w.i(in.id);
+      w.u(in.args.size());
+      for (int a : in.args) w.i(a);
+      w.i(in.imm);
+      uint64_t bits;
+      __builtin_memcpy(&bits, &in.fimm, sizeof(bits));
+      w.u(bits);
+      for (int x : {in.exit, in.exit2, in.exit3, in.exit4, in.succ[0], in.succ[1]}) w.i(x);
+    }
+  }
+  for (const ir::ExitPoint& x : fn.exits) {
+    w.i(x.catchBlock);
+    w.i(x.raiseError);
+    for (const ir::SnapValue& v : x.stack)
+      for (int id : v.v) w.i(id);
+  }
+  for (const auto& [site, callee] : fn.inlined) {
+    w.i(site);
+    w.u(irVariant(*callee));
+  }
+  uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  for (char c : w.out) h = (h ^ uint8_t(c)) * 1099511628211ull;
+  return h ? h : 1;
+}
 
 std::string encodeMeta(const SpecMeta& m) {
   Writer w;
@@ -90,6 +144,7 @@ std::string encodeMeta(const SpecMeta& m) {
   w.u(m.nargs);
   w.u(m.stressExits);
   w.u(m.direct);
+  w.u(m.variant);
   w.u(m.exits.size());
   for (const auto& x : m.exits) {
     w.u(x.unit);
@@ -136,6 +191,7 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
   m.nargs = int(r.u());
   m.stressExits = r.u() != 0;
   m.direct = r.u() != 0;
+  m.variant = r.u();
   size_t nexits = r.count();
   for (size_t i = 0; i < nexits && r.ok; i++) {
     ir::ExitPoint x;

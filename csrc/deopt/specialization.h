@@ -23,12 +23,17 @@ struct SpecMeta {
   int nargs = 0;
   bool stressExits = false;
   bool direct = false;  // compiled as a direct entry (runtime::DirectEntry), see ir::Function::direct
+  uint64_t variant = 0;  // direct entry: irVariant of its IR (SpecHeader::variant)
   std::vector<ir::ExitPoint> exits;  // SSA ids are not kept: the exit buffer layout follows from the types
   std::vector<ir::Slot> slots;
   std::vector<ir::GlobalGuard> globals;
 };
 
 SpecMeta metaFromIR(const ir::Function& fn);
+// A fingerprint of everything in `fn` that its native code follows from, except its symbol: two direct entries
+// with the same variant behave the same on the same header (slots, exits and stress flags line up), so a caller
+// may run its own compiled copy of one in place of the other (ir::Function::inlined). Never 0.
+uint64_t irVariant(const ir::Function& fn);
 std::string encodeMeta(const SpecMeta& m);
 bool decodeMeta(const std::string& blob, SpecMeta* out);
 

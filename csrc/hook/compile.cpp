@@ -157,7 +157,10 @@ std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta 
   }
   s->codeOwner = addr->owner;
   if (!deopt::linkSlots(*s, home.code, home.globals, home.builtins, why)) return nullptr;
-  if (s->meta.direct) s->header.directEntry = addr->address;
+  if (s->meta.direct) {
+    s->header.directEntry = addr->address;
+    s->header.variant = s->meta.variant;
+  }
   else s->entry = reinterpret_cast<runtime::NativeEntry>(addr->address);
   return s;
 }
@@ -376,6 +379,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   opts.widen = widen;
   opts.direct = direct;
   opts.directReturn = directReturnType;
+  opts.directInline = directInlineIR;
   auto fn = spec::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
   if (!fn) return fail(support::errorReason(fn.takeError()));
   if (direct) {

@@ -24,6 +24,9 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
 // The result type a direct call of `func` with `sig` is compiled to expect, or Void when `func` cannot be called
 // directly (hook/direct_calls.cpp). The compiler's SpecOptions::directReturn.
 ir::Type directReturnType(PyObject* func, const std::string& sig);
+// After directReturnType accepted it: the IR of that direct entry when it is small and calls nothing (then its
+// callers compile in a copy of it, see ir::Function::inlined), else null.
+std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::string& sig);
 
 // Why a direct entry's IR may not run without a frame (it could run code that looks at frames), or "".
 std::string whyNotDirect(const ir::Function& fn);

@@ -21,7 +21,8 @@ using ir::Type;
 namespace {
 
 constexpr int kMaxDirectArgs = 64;
-constexpr int kMaxInferDepth = 4;  // callees of callees... whose result types are inferred for one compile
+constexpr int kMaxInferDepth = 4;
+constexpr size_t kMaxInlineInstrs = 80;  // a direct entry compiled into its callers: a few operations, no calls  // callees of callees... whose result types are inferred for one compile
 thread_local int tInferDepth = 0;
 
 // A positional-only shape the call site fills exactly: no defaults needed, nothing packed into *args/**kwargs.
@@ -106,10 +107,15 @@ Type directReturnType(PyObject* func, const std::string& sig) {
     llvm::consumeError(bc.takeError());
     return Type::Void;
   }
+  // The options of the direct entry's own compile (hook/compile.cpp): the IR inferred here is the IR that entry
+  // will have, so callers may compile it in (directInlineIR).
   spec::SpecOptions opts;
   opts.direct = true;
+  opts.stressExits = config().stressExits;
   opts.directReturn = directReturnType;
+  opts.directInline = directInlineIR;
   Type result = Type::Void;
+  std::shared_ptr<const ir::Function> small;
   tInferDepth++;
   // Recursion: assume what its own calls return, infer, and accept the assumption when the inference agrees.
   for (Type assume : {Type::Int, Type::Float, Type::Obj}) {
@@ -122,13 +128,33 @@ Type directReturnType(PyObject* func, const std::string& sig) {
     }
     if (!whyNotDirect(*fn).empty()) break;
     result = joinReturns(*fn, assume);
-    if (!st->directAssumptionUsed || result == assume) break;
+    if (!st->directAssumptionUsed) {
+      size_t n = 0;
+      bool calls = false;
+      for (const ir::Block& b : fn->blocks) {
+        n += b.instrs.size();
+        for (const ir::Instr& in : b.instrs) calls |= in.op == Op::CallDirect;
+      }
+      if (!calls && n <= kMaxInlineInstrs) small = std::make_shared<ir::Function>(std::move(*fn));
+      break;
+    }
+    if (result == assume) break;
   }
   tInferDepth--;
   st->directAssumed.erase(sig);
   if (PyErr_Occurred()) PyErr_Clear();
   st->directReturn[sig] = result;
+  if (small && result != Type::Void) st->directInline[sig] = std::move(small);
   return result;
+}
+
+std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::string& sig) {
+  if (config().optLevel == 0) return nullptr;  // PYPACCEL_OPT=0: every call is a call (and no inliner runs)
+  if (!simpleSignature(func, sig)) return nullptr;
+  profile::CodeState* st = eligibleState(func);
+  if (!st) return nullptr;
+  auto it = st->directInline.find(sig);
+  return it == st->directInline.end() ? nullptr : it->second;
 }
 
 }  // namespace pypaccel::hook

@@ -3,6 +3,8 @@
 // interpreter state to rebuild when native code gives up (design.md §Deopt).
 #pragma once
 #include <cstdint>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -171,6 +173,10 @@ struct Function {
   // breaker, low C stack: the interpreter then does what it would at that point).
   bool direct = false;
   int startExit = -1;
+  // Direct call sites (by CallSite slot) whose callee's direct entry is small and calls nothing: the IR of that
+  // entry, compiled into this function as a private copy the site runs when the callee's linked specialization
+  // has exactly this IR (SpecHeader::variant), so the optimizer can inline it. Compile time only.
+  std::map<int, std::shared_ptr<const Function>> inlined;
 
   int addVar(VarKind kind, int index, Type type, int comp);
   int findVar(VarKind kind, int index, Type type, int comp) const;

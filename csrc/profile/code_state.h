@@ -47,6 +47,8 @@ struct CodeState {
   std::map<std::string, ir::Type> directReturn;
   std::map<std::string, ir::Type> directAssumed;
   bool directAssumptionUsed = false;
+  // The inferred IR of a direct entry small enough to be compiled into its callers (ir::Function::inlined).
+  std::map<std::string, std::shared_ptr<const ir::Function>> directInline;
 
   // The live specialization for `sig` (a retired one was replaced by a recompile with wider operations).
   deopt::Specialization* find(const std::string& sig) {

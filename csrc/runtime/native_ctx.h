@@ -8,7 +8,7 @@
 namespace pypaccel::runtime {
 
 // Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
-constexpr int kNativeFormat = 4;
+constexpr int kNativeFormat = 5;
 
 struct NativeCtx {
   PyThreadState* tstate;     // 0
@@ -43,6 +43,9 @@ struct SpecHeader {
   char* firstInstr;          // 3
   void* spec;                // 4 the Specialization
   uint64_t entries;          // 5
+  // 6 deopt::irVariant of its IR: a caller holding a compiled copy of an entry with this variant may run that copy
+  // instead (ir::Function::inlined). 0: not a direct entry.
+  uint64_t variant;
 };
 
 enum CtxField : unsigned {
@@ -74,7 +77,8 @@ constexpr size_t kObTypeOffset = offsetof(PyObject, ob_type);
 // A code object's first code unit (_PyCode_CODE): what SpecHeader::firstInstr holds for the code it was made for.
 constexpr size_t kCodeFirstInstrOffset = offsetof(PyCodeObject, co_code_adaptive);
 
-enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries };
+enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries,
+                                     kHdrVariant };
 
 // What a direct entry returns: `bits` is the result when `obj` is one of the tags below, else `obj` is the result
 // (a new reference), or nullptr when an exception is set. With an object, `bits` is 1 when it is what an exit

@@ -62,6 +62,9 @@ struct SpecOptions {
   // signature `sig` for, or Void when that callee cannot be called directly (then the call is generic). Unset: no
   // direct calls (the Catch2 tests build without a hook).
   std::function<ir::Type(PyObject* func, const std::string& sig)> directReturn;
+  // Asked after directReturn accepted a call: the IR of that callee's direct entry when it is worth compiling
+  // into the caller (ir::Function::inlined), else null.
+  std::function<std::shared_ptr<const ir::Function>(PyObject* func, const std::string& sig)> directInline;
   // Run `except`/`finally` handlers of frame entries natively: an exception raised inside a try jumps to its
   // handler instead of leaving (Emitter::catchNatively). Off: every raise is an exit, as in a direct entry.
   bool nativeHandlers = true;

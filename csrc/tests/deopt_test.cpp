@@ -2,6 +2,7 @@
 // and damaged blobs (every truncation, seeded random bit flips) that must be refused or decode to a sane meta.
 #include <catch2/catch.hpp>
 
+#include <cmath>
 #include <random>
 
 #include "deopt/reasons.h"
@@ -150,4 +151,45 @@ TEST_CASE("decodeMeta refuses a bound local without a value type", "[deopt]") {
   deopt::SpecMeta d;
   bool accepted = deopt::decodeMeta(deopt::encodeMeta(m), &d);
   CHECK_FALSE((accepted && typeProblem(d) != ""));
+}
+
+TEST_CASE("irVariant: the same IR under another symbol, and nothing else, has the same variant", "[deopt]") {
+  // A caller runs its compiled-in copy of a callee only on a header of the same variant (ir::Function::inlined).
+  const char* src =
+      "K = 2.0\n"
+      "def f(x, y):\n"
+      "    return x * y * K + 1.0\n";
+  ir::Function a = buildIR(src, "ff", "f", "pypa_one");
+  ir::Function b = buildIR(src, "ff", "f", "pypa_two");
+  CHECK(deopt::irVariant(a) == deopt::irVariant(b));
+  CHECK(deopt::irVariant(a) != 0);
+  CHECK(deopt::metaFromIR(a).variant == 0);  // a frame entry has none
+  a.direct = true;
+  CHECK(deopt::metaFromIR(a).variant == deopt::irVariant(a));
+
+  std::string other = src;
+  other.replace(other.find("1.0"), 3, "1.5");
+  CHECK(deopt::irVariant(buildIR(other, "ff", "f", "pypa_one")) != deopt::irVariant(b));
+  CHECK(deopt::irVariant(buildIR(src, "fi", "f", "pypa_one")) != deopt::irVariant(b));
+
+  // Fields the stored metadata does not keep, one at a time.
+  auto differs = [&](auto change) {
+    ir::Function c = b;
+    change(c);
+    return deopt::irVariant(c) != deopt::irVariant(b);
+  };
+  bool constant = false;
+  for (ir::Block& blk : b.blocks)
+    for (ir::Instr& in : blk.instrs) constant |= in.op == ir::Op::ConstFloat && in.fimm == 1.0;
+  REQUIRE(constant);
+  CHECK(differs([](ir::Function& c) {  // 1.0 -> 1.0 + ulp
+    for (ir::Block& blk : c.blocks)
+      for (ir::Instr& in : blk.instrs)
+        if (in.op == ir::Op::ConstFloat && in.fimm == 1.0) in.fimm = std::nextafter(1.0, 2.0);
+  }));
+  CHECK(differs([](ir::Function& c) { c.exits.back().catchBlock = 0; }));
+  CHECK(differs([](ir::Function& c) { c.exits.back().raiseError = 1; }));
+  CHECK(differs([](ir::Function& c) { c.blocks[0].instrs[0].imm ^= 1; }));
+  CHECK(differs([](ir::Function& c) { c.stressExits = !c.stressExits; }));
+  CHECK(differs([&](ir::Function& c) { c.inlined[0] = std::make_shared<ir::Function>(b); }));
 }
