@@ -14,7 +14,7 @@ from harness import check
 
 pypaccel = pytest.importorskip("pypaccel")
 
-from test_direct_calls import outcome, two_modules  # noqa: E402
+from test_direct_calls import CALL_LOOP, outcome, two_modules  # noqa: E402
 
 
 SCALED = """
@@ -154,24 +154,9 @@ def test_recursion_limit_at_the_copys_entry(n):
             assert len(p[2]) == len(f[2]) and p[2][-3:] == f[2][-3:]
 
 
-DUMP_SCRIPT = r'''
-import json, sys
-import pypaccel
-
-def f(x, y):
-    return x * y + 1.0
-
-@pypaccel.specialize
-def loop(n):
-    total = 0.0
-    x = 0.5
-    for i in range(n):
-        total += f(x, 1.0001)
-        x = total * 1e-9
-    return total
-
-print(json.dumps(loop(100000)))
-'''
+# The call kernel of bench/ and test_direct_calls, as a script whose loop is compiled at its first call.
+DUMP_SCRIPT = ("import json\nimport pypaccel\n" + CALL_LOOP.replace("def loop", "@pypaccel.specialize\ndef loop") +
+               "\nprint(json.dumps(loop(100000)))\n")
 
 
 @pytest.mark.parametrize("opt", ["2", "0"])
