@@ -21,8 +21,8 @@ using ir::Type;
 namespace {
 
 constexpr int kMaxDirectArgs = 64;
-constexpr int kMaxInferDepth = 4;
-constexpr size_t kMaxInlineInstrs = 80;  // a direct entry compiled into its callers: a few operations, no calls  // callees of callees... whose result types are inferred for one compile
+constexpr int kMaxInferDepth = 4;  // callees of callees... whose result types are inferred for one compile
+constexpr size_t kMaxInlineInstrs = 80;  // a direct entry compiled into its callers: a few operations, no calls
 thread_local int tInferDepth = 0;
 
 // A positional-only shape the call site fills exactly: no defaults needed, nothing packed into *args/**kwargs.
