@@ -4,6 +4,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/MDBuilder.h>
 
+#include "codegen/codegen.h"
 #include "codegen/lowerer.h"
 #include "deopt/specialization.h"
 #include "runtime/native_ctx.h"
@@ -46,10 +47,13 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       llvm::Metadata* rsp = llvm::MDString::get(ctx, "rsp");
       llvm::Value* sp = b.CreateCall(llvm::Intrinsic::getDeclaration(&mod, llvm::Intrinsic::read_register, {i64}),
                                      {llvm::MetadataAsValue::get(ctx, llvm::MDNode::get(ctx, {rsp}))});
+      // Both are needed only on a path that goes on to use stack or run for long, so the frame-free front drops
+      // them (markFrontSkippable); the recursion limit stays on every path: RecursionError is exact.
       llvm::Value* low = ctxField(kCtxStackLow);
-      fail = b.CreateOr(fail, b.CreateICmpULT(sp, b.CreatePtrToInt(low, i64)));
+      llvm::Value* deep = markFrontSkippable(b.CreateICmpULT(sp, b.CreatePtrToInt(low, i64)));
       llvm::Value* breaker = b.CreateLoad(i32, ctxField(kCtxEvalBreaker));
-      fail = b.CreateOr(fail, b.CreateICmpNE(breaker, b.getInt32(0)));
+      llvm::Value* pending = markFrontSkippable(b.CreateICmpNE(breaker, b.getInt32(0)));
+      fail = b.CreateOr(fail, b.CreateOr(deep, pending));
       llvm::Value* entries = b.CreateConstInBoundsGEP1_64(i64, argHdr, kHdrEntries);
       b.CreateStore(b.CreateAdd(b.CreateLoad(i64, entries), b.getInt64(1)), entries);
       guard(fail, in.exit);
@@ -153,7 +157,7 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       // the caller's loop values in memory across the whole hot path.
       b.SetInsertPoint(slow);
       llvm::Value* resolved = coldCall("pypa_rt_direct_resolve", i32, {ptr, i32, ptr},
-                                         {ctxArg(), b.getInt32(int32_t(site)), callable});
+                                         {ctxArg(true), b.getInt32(int32_t(site)), callable});
       llvm::BasicBlock* filled = llvm::BasicBlock::Create(ctx, "direct_filled", func);
       b.CreateCondBr(b.CreateICmpNE(resolved, b.getInt32(0)), filled, exitBlock(in.exit));
       b.SetInsertPoint(filled);

@@ -62,11 +62,11 @@ llvm::Value* Lowerer::ctxField(unsigned index) {
   return invariantField(index) ? markInvariant(load) : load;
 }
 
-llvm::Value* Lowerer::ctxArg() {
+llvm::Value* Lowerer::ctxArg(bool cold) {
   if (!fn.direct) return argCtx;
   for (unsigned index = 0; index < sizeof(runtime::NativeCtx) / 8; index++) {
     if (index == runtime::kCtxExited || index == runtime::kCtxRecursion) continue;
-    b.CreateStore(directField(index), b.CreateConstInBoundsGEP1_64(ptr, argCtx, index));
+    b.CreateStore(directField(index, cold), b.CreateConstInBoundsGEP1_64(ptr, argCtx, index));
   }
   llvm::Value* depth = recursion_ ? recursion_ : static_cast<llvm::Value*>(func->getArg(3));
   b.CreateStore(b.CreateSExt(depth, i64), b.CreateConstInBoundsGEP1_64(ptr, argCtx, runtime::kCtxRecursion));
@@ -194,7 +194,8 @@ llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
     }
     for (int c = 0; c < ir::typeComponents(v.type); c++) spill(val(v.v[c]));
   }
-  llvm::Value* r = b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {ctxArg(), b.getInt32(exitId), exitBuf_});
+  llvm::Value* r =
+      b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {ctxArg(true), b.getInt32(exitId), exitBuf_});
   returnObject(r, true);
   b.SetInsertPoint(saved);
   return bb;
@@ -264,18 +265,22 @@ void Lowerer::directPrologue() {
 // live across the body: spills on the hot path). Thread-wide fields come from the caller's context (a direct
 // entry passes on the one it got: the context of the frame entry at the bottom of the native chain); the rest
 // from the header and the function.
-llvm::Value* Lowerer::directField(unsigned index) {
+llvm::Value* Lowerer::directField(unsigned index, bool cold) {
   using namespace runtime;
   llvm::Value* caller = func->getArg(0);
   llvm::Value* fobj = func->getArg(2);
   // The caller's thread fields, the header's (filled at link) and the function's globals and builtins (fixed for a
   // function's life) do not change while the entry runs.
+  // (A volatile load is never merged with another: a cold path's own.)
+  auto fixed = [&](llvm::LoadInst* load) {
+    if (cold) load->setVolatile(true);
+    else markInvariant(load);
+    return load;
+  };
   auto load = [&](llvm::Value* base, unsigned i) {
-    return markInvariant(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, base, i)));
+    return fixed(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, base, i)));
   };
-  auto at = [&](size_t offset) {
-    return markInvariant(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, fobj, offset)));
-  };
+  auto at = [&](size_t offset) { return fixed(b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, fobj, offset))); };
   llvm::Value* null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
   switch (index) {
     case kCtxTstate: return load(caller, kCtxTstate);

@@ -56,7 +56,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "global_ok", func);
       b.CreateCondBr(changed, slow, done);
       b.SetInsertPoint(slow);
-      llvm::Value* ok = coldCall("pypa_rt_global_check", i32, {ptr, i32}, {ctxArg(), b.getInt32(in.imm)});
+      llvm::Value* ok = coldCall("pypa_rt_global_check", i32, {ptr, i32}, {ctxArg(true), b.getInt32(in.imm)});
       guard(b.CreateICmpEQ(ok, b.getInt32(0)), in.exit);
       b.CreateBr(done);
       b.SetInsertPoint(done);
@@ -321,7 +321,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "no_breaker", func);
       b.CreateCondBr(b.CreateICmpNE(flag, b.getInt32(0)), slow, cont, llvm::MDBuilder(ctx).createBranchWeights(1, 1000));
       b.SetInsertPoint(slow);
-      llvm::Value* r = coldCall("pypa_rt_poll", i32, {ptr}, {ctxArg()});
+      llvm::Value* r = coldCall("pypa_rt_poll", i32, {ptr}, {ctxArg(true)});
       guard(b.CreateICmpSGT(r, b.getInt32(0)), in.exit);
       guard(b.CreateICmpSLT(r, b.getInt32(0)), in.exit2);
       b.CreateBr(cont);

@@ -34,8 +34,10 @@ class Lowerer {
 
   llvm::Value* ctxField(unsigned index);  // loads NativeCtx field `index` (pointer-sized)
   // The NativeCtx* to pass to a helper. A direct entry keeps its context's fields in registers and writes them
-  // to its stack only here, on the (cold) paths that call a helper.
-  llvm::Value* ctxArg();
+  // to its stack only here, on the paths that call a helper. `cold` (exits, coldCall): it loads the fields anew
+  // there instead of reusing the hot path's loads, which would keep every field live across the entry's calls
+  // (callee-saved registers, spills) for paths that rarely run.
+  llvm::Value* ctxArg(bool cold = false);
   llvm::FunctionCallee helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params);
   // A call of a helper on a cold path that goes back to the hot code (a global rebound, an eval-breaker event,
   // a call site to resolve): through a private thunk that preserves every register. A plain call clobbers all
@@ -78,7 +80,7 @@ class Lowerer {
   llvm::Error lowerInstr(const ir::Instr& in);
   llvm::BasicBlock* makeExitBlock(int exitId, llvm::Value* top);
   void directPrologue();
-  llvm::Value* directField(unsigned index);
+  llvm::Value* directField(unsigned index, bool cold = false);
   llvm::Value* recursion_ = nullptr;  // direct entry: the recursion budget left at this level (i32)
   std::map<int, llvm::Value*> values_;
   std::vector<llvm::AllocaInst*> vars_;

@@ -4,12 +4,13 @@
 // and the call, the register saves and the prologue cost more than the work. LLVM's inliner leaves a function's
 // calls of itself alone, so give it a copy to inline: the entry's calls of itself (CallDirect names the entry when
 // the callee's header points back at it) call an internal always-inline clone instead, whose own calls of the entry
-// stay real calls. The inlined body is the callee's body, prologue included: the recursion budget, the eval breaker,
-// tracing and the entry counter are checked per Python-level call as before, and an exit inside it builds the
-// callee's frame from the callee's header and arguments, which the clone gets as parameters.
+// stay real calls. The inlined body is the callee's body, prologue included: the recursion budget and the entry
+// counter per Python-level call as before (not the C stack and eval-breaker tests: see below), and an exit inside
+// it builds the callee's frame from the callee's header and arguments, which the clone gets as parameters.
 #include <llvm/IR/Instructions.h>
 #include <llvm/Transforms/Utils/Cloning.h>
 
+#include "codegen/codegen.h"
 #include "codegen/lowerer.h"
 
 namespace pypaccel::codegen {
@@ -36,6 +37,9 @@ void unrollSelfRecursion(llvm::Function& f) {
   copy->setName(f.getName() + ".inline");
   copy->setLinkage(llvm::GlobalValue::InternalLinkage);
   copy->addFnAttr(llvm::Attribute::AlwaysInline);
+  // The inlined level runs in its caller's frame, right after the caller's own prologue or a call that entered
+  // (and tested) another: its C stack and eval-breaker tests add nothing. Its recursion budget stays.
+  dropSkippableTests(*copy);
   for (llvm::CallInst* call : selfCalls) call->setCalledFunction(copy);
 }
 

@@ -367,3 +367,37 @@ TEST_CASE("a direct entry's calls of itself go through an always-inline copy", "
   CHECK(calleeOf(*copy) == f);
   CHECK_FALSE(llvm::verifyModule(m, &llvm::errs()));
 }
+
+TEST_CASE("skippable prologue tests fold to false and the others stay", "[codegen]") {
+  // f(n, p) = (n < 0 | *p != 0 [skippable]) ? -1 : n: the dropped test takes its load with it, the kept one stays.
+  llvm::LLVMContext& ctx = testContext();
+  llvm::Module m("skip", ctx);
+  llvm::IRBuilder<> b(ctx);
+  auto* i64 = b.getInt64Ty();
+  auto* f = llvm::Function::Create(llvm::FunctionType::get(i64, {i64, b.getPtrTy()}, false),
+                                   llvm::GlobalValue::ExternalLinkage, "f", m);
+  auto* entry = llvm::BasicBlock::Create(ctx, "entry", f);
+  auto* bad = llvm::BasicBlock::Create(ctx, "bad", f);
+  auto* good = llvm::BasicBlock::Create(ctx, "good", f);
+  b.SetInsertPoint(entry);
+  llvm::Value* kept = b.CreateICmpSLT(f->getArg(0), b.getInt64(0));
+  llvm::Value* pending = codegen::markFrontSkippable(b.CreateICmpNE(b.CreateLoad(b.getInt32Ty(), f->getArg(1)),
+                                                                    b.getInt32(0)));
+  b.CreateCondBr(b.CreateOr(kept, pending), bad, good);
+  b.SetInsertPoint(bad);
+  b.CreateRet(b.getInt64(-1));
+  b.SetInsertPoint(good);
+  b.CreateRet(f->getArg(0));
+
+  codegen::dropSkippableTests(*f);
+  CHECK_FALSE(llvm::verifyModule(m, &llvm::errs()));
+  size_t loads = 0;
+  llvm::Value* cond = nullptr;
+  for (llvm::BasicBlock& bb : *f)
+    for (llvm::Instruction& i : bb) {
+      loads += llvm::isa<llvm::LoadInst>(i);
+      if (auto* br = llvm::dyn_cast<llvm::BranchInst>(&i); br && br->isConditional()) cond = br->getCondition();
+    }
+  CHECK(loads == 0);
+  CHECK(cond == kept);
+}

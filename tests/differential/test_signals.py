@@ -123,6 +123,65 @@ def test_ctrl_c_interrupts_native_loop_like_plain_python(loop, tmp_path, scratch
     assert stats and stats[0]["native_calls"] >= 2 and stats[0]["state"] == "native", stats
 
 
+RECURSION_SCRIPT = """
+import json, os, sys
+import pypaccel
+
+def fib(n):
+    if n < 2:
+        return n
+    return fib(n - 1) + fib(n - 2)
+
+fn = pypaccel.specialize(fib) if os.environ["MODE_FAST"] == "1" else fib
+fn(20)  # compile before saying we are ready
+print("ready", flush=True)
+try:
+    fn(60)  # hours, even native
+finally:
+    st = [x for x in pypaccel.stats()["functions"] if x["qualname"] == "fib"]
+    with open(os.environ["STATS_OUT"], "w") as f:
+        json.dump(st, f)
+"""
+
+
+def test_ctrl_c_interrupts_native_recursion(tmp_path, scratch_env):
+    # A recursion has no loop to poll: the eval breaker is tested at the entries of the calls that go past the
+    # frame-free front (not at a leaf's, which returns at once, nor in the level inlined into its caller).
+    # Ctrl-C must still stop it, with CPython's traceback: the script's line, then fib's frames down to the one
+    # that noticed the signal (how deep depends on the moment), on lines of fib's body.
+    script = tmp_path / "interrupt_fib.py"
+    script.write_text(RECURSION_SCRIPT)
+    results = {}
+    for fast in (False, True):
+        stats_out = tmp_path / f"stats_fib_{fast}.json"
+        env = dict(scratch_env, MODE_FAST="1" if fast else "0", STATS_OUT=str(stats_out))
+        proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, preexec_fn=default_sigint, text=True)
+        try:
+            assert proc.stdout.readline().strip() == "ready"
+            time.sleep(0.3)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            pytest.fail(f"the recursion did not stop within 20 s of SIGINT (fast={fast})\n{err[-3000:]}")
+        stats = json.loads(stats_out.read_text()) if stats_out.exists() else None
+        results[fast] = (proc.returncode, err, stats)
+    (rc_p, err_p, _), (rc_f, err_f, stats) = results[False], results[True]
+    assert rc_p == -signal.SIGINT and err_p.startswith("Traceback (most recent call last):"), err_p
+    assert rc_f == rc_p, err_f
+    frames_p, lines_p, last_p = traceback_shape(err_p)
+    frames_f, lines_f, last_f = traceback_shape(err_f)
+    assert last_f == last_p == "KeyboardInterrupt", err_f
+    assert frames_f[0] == frames_p[0] and lines_f[0] == lines_p[0], f"plain:\n{err_p}\npypaccel:\n{err_f}"
+    assert len(frames_f) >= 2 and all(f == ("interrupt_fib.py", "fib") for f in frames_f[1:]), err_f
+    # (A signal noticed where a call starts shows the `def` line, as in CPython: its RESUME has that line.)
+    def_line = RECURSION_SCRIPT.splitlines().index("def fib(n):") + 1
+    assert all(def_line <= n <= def_line + 3 for n in lines_f[1:]), err_f
+    assert stats and stats[0]["native_calls"] >= 1000 and stats[0]["state"] == "native", stats
+
+
 HANDLER_SCRIPT = """
 import os, signal, sys, json
 import pypaccel
