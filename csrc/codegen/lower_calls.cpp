@@ -127,9 +127,10 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         b.CreateCondBr(b.CreateICmpEQ(callable, func->getArg(2)), selfCode, check);
         b.SetInsertPoint(selfCode);
         llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, kFuncCodeOffset));
-        llvm::Value* first = b.CreateConstInBoundsGEP1_64(i8, code, kCodeFirstInstrOffset);
+        // (The header's code object from its first code unit: invariant, unlike `code`, so computed once.)
         llvm::Value* own = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argHdr, kHdrFirstInstr));
-        b.CreateCondBr(b.CreateICmpEQ(first, own), selfCall, check);
+        llvm::Value* ownCode = b.CreateGEP(i8, own, b.getInt64(-int64_t(kCodeFirstInstrOffset)));
+        b.CreateCondBr(b.CreateICmpEQ(code, ownCode), selfCall, check);
         b.SetInsertPoint(selfCall);
         results.push_back({callEntry(func, argHdr), selfCall});
         b.CreateBr(joined);
@@ -227,12 +228,12 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         // An object the callee computed itself (bits 0), not the result of an exit (bits 1: see below).
         fastValue = obj;
         b.CreateCondBr(b.CreateAnd(b.CreateICmpUGT(objWord, b.getInt64(3)), b.CreateICmpEQ(bits, b.getInt64(0))),
-                       done, other);
+                       done, other, likely);
       } else {
         fastValue = t == Type::Int     ? bits
                     : t == Type::Float ? b.CreateExtractValue(res, 2)
                                        : b.CreateTrunc(bits, i1);
-        b.CreateCondBr(b.CreateICmpEQ(objWord, b.getInt64(resultTag(t))), done, other);
+        b.CreateCondBr(b.CreateICmpEQ(objWord, b.getInt64(resultTag(t))), done, other, likely);
       }
       // Anything else: an exception (null), or a result of another kind, converted when it can be (a big int
       // that fits after all, a boxed float...), else the exit after the call with the object on the stack.
