@@ -69,10 +69,12 @@ def default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def interrupt(tmp_path, scratch_env, loop, fast):
+def interrupt(tmp_path, scratch_env, loop, fast, source=None):
+    """Runs the script (INTERRUPT_SCRIPT with LOOPS[loop], or `source`), sends SIGINT 0.3 s after it says it is
+    ready, and returns (exit status, stderr, the stats of the function it wrote)."""
     script = tmp_path / f"interrupt_{loop}.py"
-    script.write_text(INTERRUPT_SCRIPT.format(loop=LOOPS[loop]))
-    stats_out = tmp_path / f"stats_{fast}.json"
+    script.write_text(source or INTERRUPT_SCRIPT.format(loop=LOOPS[loop]))
+    stats_out = tmp_path / f"stats_{loop}_{fast}.json"
     env = dict(scratch_env, MODE_FAST="1" if fast else "0", STATS_OUT=str(stats_out))
     proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             preexec_fn=default_sigint,
@@ -85,7 +87,7 @@ def interrupt(tmp_path, scratch_env, loop, fast):
     except subprocess.TimeoutExpired:
         proc.kill()
         out, err = proc.communicate()
-        pytest.fail(f"the loop did not stop within 20 s of SIGINT (fast={fast})\n{err[-3000:]}")
+        pytest.fail(f"the {loop} did not stop within 20 s of SIGINT (fast={fast})\n{err[-3000:]}")
     stats = json.loads(stats_out.read_text()) if stats_out.exists() else None
     return proc.returncode, err, stats
 
@@ -149,33 +151,15 @@ def test_ctrl_c_interrupts_native_recursion(tmp_path, scratch_env):
     # frame-free front (not at a leaf's, which returns at once, nor in the level inlined into its caller).
     # Ctrl-C must still stop it, with CPython's traceback: the script's line, then fib's frames down to the one
     # that noticed the signal (how deep depends on the moment), on lines of fib's body.
-    script = tmp_path / "interrupt_fib.py"
-    script.write_text(RECURSION_SCRIPT)
-    results = {}
-    for fast in (False, True):
-        stats_out = tmp_path / f"stats_fib_{fast}.json"
-        env = dict(scratch_env, MODE_FAST="1" if fast else "0", STATS_OUT=str(stats_out))
-        proc = subprocess.Popen([sys.executable, str(script)], env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, preexec_fn=default_sigint, text=True)
-        try:
-            assert proc.stdout.readline().strip() == "ready"
-            time.sleep(0.3)
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-            pytest.fail(f"the recursion did not stop within 20 s of SIGINT (fast={fast})\n{err[-3000:]}")
-        stats = json.loads(stats_out.read_text()) if stats_out.exists() else None
-        results[fast] = (proc.returncode, err, stats)
-    (rc_p, err_p, _), (rc_f, err_f, stats) = results[False], results[True]
+    rc_p, err_p, _ = interrupt(tmp_path, scratch_env, "recursion", fast=False, source=RECURSION_SCRIPT)
+    rc_f, err_f, stats = interrupt(tmp_path, scratch_env, "recursion", fast=True, source=RECURSION_SCRIPT)
     assert rc_p == -signal.SIGINT and err_p.startswith("Traceback (most recent call last):"), err_p
     assert rc_f == rc_p, err_f
     frames_p, lines_p, last_p = traceback_shape(err_p)
     frames_f, lines_f, last_f = traceback_shape(err_f)
     assert last_f == last_p == "KeyboardInterrupt", err_f
     assert frames_f[0] == frames_p[0] and lines_f[0] == lines_p[0], f"plain:\n{err_p}\npypaccel:\n{err_f}"
-    assert len(frames_f) >= 2 and all(f == ("interrupt_fib.py", "fib") for f in frames_f[1:]), err_f
+    assert len(frames_f) >= 2 and all(f == ("interrupt_recursion.py", "fib") for f in frames_f[1:]), err_f
     # (A signal noticed where a call starts shows the `def` line, as in CPython: its RESUME has that line.)
     def_line = RECURSION_SCRIPT.splitlines().index("def fib(n):") + 1
     assert all(def_line <= n <= def_line + 3 for n in lines_f[1:]), err_f
