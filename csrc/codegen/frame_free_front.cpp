@@ -66,7 +66,8 @@ bool isLight(const llvm::BasicBlock& bb, const llvm::StoreInst* count) {
 
 }  // namespace
 
-// The front's skippable tests become false; what only they fed folds away (the stack pointer read, the loads).
+// f's skippable tests become false (f: the front, or the inlined level of a self-recursion); what only they fed
+// folds away (the stack pointer read, the loads).
 void dropSkippableTests(llvm::Function& front) {
   std::vector<llvm::Instruction*> tests;
   for (llvm::BasicBlock& bb : front)

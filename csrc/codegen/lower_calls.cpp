@@ -127,7 +127,8 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         b.CreateCondBr(b.CreateICmpEQ(callable, func->getArg(2)), selfCode, check);
         b.SetInsertPoint(selfCode);
         llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, kFuncCodeOffset));
-        // (The header's code object from its first code unit: invariant, unlike `code`, so computed once.)
+        // (Compared as code objects, the header's from its first code unit: the callee's `__code__` then needs no
+        // register, the compare reads it from memory.)
         llvm::Value* own = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argHdr, kHdrFirstInstr));
         llvm::Value* ownCode = b.CreateGEP(i8, own, b.getInt64(-int64_t(kCodeFirstInstrOffset)));
         b.CreateCondBr(b.CreateICmpEQ(code, ownCode), selfCall, check);
