@@ -117,7 +117,10 @@ PyObject* gSfType = nullptr;
 py::object specialize(py::object func) {
   if (!PyFunction_Check(func.ptr())) throw py::type_error("specialize() takes a Python function");
   PyObject* code = PyFunction_GET_CODE(func.ptr());
-  if (profile::CodeState* st = profile::stateFor(code)) st->forceCompile = true;
+  if (profile::CodeState* st = profile::stateFor(code)) {
+    st->forceCompile = true;
+    st->disarm();  // its next call must reach the hook
+  }
   auto* sf = PyObject_GC_New(SpecializedFunction, reinterpret_cast<PyTypeObject*>(gSfType));
   if (!sf) throw py::error_already_set();
   sf->func = Py_NewRef(func.ptr());
@@ -187,5 +190,8 @@ PYBIND11_MODULE(_pypaccel, m) {
       },
       py::arg("file") = py::none());
   m.def("flush", &flush, "Writes this run's records into the cache databases.");
+  m.def("_passthrough_hook", &hook::passthroughHook, py::arg("on"),
+        "Installs (or removes) a PEP 523 hook that only calls the interpreter: what any hook costs, for "
+        "bench/hook_cost.py. Refused while pypaccel's own hook is installed.");
   m.attr("run_id") = gRunId;
 }

@@ -33,6 +33,26 @@ const char* pypa_cpy_abi_flags(void);
 /* Non-zero while tracing or profiling is active on this thread. */
 int pypa_cpy_tracing(PyThreadState *ts);
 
+/* -- The hook's entry (hook_entry.c) ----------------------------------------------------------------------------- */
+/* What a code object's co_extra slot points to. While passes > 0, each call of the code takes one and runs in the
+   interpreter without reaching the C++ hook (which arms the gate, and disarms it before anything that must see
+   the next call). `state` is the hook's own record of the code (profile::CodeState). */
+typedef struct PypaGate {
+    int64_t passes;
+    void *state;
+} PypaGate;
+/* Before installing pypa_hook_entry: the co_extra index of the gates (they are not used if it is -1 or co_extra's
+   layout is not the expected one), the C++ hook, and what a passed frame runs in (NULL: _PyEval_EvalFrameDefault).
+   The gates' free function must accept a PypaGate whose state is NULL. */
+void pypa_hook_entry_configure(Py_ssize_t extra_index, PypaEvalFunc decide, PypaEvalFunc next);
+PyObject *pypa_hook_entry(PyThreadState *ts, PypaFrame *f, int throwflag);
+/* This thread's stack mark for the gate (see hook.cpp's C stack section). */
+void pypa_hook_entry_set_stack_low(char *low);
+/* The lowest address and size of this thread's C stack, or NULL. */
+char *pypa_thread_stack_base(size_t *size);
+/* A hook that only calls _PyEval_EvalFrameDefault: what PEP 523 itself costs, for bench/hook_cost.py. */
+PyObject *pypa_hook_passthrough(PyThreadState *ts, PypaFrame *f, int throwflag);
+
 /* -- Frames ----------------------------------------------------------------------------------------------------- */
 PyCodeObject *pypa_frame_code(PypaFrame *f);
 PyObject *pypa_frame_func(PypaFrame *f);

@@ -2,7 +2,7 @@
 // re-entry from the compiler itself), count, compile when hot, and run the matching specialization natively.
 #include "hook/hook.h"
 
-#include <pthread.h>
+#include <stdexcept>
 
 #include "cpython/cpy.h"
 #include "hook/compile.h"
@@ -30,13 +30,11 @@ thread_local char* tStackLow = nullptr;
 
 char* threadStackLow() {
   if (!tStackLow) {
-    pthread_attr_t attr;
-    void* addr = nullptr;
     size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0) return nullptr;
-    pthread_attr_getstack(&attr, &addr, &size);
-    pthread_attr_destroy(&attr);
-    tStackLow = static_cast<char*>(addr) + kLowStackBytes;
+    char* base = pypa_thread_stack_base(&size);
+    if (!base) return nullptr;
+    tStackLow = base + kLowStackBytes;
+    pypa_hook_entry_set_stack_low(tStackLow);  // the entry's gate takes frames only above it
   }
   return tStackLow;
 }
@@ -50,7 +48,7 @@ bool cStackLow() {
 PyObject* runWithoutHook(PyThreadState* ts, PypaFrame* f, int throwflag) {
   pypa_cpy_reset_eval_frame();
   PyObject* r = pypa_cpy_eval_default(ts, f, throwflag);
-  if (gInstalled) pypa_cpy_set_eval_frame(evalFrame);
+  if (gInstalled) pypa_cpy_set_eval_frame(pypa_hook_entry);
   return r;
 }
 
@@ -169,10 +167,14 @@ PyObject* continuePendingExit(PyThreadState* ts, PypaFrame* f, PendingExit* p) {
   return deopt::exitInFrame(p->ctx, p->exitId, p->values);
 }
 
+// Calls a gate lets through when nothing but the count can change the decision (a code that is never compiled).
+constexpr int64_t kPassForever = INT64_MAX;
+
+// The C++ side of the hook (pypa_hook_entry sends every frame here whose gate holds no pass).
 PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   if (tPendingExit && !throwflag && reinterpret_cast<PyObject*>(pypa_frame_code(f)) == tPendingExit->code)
     return continuePendingExit(ts, f, tPendingExit);
-  if (!gPrevious && cStackLow()) return runWithoutHook(ts, f, throwflag);
+  if (cStackLow() && !gPrevious) return runWithoutHook(ts, f, throwflag);
   if (throwflag || tInCompiler || !pypa_frame_is_thread_owned(f) || pypa_cpy_tracing(ts))
     return passThrough(ts, f, throwflag);
   PyObject* code = reinterpret_cast<PyObject*>(pypa_frame_code(f));
@@ -188,9 +190,13 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
     classify(*st, code);
     tInCompiler--;
   }
+  st->settle();
   st->calls++;
-  if (!st->never.empty()) return passThrough(ts, f, throwflag);
-  if (gProgramEnding && st->specs.empty()) return passThrough(ts, f, throwflag);
+  // From here on, each `arm` says which later calls would come to the same decision without looking.
+  if (!st->never.empty() || (gProgramEnding && st->specs.empty())) {
+    st->arm(kPassForever);
+    return passThrough(ts, f, throwflag);
+  }
   if (!st->profileRead) {
     tInCompiler++;
     learnFromEarlierRuns(*st);
@@ -201,14 +207,23 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   if (!signatureOf(f, st->nargs, &sig)) return passThrough(ts, f, throwflag);
   deopt::Specialization* s = st->find(sig);
   if (!s) {
-    if (st->failedSignatures.count(sig)) return passThrough(ts, f, throwflag);
     int threshold = st->forceCompile ? 0 : gConfig->threshold;
+    // Only while nothing of this code is native (an exit must reach this hook) and no stored profile asks for a
+    // signature at its first call; the threshold still holds: a new signature waits at most that many calls.
+    bool armable = st->specs.empty() && st->warm.empty() && threshold > 0;
+    if (st->failedSignatures.count(sig)) {
+      if (armable) st->arm(threshold);
+      return passThrough(ts, f, throwflag);
+    }
     CompileWhy why;
     bool deferred = st->deferred.count(sig) > 0;
     if (threshold == 0 || st->calls >= uint64_t(threshold) || st->warm.count(sig))
       why = st->forceCompile ? CompileWhy::Forced : CompileWhy::Threshold;
     else if (st->hasLoops && !deferred) why = CompileWhy::Loops;
-    else return passThrough(ts, f, throwflag);
+    else {
+      if (armable && !st->hasLoops) st->arm(int64_t(threshold) - int64_t(st->calls) - 1);
+      return passThrough(ts, f, throwflag);
+    }
     tInCompiler++;
     s = obtainSpecialization(*st, sig, f, why);
     tInCompiler--;
@@ -225,13 +240,15 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
 
 PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values) {
   auto* func = reinterpret_cast<PyFunctionObject*>(ctx->func);
+  // The frame must reach the hook, not pass its code's gate (armed when interpreted callers were not yet hot).
+  if (profile::CodeState* st = profile::existingState(func->func_code)) st->disarm();
   PendingExit p{ctx, exitId, values, func->func_code};
   if (PyErr_Occurred()) PyErr_Fetch(&p.type, &p.value, &p.tb);
   PendingExit* outer = tPendingExit;
   tPendingExit = &p;
   // The frame must come to this hook even if pypaccel was disabled meanwhile (by a signal handler, say).
   PypaEvalFunc installed = pypa_cpy_get_eval_frame();
-  if (installed != evalFrame) pypa_cpy_set_eval_frame(evalFrame);
+  if (installed != pypa_hook_entry) pypa_cpy_set_eval_frame(pypa_hook_entry);
   int nargs = reinterpret_cast<PyCodeObject*>(func->func_code)->co_argcount;
   PyObject* args[256];
   PyObject* r = nullptr;
@@ -239,7 +256,7 @@ PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t*
     for (int i = 0; i < nargs; i++) args[i + 1] = Py_None;
     r = PyObject_Vectorcall(ctx->func, args + 1, size_t(nargs) | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
   }
-  if (installed != evalFrame) pypa_cpy_set_eval_frame(installed);
+  if (installed != pypa_hook_entry) pypa_cpy_set_eval_frame(installed);
   tPendingExit = outer;
   if (!p.taken) {
     // Never expected (the hook always sees the frame): fail loudly rather than run the function from its start.
@@ -274,8 +291,9 @@ void install() {
   if (gInstalled) return;
   PypaEvalFunc cur = pypa_cpy_get_eval_frame();
   // Remember another PEP 523 user to chain to; the interpreter itself is not one.
-  gPrevious = (cur == evalFrame || pypa_cpy_is_default_eval(cur)) ? nullptr : cur;
-  pypa_cpy_set_eval_frame(evalFrame);
+  gPrevious = (cur == pypa_hook_entry || pypa_cpy_is_default_eval(cur)) ? nullptr : cur;
+  pypa_hook_entry_configure(profile::gateIndex(), evalFrame, gPrevious);
+  pypa_cpy_set_eval_frame(pypa_hook_entry);
   gInstalled = true;
 }
 
@@ -288,7 +306,11 @@ void uninstall() {
 
 }  // namespace
 
-void configure(const Config& c) { *gConfig = c; }
+void configure(const Config& c) {
+  *gConfig = c;
+  // Gates were armed for the old threshold.
+  for (profile::CodeState* st : profile::allStates()) st->disarm();
+}
 const Config& config() { return *gConfig; }
 
 void enable() {
@@ -302,6 +324,15 @@ void disable() {
 }
 
 bool isEnabled() { return gWholeProgram; }
+
+void passthroughHook(bool on) {
+  PypaEvalFunc cur = pypa_cpy_get_eval_frame();
+  if (on && !pypa_cpy_is_default_eval(cur) && cur != pypa_hook_passthrough)
+    throw std::runtime_error("another PEP 523 hook is installed");
+  if (!on && cur != pypa_hook_passthrough) throw std::runtime_error("the pass-through hook is not installed");
+  if (on) pypa_cpy_set_eval_frame(pypa_hook_passthrough);
+  else pypa_cpy_reset_eval_frame();
+}
 
 void programEnding() { gProgramEnding = true; }
 

@@ -39,6 +39,10 @@ void programEnding();
 bool installForCall();
 void uninstallForCall();
 
+// For measuring (bench/hook_cost.py): installs a hook that only calls the interpreter, or removes it. Throws
+// std::runtime_error while pypaccel's own hook or another one is installed.
+void passthroughHook(bool on);
+
 // While paused (nestable), frames of this thread pass through: for Python code the runtime itself runs.
 void pauseThread();
 void resumeThread();

@@ -71,7 +71,7 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
     add(fb ? "fallback" : "exit", n, fb ? text + " at offset " + std::to_string(offset) + ", line " + std::to_string(line) : text,
         offset, line);
   }
-  if (!st.never.empty() && st.calls) add("fallback", st.calls, "not compiled: " + st.never);
+  if (!st.never.empty() && st.callCount()) add("fallback", st.callCount(), "not compiled: " + st.never);
   for (auto& [reason, n] : st.fallbacks) add("fallback", n, reason);
   return out;
 }
@@ -107,7 +107,7 @@ std::vector<cache::Profile> profilesOf(const profile::CodeState& st, const std::
     p.build = build;
     p.qualname = st.qualname;
     p.firstlineno = st.firstlineno;
-    p.calls = st.calls;
+    p.calls = st.callCount();
     return p;
   };
   for (const auto& [sig, reason] : st.failedSignatures) {
@@ -147,7 +147,7 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
     // news); code that was only ever ineligible (generators, ...) does not create one.
     bool worthy = st->never.empty() && (st->compiled || st->loaded || !st->failedSignatures.empty());
     bool excluded = st->never == profile::kExcludedReason || st->never == profile::kExcludedByListReason;
-    out.push_back({st->filename, st->qualname, st->firstlineno, st->calls, worthy, excluded, std::move(evs), {}, {}});
+    out.push_back({st->filename, st->qualname, st->firstlineno, st->callCount(), worthy, excluded, std::move(evs), {}, {}});
     if (!build.empty() && st->never.empty() && !st->codeHash.empty()) {
       out.back().profiles = profilesOf(*st, build);
       for (const auto& s : st->specs)

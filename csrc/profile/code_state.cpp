@@ -16,8 +16,8 @@ std::vector<CodeState*>* gStates = new std::vector<CodeState*>();  // leaked on 
 
 void freeState(void* p) {
   // Called when the code object dies (the free function may receive NULL).
-  auto* st = static_cast<CodeState*>(p);
-  if (!st) return;
+  auto* st = p ? static_cast<CodeState*>(static_cast<PypaGate*>(p)->state) : nullptr;
+  if (!st) return;  // nothing, or the hook entry's layout check
   auto it = std::find(gStates->begin(), gStates->end(), st);
   if (it != gStates->end()) gStates->erase(it);
   delete st;
@@ -38,7 +38,7 @@ CodeState* existingState(PyObject* code) {
     PyErr_Clear();
     return nullptr;
   }
-  return static_cast<CodeState*>(p);
+  return p ? static_cast<CodeState*>(static_cast<PypaGate*>(p)->state) : nullptr;
 }
 
 CodeState* stateFor(PyObject* code) {
@@ -49,7 +49,7 @@ CodeState* stateFor(PyObject* code) {
   st->code = code;
   auto* co = reinterpret_cast<PyCodeObject*>(code);
   // _PyCode_SetExtra frees an old value: we only ever set it once per code object.
-  if (_PyCode_SetExtra(code, idx, st) < 0) {
+  if (_PyCode_SetExtra(code, idx, &st->gate) < 0) {
     PyErr_Clear();
     delete st;
     return nullptr;
@@ -64,5 +64,7 @@ CodeState* stateFor(PyObject* code) {
 }
 
 const std::vector<CodeState*>& allStates() { return *gStates; }
+
+Py_ssize_t gateIndex() { return extraIndex(); }
 
 }  // namespace pypaccel::profile

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpython/cpy.h"
 #include "deopt/specialization.h"
 
 namespace pypaccel::profile {
@@ -18,6 +19,10 @@ inline constexpr const char* kExcludedReason = "excluded (pypaccel.exclude)";
 inline constexpr const char* kExcludedByListReason = "excluded (PYPACCEL_EXCLUDE)";
 
 struct CodeState {
+  // What the code object's co_extra slot points to (cpython/hook_entry.c reads it on every call): calls that may
+  // skip the hook entirely. armed is what it held when last armed; the passes taken since are calls too.
+  PypaGate gate{0, this};
+  int64_t armed = 0;
   PyObject* code = nullptr;  // borrowed: the state lives in the code object's co_extra
   std::string filename, qualname;
   int firstlineno = 0;
@@ -26,7 +31,7 @@ struct CodeState {
   bool hasLoops = false;
   std::string never;         // non-empty: never compiled, and why (kExcludedReason for pypaccel.exclude)
   bool forceCompile = false; // @specialize
-  uint64_t calls = 0;
+  uint64_t calls = 0;  // up to the last settle(); callCount() has them all
   uint64_t compiled = 0, loaded = 0;
   std::string codeHash;      // empty until computed (or when the code cannot be keyed)
   bool hashTried = false;
@@ -61,6 +66,22 @@ struct CodeState {
       if (!s->retired && s->meta.direct && s->meta.signature == sig) return s.get();
     return nullptr;
   }
+  // The next n calls go straight to the interpreter (see PypaGate). Only for what holds for any frame and
+  // arguments of this code: it must not have live native code (an exit of a direct call re-enters through a call).
+  void arm(int64_t n) {
+    settle();
+    gate.passes = armed = n;
+  }
+  void disarm() {
+    settle();
+    gate.passes = armed = 0;
+  }
+  // Counts the passes taken since arming as calls.
+  void settle() {
+    calls += uint64_t(armed - gate.passes);
+    armed = gate.passes;
+  }
+  uint64_t callCount() const { return calls + uint64_t(armed - gate.passes); }
   ~CodeState();
   void fallback(const std::string& reason) { fallbacks[reason]++; }
 };
@@ -71,5 +92,7 @@ CodeState* stateFor(PyObject* code);
 CodeState* existingState(PyObject* code);
 // Every live CodeState (for stats and flushing run records).
 const std::vector<CodeState*>& allStates();
+// The co_extra index whose slot holds each code's &CodeState::gate (-1 if CPython had none left).
+Py_ssize_t gateIndex();
 
 }  // namespace pypaccel::profile
