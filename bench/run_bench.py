@@ -109,11 +109,17 @@ def _kill_group(proc):
 def child_environment():
     """The one environment every child gets (pyperf is told to pass it through unchanged with --copy-env).
 
-    Deliberately minimal: PATH, HOME, PYTHONPATH (this checkout's package first) and any PYPACCEL_* setting of the
+    Deliberately minimal: PATH, HOME, PYTHONPATH (this checkout's package first if built in place) and any PYPACCEL_* setting of the
     caller except PYPACCEL_CACHE_DIR, which the benchmark sets itself. PYTHONDONTWRITEBYTECODE is never passed:
     under it pypaccel opens its cache read-only, so warm runs would find nothing and cold runs would store nothing."""
     env = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, os.environ.get("PYTHONPATH", "")) if p)
+    # This checkout's package when it holds a built extension (a build in place); else the installed one, which
+    # scripts/install.sh builds from this checkout.
+    built_here = any(n.startswith("_pypaccel.") for n in os.listdir(os.path.join(PACKAGE_PARENT, "pypaccel")))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT if built_here else "",
+                                                    os.environ.get("PYTHONPATH", "")) if p)
+    if not env["PYTHONPATH"]:
+        del env["PYTHONPATH"]
     for name, value in os.environ.items():
         if name.startswith("PYPACCEL_") and name != "PYPACCEL_CACHE_DIR":
             env[name] = value
