@@ -50,6 +50,10 @@ def override_root():
     return os.path.abspath(root) if root else None
 
 
+# Said once by a process that enables pypaccel under -B, and by `stats` and `doctor` run so.
+DONT_WRITE_BYTECODE_NOTE = ("PYTHONDONTWRITEBYTECODE is set (or python -B): pypaccel's caches are read-only, as .pyc"
+                            " files are; what no earlier run stored is compiled again in every run")
+
 _PSEUDO_FILESYSTEMS = ("/proc", "/sys")  # accept mkdir's access check as root, then fail every create
 
 
