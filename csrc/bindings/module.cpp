@@ -1,5 +1,6 @@
 // pypaccel._pypaccel: the Python surface of the extension (the only file that includes pybind11).
 #include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
 
 #include <structmember.h>
 
@@ -9,6 +10,8 @@
 #include "hook/compile.h"
 #include "hook/hook.h"
 #include "hook/stats.h"
+#include "jit/engine.h"
+#include "support/bail.h"
 #include "profile/code_state.h"
 
 namespace py = pybind11;
@@ -36,6 +39,8 @@ hook::Config configFrom(const py::dict& d) {
     c.cacheWarning = d["cache_warning"].is_none() ? support::Ref() : support::Ref::borrow(d["cache_warning"].ptr());
   if (d.contains("cache_journal"))
     c.cacheJournal = d["cache_journal"].is_none() ? std::string() : d["cache_journal"].cast<std::string>();
+  if (d.contains("read_only_note"))
+    c.readOnlyNote = d["read_only_note"].is_none() ? std::string() : d["read_only_note"].cast<std::string>();
   if (c.cacheJournal != "" && c.cacheJournal != "wal" && c.cacheJournal != "delete")
     throw py::value_error("cache_journal must be 'wal' or 'delete'");
   if (c.threshold < 0) throw py::value_error("threshold must be >= 0");
@@ -146,13 +151,26 @@ py::object exclude(py::object func) {
   return func;
 }
 
-void flush() {
+std::vector<std::string> flush() {
   hook::pauseThread();
   py::module_ sys = py::module_::import("sys");
   std::string argv = py::str(sys.attr("argv"));
-  hook::flushRunRecords(gRunId, gStarted, argv);
+  std::vector<std::string> written = hook::flushRunRecords(gRunId, gStarted, argv);
   hook::closeStores();
   hook::resumeThread();
+  return written;
+}
+
+// What `--version` and `doctor` print about the JIT, without creating it: LLVM's version, the CPU compiled code
+// would target and whether LLVM knows it.
+py::dict targetInfo(const std::string& requestedCpu) {
+  py::dict d;
+  d["llvm"] = PYPACCEL_LLVM_VERSION;
+  std::string cpu = jit::chooseCpu(requestedCpu);
+  d["cpu"] = cpu;
+  if (auto err = jit::checkCpu(cpu)) d["error"] = support::errorReason(std::move(err));
+  else d["error"] = py::none();
+  return d;
 }
 
 }  // namespace
@@ -189,7 +207,12 @@ PYBIND11_MODULE(_pypaccel, m) {
         return py::reinterpret_steal<py::dict>(hook::statsDict(f.c_str()));
       },
       py::arg("file") = py::none());
-  m.def("flush", &flush, "Writes this run's records into the cache databases.");
+  m.def("flush", &flush, "Writes this run's records into the cache databases; returns the databases written.");
+  m.def("note", [](const std::string& text) { hook::note(text, nullptr); },
+        "Records something the user was warned about (listed in stats()['notes']).");
+  m.def("notes", &hook::notes, "What stats()['notes'] lists: process-wide trouble the user was warned about.");
+  m.def("target_info", &targetInfo, py::arg("cpu") = "",
+        "{'llvm', 'cpu', 'error'}: LLVM's version and the CPU code would be compiled for (error: why not).");
   m.def("_passthrough_hook", &hook::passthroughHook, py::arg("on"),
         "Installs (or removes) a PEP 523 hook that only calls the interpreter: what any hook costs, for "
         "bench/hook_cost.py. Refused while pypaccel's own hook is installed.");

@@ -42,6 +42,8 @@ jit::Engine* engine() {
   auto e = jit::Engine::Create(o);
   if (!e) {
     *gEngineError = "JIT unavailable: " + support::errorReason(e.takeError());
+    // Without an engine nothing is compiled for the rest of the process: that must not pass unnoticed.
+    note(*gEngineError + "; everything runs in the interpreter", PyExc_RuntimeWarning);
     return nullptr;
   }
   *gEngine = std::move(*e);
@@ -311,8 +313,13 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   auto t0 = std::chrono::steady_clock::now();
   struct Timer {
     std::chrono::steady_clock::time_point t0;
-    ~Timer() { gCompileSeconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); }
-  } timer{t0};
+    double* own;
+    ~Timer() {
+      double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      gCompileSeconds += dt;
+      *own += dt;
+    }
+  } timer{t0, &st.compileSeconds};
   auto fail = [&](const std::string& reason) -> deopt::Specialization* {
     // A direct entry that cannot be had leaves the frame entry of the same signature alone.
     if (direct) {
@@ -324,7 +331,8 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     st.fallback(reason);
     return nullptr;
   };
-  if (st.specs.size() >= 8) return fail("too many specializations (8 argument signatures)");
+  if (st.specs.size() >= 8)
+    return fail("too many specializations (8 argument signatures; not compiled for signature '" + sig + "')");
   jit::Engine* e = engine();
   if (!e) {
     st.never = *gEngineError;  // reported once per function as "not compiled: ..."
@@ -423,6 +431,8 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     ent.meta = deopt::encodeMeta(s->meta);
     ent.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (auto err = store->put(ent)) dropStore(st.filename, support::errorReason(std::move(err)));
+  } else if (!config().readOnlyNote.empty()) {
+    note(config().readOnlyNote, config().cacheWarning ? config().cacheWarning.get() : PyExc_RuntimeWarning);
   }
   st.specs.push_back(std::move(s));
   return st.specs.back().get();

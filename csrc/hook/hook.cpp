@@ -313,6 +313,24 @@ void configure(const Config& c) {
 }
 const Config& config() { return *gConfig; }
 
+namespace {
+std::vector<std::string>* gNotes = new std::vector<std::string>();
+}  // namespace
+
+void note(const std::string& text, PyObject* category) {
+  for (const std::string& n : *gNotes)
+    if (n == text) return;
+  gNotes->push_back(text);
+  if (!category) return;  // already warned about (by Python code, which can point at the user's call)
+  // Whatever exception is being handled stays as it was; a warning turned into an error is dropped.
+  PyObject *t, *v, *tb;
+  PyErr_Fetch(&t, &v, &tb);
+  if (PyErr_WarnEx(category, ("pypaccel: " + text).c_str(), 1) < 0) PyErr_Clear();
+  PyErr_Restore(t, v, tb);
+}
+
+const std::vector<std::string>& notes() { return *gNotes; }
+
 void enable() {
   gWholeProgram = true;
   install();

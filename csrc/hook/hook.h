@@ -5,6 +5,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "profile/code_state.h"
 #include "runtime/native_ctx.h"
@@ -22,6 +23,9 @@ struct Config {
   std::string cacheJournal;   // PYPACCEL_CACHE_JOURNAL: "" (WAL unless on a network filesystem), "wal", "delete"
   // PYPACCEL_EXCLUDE: functions kept interpreted, as "FILE:FIRSTLINENO:QUALNAME" (what `pypaccel bisect` narrows)
   std::set<std::string> excludeKeys;
+  // Why compiled code is not kept although caches exist (PYTHONDONTWRITEBYTECODE): noted at the first compile that
+  // is lost, not before, since a run that only loads from the cache loses nothing.
+  std::string readOnlyNote;
 };
 
 void configure(const Config& c);
@@ -46,6 +50,11 @@ void passthroughHook(bool on);
 // While paused (nestable), frames of this thread pass through: for Python code the runtime itself runs.
 void pauseThread();
 void resumeThread();
+
+// Something the user should know about this whole process (the JIT or the cache is off, and why): warned once
+// with `category` (nullptr: the caller warned; never raised, even under -W error) and listed in stats()["notes"] and the run's records.
+void note(const std::string& text, PyObject* category);
+const std::vector<std::string>& notes();
 
 // Decides once whether `code` may ever be compiled (st.never says why not) and whether it has loops.
 void classify(profile::CodeState& st, PyObject* code);

@@ -66,13 +66,20 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
     }
   }
   if (calls) add("native_calls", calls);
+  // A fallback is one record per reason (and offset) per run, however many calls it concerned: counted per call,
+  // one unsupported instruction in a hot function buried everything else. The calls are a record of their own.
+  auto fallback = [&](const std::string& reason, uint64_t n, int offset = -1, int line = -1) {
+    add("fallback", n ? 1 : 0, reason, offset, line);
+    add("fallback_calls", n, reason, offset, line);
+  };
   for (auto& [k, n] : exits) {
     auto& [offset, line, text, fb] = k;
-    add(fb ? "fallback" : "exit", n, fb ? text + " at offset " + std::to_string(offset) + ", line " + std::to_string(line) : text,
-        offset, line);
+    if (fb) fallback(text + " at offset " + std::to_string(offset) + ", line " + std::to_string(line), n, offset, line);
+    else add("exit", n, text, offset, line);
   }
-  if (!st.never.empty() && st.callCount()) add("fallback", st.callCount(), "not compiled: " + st.never);
-  for (auto& [reason, n] : st.fallbacks) add("fallback", n, reason);
+  if (!st.never.empty() && st.callCount()) fallback("not compiled: " + st.never, st.callCount());
+  for (auto& [reason, n] : st.fallbacks) fallback(reason, n);
+  if (st.compileSeconds > 0) add("compile_us", uint64_t(st.compileSeconds * 1e6 + 0.5));
   return out;
 }
 
@@ -160,7 +167,7 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
 }  // namespace
 
 PyObject* statsDict(const char* file) {
-  uint64_t compiled = 0, loaded = 0, fallbacks = 0, exits = 0, native = 0, disabled = 0;
+  uint64_t compiled = 0, loaded = 0, fallbacks = 0, fallbackCalls = 0, exits = 0, native = 0, disabled = 0;
   PyObject* functions = PyList_New(0);
   std::vector<Snapshot> snaps = snapshotStates("", file);
   for (const Snapshot& sn : snaps) {
@@ -169,46 +176,70 @@ PyObject* statsDict(const char* file) {
     PyObject* exitList = PyList_New(0);
     PyObject* fbList = PyList_New(0);
     PyObject* widenList = PyList_New(0);
-    uint64_t c = 0, l = 0, n = 0;
+    uint64_t c = 0, l = 0, n = 0, compileUs = 0;
     bool dis = false;
+    std::map<std::tuple<int, int, std::string>, PyObject*> fbByWhere;  // borrowed from fbList
     for (const auto& e : evs) {
       if (e.kind == "compiled") c += e.count;
       else if (e.kind == "loaded") l += e.count;
       else if (e.kind == "native_calls") n += e.count;
+      else if (e.kind == "compile_us") compileUs += e.count;
       else if (e.kind == "disabled") dis = true, disabled += e.count;
       else if (e.kind == "widened") {
         PyObject* d = Py_BuildValue("{s:i,s:i,s:s}", "offset", e.offset, "line", e.line, "reason", e.reason.c_str());
         PyList_Append(widenList, d);
         Py_DECREF(d);
-      } else if (e.kind == "exit" || e.kind == "fallback") {
+      } else if (e.kind == "exit") {
         PyObject* d = Py_BuildValue("{s:i,s:i,s:s,s:K}", "offset", e.offset, "line", e.line, "reason",
                                     e.reason.c_str(), "count", (unsigned long long)e.count);
-        PyList_Append(e.kind == "exit" ? exitList : fbList, d);
+        PyList_Append(exitList, d);
         Py_DECREF(d);
-        if (e.kind == "exit") exits += e.count;
-        else fallbacks += e.count;
+        exits += e.count;
+      } else if (e.kind == "fallback") {
+        PyObject* d = Py_BuildValue("{s:i,s:i,s:s,s:K,s:K}", "offset", e.offset, "line", e.line, "reason",
+                                    e.reason.c_str(), "count", (unsigned long long)e.count, "calls", 0ull);
+        PyList_Append(fbList, d);
+        Py_DECREF(d);
+        fbByWhere[{e.offset, e.line, e.reason}] = d;
+        fallbacks += e.count;
+      } else if (e.kind == "fallback_calls") {
+        auto it = fbByWhere.find({e.offset, e.line, e.reason});
+        if (it != fbByWhere.end()) {
+          PyObject* calls = PyLong_FromUnsignedLongLong(e.count);
+          PyDict_SetItemString(it->second, "calls", calls);
+          Py_DECREF(calls);
+        }
+        fallbackCalls += e.count;
       }
     }
     compiled += c;
     loaded += l;
     native += n;
     const char* state = st->excluded ? "excluded" : dis ? "disabled" : (c + l) ? "native" : "interpreted";
-    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:s,s:N,s:N,s:N}", "file", st->filename.c_str(),
+    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:d,s:s,s:N,s:N,s:N}", "file", st->filename.c_str(),
                                 "qualname", st->qualname.c_str(), "firstlineno", st->firstlineno, "calls",
                                 (unsigned long long)st->calls, "compiled", (unsigned long long)c, "loaded",
-                                (unsigned long long)l, "native_calls", (unsigned long long)n, "state", state, "exits",
-                                exitList, "fallbacks", fbList, "widened", widenList);
+                                (unsigned long long)l, "native_calls", (unsigned long long)n, "compile_seconds",
+                                double(compileUs) / 1e6, "state", state, "exits", exitList, "fallbacks", fbList,
+                                "widened", widenList);
     PyList_Append(functions, f);
     Py_DECREF(f);
   }
-  PyObject* totals = Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:d}", "compiled", (unsigned long long)compiled, "loaded",
-                                   (unsigned long long)loaded, "fallbacks", (unsigned long long)fallbacks, "exits",
-                                   (unsigned long long)exits, "native_calls", (unsigned long long)native, "disabled",
-                                   (unsigned long long)disabled, "compile_seconds", compileSeconds());
-  return Py_BuildValue("{s:N,s:N}", "totals", totals, "functions", functions);
+  PyObject* totals = Py_BuildValue(
+      "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d}", "compiled", (unsigned long long)compiled, "loaded",
+      (unsigned long long)loaded, "fallbacks", (unsigned long long)fallbacks, "fallback_calls",
+      (unsigned long long)fallbackCalls, "exits", (unsigned long long)exits, "native_calls", (unsigned long long)native,
+      "disabled", (unsigned long long)disabled, "compile_seconds", compileSeconds());
+  PyObject* noteList = PyList_New(0);
+  for (const std::string& text : notes()) {
+    PyObject* t = PyUnicode_FromString(text.c_str());
+    PyList_Append(noteList, t);
+    Py_DECREF(t);
+  }
+  return Py_BuildValue("{s:N,s:N,s:N}", "totals", totals, "functions", functions, "notes", noteList);
 }
 
-void flushRunRecords(const std::string& runId, double started, const std::string& argv) {
+std::vector<std::string> flushRunRecords(const std::string& runId, double started, const std::string& argv) {
   struct FileRecords {
     std::vector<cache::Event> events;
     std::vector<cache::Profile> profiles;
@@ -229,8 +260,9 @@ void flushRunRecords(const std::string& runId, double started, const std::string
     double started;
     const std::string* argv;
     double ended;
+    std::vector<std::string> written;
   } arg{&byFile, &runId, started, &argv,
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count()};
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(), {}};
   forEachStore(
       [](const std::string& file, void* store, void* p) {
         auto* a = static_cast<Arg*>(p);
@@ -241,8 +273,11 @@ void flushRunRecords(const std::string& runId, double started, const std::string
         if (auto err = s->recordRun(*a->runId, a->started, a->ended, long(getpid()), *a->argv, rec.events,
                                     rec.profiles, rec.usedKeys))
           llvm::consumeError(std::move(err));
+        else if (s->writable())
+          a->written.push_back(s->path());
       },
       &arg);
+  return arg.written;
 }
 
 }  // namespace pypaccel::hook

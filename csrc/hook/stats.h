@@ -16,7 +16,7 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st);
 // What this process did; with `file` set, only that source file's functions (cheap: stats() of a large
 // process builds an entry for each of its thousands of functions).
 PyObject* statsDict(const char* file = nullptr);
-// Writes this run's events into each module's database.
-void flushRunRecords(const std::string& runId, double started, const std::string& argv);
+// Writes this run's events into each module's database; returns the databases written.
+std::vector<std::string> flushRunRecords(const std::string& runId, double started, const std::string& argv);
 
 }  // namespace pypaccel::hook

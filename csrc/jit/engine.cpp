@@ -58,6 +58,16 @@ Engine::~Engine() {
   }
 }
 
+Error checkCpu(const std::string& cpu) {
+  InitializeNativeTarget();
+  std::string triple = sys::getProcessTriple(), err;
+  const Target* target = TargetRegistry::lookupTarget(triple, err);
+  if (!target) return support::bail(err);
+  std::unique_ptr<MCSubtargetInfo> sti(target->createMCSubtargetInfo(triple, "", ""));
+  if (!sti || !sti->isCPUStringValid(cpu)) return support::bail("unknown CPU '" + cpu + "' (PYPACCEL_CPU)");
+  return Error::success();
+}
+
 Expected<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opts) {
   InitializeNativeTarget();
   InitializeNativeTargetAsmPrinter();
@@ -65,13 +75,7 @@ Expected<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opts) {
   if (!jtmb) return jtmb.takeError();
   std::string cpu = chooseCpu(opts.cpu);
   // LLVM aborts the process on some unknown CPU names: check the name against the target first.
-  {
-    std::string err;
-    const Target* target = TargetRegistry::lookupTarget(jtmb->getTargetTriple().str(), err);
-    if (!target) return support::bail(err);
-    std::unique_ptr<MCSubtargetInfo> sti(target->createMCSubtargetInfo(jtmb->getTargetTriple().str(), "", ""));
-    if (!sti || !sti->isCPUStringValid(cpu)) return support::bail("unknown CPU '" + cpu + "' (PYPACCEL_CPU)");
-  }
+  if (auto err = checkCpu(cpu)) return std::move(err);
   jtmb->setCPU(cpu);
   // Features come from the named level, not from the host: code stays valid on any CPU of that level.
   jtmb->getFeatures() = SubtargetFeatures();

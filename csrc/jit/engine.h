@@ -56,5 +56,7 @@ class Engine {
 // The CPU compiled code targets: a named x86-64 micro-architecture level the host supports (portable across
 // machines of that level), or the host CPU itself when asked.
 std::string chooseCpu(const std::string& requested);
+// Whether LLVM knows `cpu` for this host's target: LLVM itself aborts the process on some unknown names.
+llvm::Error checkCpu(const std::string& cpu);
 
 }  // namespace pypaccel::jit

@@ -33,12 +33,13 @@ struct CodeState {
   bool forceCompile = false; // @specialize
   uint64_t calls = 0;  // up to the last settle(); callCount() has them all
   uint64_t compiled = 0, loaded = 0;
+  double compileSeconds = 0;  // looking up, compiling and linking its specializations (stats: compile time)
   std::string codeHash;      // empty until computed (or when the code cannot be keyed)
   bool hashTried = false;
   std::vector<std::unique_ptr<deopt::Specialization>> specs;
   std::map<std::string, std::string> failedSignatures;  // signature -> why it is interpreted
   std::map<std::string, bool> deferred;  // signatures not worth compiling at the first call; wait for the threshold
-  std::map<std::string, uint64_t> fallbacks;            // reason -> times
+  std::map<std::string, uint64_t> fallbacks;            // reason -> times (stats count each reason once per run)
   // Learned, in this run or an earlier one (the cache's profiles): per signature, the bytecode units compiled
   // with generic operations because their fast path kept exiting, and the signatures an earlier run had native.
   std::map<std::string, std::set<int>> widen;

@@ -46,6 +46,13 @@ llvm::Expected<CodeInfo> readCodeInfo(PyObject* code) {
   if (!varnames) return pyError("co_varnames");
   for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(varnames.get()); i++)
     info.localNames.emplace_back(PyUnicode_AsUTF8(PyTuple_GET_ITEM(varnames.get(), i)));
+  for (auto [attr, names] : {std::pair{"co_cellvars", &info.cellNames}, std::pair{"co_freevars", &info.freeNames}}) {
+    Ref t = Ref::steal(PyObject_GetAttrString(code, attr));
+    if (!t || !PyTuple_Check(t.get())) return pyError(attr);
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(t.get()); i++)
+      if (const char* n = PyUnicode_AsUTF8(PyTuple_GET_ITEM(t.get(), i))) names->emplace_back(n);
+    if (PyErr_Occurred()) return pyError(attr);
+  }
   Ref qual = Ref::steal(PyObject_GetAttrString(code, "co_qualname"));
   Ref file = Ref::steal(PyObject_GetAttrString(code, "co_filename"));
   if (!qual || !file) return pyError("co_qualname/co_filename");
@@ -87,7 +94,19 @@ std::string ineligibleReason(const CodeInfo& info) {
   if (info.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
     return "generator or coroutine";
   if (!(info.flags & CO_OPTIMIZED)) return "not a function body (module or class code)";
-  if (info.ncellsFree) return "uses closure cells or free variables";
+  if (info.ncellsFree) {
+    // Name them: the user can only act on a reason that says which variable is shared with which function.
+    auto list = [](const std::vector<std::string>& names) {
+      std::string out;
+      for (const auto& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
+      return out;
+    };
+    std::string what;
+    if (!info.cellNames.empty()) what = "cell " + list(info.cellNames) + ", used by an inner function";
+    if (!info.freeNames.empty())
+      what += (what.empty() ? "free " : "; free ") + list(info.freeNames) + ", from an enclosing function";
+    return "uses closure cells or free variables (" + what + ")";
+  }
   if (info.nlocalsplus != info.nlocals) return "unexpected locals layout";
   // Every exit spills every live local: compile time and memory grow with locals x exits (a namedtuple of 5000
   // fields has a __new__ with 5000 arguments). Such functions are rarely hot loops.

@@ -21,6 +21,7 @@ struct CodeInfo {
   support::Ref consts;  // tuple
   support::Ref names;   // tuple
   std::vector<std::string> localNames;
+  std::vector<std::string> cellNames, freeNames;  // co_cellvars, co_freevars: named in ineligibleReason
   std::string qualname, filename;
   int firstlineno = 0;
   int argcount = 0, kwonlyargcount = 0, nlocals = 0, nlocalsplus = 0, flags = 0;

@@ -210,8 +210,10 @@ TEST_CASE("ineligibleReason names generators closures and module code", "[spec]"
   CHECK(reason(functionCode("def f(n):\n    yield n\n").get()) == "generator or coroutine");
   CHECK(reason(functionCode("async def f(n):\n    return n\n").get()) == "generator or coroutine");
   const char* closure = "def outer(n):\n    def inner():\n        return n\n    return inner\nf = outer(1)\n";
-  CHECK(reason(functionCode(closure, "outer").get()) == "uses closure cells or free variables");
-  CHECK(reason(functionCode(closure, "f").get()) == "uses closure cells or free variables");
+  CHECK(reason(functionCode(closure, "outer").get()) ==
+        "uses closure cells or free variables (cell 'n', used by an inner function)");
+  CHECK(reason(functionCode(closure, "f").get()) ==
+        "uses closure cells or free variables (free 'n', from an enclosing function)");
   CHECK(reason(moduleCode("x = 1\n").get()) == "not a function body (module or class code)");
   Ref mod = moduleCode("class C:\n    x = 1\n");
   Ref consts = Ref::steal(PyObject_GetAttrString(mod.get(), "co_consts"));

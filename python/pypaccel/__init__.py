@@ -2,6 +2,7 @@
 # enable/disable/is_enabled for the whole process, @specialize for one function, stats() for what happened.
 # Importing must stay cheap (it runs before user code under `python -m pypaccel run`): no sqlite3/json/argparse.
 import os
+import sys
 
 # Absolute form: a missing build then reads "No module named 'pypaccel._pypaccel'" (ModuleNotFoundError), where
 # `from . import _pypaccel` would blame a circular import. Either way the ImportError is meant to surface.
@@ -45,8 +46,29 @@ def _env_int(name, default, low, high):
     return default
 
 
+_cache_checked = False
+
+
+def _check_cache():
+    # Caching that is off for the whole process must be said once, not discovered from runs that never get faster.
+    # Checked here, when pypaccel is switched on, so that the warning points at that call.
+    # (Under -B the caches are read-only: the extension says so at the first compile it cannot keep, since a run
+    # that only loads loses nothing.)
+    global _cache_checked
+    if _cache_checked:
+        return
+    _cache_checked = True
+    problem = None if sys.dont_write_bytecode else _paths.override_problem(probe=True)
+    if problem:
+        problem += ": caching is off, every run compiles again"
+        import warnings
+        warnings.warn(f"pypaccel: {problem}", CacheWarning, stacklevel=4)  # <- _config <- enable <- its caller
+        _ext.note(problem)
+
+
 def _config(threshold, stress_exits, opt_level, cpu):
     # Explicit arguments beat environment variables, which beat the defaults.
+    _check_cache()
     return {
         "threshold": _env_int("PYPACCEL_THRESHOLD", 200, 0, 2**31 - 1) if threshold is None else int(threshold),
         "stress_exits": _env_flag("PYPACCEL_STRESS_EXITS") if stress_exits is None else bool(stress_exits),
@@ -56,6 +78,7 @@ def _config(threshold, stress_exits, opt_level, cpu):
         "cache_warning": CacheWarning,
         "cache_journal": _cache_journal(),
         "exclude_keys": _exclude_keys(),
+        "read_only_note": _paths.DONT_WRITE_BYTECODE_NOTE if sys.dont_write_bytecode else None,
     }
 
 
@@ -90,10 +113,19 @@ def _flush_at_exit():
     # Losing this run's records is better than an error at exit in someone's program: report it in one line.
     _write_native_log()
     try:
-        _ext.flush()
+        written = _ext.flush()
     except Exception as exc:  # noqa: BLE001 - whatever the cache layer raised, the program already finished
-        import sys
         sys.stderr.write(f"pypaccel: could not write run records to the cache: {exc}\n")
+        written = []
+    if sys.dont_write_bytecode:
+        return  # -B: pypaccel writes nothing, as CPython writes no .pyc
+    try:
+        import time
+        from . import _last_run
+        _last_run.write({"run_id": _ext.run_id, "pid": os.getpid(), "ended": time.time(), "argv": list(sys.argv),
+                         "cwd": os.getcwd(), "databases": written, "notes": list(_ext.notes())})
+    except Exception as exc:  # noqa: BLE001 - as above
+        sys.stderr.write(f"pypaccel: could not write the record of this run: {exc}\n")
 
 
 def _write_native_log():
@@ -117,7 +149,6 @@ def _write_native_log():
         finally:
             os.close(fd)
     except Exception as exc:  # noqa: BLE001 - as for the flush: the program already finished, say it and go on
-        import sys
         sys.stderr.write(f"pypaccel: could not write PYPACCEL_NATIVE_LOG={path!r}: {exc}\n")
 
 

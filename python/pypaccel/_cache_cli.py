@@ -367,23 +367,41 @@ def format_verify(results, shown, out):
 
 # -- clear -------------------------------------------------------------------------------------------------------
 
-def _clearable(path, explicit):
-    """None if `path` may be deleted, else why not. What a directory search finds is ours by its name; a file
-    named on the command line must look like a cache too, so a slip of the finger cannot delete a source."""
+def _application_id(path, header):
+    """The database's application_id, or None when it is not a SQLite file we can read."""
+    if _not_a_cache(path, header):
+        return None
+    app_id = _header_application_id(header)
+    if app_id == APPLICATION_ID or not os.path.exists(path + "-wal"):
+        return app_id
+    # A WAL database's header may still sit in its -wal: ask SQLite, read-only.
+    import sqlite3
+    try:
+        con = _connect(path)
+        try:
+            return _pragma(con, "application_id")
+        finally:
+            con.close()
+    except (sqlite3.Error, OSError):
+        return app_id
+
+
+def _clearable(path):
+    """None if `path` may be deleted, else why not. Only a pypaccel database, known by its application_id whatever
+    its name, however it was found (a directory search, a file named on the command line, PYPACCEL_CACHE_DIR): a
+    slip of the finger or of an environment variable must never delete anything else."""
     if not os.path.isfile(path):
         return "not a regular file"
-    if not explicit or path.endswith(".pyp"):
+    if _application_id(path, _header(path)) == APPLICATION_ID:
         return None
-    if _header_application_id(_header(path)) == APPLICATION_ID:
-        return None
-    return "not a pypaccel cache database (no .pyp suffix, no pypaccel application_id)"
+    return "not a pypaccel cache database (no pypaccel application_id; delete it yourself if it is yours to delete)"
 
 
 def clear(targets, dry_run):
-    """Deletes each (path, explicit) target with its companion files. Returns (removed, refused, failed)."""
+    """Deletes each target database with its companion files. Returns (removed, refused, failed)."""
     removed, refused, failed = [], [], []
-    for path, explicit in targets:
-        why = _clearable(path, explicit)
+    for path in targets:
+        why = _clearable(path)
         if why:
             refused.append({"database": path, "reason": why})
             continue
@@ -462,6 +480,10 @@ def _databases(args, warn):
     for given in paths:
         if not os.path.exists(given):
             warn(f"no such file or directory: {given}")
+    if not paths and not args.user:
+        problem = _paths.override_problem()
+        if problem:
+            warn(problem)
     if args.user:
         user = _paths._user_cache_root()
         if os.path.isdir(user):  # no per-user cache yet is the normal state, not worth a warning
@@ -523,10 +545,6 @@ def main(argv=None, stdout=None, stderr=None):
         else:
             format_verify(results, found, stdout)
         return 1 if damaged else 0
-    # Files named on the command line (not directories or sources standing for their databases) get the stricter
-    # check of _clearable().
-    explicit = {os.path.realpath(p) for p in args.paths
-                if os.path.isfile(p) and not p.endswith((".py", ".pyw"))}
-    removed, refused, failed = clear([(p, os.path.realpath(p) in explicit) for p in found], args.dry_run)
+    removed, refused, failed = clear(found, args.dry_run)
     format_clear(removed, refused, failed, args.dry_run, stdout, stderr)
     return 1 if refused or failed else 0

@@ -50,6 +50,44 @@ def override_root():
     return os.path.abspath(root) if root else None
 
 
+# Said once by a process that enables pypaccel under -B, and by `stats` and `doctor` run so.
+DONT_WRITE_BYTECODE_NOTE = ("PYTHONDONTWRITEBYTECODE is set (or python -B): pypaccel's caches are read-only, as .pyc"
+                            " files are; what no earlier run stored is compiled again in every run")
+
+_PSEUDO_FILESYSTEMS = ("/proc", "/sys")  # accept mkdir's access check as root, then fail every create
+
+
+def override_problem(probe=False):
+    """Why PYPACCEL_CACHE_DIR cannot hold cache databases, or None (also when it is unset).
+
+    Without `probe` nothing is written (for the read-only commands); with it, the directory is created if needed and
+    a file is created and deleted in it, which is the only test an immutable directory or /proc cannot pass."""
+    root = override_root()
+    if root is None:
+        return None
+    name = f"PYPACCEL_CACHE_DIR={os.environ['PYPACCEL_CACHE_DIR']}"
+    real = os.path.realpath(root)
+    for fs in _PSEUDO_FILESYSTEMS:
+        if real == fs or real.startswith(fs + os.sep):
+            return f"{name} is under {fs}, where no file can be created"
+    existing = root
+    while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"{name} is not a directory" + ("" if existing == root else f" ({existing} is a file)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"{name} is not writable (permission denied or immutable)"
+    if probe:
+        probe_path = os.path.join(root, f".pypaccel-probe-{os.getpid()}")
+        try:
+            os.makedirs(root, exist_ok=True)
+            os.close(os.open(probe_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(probe_path)
+        except OSError as exc:
+            return f"{name}: cannot create a file there ({exc.strerror or exc})"
+    return None
+
+
 def candidates(filename):
     """Database paths for a source file, preferred first, without touching the filesystem.
 

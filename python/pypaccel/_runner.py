@@ -92,6 +92,10 @@ def _importer_for(path):
 def _enable():
     import pypaccel
     pypaccel.enable()
+    if _report:
+        import atexit
+        pypaccel._ext.exclude(_report_at_exit)
+        atexit.register(_report_at_exit)
 
 
 def run_script(script, args):
@@ -143,7 +147,20 @@ def run_module(module, args):
     return 0
 
 
-USAGE = "usage: python -m pypaccel run [-h] (SCRIPT | -m MODULE) [ARGS...]\n"
+USAGE = "usage: python -m pypaccel run [-h] [--stats] (SCRIPT | -m MODULE) [ARGS...]\n"
+
+
+_report = False  # run --stats
+
+
+def _report_at_exit():
+    # `run --stats`: this run's report, from the process itself (its caches may be read-only, or sit beside the
+    # standard library). Registered after enable() registered the flush, so it runs before it: what pypaccel itself
+    # does at exit is not the program's.
+    import pypaccel
+    from . import _stats_report
+    sys.stderr.write("\npypaccel: stats of this run\n")
+    _stats_report.format_human(_stats_report.from_process(pypaccel.stats()), sys.stderr)
 
 
 def main(argv):
@@ -152,8 +169,14 @@ def main(argv):
     arg = argv.pop(0) if argv else None
     if arg in ("-h", "--help"):
         sys.stdout.write(USAGE + "\nRun a script or module exactly as python would, with pypaccel enabled.\n"
-                         "Everything after SCRIPT or -m MODULE is passed to the program.\n")
+                         "Everything after SCRIPT or -m MODULE is passed to the program.\n\n"
+                         "  --stats  at exit, print this run's stats to stderr (python -m pypaccel stats shows\n"
+                         "           what the cache databases recorded)\n")
         return 0
+    if arg == "--stats":
+        global _report
+        _report = True
+        arg = argv.pop(0) if argv else None
     if arg is not None and arg.startswith("-m"):  # `-m MODULE` or, as python accepts, `-mMODULE`
         module = arg[2:] or (argv.pop(0) if argv else "")
         if module:

@@ -8,7 +8,14 @@ from . import _paths
 APPLICATION_ID = 0x50595041  # "PYPA", set by the extension with PRAGMA application_id
 SCHEMA_VERSION = 2           # PRAGMA user_version of the layout read below
 COUNTERS = ("compiled", "loaded", "native_calls", "disabled")       # event kinds that are plain counts
-TOTALS = ("compiled", "loaded", "fallbacks", "exits", "native_calls", "disabled")
+TOTALS = ("compiled", "loaded", "fallbacks", "fallback_calls", "exits", "native_calls", "disabled", "compile_seconds")
+# --sort keys: what each function is ranked by (highest first).
+SORT_KEYS = {
+    "native_calls": lambda f: f["native_calls"],
+    "exits": lambda f: sum(e["count"] for e in f["exits"]),
+    "fallbacks": lambda f: (sum(e["count"] for e in f["fallbacks"]), sum(e["calls"] or 0 for e in f["fallbacks"])),
+    "compile_time": lambda f: f["compile_seconds"] or 0,
+}
 
 
 class NotACache(Exception):
@@ -31,12 +38,22 @@ def _connect(path):
 def _new_function(qualname, firstlineno):
     entry = {"qualname": qualname, "firstlineno": firstlineno}
     entry.update({kind: 0 for kind in COUNTERS})
-    entry.update({"exits": [], "fallbacks": [], "widened": [], "specializations": 0})
+    entry.update({"exits": [], "fallbacks": [], "widened": [], "specializations": 0, "compile_seconds": None})
     return entry
 
 
-def read_database(path):
-    """The report of one database: its module, most recent run and per-function records.
+def _argv(text):
+    # The extension stores repr(sys.argv); a list again for --json. Anything else is shown as it is.
+    import ast
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return text
+    return value if isinstance(value, list) and all(isinstance(a, str) for a in value) else text
+
+
+def read_database(path, run_id=None):
+    """The report of one database: its module, most recent run (or the run `run_id`) and per-function records.
 
     Raises sqlite3.Error (corrupt, not SQLite, unreadable) or NotACache; the caller turns both into warnings."""
     con = _connect(path)
@@ -48,8 +65,12 @@ def read_database(path):
         if version != SCHEMA_VERSION:
             raise NotACache(f"cache schema version {version}, this pypaccel reads version {SCHEMA_VERSION}")
         meta = dict(con.execute("SELECT key, value FROM meta"))
-        run = con.execute("SELECT run_id, started, ended, pid, argv FROM runs"
-                          " ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
+        if run_id is None:
+            run = con.execute("SELECT run_id, started, ended, pid, argv FROM runs"
+                              " ORDER BY started DESC, rowid DESC LIMIT 1").fetchone()
+        else:
+            run = con.execute("SELECT run_id, started, ended, pid, argv FROM runs WHERE run_id = ?",
+                              (run_id,)).fetchone()
         functions = {}
 
         def function(qualname, firstlineno):
@@ -61,6 +82,7 @@ def read_database(path):
         for qualname, firstlineno, n in con.execute(
                 "SELECT qualname, firstlineno, COUNT(*) FROM specializations GROUP BY qualname, firstlineno"):
             function(qualname, firstlineno)["specializations"] = n
+        fallback_calls = {}
         if run is not None:
             for qualname, firstlineno, kind, offset, line, reason, count in con.execute(
                     "SELECT qualname, firstlineno, kind, offset, line, reason, SUM(count) FROM events"
@@ -71,10 +93,23 @@ def read_database(path):
                 elif kind == "exit":
                     entry["exits"].append({"offset": offset, "line": line, "reason": reason, "count": count})
                 elif kind == "fallback":
-                    entry["fallbacks"].append({"reason": reason, "count": count})
+                    # count: the fallback itself, once per function and run; calls: how many calls it concerned
+                    # (a record of its own, "fallback_calls"; an older pypaccel counted the calls here, and had none).
+                    # No offset (a refusal) reads -1, as in pypaccel.stats().
+                    entry["fallbacks"].append({"offset": -1 if offset is None else offset,
+                                               "line": -1 if line is None else line, "reason": reason,
+                                               "count": count, "calls": None})
+                elif kind == "fallback_calls":
+                    fallback_calls[qualname, firstlineno, offset, line, reason] = count
+                elif kind == "compile_us":
+                    entry["compile_seconds"] = (entry["compile_seconds"] or 0) + count / 1e6
                 elif kind == "widened":
                     entry["widened"].append({"offset": offset, "line": line, "reason": reason})
                 # Any other kind comes from a newer extension: not ours to interpret, so leave it out.
+        for (qualname, firstlineno), entry in functions.items():
+            for e in entry["fallbacks"]:
+                where = (None if e["offset"] < 0 else e["offset"], None if e["line"] < 0 else e["line"])
+                e["calls"] = fallback_calls.get((qualname, firstlineno, *where, e["reason"]))
     finally:
         con.close()
 
@@ -85,7 +120,8 @@ def read_database(path):
     return {
         "database": os.path.abspath(path),
         "module_path": meta.get("module_path"),
-        "run": None if run is None else dict(zip(("run_id", "started", "ended", "pid", "argv"), run)),
+        "run": None if run is None else dict(zip(("run_id", "started", "ended", "pid", "argv"), run[:4] + (
+            None if run[4] is None else _argv(run[4]),))),
         "specializations": sum(f["specializations"] for f in ordered),
         "totals": _totals(ordered),
         "functions": ordered,
@@ -99,34 +135,94 @@ def _totals(functions):
             totals[kind] += f[kind]
         totals["exits"] += sum(e["count"] for e in f["exits"])
         totals["fallbacks"] += sum(e["count"] for e in f["fallbacks"])
+        totals["fallback_calls"] += sum(e["calls"] or 0 for e in f["fallbacks"])
+        totals["compile_seconds"] += f["compile_seconds"] or 0
     return totals
 
 
-def collect(paths, warn):
-    """Reports of every readable database under `paths`, and the totals over their most recent runs."""
-    import sqlite3
-    for given in paths:
-        if not os.path.exists(given):
-            warn(f"no such file or directory: {given}")
-    modules = []
-    for path in _paths.cache_roots_for_stats(paths):
-        try:
-            modules.append(read_database(path))
-        except (sqlite3.Error, NotACache, OSError) as exc:
-            warn(f"skipping {path}: {exc}")
+def environment_notes():
+    """What this process can tell about caching being off, with nothing written (the same texts a run warns with)."""
+    notes = []
+    if sys.dont_write_bytecode:
+        notes.append(_paths.DONT_WRITE_BYTECODE_NOTE)
+    problem = _paths.override_problem()
+    if problem:
+        notes.append(problem + ": caching is off, every run compiles again")
+    return notes
+
+
+def _report(modules, notes):
     modules.sort(key=lambda m: (m["module_path"] or m["database"], m["database"]))
     totals = dict.fromkeys(TOTALS, 0)
     for module in modules:
         for key in TOTALS:
             totals[key] += module["totals"][key]
-    return {"totals": totals, "modules": modules}
+    return {"totals": totals, "modules": modules, "notes": notes}
+
+
+def collect(paths, warn, run_id=None):
+    """Reports of every readable database under `paths` (their most recent runs, or the run `run_id`), and the
+    totals over them."""
+    import sqlite3
+    for given in paths:
+        if not os.path.exists(given):
+            warn(f"no such file or directory: {given}")
+    modules = []
+    for path in (_paths.cache_roots_for_stats(paths) if run_id is None else paths):
+        try:
+            modules.append(read_database(path, run_id))
+        except (sqlite3.Error, NotACache, OSError) as exc:
+            warn(f"skipping {path}: {exc}")
+    return _report(modules, environment_notes())
+
+
+def collect_last(warn):
+    """The most recent run, from its record (see _last_run.py): its databases, wherever they are, read for that run
+    only, its argv and the notes it was warned with. None when no run left a record."""
+    from . import _last_run
+    record = _last_run.read()
+    if record is None:
+        return None
+    report = collect([d for d in record.get("databases") or [] if isinstance(d, str)], warn, record.get("run_id"))
+    report["notes"] = [n for n in record.get("notes") or [] if isinstance(n, str)] + [
+        n for n in report["notes"] if n not in (record.get("notes") or [])]
+    report["last_run"] = {k: record.get(k) for k in ("run_id", "pid", "ended", "argv", "cwd")}
+    return report
+
+
+def from_process(stats):
+    """The report of this process from pypaccel.stats(), in the shape collect() gives (for `run --stats`)."""
+    by_file = {}
+    for f in stats["functions"]:
+        entry = _new_function(f["qualname"], f["firstlineno"])
+        entry.update({k: f[k] for k in ("compiled", "loaded", "native_calls", "exits", "fallbacks", "widened",
+                                         "compile_seconds")})
+        entry["disabled"] = int(f["state"] == "disabled")
+        entry["specializations"] = None
+        by_file.setdefault(f["file"], []).append(entry)
+    modules = []
+    for file, functions in by_file.items():
+        functions.sort(key=lambda f: (f["firstlineno"], f["qualname"]))
+        modules.append({"database": None, "module_path": file, "run": None, "specializations": None,
+                        "totals": _totals(functions), "functions": functions})
+    report = _report(modules, list(stats.get("notes") or []))
+    report["totals"]["compile_seconds"] = stats["totals"]["compile_seconds"]  # includes code not listed
+    return report
+
+
+def select(report, sort=None, top=None):
+    """The functions to show, highest `sort` key first (source order within modules without one), at most `top`."""
+    rows = [(m, f) for m in report["modules"] for f in m["functions"]]
+    if sort:
+        rows.sort(key=lambda mf: SORT_KEYS[sort](mf[1]), reverse=True)
+    return rows if top is None else rows[:top]
 
 
 # -- Human-readable output ---------------------------------------------------------------------------------------
 
 _COLUMNS = (("compiled", "compiled"), ("loaded", "loaded"), ("native_calls", "native calls"),
             ("exits", "exits"), ("fallbacks", "fallbacks"), ("disabled", "disabled"),
-            ("specializations", "stored"))
+            ("specializations", "stored"), ("compile_seconds", "compile ms"))
 
 
 def _when(timestamp):
@@ -139,44 +235,99 @@ def _when(timestamp):
 
 def _cell(entry, key):
     if key in ("exits", "fallbacks"):
-        return sum(e["count"] for e in entry[key])
-    return entry[key]
+        return str(sum(e["count"] for e in entry[key]))
+    if key == "compile_seconds":
+        return "-" if entry[key] is None else f"{entry[key] * 1000:.1f}"
+    return "-" if entry[key] is None else str(entry[key])
 
 
-def format_human(report, out):
-    for module in report["modules"]:
-        out.write(f"{module['module_path'] or '(unknown module)'}\n")
-        out.write(f"  database: {module['database']}, {module['specializations']} stored specializations\n")
-        run = module["run"]
-        if run is None:
-            out.write("  no run recorded\n")
-        else:
-            out.write(f"  most recent run: {_when(run['started'])}, pid {run['pid']}, argv {run['argv']}\n")
-        if module["functions"]:
-            rows = [[f"{f['qualname']}:{f['firstlineno']}"] + [str(_cell(f, key)) for key, _ in _COLUMNS]
-                    for f in module["functions"]]
-            header = ["function"] + [title for _, title in _COLUMNS]
-            widths = [max(len(row[i]) for row in rows + [header]) for i in range(len(header))]
+def _fallback_text(e):
+    # count is the fallback itself (1 per function and run; more only for several code objects of one name).
+    times = " (compiled in, not reached)" if e["count"] == 0 else "" if e["count"] == 1 else f" x{e['count']}"
+    calls = "" if not e.get("calls") else f", {e['calls']} call{'s' if e['calls'] != 1 else ''}"
+    return f"fallback: {e['reason']}{times}{calls}"
 
-            def line(cells):
-                return "  " + cells[0].ljust(widths[0]) + "".join(
-                    "  " + c.rjust(w) for c, w in zip(cells[1:], widths[1:])) + "\n"
 
-            out.write(line(header))
-            for row, f in zip(rows, module["functions"]):
-                out.write(line(row))
-                for e in f["exits"]:
-                    where = f"offset {e['offset']} (line {e['line']})"
-                    out.write(f"      guard exit at {where}: {e['reason']} x{e['count']}\n")
-                for e in f["fallbacks"]:
-                    out.write(f"      fallback: {e['reason']} x{e['count']}\n")
-                for e in f["widened"]:
-                    out.write(f"      widened at offset {e['offset']} (line {e['line']}): {e['reason']}\n")
+def _columns(report):
+    # Columns no function has data for are left out: the stored count of this process's own report, compile times
+    # of runs recorded before pypaccel kept them.
+    rows = [f for m in report["modules"] for f in m["functions"]]
+    return [(key, title) for key, title in _COLUMNS
+            if key not in ("specializations", "compile_seconds") or any(f[key] is not None for f in rows)]
+
+
+def _table(rows, columns, out, name):
+    """One line per function (`name` gives its first cell), with its exits, fallbacks and widened lines under it."""
+    cells = [[name(m, f)] + [_cell(f, key) for key, _ in columns] for m, f in rows]
+    header = ["function"] + [title for _, title in columns]
+    widths = [max(len(row[i]) for row in cells + [header]) for i in range(len(header))]
+
+    def line(c):
+        return "  " + c[0].ljust(widths[0]) + "".join("  " + x.rjust(w) for x, w in zip(c[1:], widths[1:])) + "\n"
+
+    out.write(line(header))
+    for row, (_, f) in zip(cells, rows):
+        out.write(line(row))
+        for e in f["exits"]:
+            out.write(f"      guard exit at offset {e['offset']} (line {e['line']}): {e['reason']} x{e['count']}\n")
+        for e in f["fallbacks"]:
+            out.write(f"      {_fallback_text(e)}\n")
+        for e in f["widened"]:
+            out.write(f"      widened at offset {e['offset']} (line {e['line']}): {e['reason']}\n")
+
+
+def _run_line(run):
+    argv = " ".join(run["argv"]) if isinstance(run["argv"], list) else run["argv"]
+    return f"pid {run['pid']}, argv {argv}"
+
+
+def format_human(report, out, sort=None, top=None):
+    for note in report.get("notes") or []:
+        out.write(f"note: {note}\n")
+    last = report.get("last_run")
+    if last:
+        out.write(f"most recent run: {_when(last.get('ended'))} (ended), {_run_line(last)}, in {last.get('cwd')}:"
+                  f" {len(report['modules'])} database(s)\n\n")
+    columns = _columns(report)
+    if sort or top is not None:
+        # One table over every module: the functions that matter most, wherever they are.
+        rows = select(report, sort, top)
+        count = sum(len(m["functions"]) for m in report["modules"])
+        by = f" by {sort.replace('_', ' ')}" if sort else ""
+        out.write(f"{len(rows)} of {count} function(s){by}, over {len(report['modules'])} database(s):\n")
+        if rows:
+            _table(rows, columns, out, lambda m, f: f"{f['qualname']}:{f['firstlineno']} ({m['module_path']})")
         out.write("\n")
+    else:
+        for module in report["modules"]:
+            out.write(f"{module['module_path'] or '(unknown module)'}\n")
+            if module["database"] is not None:
+                out.write(f"  database: {module['database']}, {module['specializations']} stored specializations\n")
+                run = module["run"]
+                out.write("  no run recorded\n" if run is None else
+                          f"  most recent run: {_when(run['started'])}, {_run_line(run)}\n")
+            if module["functions"]:
+                _table([(module, f) for f in module["functions"]], columns, out,
+                       lambda m, f: f"{f['qualname']}:{f['firstlineno']}")
+            out.write("\n")
     t = report["totals"]
-    out.write(f"total over {len(report['modules'])} database(s): {t['compiled']} compiled, {t['loaded']} loaded from"
-              f" cache, {t['native_calls']} native calls, {t['exits']} guard exits, {t['fallbacks']} fallbacks,"
-              f" {t['disabled']} disabled\n")
+    calls = f" (in {t['fallback_calls']} calls)" if t["fallback_calls"] else ""
+    # This process's own report (run --stats) is by source file: some may have no database.
+    over = "file(s)" if any(m["database"] is None for m in report["modules"]) else "database(s)"
+    out.write(f"total over {len(report['modules'])} {over}: {t['compiled']} compiled, {t['loaded']} loaded from"
+              f" cache, {t['native_calls']} native calls, {t['exits']} guard exits, {t['fallbacks']} fallbacks{calls},"
+              f" {t['disabled']} disabled, {t['compile_seconds'] * 1000:.1f} ms compiling\n")
+
+
+def _positive(text):
+    import argparse
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"want a positive number, got {text!r}")
+    return value
 
 
 def main(argv=None, stdout=None, stderr=None):
@@ -190,19 +341,50 @@ def main(argv=None, stdout=None, stderr=None):
     parser.add_argument("paths", nargs="*", metavar="PATH",
                         help="database, source file or directory to search recursively"
                              " (default: $PYPACCEL_CACHE_DIR if set, else the current directory)")
+    parser.add_argument("--last", action="store_true",
+                        help="the most recent run of any program, from the databases it wrote wherever they are")
+    parser.add_argument("--sort", choices=sorted(SORT_KEYS),
+                        help="one table of the functions over all databases, highest first")
+    parser.add_argument("--top", type=_positive, metavar="N", help="only the N functions that rank highest")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
+    if args.last and args.paths:
+        parser.error("--last takes no PATH")
 
     def warn(message):
         stderr.write(f"pypaccel stats: warning: {message}\n")
 
-    report = collect(args.paths, warn)
+    if args.last:
+        report = collect_last(warn)
+        if report is None:
+            from . import _last_run
+            stdout.write(f"no run recorded in {_last_run.path()}\n")
+            return 0
+    else:
+        report = collect(args.paths, warn)
     if args.json:
+        if args.sort or args.top is not None:
+            shown = {id(f) for _, f in select(report, args.sort, args.top)}
+            for module in report["modules"]:
+                module["functions"] = [f for f in module["functions"] if id(f) in shown]
+                if args.sort:
+                    module["functions"].sort(key=SORT_KEYS[args.sort], reverse=True)
         json.dump(report, stdout, indent=2)
         stdout.write("\n")
     else:
         if not report["modules"]:
             where = ", ".join(args.paths) if args.paths else (_paths.override_root() or os.getcwd())
             stdout.write(f"no pypaccel cache databases found in {where}\n")
-        format_human(report, stdout)
+            if not args.paths and not args.last:
+                _hint_last(stdout)
+        format_human(report, stdout, args.sort, args.top)
     return 0
+
+
+def _hint_last(out):
+    # Where the most recent run's databases are is often not here (the standard library, site-packages).
+    from . import _last_run
+    record = _last_run.read()
+    if record and record.get("databases"):
+        out.write(f"the most recent run ({_when(record.get('ended'))}, {len(record['databases'])} database(s), argv"
+                  f" {' '.join(map(str, record.get('argv') or []))}): python -m pypaccel stats --last\n")

@@ -137,3 +137,134 @@ def test_stats_of_one_file(tmp_path):
     assert only["totals"]["native_calls"] == 1 and only["totals"]["compiled"] + only["totals"]["loaded"] == 1
     assert pypaccel.stats("<no-such-file>")["functions"] == []
     assert any(e["file"] == "<one-file>" for e in pypaccel.stats()["functions"])
+
+
+# -- Saying so when the JIT or the cache is off (issue 15, item 5) ------------------------------------------------
+
+HOT = """\
+    import json, pypaccel, warnings
+    warnings.simplefilter("always")
+    pypaccel.enable(threshold=0)
+    def f(x):
+        return x + 1
+    for i in range(50):
+        f(i)
+    print(json.dumps(pypaccel.stats()["notes"]))
+    """
+
+
+def warned(result, category, text):
+    lines = [line for line in result.stderr.splitlines() if f"{category}: pypaccel: " in line]
+    assert len(lines) == 1 and text in lines[0], result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def immutable_dir(path):
+    path.mkdir()
+    import subprocess
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    return path
+
+
+@pytest.mark.parametrize("kind", ["file", "proc", "immutable"])
+def test_unusable_cache_dir_warns_once_and_says_so_in_stats(run_python, tmp_path, kind):
+    if kind == "file":
+        where = tmp_path / "notes.txt"
+        where.write_text("important\n")
+        why = "is not a directory"
+    elif kind == "proc":
+        where, why = "/proc/pypaccel-cache", "is under /proc"
+    else:
+        where, why = immutable_dir(tmp_path / "ro"), "is not writable"
+    try:
+        result = run_snippet(run_python, HOT, env={"PYPACCEL_CACHE_DIR": str(where)})
+        notes = warned(result, "CacheWarning", f"PYPACCEL_CACHE_DIR={where} {why}")
+    finally:
+        if kind == "immutable":
+            import subprocess
+            subprocess.run(["chattr", "-i", str(where)])
+    assert len(notes) == 1 and why in notes[0] and "caching is off" in notes[0]
+    if kind == "file":
+        assert where.read_text() == "important\n"
+
+
+def test_dont_write_bytecode_is_honoured_and_said(run_python):
+    result = run_snippet(run_python, HOT, env={"PYTHONDONTWRITEBYTECODE": "1"})
+    notes = warned(result, "CacheWarning", "PYTHONDONTWRITEBYTECODE is set")
+    assert notes and "read-only" in notes[0]
+    assert not run_python.cache_dir.exists() or not any(run_python.cache_dir.rglob("*.pyp"))
+    stats = run_python("-m", "pypaccel", "stats", env={"PYTHONDONTWRITEBYTECODE": "1"})
+    assert "note: PYTHONDONTWRITEBYTECODE is set" in stats.stdout
+
+
+def test_unknown_cpu_warns_once_and_says_so_in_stats(run_python):
+    result = run_snippet(run_python, HOT + "print(pypaccel.stats()['totals']['compiled'])\n",
+                         env={"PYPACCEL_CPU": "bogus"})
+    assert result.stdout.splitlines()[-1] == "0"  # the JIT is off, the program runs on
+    lines = [line for line in result.stderr.splitlines() if "RuntimeWarning: pypaccel: " in line]
+    assert len(lines) == 1 and "JIT unavailable: unknown CPU 'bogus' (PYPACCEL_CPU)" in lines[0], result.stderr
+    assert json.loads(result.stdout.splitlines()[-2]) == [
+        "JIT unavailable: unknown CPU 'bogus' (PYPACCEL_CPU); everything runs in the interpreter"]
+
+
+# -- Fallbacks, once per function and run (issue 15, item 7) -----------------------------------------------------
+
+CLOSURE = """\
+    import json, pypaccel
+    pypaccel.enable(threshold=0)
+    def outer(n):
+        def inner(x):
+            return x + n
+        return inner
+    def hot(n):  # compiled: the file gets a database (code only ever ineligible would not create one)
+        return n + 1
+    inner = outer(3)
+    for i in range(300):
+        inner(hot(i))
+    print(json.dumps(pypaccel.stats(__file__)))
+    """
+
+
+def test_fallbacks_count_once_per_function_and_name_their_variables(run_python, tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(CLOSURE))
+    result = run_python(script)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    by_name = {f["qualname"]: f for f in stats["functions"]}
+    (fb,) = by_name["outer.<locals>.inner"]["fallbacks"]
+    assert fb["reason"] == "not compiled: uses closure cells or free variables (free 'n', from an enclosing function)"
+    assert (fb["count"], fb["calls"]) == (1, 300)
+    (fb,) = by_name["outer"]["fallbacks"]
+    assert "(cell 'n', used by an inner function)" in fb["reason"] and (fb["count"], fb["calls"]) == (1, 1)
+    assert (stats["totals"]["fallbacks"], stats["totals"]["fallback_calls"]) == (2, 301)
+    # What the database recorded says the same.
+    report = json.loads(run_python("-m", "pypaccel", "stats", "--json", script).stdout)
+    (module,) = report["modules"]
+    cli = {f["qualname"]: f for f in module["functions"]}
+    for name in ("outer", "outer.<locals>.inner"):
+        assert cli[name]["fallbacks"] == by_name[name]["fallbacks"]
+    assert (report["totals"]["fallbacks"], report["totals"]["fallback_calls"]) == (2, 301)
+    assert module["run"]["argv"] == [str(script)]
+
+
+def test_compile_time_per_function(run_python, tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""\
+        import json, pypaccel
+        pypaccel.enable(threshold=0)
+        def hot(n):
+            t = 0
+            for i in range(n):
+                t += i
+            return t
+        hot(10)
+        print(json.dumps(pypaccel.stats(__file__)))
+        """))
+    stats = json.loads(run_python(script).stdout)
+    (hot,) = [f for f in stats["functions"] if f["qualname"] == "hot"]
+    assert 0 < hot["compile_seconds"] <= stats["totals"]["compile_seconds"]
+    report = json.loads(run_python("-m", "pypaccel", "stats", "--json", script).stdout)
+    (cli,) = [f for f in report["modules"][0]["functions"] if f["qualname"] == "hot"]
+    assert cli["compile_seconds"] == pytest.approx(hot["compile_seconds"], abs=1e-6)

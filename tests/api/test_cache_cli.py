@@ -356,6 +356,40 @@ def test_clear_named_files(cli, tmp_path, monkeypatch):
     assert "removed 2 database(s)" in out
 
 
+@pytest.mark.parametrize("dry_run", [[], ["--dry-run"]])
+def test_clear_never_deletes_what_the_override_names_unless_it_is_a_cache(cli, tmp_path, monkeypatch, dry_run):
+    # PYPACCEL_CACHE_DIR naming a file (issue 15): the default root must get the same check as a file named on the
+    # command line, by application_id, not by name; --dry-run must say what the real run does.
+    monkeypatch.chdir(tmp_path)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("important\n")
+    disguised = tmp_path / ("notes" + SUFFIX)  # named like a cache, but not one
+    disguised.write_text("important\n")
+    for target in (notes, disguised):
+        monkeypatch.setenv("PYPACCEL_CACHE_DIR", str(target))
+        status, out, err = run(cli, "clear", *dry_run)
+        assert status == 1, (out, err)
+        assert f"refusing to delete {target}: not a pypaccel cache database" in err
+        assert "PYPACCEL_CACHE_DIR" in err and "not a directory" in err
+        assert out.splitlines()[-1].endswith("0 database(s), " + ("would free" if dry_run else "freed") + " 0 B")
+        assert target.read_text() == "important\n"
+
+
+def test_clear_by_directory_search_checks_the_application_id(cli, tmp_path):
+    fake = tmp_path / "proj" / "__pycache__" / ("fake" + SUFFIX)
+    fake.parent.mkdir(parents=True)
+    fake.write_bytes(b"keep me")
+    foreign = tmp_path / "proj" / ("foreign" + SUFFIX)
+    sqlite3.connect(foreign).execute("CREATE TABLE t(x)").connection.close()
+    db = sample_db(tmp_path / "proj")
+    for dry_run in (["--dry-run"], []):
+        status, out, err = run(cli, "clear", *dry_run, tmp_path / "proj")
+        assert status == 1
+        assert f"refusing to delete {fake}" in err and f"refusing to delete {foreign}" in err
+        assert ("would remove" if dry_run else "removed") + " 1 database(s)" in out
+    assert fake.read_bytes() == b"keep me" and foreign.exists() and not db.exists()
+
+
 def test_clear_default_roots(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("PYPACCEL_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

@@ -1,5 +1,6 @@
 # `python -m pypaccel run` must be indistinguishable from plain `python`: argv, __main__, sys.path[0], stdin,
 # output, exit status and tracebacks (byte for byte on stderr), for scripts, directories, stdin and -m MODULE.
+import json
 import re
 import textwrap
 
@@ -240,3 +241,44 @@ def test_a_thread_that_outlives_the_main_program_is_still_compiled(run_python, t
     report = json.loads(result.stdout)
     assert report["sum"] == 499500 and report["out"] == [9999900000]
     assert report["compiled"]["worker"] == 1, report
+
+
+LOOP = """\
+def hot(n):
+    t = 0
+    for i in range(n):
+        t += i
+    return t
+
+print(hot(1000))
+"""
+
+
+def test_stats_option_prints_this_run_s_report_at_exit(run_python, tmp_path):
+    script = write(tmp_path / "prog.py", LOOP)
+    plain = run_python(script)
+    ours = run_python("-m", "pypaccel", "run", "--stats", script)
+    assert (ours.returncode, ours.stdout) == (plain.returncode, plain.stdout)  # the report goes to stderr
+    assert "pypaccel: stats of this run" in ours.stderr
+    row = next(line for line in ours.stderr.splitlines() if line.strip().startswith("hot:1 "))
+    assert row.split()[1:4] == ["1", "0", "1"]  # compiled, loaded, native calls
+    assert re.search(r"^total over \d+ file\(s\): \d+ compiled", ours.stderr, re.M)
+    assert "usage: python -m pypaccel run [-h] [--stats]" in run_python("-m", "pypaccel", "run", "-h").stdout
+
+
+def test_stats_finds_the_last_run_wherever_its_databases_are(run_python, tmp_path):
+    # The program's databases go under PYPACCEL_CACHE_DIR; stats runs elsewhere, without it.
+    script = write(tmp_path / "proj" / "prog.py", LOOP)
+    assert run_python("-m", "pypaccel", "run", script, "a b").returncode == 0
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {"PYPACCEL_CACHE_DIR": None}
+    hint = run_python("-m", "pypaccel", "stats", cwd=elsewhere, env=env)
+    assert "no pypaccel cache databases found" in hint.stdout and "stats --last" in hint.stdout
+    last = run_python("-m", "pypaccel", "stats", "--last", cwd=elsewhere, env=env)
+    assert last.returncode == 0, last.stderr
+    assert f"argv {script} a b, in {tmp_path}" in last.stdout
+    assert str(script) in last.stdout and re.search(r"^  hot:1 ", last.stdout, re.M)
+    report = json.loads(run_python("-m", "pypaccel", "stats", "--last", "--json", cwd=elsewhere, env=env).stdout)
+    assert report["last_run"]["argv"] == [str(script), "a b"]
+    assert report["totals"]["compiled"] >= 1

@@ -5,6 +5,7 @@ import io
 import json
 import os
 import sqlite3
+import sys
 
 import pytest
 
@@ -64,7 +65,7 @@ def test_json_reports_only_the_most_recent_run(pure, tmp_path):
     assert (status, err) == (0, "")
     report = json.loads(out)
     assert report["totals"] == {"compiled": 1, "loaded": 1, "fallbacks": 2, "exits": 4, "native_calls": 1507,
-                                "disabled": 1}
+                                "disabled": 1, "fallback_calls": 0, "compile_seconds": 0}
     (module,) = report["modules"]
     assert module["module_path"] == "/src/mod.py"
     assert module["run"]["run_id"] == "new" and module["run"]["started"] == 200.0
@@ -76,7 +77,9 @@ def test_json_reports_only_the_most_recent_run(pure, tmp_path):
     assert f["exits"] == [{"offset": 24, "line": 5, "reason": "type of 'x' changed", "count": 3},
                           {"offset": 40, "line": 6, "reason": "int overflow", "count": 1}]
     assert by_name["C.g", 10]["loaded"] == 1
-    assert by_name["h", 20]["fallbacks"] == [{"reason": "NYI: bytecode YIELD_VALUE", "count": 2}]
+    # Recorded without its calls (as before pypaccel kept them in "fallback_calls"): calls unknown.
+    assert by_name["h", 20]["fallbacks"] == [{"offset": -1, "line": -1, "reason": "NYI: bytecode YIELD_VALUE",
+                                              "count": 2, "calls": None}]
     assert by_name["h", 20]["disabled"] == 1
     assert by_name["unused", 30]["specializations"] == 1 and by_name["unused", 30]["native_calls"] == 0
 
@@ -148,7 +151,7 @@ def test_missing_path_warns(pure, tmp_path):
     status, out, err = run_stats(pure, tmp_path / "nope", "--json")
     assert status == 0 and "no such file or directory" in err
     assert json.loads(out)["totals"] == dict.fromkeys(
-        ["compiled", "loaded", "fallbacks", "exits", "native_calls", "disabled"], 0)
+        ["compiled", "loaded", "fallbacks", "exits", "native_calls", "disabled", "fallback_calls", "compile_seconds"], 0)
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
@@ -196,3 +199,106 @@ def test_command_line_entry_point(run_python, tmp_path):
     result = run_python("-m", "pypaccel", "stats", tmp_path / "proj", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["totals"]["native_calls"] == 1507
+
+
+def fallback_db(tmp_path, name="mod", run="r", calls=46098):
+    """A run as the extension records it now: each fallback once per function, its calls and compile time apart."""
+    reason = "not compiled: uses closure cells or free variables (free 'n', from an enclosing function)"
+    return make_db(
+        tmp_path / "__pycache__" / (name + SUFFIX), f"/src/{name}.py", runs=[(run, 300.0)],
+        events=[
+            (run, "outer.<locals>.inner", 2, "fallback", None, None, reason, 1),
+            (run, "outer.<locals>.inner", 2, "fallback_calls", None, None, reason, calls),
+            (run, "hot", 8, "compiled", None, None, None, 1),
+            (run, "hot", 8, "compile_us", None, None, None, 12500),
+            (run, "hot", 8, "native_calls", None, None, None, 10),
+            (run, "hot", 8, "exit", 12, 9, "int overflow", 7),
+            (run, "cold", 20, "loaded", None, None, None, 1),
+            (run, "cold", 20, "native_calls", None, None, None, 99),
+        ])
+
+
+def test_fallbacks_are_counted_once_per_function_and_run(pure, tmp_path):
+    fallback_db(tmp_path)
+    report = json.loads(run_stats(pure, tmp_path, "--json")[1])
+    assert (report["totals"]["fallbacks"], report["totals"]["fallback_calls"]) == (1, 46098)
+    assert report["totals"]["compile_seconds"] == pytest.approx(0.0125)
+    by_name = {f["qualname"]: f for f in report["modules"][0]["functions"]}
+    (fb,) = by_name["outer.<locals>.inner"]["fallbacks"]
+    assert (fb["count"], fb["calls"]) == (1, 46098) and "'n'" in fb["reason"]
+    assert by_name["hot"]["compile_seconds"] == pytest.approx(0.0125)
+    out = run_stats(pure, tmp_path)[1]
+    assert "'n', from an enclosing function), 46098 calls" in out
+    assert "1 fallbacks (in 46098 calls)" in out.splitlines()[-1]
+    assert "compile ms" in out and "12.5" in out
+
+
+def test_argv_is_a_list_in_json(pure, tmp_path):
+    db = fallback_db(tmp_path)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE runs SET argv = ?", (repr(["prog.py", "-x", "it's"]),))
+    con.commit()
+    con.close()
+    report = json.loads(run_stats(pure, tmp_path, "--json")[1])
+    assert report["modules"][0]["run"]["argv"] == ["prog.py", "-x", "it's"]
+    assert "argv prog.py -x it's" in run_stats(pure, tmp_path)[1]
+
+
+@pytest.mark.parametrize("key, first", [("native_calls", "cold"), ("exits", "hot"), ("compile_time", "hot"),
+                                        ("fallbacks", "outer.<locals>.inner")])
+def test_sort_and_top(pure, tmp_path, key, first):
+    fallback_db(tmp_path / "a", "a")
+    fallback_db(tmp_path / "b", "b", calls=5)
+    status, out, err = run_stats(pure, tmp_path, "--sort", key, "--top", "2")
+    assert (status, err) == (0, "")
+    assert f"2 of 6 function(s) by {key.replace('_', ' ')}, over 2 database(s):" in out
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and ":" in line.split()[0]
+            and not line.startswith("      ")]
+    assert rows[0].startswith(first + ":") and len(rows) == 2
+    report = json.loads(run_stats(pure, tmp_path, "--json", "--sort", key, "--top", "2")[1])
+    shown = [f["qualname"] for m in report["modules"] for f in m["functions"]]
+    assert len(shown) == 2 and first in shown
+    assert report["totals"]["native_calls"] == 2 * 109  # totals stay over everything
+
+
+def test_top_must_be_positive(pure, tmp_path):
+    with pytest.raises(SystemExit):
+        run_stats(pure, tmp_path, "--top", "0")
+
+
+def test_last_run_is_found_wherever_its_databases_are(pure, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("PYPACCEL_CACHE_DIR", raising=False)
+    elsewhere = fallback_db(tmp_path / "site-packages", run="this-run")
+    make_db(tmp_path / "site-packages" / "__pycache__" / ("unrelated" + SUFFIX), "/src/unrelated.py",
+            runs=[("other-run", 500.0)], events=[("other-run", "g", 1, "compiled", None, None, None, 1)])
+    record = tmp_path / "xdg" / "pypaccel" / "last-run.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"run_id": "this-run", "pid": 77, "ended": 301.0, "argv": ["-m", "pyflakes"],
+                                  "cwd": "/home/me", "databases": [str(elsewhere)],
+                                  "notes": ["JIT unavailable: unknown CPU 'bogus' (PYPACCEL_CPU)"]}))
+    (tmp_path / "empty").mkdir()
+    monkeypatch.chdir(tmp_path / "empty")
+    status, out, err = run_stats(pure)
+    assert (status, err) == (0, "")
+    assert "no pypaccel cache databases found" in out and "python -m pypaccel stats --last" in out
+    status, out, err = run_stats(pure, "--last")
+    assert (status, err) == (0, "")
+    assert "note: JIT unavailable: unknown CPU 'bogus' (PYPACCEL_CPU)" in out
+    assert "argv -m pyflakes, in /home/me: 1 database(s)" in out
+    assert "/src/mod.py" in out and "unrelated" not in out
+    report = json.loads(run_stats(pure, "--last", "--json")[1])
+    assert report["last_run"]["argv"] == ["-m", "pyflakes"] and report["totals"]["fallback_calls"] == 46098
+    record.unlink()
+    assert run_stats(pure, "--last")[1].startswith("no run recorded in ")
+
+
+def test_notes_say_why_caching_is_off(pure, tmp_path, monkeypatch):
+    notes_file = tmp_path / "notes.txt"
+    notes_file.write_text("x")
+    monkeypatch.setenv("PYPACCEL_CACHE_DIR", str(notes_file))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    status, out, err = run_stats(pure)
+    assert f"note: PYPACCEL_CACHE_DIR={notes_file} is not a directory: caching is off" in out
+    assert "note: PYTHONDONTWRITEBYTECODE is set" in out
+    assert len(json.loads(run_stats(pure, "--json")[1])["notes"]) == 2

@@ -136,7 +136,7 @@ def fn_stats(filename, qualname=None):
             out["exits"] += x["count"]
             out["exit_reasons"][x["reason"]] = out["exit_reasons"].get(x["reason"], 0) + x["count"]
         for x in f["fallbacks"]:
-            out["fallbacks"] += x["count"]
+            out["fallbacks"] += x["calls"]  # how often; "count" is once per function and run
             out["fallback_reasons"].append(x["reason"])
         out["state"] = f["state"]
     return out
