@@ -287,6 +287,18 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
   return true;
 }
 
+std::string storedMetaProblem(const std::string& blob, const std::string& keySymbol, const std::string& signature,
+                              SpecMeta* out) {
+  SpecMeta m;
+  if (!decodeMeta(blob, &m)) return "metadata does not decode (format " + std::to_string(kMetaVersion) + ")";
+  // The compile that stored it may have given the object a suffixed name (compile.cpp: a name already linked).
+  if (m.symbol != keySymbol && m.symbol.rfind(keySymbol + "_", 0) != 0)
+    return "metadata names symbol " + m.symbol + ", not its key's " + keySymbol;
+  if (m.signature != signature) return "metadata is for signature '" + m.signature + "', not '" + signature + "'";
+  *out = std::move(m);
+  return "";
+}
+
 int exitBufferWords(const ir::ExitPoint& x) {
   int n = 0;
   for (const auto& l : x.locals) {

@@ -336,7 +336,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   const std::set<int>& widen = direct ? noWiden : st.widen[sig];
   std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash,
                                              sig + widenSuffix(widen) + (direct ? "|d" : ""), buildIdentity(*e));
-  std::string symbol = "pypa_" + cache::hexOf(key, 12);
+  std::string symbol = cache::keySymbol(key);
 
   // (1) The cache, before any IR is built.
   cache::Store* store = st.codeHash.empty() ? nullptr : storeFor(st.filename, false);
@@ -350,11 +350,13 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     if (entry) {
       deopt::SpecMeta meta;
       std::string whyNot;
-      bool decoded = deopt::decodeMeta(entry->meta, &meta);
-      // The stored symbol is the key's, possibly with a suffix (see the compile below).
-      bool ours = meta.symbol == symbol || meta.symbol.rfind(symbol + "_", 0) == 0;
-      if (!decoded || !ours || meta.signature != sig || meta.direct != direct) {
-        warnCache(store->path(), "damaged metadata for " + st.qualname + "; it will be compiled again");
+      // What `cache verify` checks too; then the one check of the request itself (a direct entry's key differs).
+      std::string damage = deopt::storedMetaProblem(entry->meta, symbol, sig, &meta);
+      if (damage.empty() && meta.direct != direct)
+        damage = meta.direct ? "metadata is a direct entry's, not a frame entry's"
+                             : "metadata is a frame entry's, not a direct entry's";
+      if (!damage.empty()) {
+        warnCache(store->path(), "damaged metadata for " + st.qualname + " (" + damage + "); it will be compiled again");
       } else if (auto s = activate(*e, std::move(meta), entry->object, home, &whyNot)) {
         s->fromCache = true;
         s->cacheKey = key;
@@ -369,7 +371,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
 
   // (2) Compile. The key's symbol may already be linked here with other code (a stored specialization that no
   // longer fits, compiled against globals of other types): the new object gets a name of its own.
-  for (int n = 1; e->isLinked(symbol); n++) symbol = "pypa_" + cache::hexOf(key, 12) + "_" + std::to_string(n);
+  for (int n = 1; e->isLinked(symbol); n++) symbol = cache::keySymbol(key) + "_" + std::to_string(n);
   auto info = spec::readCodeInfo(code);
   if (!info) return fail(support::errorReason(info.takeError()));
   auto bc = spec::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);

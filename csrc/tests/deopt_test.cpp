@@ -266,3 +266,17 @@ TEST_CASE("decodeMeta refuses slot words without their head, heads short of word
   blob.replace(at, 1, std::string("\x80\x02", 2));  // 256
   CHECK_FALSE(deopt::decodeMeta(blob, &d));
 }
+
+TEST_CASE("storedMetaProblem: what the loader and cache verify refuse", "[deopt]") {
+  deopt::SpecMeta m = sampleMeta();  // symbol pypa_meta_sample, signature "if"
+  std::string blob = deopt::encodeMeta(m);
+  deopt::SpecMeta d;
+  CHECK(deopt::storedMetaProblem(blob, "pypa_meta_sample", "if", &d) == "");
+  CHECK(d.symbol == "pypa_meta_sample");
+  m.symbol = "pypa_meta_sample_2";  // a compile that found the name taken
+  CHECK(deopt::storedMetaProblem(deopt::encodeMeta(m), "pypa_meta_sample", "if", &d) == "");
+  CHECK(deopt::storedMetaProblem(blob, "pypa_other", "if", &d).rfind("metadata names symbol", 0) == 0);
+  CHECK(deopt::storedMetaProblem(blob, "pypa_meta_sample", "ii", &d).rfind("metadata is for signature", 0) == 0);
+  CHECK(deopt::storedMetaProblem(blob.substr(1), "pypa_meta_sample", "if", &d).rfind("metadata does not decode", 0) ==
+        0);
+}

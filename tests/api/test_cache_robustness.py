@@ -413,3 +413,82 @@ def test_frozen_stdlib_code_is_loaded_warm_not_recompiled(run_python, tmp_path):
     assert second.returncode == 0, second.stderr
     b = json.loads(second.stdout)
     assert b and b["compiled"] == 0 and b["loaded"] >= 1 and b["native_calls"] >= 50, b
+
+
+# -- Every warm run loads what the first stored (issue 15) ------------------------------------------------------
+
+NORM = textwrap.dedent('''
+    import math
+    class V:
+        def __init__(self, x, y): self.x = x; self.y = y
+        def norm(self): return math.sqrt(self.x * self.x + self.y * self.y)
+    def energy(ps):
+        e = 0.0
+        for p in ps:
+            v = p.norm()
+            e += v * v
+        return e
+    print(energy([V(i * 0.5, 1.0) for i in range(300)]))
+''')
+
+
+def stats_of(run_python, module):
+    """The most recent run's record of `module` (a path), from `python -m pypaccel stats --json`."""
+    r = run_python("-m", "pypaccel", "stats", "--json")
+    assert r.returncode == 0, r.stderr
+    (mod,) = [m for m in json.loads(r.stdout)["modules"] if m["module_path"] == str(module)]
+    return mod
+
+
+def test_math_function_reached_through_its_module_loads_warm(run_python, tmp_path):
+    # math.sqrt through the module attribute is a ModuleAttr slot group in the stored metadata, which the loader
+    # refused ("damaged metadata for V.norm") while `cache verify` said the database was fine.
+    d = tmp_path / "norm"
+    d.mkdir()
+    (d / "m1.py").write_text(NORM)
+    for n in range(3):
+        r = run_python("-W", "always", "-m", "pypaccel", "run", "m1.py", cwd=d)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "2239062.5\n"
+        assert "CacheWarning" not in r.stderr, (n, r.stderr)
+    third = stats_of(run_python, d / "m1.py")
+    assert third["totals"]["compiled"] == 0, third
+    norm = [f for f in third["functions"] if f["qualname"] == "V.norm"]
+    assert norm and norm[0]["loaded"] == 1 and norm[0]["native_calls"] == 300, third
+    verify = run_python("-m", "pypaccel", "cache", "verify", "--json")
+    assert verify.returncode == 0, verify.stdout
+    assert all(db["metadata_checked"] for db in json.loads(verify.stdout)["databases"]), verify.stdout
+
+
+def test_verify_and_the_loader_refuse_the_same_metadata(run_python, tmp_path):
+    # One entry's metadata replaced by another entry's (intact bytes, a matching checksum): it decodes, but names
+    # another symbol. verify must say what the loader says.
+    d = tmp_path / "swap"
+    d.mkdir()
+    (d / "m1.py").write_text(NORM)
+    assert run_python("-m", "pypaccel", "run", "m1.py", cwd=d).returncode == 0
+    (db,) = list(run_python.cache_dir.rglob("m1.cpython-311.pyp"))
+    con = sqlite3.connect(db)
+    rows = dict(con.execute("SELECT qualname, meta FROM specializations WHERE qualname IN ('energy', 'V.norm')"))
+    obj = con.execute("SELECT object FROM specializations WHERE qualname = 'V.norm'").fetchone()[0]
+    checksum = fnv1a64(obj + rows["energy"])
+    con.execute("UPDATE specializations SET meta = ?, checksum = ? WHERE qualname = 'V.norm'",
+                (rows["energy"], checksum))
+    con.commit()
+    con.close()
+    verify = run_python("-m", "pypaccel", "cache", "verify", db)
+    assert verify.returncode == 1
+    (said,) = [line for line in verify.stdout.splitlines() if "V.norm" in line]
+    why = said.split("): ", 1)[1]
+    assert why.startswith("metadata names symbol"), verify.stdout
+    r = run_python("-W", "always", "-m", "pypaccel", "run", "m1.py", cwd=d)
+    assert r.returncode == 0 and r.stdout == "2239062.5\n", r.stderr
+    assert f"damaged metadata for V.norm ({why}); it will be compiled again" in r.stderr
+
+
+def fnv1a64(data):
+    # cache::checksum as stored (signed 64 bits).
+    h = 14695981039346656037
+    for b in data:
+        h = ((h ^ b) * 1099511628211) % 2**64
+    return h - 2**64 if h >= 2**63 else h
