@@ -24,6 +24,7 @@ using support::Ref;
 
 namespace {
 
+constexpr const char* kTooManySignatures = "too many specializations (8 argument signatures)";
 // Past this, even the light pipeline takes seconds and hundreds of MB (see jit/engine.cpp): not worth it.
 constexpr size_t kMaxSpillWords = 60000;
 
@@ -271,7 +272,7 @@ void learnFromEarlierRuns(profile::CodeState& st) {
       std::string why = (p.state == "disabled" ? "native code exited on most entries in an earlier run"
                                                : "the compiler declined it in an earlier run") +
                         std::string(p.reason.empty() ? "" : " (" + p.reason + ")");
-      st.failedSignatures[p.signature] = why;
+      st.failedSignatures[p.signature] = profile::Interpreted{why, p.state, p.reason};
       st.fallback(why);
     } else if (p.state == "native") {
       st.warm.insert(p.signature);  // compiled (or loaded) at its first call: the second run starts native
@@ -320,11 +321,13 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       st.fallback("not called directly: " + reason);
       return nullptr;
     }
-    st.failedSignatures[sig] = reason;
+    // Too many signatures is not this signature's doing: the next run may compile it.
+    bool ours = reason.rfind(kTooManySignatures, 0) != 0;
+    st.failedSignatures[sig] = profile::Interpreted{reason, ours ? "failed" : "", reason};
     st.fallback(reason);
     return nullptr;
   };
-  if (st.specs.size() >= 8) return fail("too many specializations (8 argument signatures)");
+  if (st.specs.size() >= 8) return fail(kTooManySignatures);
   jit::Engine* e = engine();
   if (!e) {
     st.never = *gEngineError;  // reported once per function as "not compiled: ..."
@@ -449,7 +452,7 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
   for (const std::string& key : {sig + "|d", sig}) {
     auto learned = st.failedSignatures.find(key);
     if (learned != st.failedSignatures.end()) {
-      st.directFailed[sig] = learned->second;
+      st.directFailed[sig] = learned->second.why;
       return nullptr;
     }
   }

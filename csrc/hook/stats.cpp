@@ -110,12 +110,11 @@ std::vector<cache::Profile> profilesOf(const profile::CodeState& st, const std::
     p.calls = st.callCount();
     return p;
   };
-  for (const auto& [sig, reason] : st.failedSignatures) {
-    if (reason.rfind("too many specializations", 0) == 0) continue;  // not about this signature
+  for (const auto& [sig, why] : st.failedSignatures) {
+    if (why.state.empty()) continue;  // not about this signature
     cache::Profile& p = row(sig);
-    bool learned = reason.find("in an earlier run") != std::string::npos;
-    p.state = learned && reason.rfind("native code exited", 0) == 0 ? "disabled" : "failed";
-    p.reason = reason;
+    p.state = why.state;
+    p.reason = why.reason;
   }
   for (const auto& s : st.specs) {
     // A direct entry's record is its own ("|d"): what it learns must not keep the frame entry interpreted.

@@ -492,3 +492,25 @@ def fnv1a64(data):
     for b in data:
         h = ((h ^ b) * 1099511628211) % 2**64
     return h - 2**64 if h >= 2**63 else h
+
+
+def test_a_learned_reason_is_stored_as_it_was_learned(run_python, tmp_path):
+    # Each run read "native code exited on most entries in an earlier run (R)" and stored it as the next run's R.
+    d = tmp_path / "nested"
+    d.mkdir()
+    (d / "never.py").write_text(NEVER)
+    prog = ("import json, pypaccel; pypaccel.enable(threshold=0); import never\n"
+            "never.caller(30)\n"
+            "f = [f for f in pypaccel.stats()['functions'] if f['qualname'] == 'ratio'][0]\n"
+            "print(json.dumps([x['reason'] for x in f['fallbacks']]))")
+    reasons = []
+    for _ in range(4):
+        r = run_python("-c", prog, cwd=d, env={"PYPACCEL_CACHE_DIR": None})
+        assert r.returncode == 0, r.stderr
+        reasons.append(json.loads(r.stdout))
+    learned = [x for x in reasons[3] if "in an earlier run" in x]
+    assert learned and all(x.count("in an earlier run") == 1 for x in learned), reasons
+    assert reasons[3] == reasons[2] == reasons[1], reasons
+    db = d / "__pycache__" / "never.cpython-311.pyp"
+    stored = [row[0] for row in sqlite3.connect(db).execute("SELECT reason FROM profiles WHERE qualname = 'ratio'")]
+    assert stored and not any("in an earlier run" in x for x in stored), stored
