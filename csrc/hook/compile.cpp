@@ -427,7 +427,12 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     ent.object = *obj;
     ent.meta = deopt::encodeMeta(s->meta);
     ent.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (auto err = store->put(ent)) dropStore(st.filename, support::errorReason(std::move(err)));
+    // Other code objects of this file with the same qualname that this process runs: not older versions of it.
+    std::set<std::string> running;
+    for (profile::CodeState* other : profile::allStates())
+      if (other != &st && other->qualname == st.qualname && other->filename == st.filename && ensureCodeHash(*other))
+        running.insert(other->codeHash);
+    if (auto err = store->put(ent, running)) dropStore(st.filename, support::errorReason(std::move(err)));
   }
   st.specs.push_back(std::move(s));
   return st.specs.back().get();

@@ -88,7 +88,7 @@ struct Snapshot {
   bool excluded;  // pypaccel.exclude: its calls are fallbacks by request, and stats say so
   std::vector<cache::Event> events;
   std::vector<cache::Profile> profiles;  // what the next run should start from (flush only)
-  std::vector<std::string> usedKeys;     // cache entries this run loaded (their last_used is refreshed)
+  std::vector<std::string> usedKeys;     // cache entries this run loaded or stored (their last_used is refreshed)
 };
 
 std::string offsetsText(const std::set<int>& units) {
@@ -150,7 +150,7 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
     if (!build.empty() && st->never.empty() && !st->codeHash.empty()) {
       out.back().profiles = profilesOf(*st, build);
       for (const auto& s : st->specs)
-        if (s->fromCache) out.back().usedKeys.push_back(s->cacheKey);
+        if (!s->cacheKey.empty() && !s->retired) out.back().usedKeys.push_back(s->cacheKey);
     }
   }
   return out;

@@ -494,6 +494,36 @@ def fnv1a64(data):
     return h - 2**64 if h >= 2**63 else h
 
 
+LAMBDAS = textwrap.dedent('''
+    import json, pypaccel
+    fs = [lambda x: None, lambda y: None, lambda a, b: None]
+    fs[0](1); fs[1](2); fs[2](3, 4)
+    ls = [f for f in pypaccel.stats()["functions"] if f["qualname"] == "<lambda>"]
+    print(json.dumps({"compiled": sum(f["compiled"] for f in ls), "loaded": sum(f["loaded"] for f in ls)}))
+''')
+
+
+def test_lambdas_on_one_line_each_load_their_own_entry(run_python, tmp_path):
+    # Same qualname and first line, three code objects: pruning "older versions of a function" by qualname kept
+    # two of them, so each warm run compiled what the previous one had just pushed out.
+    d = tmp_path / "lambdas"
+    d.mkdir()
+    (d / "lam.py").write_text(LAMBDAS)
+    runs = []
+    for _ in range(3):
+        r = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+        assert r.returncode == 0, r.stderr
+        runs.append(json.loads(r.stdout))
+    assert runs[0] == {"compiled": 3, "loaded": 0}
+    assert runs[1] == runs[2] == {"compiled": 0, "loaded": 3}, runs
+    # Editing one of them (the others keep their columns) recompiles only it; the next run loads all three again.
+    (d / "lam.py").write_text(LAMBDAS.replace("lambda y: None", "lambda y: True") + "# edited\n")
+    edited = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+    again = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+    assert json.loads(edited.stdout) == {"compiled": 1, "loaded": 2}, edited.stderr
+    assert json.loads(again.stdout) == {"compiled": 0, "loaded": 3}, again.stderr
+
+
 def test_a_learned_reason_is_stored_as_it_was_learned(run_python, tmp_path):
     # Each run read "native code exited on most entries in an earlier run (R)" and stored it as the next run's R.
     d = tmp_path / "nested"
