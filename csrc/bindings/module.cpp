@@ -7,6 +7,8 @@
 #include <chrono>
 #include <random>
 
+#include "cache/key.h"
+#include "deopt/specialization.h"
 #include "hook/compile.h"
 #include "hook/hook.h"
 #include "hook/stats.h"
@@ -216,5 +218,13 @@ PYBIND11_MODULE(_pypaccel, m) {
   m.def("_passthrough_hook", &hook::passthroughHook, py::arg("on"),
         "Installs (or removes) a PEP 523 hook that only calls the interpreter: what any hook costs, for "
         "bench/hook_cost.py. Refused while pypaccel's own hook is installed.");
+  m.def(
+      "_stored_meta_problem",
+      [](py::bytes key, const std::string& signature, py::bytes meta) {
+        deopt::SpecMeta decoded;
+        return deopt::storedMetaProblem(std::string(meta), cache::keySymbol(std::string(key)), signature, &decoded);
+      },
+      py::arg("key"), py::arg("signature"), py::arg("meta"),
+      "Why the loader would refuse a stored entry's metadata, or '' (what `cache verify` asks).");
   m.attr("run_id") = gRunId;
 }

@@ -117,4 +117,6 @@ std::string hexOf(const std::string& raw, size_t maxBytes) {
   return out;
 }
 
+std::string keySymbol(const std::string& key) { return "pypa_" + hexOf(key, 12); }
+
 }  // namespace pypaccel::cache

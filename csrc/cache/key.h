@@ -14,5 +14,7 @@ namespace pypaccel::cache {
 llvm::Expected<std::string> codeContentHash(PyObject* code);
 std::string specializationKey(const std::string& codeHash, const std::string& signature, const std::string& build);
 std::string hexOf(const std::string& raw, size_t maxBytes = 32);
+// The symbol of the entry point compiled for `key` ("pypa_" and 12 bytes of it in hex): stored metadata names it.
+std::string keySymbol(const std::string& key);
 
 }  // namespace pypaccel::cache

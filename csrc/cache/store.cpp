@@ -3,6 +3,9 @@
 #include "cache/store.h"
 
 #include <sys/stat.h>
+
+#include <chrono>
+#include <map>
 #include <sys/statfs.h>
 #include <unistd.h>
 
@@ -39,26 +42,40 @@ DROP TABLE IF EXISTS meta; DROP TABLE IF EXISTS specializations; DROP TABLE IF E
 DROP TABLE IF EXISTS runs; DROP TABLE IF EXISTS events;
 )sql";
 
-// Unix time in SQL, so every process stamps rows the same way.
-#define NOW "((julianday('now') - 2440587.5) * 86400.0)"
+// Unix time for created, last_used and updated, to the microsecond (SQL's julianday('now') is to the millisecond):
+// two stores never share a stamp, which editedAway relies on.
+double unixNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
-// Pruning, run in the transaction of each store (?1 = the stored entry's qualname). Old builds go first: after an
-// upgrade of Python, LLVM or pypaccel their entries can never match again. Then versions of the same function that
-// were edited away, then whatever was used least recently beyond the cap.
-const std::string kPruneSpecs =
+// The code versions of one qualname that were edited away, given when each was last used (code hash -> stamp):
+// all but those in `running` and those of the kKeepCodeVersions most recent uses. A use is a stamp: a run stamps
+// every version it used alike (Store::recordRun), so same-named code objects that run together (lambdas of one
+// line, a property's getter and setter) are one use and stay together, however many there are; a store stamps
+// its entry on its own. A function edited 100 times keeps 2 versions.
+std::vector<std::string> editedAway(const std::map<std::string, double>& stampOf, const std::set<std::string>& running) {
+  std::set<double, std::greater<double>> uses;
+  for (const auto& [hash, stamp] : stampOf) uses.insert(stamp);
+  if (int(uses.size()) <= kKeepCodeVersions) return {};
+  double oldestKept = *std::next(uses.begin(), kKeepCodeVersions - 1);
+  std::vector<std::string> out;
+  for (const auto& [hash, stamp] : stampOf)
+    if (stamp < oldestKept && !running.count(hash)) out.push_back(hash);
+  return out;
+}
+
+// Pruning, run in the transaction of each store. Old builds go first: after an upgrade of Python, LLVM or pypaccel
+// their entries can never match again. Then versions of the same function that were edited away (Store::
+// pruneVersions), then whatever was used least recently beyond the cap.
+const std::string kPruneBuilds =
     "DELETE FROM specializations WHERE build NOT IN (SELECT build FROM specializations GROUP BY build "
-    "ORDER BY max(last_used) DESC LIMIT " + std::to_string(kKeepBuilds) + ");"
-    "DELETE FROM specializations WHERE qualname = ?1 AND code_hash NOT IN (SELECT code_hash FROM specializations "
-    "WHERE qualname = ?1 GROUP BY code_hash ORDER BY max(last_used) DESC LIMIT " +
-    std::to_string(kKeepCodeVersions) + ");"
+    "ORDER BY max(last_used) DESC LIMIT " + std::to_string(kKeepBuilds) + ")";
+const std::string kCapSpecs =
     "DELETE FROM specializations WHERE key IN (SELECT key FROM specializations ORDER BY last_used DESC LIMIT -1 "
-    "OFFSET " + std::to_string(kMaxSpecializations) + ");";
-const std::string kPruneProfiles =
+    "OFFSET " + std::to_string(kMaxSpecializations) + ")";
+const std::string kPruneProfileBuilds =
     "DELETE FROM profiles WHERE build NOT IN (SELECT build FROM profiles GROUP BY build "
-    "ORDER BY max(updated) DESC LIMIT " + std::to_string(kKeepBuilds) + ");"
-    "DELETE FROM profiles WHERE qualname = ?1 AND code_hash NOT IN (SELECT code_hash FROM profiles "
-    "WHERE qualname = ?1 GROUP BY code_hash ORDER BY max(updated) DESC LIMIT " +
-    std::to_string(kKeepCodeVersions) + ");";
+    "ORDER BY max(updated) DESC LIMIT " + std::to_string(kKeepBuilds) + ");";
 const std::string kCapProfiles =
     "DELETE FROM profiles WHERE rowid IN (SELECT rowid FROM profiles ORDER BY updated DESC LIMIT -1 OFFSET " +
     std::to_string(kMaxProfiles) + ");";
@@ -323,7 +340,36 @@ std::optional<Entry> Store::lookup(const std::string& key, std::string* problem)
 
 llvm::Error Store::begin() { return exec("BEGIN IMMEDIATE"); }
 
-llvm::Error Store::put(const Entry& e) {
+// Deletes the rows of `qualname` in `table` (specializations or profiles, `stamp` their last_used or updated) of
+// code versions that were edited away (see editedAway).
+llvm::Error Store::pruneVersions(const char* table, const char* stamp, const std::string& qualname,
+                                 const std::set<std::string>& running) {
+  std::map<std::string, double> stampOf;
+  {
+    Stmt st;
+    std::string sql = std::string("SELECT code_hash, max(") + stamp + ") FROM " + table +
+                      " WHERE qualname = ? GROUP BY code_hash";
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st.s, nullptr) != SQLITE_OK) return sqlError(db_, "prune");
+    sqlite3_bind_text(st.s, 1, qualname.c_str(), -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st.s)) == SQLITE_ROW) stampOf[columnBlob(st.s, 0)] = sqlite3_column_double(st.s, 1);
+    if (rc != SQLITE_DONE) return sqlError(db_, "prune");
+  }
+  std::vector<std::string> gone = editedAway(stampOf, running);
+  if (gone.empty()) return llvm::Error::success();
+  Stmt del;
+  std::string sql = std::string("DELETE FROM ") + table + " WHERE qualname = ? AND code_hash = ?";
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &del.s, nullptr) != SQLITE_OK) return sqlError(db_, "prune");
+  for (const std::string& hash : gone) {
+    sqlite3_reset(del.s);
+    sqlite3_bind_text(del.s, 1, qualname.c_str(), -1, SQLITE_STATIC);
+    sqlite3_bind_blob(del.s, 2, hash.data(), int(hash.size()), SQLITE_STATIC);
+    if (sqlite3_step(del.s) != SQLITE_DONE) return sqlError(db_, "prune");
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error Store::put(const Entry& e, const std::set<std::string>& running) {
   if (!writable_) return llvm::Error::success();
   WriteTimeout wait(db_);
   if (auto err = begin()) return err;
@@ -337,7 +383,7 @@ llvm::Error Store::put(const Entry& e) {
     if (sqlite3_prepare_v2(db_,
                            "INSERT OR REPLACE INTO specializations(key, code_hash, qualname, firstlineno, signature, "
                            "build, object, meta, checksum, compile_ms, created, last_used) "
-                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, " NOW ", " NOW ")",
+                           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?11, ?11)",
                            -1, &st.s, nullptr) != SQLITE_OK)
       return fail("store");
     sqlite3_bind_blob(st.s, 1, e.key.data(), int(e.key.size()), SQLITE_STATIC);
@@ -350,19 +396,17 @@ llvm::Error Store::put(const Entry& e) {
     sqlite3_bind_blob(st.s, 8, e.meta.data(), int(e.meta.size()), SQLITE_STATIC);
     sqlite3_bind_int64(st.s, 9, int64_t(checksum(e.object + e.meta)));
     sqlite3_bind_double(st.s, 10, e.compileMs);
+    sqlite3_bind_double(st.s, 11, unixNow());
     if (sqlite3_step(st.s) != SQLITE_DONE) return fail("store");
   }
-  // sqlite3_prepare handles one statement at a time: run the pruning statements one after another.
-  const char* sql = kPruneSpecs.c_str();
-  while (sql && *sql) {
-    Stmt st;
-    const char* tail = nullptr;
-    if (sqlite3_prepare_v2(db_, sql, -1, &st.s, &tail) != SQLITE_OK) return fail("prune");
-    if (st.s) {
-      if (sqlite3_bind_parameter_count(st.s) >= 1) sqlite3_bind_text(st.s, 1, e.qualname.c_str(), -1, SQLITE_STATIC);
-      if (sqlite3_step(st.s) != SQLITE_DONE) return fail("prune");
-    }
-    sql = tail;
+  std::set<std::string> inUse = running;
+  inUse.insert(e.codeHash);
+  llvm::Error err = exec(kPruneBuilds.c_str());
+  if (!err) err = pruneVersions("specializations", "last_used", e.qualname, inUse);
+  if (!err) err = exec(kCapSpecs.c_str());
+  if (err) {
+    llvm::consumeError(exec("ROLLBACK"));
+    return err;
   }
   return exec("COMMIT");
 }
@@ -410,6 +454,8 @@ llvm::Error Store::recordRun(const std::string& runId, double started, double en
     llvm::consumeError(exec("ROLLBACK"));
     return err;
   };
+  // Everything this run used gets one stamp: the code versions of one use (see editedAway).
+  const double stamp = unixNow();
   {
     Stmt st;
     if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO runs(run_id, started, ended, pid, argv) VALUES(?,?,?,?,?)",
@@ -452,11 +498,11 @@ llvm::Error Store::recordRun(const std::string& runId, double started, double en
     }
   }
   {
-    Stmt st, prune;
+    Stmt st;
     if (sqlite3_prepare_v2(db_,
                            "INSERT OR REPLACE INTO profiles(code_hash, signature, build, qualname, firstlineno, calls, "
                            "entries, exits, state, reason, widen, exit_records, updated) "
-                           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?," NOW ")",
+                           "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            -1, &st.s, nullptr) != SQLITE_OK)
       return fail("profiles");
     for (const Profile& p : profiles) {
@@ -473,32 +519,33 @@ llvm::Error Store::recordRun(const std::string& runId, double started, double en
       sqlite3_bind_text(st.s, 10, p.reason.c_str(), -1, SQLITE_STATIC);
       sqlite3_bind_text(st.s, 11, p.widen.c_str(), -1, SQLITE_STATIC);
       sqlite3_bind_text(st.s, 12, p.exitRecords.c_str(), -1, SQLITE_STATIC);
+      sqlite3_bind_double(st.s, 13, stamp);
       if (sqlite3_step(st.s) != SQLITE_DONE) return fail("profiles");
     }
-    // Older code versions of each function whose profile was written.
-    for (const Profile& p : profiles) {
-      const char* sql = kPruneProfiles.c_str();
-      while (sql && *sql) {
-        Stmt ps;
-        const char* tail = nullptr;
-        if (sqlite3_prepare_v2(db_, sql, -1, &ps.s, &tail) != SQLITE_OK) return fail("prune profiles");
-        if (ps.s) {
-          if (sqlite3_bind_parameter_count(ps.s) >= 1)
-            sqlite3_bind_text(ps.s, 1, p.qualname.c_str(), -1, SQLITE_STATIC);
-          if (sqlite3_step(ps.s) != SQLITE_DONE) return fail("prune profiles");
-        }
-        sql = tail;
+    // Older code versions of each function whose profile was written (those written now are in use), and other
+    // builds'.
+    std::map<std::string, std::set<std::string>> written;
+    for (const Profile& p : profiles) written[p.qualname].insert(p.codeHash);
+    for (const auto& [qualname, hashes] : written)
+      if (auto err = pruneVersions("profiles", "updated", qualname, hashes)) {
+        llvm::consumeError(std::move(err));
+        return fail("prune profiles");
       }
-    }
+    if (!profiles.empty())
+      if (auto err = exec(kPruneProfileBuilds.c_str())) {
+        llvm::consumeError(std::move(err));
+        return fail("prune profiles");
+      }
   }
   {
     Stmt st;
-    if (sqlite3_prepare_v2(db_, "UPDATE specializations SET last_used = " NOW " WHERE key = ?", -1, &st.s,
-                           nullptr) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db_, "UPDATE specializations SET last_used = ? WHERE key = ?", -1, &st.s, nullptr) !=
+        SQLITE_OK)
       return fail("last_used");
     for (const std::string& k : usedKeys) {
       sqlite3_reset(st.s);
-      sqlite3_bind_blob(st.s, 1, k.data(), int(k.size()), SQLITE_STATIC);
+      sqlite3_bind_double(st.s, 1, stamp);
+      sqlite3_bind_blob(st.s, 2, k.data(), int(k.size()), SQLITE_STATIC);
       if (sqlite3_step(st.s) != SQLITE_DONE) return fail("last_used");
     }
   }

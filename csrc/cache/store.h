@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,8 @@ constexpr int kSchemaVersion = 2;
 
 // Bounds that keep a database from growing without limit (pruned in the transaction of each store).
 constexpr int kKeepBuilds = 2;            // entries of the 2 most recently used build identities
-constexpr int kKeepCodeVersions = 2;      // per qualname: the 2 most recently used versions of its code
+// Per qualname: the code versions of its 2 most recent uses (see editedAway in store.cpp), and any in use.
+constexpr int kKeepCodeVersions = 2;
 constexpr int kMaxSpecializations = 2000; // least recently used beyond this go
 constexpr int kMaxProfiles = 4000;
 
@@ -82,11 +84,13 @@ class Store {
   // or malformed database) is reported in *problem; a damaged entry is deleted when the store is writable.
   std::optional<Entry> lookup(const std::string& key, std::string* problem);
   // One BEGIN IMMEDIATE transaction: the entry, then pruning (other builds, older code versions, the size cap).
-  llvm::Error put(const Entry& e);
+  // `running`: code hashes of e.qualname in use in this process (several code objects share a qualname: lambdas of
+  // one line, a property's getter and setter), never pruned as older versions of it.
+  llvm::Error put(const Entry& e, const std::set<std::string>& running = {});
   // Profiles written by `build`: of one code object, or (codeHash empty) of every code object in the file.
   llvm::Expected<std::vector<Profile>> profiles(const std::string& codeHash, const std::string& build);
   // One transaction: the run and its events (the last 20 runs are kept), the profiles learned, and last_used of
-  // the entries this run loaded.
+  // the entries this run used (loaded or compiled), all stamped alike: the code versions of one use.
   llvm::Error recordRun(const std::string& runId, double started, double ended, long pid, const std::string& argv,
                         const std::vector<Event>& events, const std::vector<Profile>& profiles = {},
                         const std::vector<std::string>& usedKeys = {});
@@ -105,6 +109,8 @@ class Store {
   llvm::Error exec(const char* sql);
   llvm::Error begin();  // BEGIN IMMEDIATE, waiting up to kWriteBusyMs for other writers
   llvm::Error setUp(const OpenOptions& opts, int app, int ver);
+  llvm::Error pruneVersions(const char* table, const char* stamp, const std::string& qualname,
+                            const std::set<std::string>& running);
   sqlite3* db_;
   std::string path_;
   bool writable_;

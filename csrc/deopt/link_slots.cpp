@@ -175,7 +175,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
     } else if (sl.kind == ir::SlotKind::ModuleAttr) {
       // The module as this process has it (imported already: the code's own import ran before the call).
       size_t dot = sl.name.find('.');
-      if (dot == std::string::npos || i + 3 >= m.slots.size()) {
+      if (dot == std::string::npos || i + ir::slotGroupWords(sl.kind) >= m.slots.size()) {
         *why = "bad module function slot";
         return false;
       }

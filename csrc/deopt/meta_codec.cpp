@@ -223,7 +223,9 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
   size_t nslots = r.count();
   for (size_t i = 0; i < nslots && r.ok; i++) {
     ir::Slot s;
-    s.kind = ir::SlotKind(r.u());
+    uint64_t kind = r.u();
+    if (kind >= uint64_t(ir::kSlotKinds)) r.ok = false;
+    s.kind = ir::SlotKind(kind);
     s.index = int(r.i());
     s.name = r.s();
     m.slots.push_back(s);
@@ -255,16 +257,24 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
     if (uint8_t(x.kind) > uint8_t(ir::ExitKind::Raise)) return false;
   }
   int ns = int(m.slots.size());
-  for (int i = 0; i < ns; i++) {
+  // Slots come in the groups of slot_kinds.def: each head followed by exactly its words, no word on its own.
+  for (int i = 0; i < ns; i += 1 + ir::slotGroupWords(m.slots[i].kind)) {
     const ir::Slot& s = m.slots[i];
-    if (uint8_t(s.kind) > uint8_t(ir::SlotKind::CallWord)) return false;
-    // A call site owns the two words after it; its expected type is a value type; its signature fits.
+    int words = ir::slotGroupWords(s.kind);
+    if (ir::isSlotWord(s.kind) || i + words >= ns) return false;
+    for (int k = 1; k <= words; k++)
+      if (m.slots[i + k].kind != ir::slotWordKind(s.kind)) return false;
+    // A call site's expected type is a value type, and its signature fits.
     if (s.kind == ir::SlotKind::CallSite &&
-        (i + 2 >= ns || m.slots[i + 1].kind != ir::SlotKind::CallWord || m.slots[i + 2].kind != ir::SlotKind::CallWord ||
-         (s.index != int(ir::Type::Int) && s.index != int(ir::Type::Float) && s.index != int(ir::Type::Bool) &&
+        ((s.index != int(ir::Type::Int) && s.index != int(ir::Type::Float) && s.index != int(ir::Type::Bool) &&
           s.index != int(ir::Type::Obj)) ||
          s.name.size() > 255))
       return false;
+    // A module function is named "module.attr".
+    if (s.kind == ir::SlotKind::ModuleAttr) {
+      size_t dot = s.name.find('.');
+      if (dot == 0 || dot == std::string::npos || dot + 1 == s.name.size() || s.name.size() > 255) return false;
+    }
   }
   for (const auto& g : m.globals) {
     auto bad = [&](int s, bool required) { return required ? (s < 0 || s >= ns) : (s >= ns || s < -1); };
@@ -275,6 +285,18 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
   if (int(m.signature.size()) != m.nargs || m.nargs > m.nlocals) return false;
   *out = std::move(m);
   return true;
+}
+
+std::string storedMetaProblem(const std::string& blob, const std::string& keySymbol, const std::string& signature,
+                              SpecMeta* out) {
+  SpecMeta m;
+  if (!decodeMeta(blob, &m)) return "metadata does not decode (format " + std::to_string(kMetaVersion) + ")";
+  // The compile that stored it may have given the object a suffixed name (compile.cpp: a name already linked).
+  if (m.symbol != keySymbol && m.symbol.rfind(keySymbol + "_", 0) != 0)
+    return "metadata names symbol " + m.symbol + ", not its key's " + keySymbol;
+  if (m.signature != signature) return "metadata is for signature '" + m.signature + "', not '" + signature + "'";
+  *out = std::move(m);
+  return "";
 }
 
 int exitBufferWords(const ir::ExitPoint& x) {

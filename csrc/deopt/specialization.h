@@ -36,6 +36,12 @@ SpecMeta metaFromIR(const ir::Function& fn);
 uint64_t irVariant(const ir::Function& fn);
 std::string encodeMeta(const SpecMeta& m);
 bool decodeMeta(const std::string& blob, SpecMeta* out);
+// Why the metadata of a stored cache entry cannot be used, or "" (then *out holds it): it decodes, and it is the
+// specialization its row names (the row key's symbol, cache::keySymbol, possibly with a "_<n>" suffix, and the
+// row's signature). The loader (hook/compile.cpp) and `cache verify` (_pypaccel._stored_meta_problem) both ask
+// this, so they cannot disagree about an entry.
+std::string storedMetaProblem(const std::string& blob, const std::string& keySymbol, const std::string& signature,
+                              SpecMeta* out);
 
 // Words an exit passes in its buffer: per bound local [flag if maybe] + components, then stack components.
 int exitBufferWords(const ir::ExitPoint& x);

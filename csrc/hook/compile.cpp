@@ -24,6 +24,7 @@ using support::Ref;
 
 namespace {
 
+constexpr const char* kTooManySignatures = "too many specializations (8 argument signatures)";
 // Past this, even the light pipeline takes seconds and hundreds of MB (see jit/engine.cpp): not worth it.
 constexpr size_t kMaxSpillWords = 60000;
 
@@ -273,7 +274,7 @@ void learnFromEarlierRuns(profile::CodeState& st) {
       std::string why = (p.state == "disabled" ? "native code exited on most entries in an earlier run"
                                                : "the compiler declined it in an earlier run") +
                         std::string(p.reason.empty() ? "" : " (" + p.reason + ")");
-      st.failedSignatures[p.signature] = why;
+      st.failedSignatures[p.signature] = profile::Interpreted{why, p.state, p.reason};
       st.fallback(why);
     } else if (p.state == "native") {
       st.warm.insert(p.signature);  // compiled (or loaded) at its first call: the second run starts native
@@ -327,12 +328,14 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       st.fallback("not called directly: " + reason);
       return nullptr;
     }
-    st.failedSignatures[sig] = reason;
+    // Too many signatures is not this signature's doing: the next run may compile it.
+    bool ours = reason.rfind(kTooManySignatures, 0) != 0;
+    st.failedSignatures[sig] = profile::Interpreted{reason, ours ? "failed" : "", reason};
     st.fallback(reason);
     return nullptr;
   };
   if (st.specs.size() >= 8)
-    return fail("too many specializations (8 argument signatures; not compiled for signature '" + sig + "')");
+    return fail(std::string(kTooManySignatures) + "; not compiled for signature '" + sig + "'");
   jit::Engine* e = engine();
   if (!e) {
     st.never = *gEngineError;  // reported once per function as "not compiled: ..."
@@ -344,7 +347,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   const std::set<int>& widen = direct ? noWiden : st.widen[sig];
   std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash,
                                              sig + widenSuffix(widen) + (direct ? "|d" : ""), buildIdentity(*e));
-  std::string symbol = "pypa_" + cache::hexOf(key, 12);
+  std::string symbol = cache::keySymbol(key);
 
   // (1) The cache, before any IR is built.
   cache::Store* store = st.codeHash.empty() ? nullptr : storeFor(st.filename, false);
@@ -358,11 +361,13 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     if (entry) {
       deopt::SpecMeta meta;
       std::string whyNot;
-      bool decoded = deopt::decodeMeta(entry->meta, &meta);
-      // The stored symbol is the key's, possibly with a suffix (see the compile below).
-      bool ours = meta.symbol == symbol || meta.symbol.rfind(symbol + "_", 0) == 0;
-      if (!decoded || !ours || meta.signature != sig || meta.direct != direct) {
-        warnCache(store->path(), "damaged metadata for " + st.qualname + "; it will be compiled again");
+      // What `cache verify` checks too; then the one check of the request itself (a direct entry's key differs).
+      std::string damage = deopt::storedMetaProblem(entry->meta, symbol, sig, &meta);
+      if (damage.empty() && meta.direct != direct)
+        damage = meta.direct ? "metadata is a direct entry's, not a frame entry's"
+                             : "metadata is a frame entry's, not a direct entry's";
+      if (!damage.empty()) {
+        warnCache(store->path(), "damaged metadata for " + st.qualname + " (" + damage + "); it will be compiled again");
       } else if (auto s = activate(*e, std::move(meta), entry->object, home, &whyNot)) {
         s->fromCache = true;
         s->cacheKey = key;
@@ -377,7 +382,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
 
   // (2) Compile. The key's symbol may already be linked here with other code (a stored specialization that no
   // longer fits, compiled against globals of other types): the new object gets a name of its own.
-  for (int n = 1; e->isLinked(symbol); n++) symbol = "pypa_" + cache::hexOf(key, 12) + "_" + std::to_string(n);
+  for (int n = 1; e->isLinked(symbol); n++) symbol = cache::keySymbol(key) + "_" + std::to_string(n);
   auto info = spec::readCodeInfo(code);
   if (!info) return fail(support::errorReason(info.takeError()));
   auto bc = spec::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);
@@ -430,7 +435,12 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     ent.object = *obj;
     ent.meta = deopt::encodeMeta(s->meta);
     ent.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    if (auto err = store->put(ent)) dropStore(st.filename, support::errorReason(std::move(err)));
+    // Other code objects of this file with the same qualname that this process runs: not older versions of it.
+    std::set<std::string> running;
+    for (profile::CodeState* other : profile::allStates())
+      if (other != &st && other->qualname == st.qualname && other->filename == st.filename && ensureCodeHash(*other))
+        running.insert(other->codeHash);
+    if (auto err = store->put(ent, running)) dropStore(st.filename, support::errorReason(std::move(err)));
   } else if (!config().readOnlyNote.empty()) {
     note(config().readOnlyNote, config().cacheWarning ? config().cacheWarning.get() : PyExc_RuntimeWarning);
   }
@@ -457,7 +467,7 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
   for (const std::string& key : {sig + "|d", sig}) {
     auto learned = st.failedSignatures.find(key);
     if (learned != st.failedSignatures.end()) {
-      st.directFailed[sig] = learned->second;
+      st.directFailed[sig] = learned->second.why;
       return nullptr;
     }
   }

@@ -278,7 +278,9 @@ PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t*
     // The frame entry of the same signature would exit the same way: the calls now go through the interpreter.
     if (profile::CodeState* st = profile::existingState(func->func_code))
       if (!st->find(spec->meta.signature))
-        st->failedSignatures[spec->meta.signature] = spec->disabledReason + " (called directly)";
+        st->failedSignatures[spec->meta.signature] =
+            profile::Interpreted{spec->disabledReason + " (called directly)", "disabled",
+                                 spec->disabledReason + " (called directly)"};
   }
   return r;
 }

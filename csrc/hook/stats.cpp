@@ -95,7 +95,7 @@ struct Snapshot {
   bool excluded;  // pypaccel.exclude: its calls are fallbacks by request, and stats say so
   std::vector<cache::Event> events;
   std::vector<cache::Profile> profiles;  // what the next run should start from (flush only)
-  std::vector<std::string> usedKeys;     // cache entries this run loaded (their last_used is refreshed)
+  std::vector<std::string> usedKeys;     // cache entries this run loaded or stored (their last_used is refreshed)
 };
 
 std::string offsetsText(const std::set<int>& units) {
@@ -117,12 +117,11 @@ std::vector<cache::Profile> profilesOf(const profile::CodeState& st, const std::
     p.calls = st.callCount();
     return p;
   };
-  for (const auto& [sig, reason] : st.failedSignatures) {
-    if (reason.rfind("too many specializations", 0) == 0) continue;  // not about this signature
+  for (const auto& [sig, why] : st.failedSignatures) {
+    if (why.state.empty()) continue;  // not about this signature
     cache::Profile& p = row(sig);
-    bool learned = reason.find("in an earlier run") != std::string::npos;
-    p.state = learned && reason.rfind("native code exited", 0) == 0 ? "disabled" : "failed";
-    p.reason = reason;
+    p.state = why.state;
+    p.reason = why.reason;
   }
   for (const auto& s : st.specs) {
     // A direct entry's record is its own ("|d"): what it learns must not keep the frame entry interpreted.
@@ -158,7 +157,7 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
     if (!build.empty() && st->never.empty() && !st->codeHash.empty()) {
       out.back().profiles = profilesOf(*st, build);
       for (const auto& s : st->specs)
-        if (s->fromCache) out.back().usedKeys.push_back(s->cacheKey);
+        if (!s->cacheKey.empty() && !s->retired) out.back().usedKeys.push_back(s->cacheKey);
     }
   }
   return out;

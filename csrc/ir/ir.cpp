@@ -45,6 +45,17 @@ const char* typeName(Type t) {
   return "?";
 }
 
+const char* slotKindName(SlotKind k) {
+  static const char* const kNames[] = {
+#define SLOT_KIND(name) #name,
+#define SLOT_GROUP(head, word, words) #head, #word,
+#include "ir/slot_kinds.def"
+#undef SLOT_KIND
+#undef SLOT_GROUP
+  };
+  return int(k) < kSlotKinds ? kNames[int(k)] : "?";
+}
+
 int typeComponents(Type t) {
   switch (t) {
     case Type::Void:

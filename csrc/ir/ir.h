@@ -122,26 +122,53 @@ enum class ArithError : int {
   FloatModulo,    // "float modulo"
 };
 
-// A run-time slot: a word the native code reads, filled when the specialization is linked in a process.
+// A run-time slot: a word the native code reads, filled when the specialization is linked in a process (one row
+// per kind in slot_kinds.def).
 enum class SlotKind : uint8_t {
-  ConstObj,     // co_consts[index] (borrowed)
-  GlobalObj,    // the object bound to name `name` (from globals or builtins)
-  GlobalInt,    // its unboxed value
-  GlobalFloat,  //
-  GlobalBool,   //
-  GlobalsVersion,   // mutable: last seen ma_version_tag of globals
-  BuiltinsVersion,  // mutable: same for builtins
-  // A direct call site: this slot (index = the expected result Type, name = the callee signature) and the next
-  // two (CallWord) are mutable: the callee's code object and its SpecHeader*, filled when the site is resolved,
-  // then the code-death epoch they were resolved in (see runtime/direct_call.cpp).
-  CallSite,
-  CallWord,
-  // A function of a C module compiled natively (name = "math.sqrt"): this slot holds the module (a strong
-  // reference) and the next three (ModuleWord) its dict, that dict's ma_version_tag when linked, and the function
-  // (borrowed: the dict holds it as long as the version stands). See deopt::nativeModuleFunction.
-  ModuleAttr,
-  ModuleWord,
+#define SLOT_KIND(name) name,
+#define SLOT_GROUP(head, word, words) head, word,
+#include "ir/slot_kinds.def"
+#undef SLOT_KIND
+#undef SLOT_GROUP
 };
+static_assert(uint8_t(SlotKind::ModuleWord) == 10, "slot kinds are stored by number: append only (slot_kinds.def)");
+inline constexpr int kSlotKinds = 0
+#define SLOT_KIND(name) +1
+#define SLOT_GROUP(head, word, words) +2
+#include "ir/slot_kinds.def"
+#undef SLOT_KIND
+#undef SLOT_GROUP
+    ;
+// The slots a slot of kind `k` owns right after it (CallSite: 2), all of kind slotWordKind(k); 0 for the rest.
+constexpr int slotGroupWords(SlotKind k) {
+#define SLOT_KIND(name)
+#define SLOT_GROUP(head, word, words) \
+  if (k == SlotKind::head) return words;
+#include "ir/slot_kinds.def"
+#undef SLOT_KIND
+#undef SLOT_GROUP
+  return 0;
+}
+constexpr SlotKind slotWordKind(SlotKind k) {
+#define SLOT_KIND(name)
+#define SLOT_GROUP(head, word, words) \
+  if (k == SlotKind::head) return SlotKind::word;
+#include "ir/slot_kinds.def"
+#undef SLOT_KIND
+#undef SLOT_GROUP
+  return k;
+}
+// A slot that only exists as a word of the group before it (CallWord, ModuleWord).
+constexpr bool isSlotWord(SlotKind k) {
+#define SLOT_KIND(name)
+#define SLOT_GROUP(head, word, words) \
+  if (k == SlotKind::word) return true;
+#include "ir/slot_kinds.def"
+#undef SLOT_KIND
+#undef SLOT_GROUP
+  return false;
+}
+const char* slotKindName(SlotKind k);
 struct Slot {
   SlotKind kind;
   int index = 0;     // const index, or the global guard it belongs to

@@ -18,6 +18,15 @@ namespace pypaccel::profile {
 inline constexpr const char* kExcludedReason = "excluded (pypaccel.exclude)";
 inline constexpr const char* kExcludedByListReason = "excluded (PYPACCEL_EXCLUDE)";
 
+// Why one argument signature stays interpreted, and what the next run learns from it (its profile row).
+struct Interpreted {
+  std::string why;     // as stats show it
+  // The profile's state: "disabled" (native code exited on most entries) or "failed" (the compiler declined); ""
+  // when it is not the signature's doing (nothing is stored).
+  std::string state;
+  std::string reason;  // the profile's reason: learned from an earlier run, stored again as it was read
+};
+
 struct CodeState {
   // What the code object's co_extra slot points to (cpython/hook_entry.c reads it on every call): calls that may
   // skip the hook entirely. armed is what it held when last armed; the passes taken since are calls too.
@@ -37,7 +46,7 @@ struct CodeState {
   std::string codeHash;      // empty until computed (or when the code cannot be keyed)
   bool hashTried = false;
   std::vector<std::unique_ptr<deopt::Specialization>> specs;
-  std::map<std::string, std::string> failedSignatures;  // signature -> why it is interpreted
+  std::map<std::string, Interpreted> failedSignatures;  // signature -> why it is interpreted
   std::map<std::string, bool> deferred;  // signatures not worth compiling at the first call; wait for the threshold
   std::map<std::string, uint64_t> fallbacks;            // reason -> times (stats count each reason once per run)
   // Learned, in this run or an earlier one (the cache's profiles): per signature, the bytecode units compiled

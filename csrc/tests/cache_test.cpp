@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 
 #include "cache/key.h"
 #include "cache/store.h"
@@ -326,6 +327,54 @@ TEST_CASE("a store prunes other builds and edited-away versions of a function", 
   CHECK(sqlInt(path, "SELECT count(DISTINCT build) FROM specializations") == 2);
   CHECK(sqlInt(path, "SELECT count(*) FROM specializations WHERE build = 'build-1'") == 0);
   CHECK(sqlInt(path, "SELECT count(*) FROM specializations WHERE build = 'build-4'") == 1);
+}
+
+// Issue 15: lambdas of one line share a qualname (and a first line). Pruning "other versions of the function" by
+// qualname kept two of three, so each warm run compiled the one the previous run had pushed out.
+TEST_CASE("same-named code objects used together are not each other's older versions", "[cache]") {
+  TempDir dir;
+  std::string path = dir.file("lambdas.pyp");
+  auto st = openStore(path, true);
+  auto lambda = [](char v) {
+    cache::Entry e = sampleEntry("i");
+    e.qualname = "<lambda>";
+    e.codeHash = std::string(31, '\x55') + v;
+    e.key = cache::specializationKey(e.codeHash, "i", e.build);
+    return e;
+  };
+  auto count = [&] { return sqlInt(path, "SELECT count(DISTINCT code_hash) FROM specializations"); };
+  // One process stores three: the others it runs are named at each store.
+  std::set<std::string> running;
+  for (char v : {'a', 'b', 'c'}) {
+    REQUIRE(errText(st->put(lambda(v), running)) == "");
+    running.insert(lambda(v).codeHash);
+  }
+  CHECK(count() == 3);
+  // Its run record stamps all three alike: one use. The next process edits one (its first store names no other,
+  // they have not run yet); the three it came from are the previous use.
+  std::vector<std::string> used;
+  for (char v : {'a', 'b', 'c'}) used.push_back(lambda(v).key);
+  REQUIRE(errText(st->recordRun("r1", 1.0, 2.0, 1, "prog", {}, {}, used)) == "");
+  REQUIRE(errText(st->put(lambda('A'))) == "");
+  CHECK(count() == 4);
+  REQUIRE(errText(st->recordRun("r2", 3.0, 4.0, 1, "prog", {}, {}, {lambda('A').key, used[1], used[2]})) == "");
+  // Edited again: the version of two uses ago goes, nothing else.
+  REQUIRE(errText(st->put(lambda('B'))) == "");
+  CHECK(count() == 4);
+  CHECK(sqlInt(path, "SELECT count(*) FROM specializations WHERE substr(code_hash, 32) = 'a'") == 0);
+  // Profiles: written together, kept together.
+  std::vector<cache::Profile> profiles;
+  for (char v : {'a', 'b', 'c', 'd', 'e'}) {
+    cache::Profile p;
+    p.codeHash = lambda(v).codeHash;
+    p.signature = "i";
+    p.build = "build-1";
+    p.qualname = "<lambda>";
+    p.state = "native";
+    profiles.push_back(p);
+  }
+  REQUIRE(errText(st->recordRun("r3", 5.0, 6.0, 1, "prog", {}, profiles, {})) == "");
+  CHECK(sqlInt(path, "SELECT count(*) FROM profiles WHERE qualname = '<lambda>'") == 5);
 }
 
 TEST_CASE("profiles round trip and stay bounded per function", "[cache]") {

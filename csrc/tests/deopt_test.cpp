@@ -193,3 +193,90 @@ TEST_CASE("irVariant: the same IR under another symbol, and nothing else, has th
   CHECK(differs([](ir::Function& c) { c.stressExits = !c.stressExits; }));
   CHECK(differs([&](ir::Function& c) { c.inlined[0] = std::make_shared<ir::Function>(b); }));
 }
+
+namespace {
+
+// Every slot kind of ir/slot_kinds.def as the group it is stored in: the head, then its words. Fields that satisfy
+// every kind's own check (a value type; a "module.attr" name that is also a short callee signature's size).
+std::vector<std::vector<ir::Slot>> everySlotGroup() {
+  std::vector<std::vector<ir::Slot>> out;
+  auto group = [&](ir::SlotKind head) {
+    std::vector<ir::Slot> g{ir::Slot{head, int(ir::Type::Int), "math.sqrt"}};
+    for (int k = 0; k < ir::slotGroupWords(head); k++) g.push_back(ir::Slot{ir::slotWordKind(head), 0, ""});
+    out.push_back(std::move(g));
+  };
+#define SLOT_KIND(name) group(ir::SlotKind::name);
+#define SLOT_GROUP(head, word, words) group(ir::SlotKind::head);
+#include "ir/slot_kinds.def"
+#undef SLOT_KIND
+#undef SLOT_GROUP
+  return out;
+}
+
+deopt::SpecMeta withSlots(const std::vector<ir::Slot>& extra) {
+  deopt::SpecMeta m = sampleMeta();
+  m.slots.insert(m.slots.end(), extra.begin(), extra.end());
+  return m;
+}
+
+}  // namespace
+
+// Issue 15: decodeMeta's kind check stopped at CallWord, so every stored specialization calling math.sqrt through
+// the module (a ModuleAttr group) was "damaged metadata" at each warm run. Generated from the table: a new kind is
+// covered without touching this test.
+TEST_CASE("every slot kind round trips through encodeMeta and decodeMeta", "[deopt]") {
+  std::vector<ir::Slot> all;
+  int kinds = 0;
+  for (const auto& g : everySlotGroup()) {
+    INFO("slot group " << ir::slotKindName(g[0].kind));
+    deopt::SpecMeta d;
+    REQUIRE(deopt::decodeMeta(deopt::encodeMeta(withSlots(g)), &d));
+    REQUIRE(d.slots.size() == sampleMeta().slots.size() + g.size());
+    for (size_t i = 0; i < g.size(); i++) {
+      const ir::Slot& s = d.slots[d.slots.size() - g.size() + i];
+      CHECK(s.kind == g[i].kind);
+      CHECK(s.index == g[i].index);
+      CHECK(s.name == g[i].name);
+    }
+    all.insert(all.end(), g.begin(), g.end());
+    kinds += 1 + (ir::slotGroupWords(g[0].kind) ? 1 : 0);
+  }
+  CHECK(kinds == ir::kSlotKinds);  // every kind of the enum, heads and words
+  deopt::SpecMeta d;
+  CHECK(deopt::decodeMeta(deopt::encodeMeta(withSlots(all)), &d));
+  CHECK(std::string(ir::slotKindName(ir::SlotKind(ir::kSlotKinds - 1))) != "?");
+}
+
+TEST_CASE("decodeMeta refuses slot words without their head, heads short of words, and unknown kinds", "[deopt]") {
+  deopt::SpecMeta d;
+  for (const auto& g : everySlotGroup()) {
+    if (g.size() == 1) continue;
+    INFO("slot group " << ir::slotKindName(g[0].kind));
+    CHECK_FALSE(deopt::decodeMeta(deopt::encodeMeta(withSlots({g[1]})), &d));  // a word alone
+    CHECK_FALSE(deopt::decodeMeta(deopt::encodeMeta(withSlots({g.begin(), g.end() - 1})), &d));  // one word short
+    std::vector<ir::Slot> extra = g;
+    extra.push_back(g[1]);  // one word too many: a word without its head
+    CHECK_FALSE(deopt::decodeMeta(deopt::encodeMeta(withSlots(extra)), &d));
+  }
+  CHECK_FALSE(deopt::decodeMeta(deopt::encodeMeta(withSlots({ir::Slot{ir::SlotKind(ir::kSlotKinds), 0, ""}})), &d));
+  // The stored kind is a varint: one past uint8_t must not wrap around to ConstObj.
+  std::string blob = deopt::encodeMeta(withSlots({ir::Slot{ir::SlotKind::ConstObj, 0, "zz"}}));
+  size_t at = blob.rfind("zz") - 3;  // kind, index (zigzag 0), name length
+  REQUIRE(blob[at] == 0);
+  blob.replace(at, 1, std::string("\x80\x02", 2));  // 256
+  CHECK_FALSE(deopt::decodeMeta(blob, &d));
+}
+
+TEST_CASE("storedMetaProblem: what the loader and cache verify refuse", "[deopt]") {
+  deopt::SpecMeta m = sampleMeta();  // symbol pypa_meta_sample, signature "if"
+  std::string blob = deopt::encodeMeta(m);
+  deopt::SpecMeta d;
+  CHECK(deopt::storedMetaProblem(blob, "pypa_meta_sample", "if", &d) == "");
+  CHECK(d.symbol == "pypa_meta_sample");
+  m.symbol = "pypa_meta_sample_2";  // a compile that found the name taken
+  CHECK(deopt::storedMetaProblem(deopt::encodeMeta(m), "pypa_meta_sample", "if", &d) == "");
+  CHECK(deopt::storedMetaProblem(blob, "pypa_other", "if", &d).rfind("metadata names symbol", 0) == 0);
+  CHECK(deopt::storedMetaProblem(blob, "pypa_meta_sample", "ii", &d).rfind("metadata is for signature", 0) == 0);
+  CHECK(deopt::storedMetaProblem(blob.substr(1), "pypa_meta_sample", "if", &d).rfind("metadata does not decode", 0) ==
+        0);
+}

@@ -249,8 +249,20 @@ def fnv1a64(data):
     return h - (1 << 64) if h >= (1 << 63) else h
 
 
-def entry_problems(key, code_hash, signature, obj, meta, checksum):
-    """What is wrong with one specializations row: every check the extension relies on before linking it."""
+def loader_meta_check():
+    """The extension's check of an entry's metadata, the very code its loader runs (deopt::storedMetaProblem):
+    f(key, signature, meta) -> why it would be refused, or "". None when the extension does not import (this module
+    runs without it; `python -m pypaccel` has imported it already): the rest of verify still runs."""
+    try:
+        from . import _pypaccel
+    except ImportError:
+        return None
+    return _pypaccel._stored_meta_problem
+
+
+def entry_problems(key, code_hash, signature, obj, meta, checksum, meta_check=None):
+    """What is wrong with one specializations row: every check the extension relies on before linking it (the
+    metadata's own with `meta_check`, see loader_meta_check)."""
     problems = []
     if not isinstance(key, bytes) or len(key) != HASH_BYTES:
         problems.append("key is not a 32-byte hash")
@@ -264,10 +276,15 @@ def entry_problems(key, code_hash, signature, obj, meta, checksum):
         problems.append("object, meta or checksum has the wrong type")
     elif fnv1a64(obj + meta) != checksum:
         problems.append("checksum mismatch (object or meta bytes changed)")
+    elif meta_check and isinstance(key, bytes) and isinstance(signature, str):
+        # As the loader: only metadata whose bytes are intact gets decoded.
+        why = meta_check(key, signature, meta)
+        if why:
+            problems.append(why)
     return problems
 
 
-def _check_entries(con, problems):
+def _check_entries(con, problems, meta_check):
     """Checks every stored specialization; returns how many there are. Rows are read one at a time: objects are
     large, and a malformed page can fail in the middle of the scan."""
     count = 0
@@ -275,7 +292,7 @@ def _check_entries(con, problems):
                        " FROM specializations")
     for key, code_hash, qualname, firstlineno, signature, obj, meta, checksum in rows:
         count += 1
-        for what in entry_problems(key, code_hash, signature, obj, meta, checksum):
+        for what in entry_problems(key, code_hash, signature, obj, meta, checksum, meta_check):
             problems.append({"entry": {"qualname": qualname, "firstlineno": firstlineno, "signature": signature},
                              "problem": what})
     return count
@@ -303,14 +320,16 @@ def _check_open_database(con, result):
     if missing:
         problems.append({"entry": None, "problem": "missing table(s) " + ", ".join(sorted(missing))})
     if "specializations" not in missing:
-        result["entries"] = _check_entries(con, problems)
+        meta_check = loader_meta_check()
+        result["metadata_checked"] = meta_check is not None
+        result["entries"] = _check_entries(con, problems, meta_check)
 
 
 def check_database(path):
     """verify's result for one database: status "ok", "damaged" or "not checked", entries, problems."""
     import sqlite3
     result = {"database": os.path.abspath(path), "status": "ok", "schema": None, "entries": 0, "note": None,
-              "problems": []}
+              "metadata_checked": False, "problems": []}
     refused = distrust(path)
     if refused:
         result["problems"].append({"entry": None, "problem": refused})

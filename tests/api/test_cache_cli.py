@@ -5,12 +5,13 @@ import importlib
 import io
 import json
 import os
+import re
 import sqlite3
 import sys
 
 import pytest
 
-from conftest import PACKAGE_PARENT, cache_schema_sql
+from conftest import PACKAGE_PARENT, REPO, cache_schema_sql
 
 SUFFIX = ".cpython-311.pyp"
 SCHEMA = cache_schema_sql()
@@ -28,12 +29,33 @@ def fnv1a64(data):
     return h - 2**64 if h >= 2**63 else h
 
 
+def _varint(n):
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def meta_blob(key, signature):
+    """The smallest SpecMeta the loader accepts for this key and signature (deopt::encodeMeta: version, symbol,
+    signature, nlocals, nargs, stress, direct, variant, then no exits, slots or globals), so that verify with the
+    extension (its loader's own check) finds these rows sound."""
+    version = int(re.search(r"kMetaVersion = (\d+)", (REPO / "csrc" / "deopt" / "meta_codec.cpp").read_text()).group(1))
+    symbol = ("pypa_" + key[:12].hex()).encode()
+    fields = [_varint(version), _varint(len(symbol)) + symbol, _varint(len(signature)) + signature.encode()]
+    fields += [_varint(n) for n in (len(signature), len(signature), 0, 0, 0, 0, 0, 0)]
+    return b"".join(fields)
+
+
 def entry(qualname, signature="ii", build="build-A", firstlineno=1, size=200, **override):
     """One specializations row, consistent unless `override` says otherwise."""
     code_hash = hashlib.sha256(qualname.encode()).digest()
     obj = b"\x7fELF" + (f"<object of {qualname}/{signature}>".encode() * (size // 20 + 1))[:size]
-    meta = f"meta {qualname}".encode()
-    row = {"key": hashlib.sha256(code_hash + signature.encode() + build.encode()).digest(), "code_hash": code_hash,
+    key = hashlib.sha256(code_hash + signature.encode() + build.encode()).digest()
+    meta = meta_blob(key, signature)
+    row = {"key": key, "code_hash": code_hash,
            "qualname": qualname, "firstlineno": firstlineno, "signature": signature, "build": build,
            "object": obj, "meta": meta, "checksum": fnv1a64(obj + meta)}
     row.update(override)
@@ -165,9 +187,11 @@ def test_verify_finds_a_flipped_bit_in_an_object(cli, tmp_path):
 
 
 def test_verify_checks_entry_identity(cli, tmp_path):
+    not_elf = entry("not_elf", object=b"MZ..")
+    not_elf["checksum"] = fnv1a64(not_elf["object"] + not_elf["meta"])
     make_db(tmp_path / ("m" + SUFFIX), entries=[
         entry("short_key", key=b"k" * 31), entry("short_hash", code_hash=b"h" * 8),
-        entry("bad_signature", "ix"), entry("not_elf", object=b"MZ..", checksum=fnv1a64(b"MZ..meta not_elf"))])
+        entry("bad_signature", "ix"), not_elf])
     status, out, _ = run(cli, "verify", tmp_path)
     assert status == 1
     assert "entry short_key [ii] (line 1): key is not a 32-byte hash" in out
@@ -455,3 +479,21 @@ def test_command_line_entry_point(run_python, tmp_path):
     assert json.loads(result.stdout)["ok"] is True
     (tmp_path / ("x" + SUFFIX)).write_text("junk")
     assert run_python("-m", "pypaccel", "cache", "verify", tmp_path).returncode == 1
+
+
+def test_verify_checks_metadata_as_the_loader_does(run_python, tmp_path):
+    # With the extension, verify asks its loader's own check (deopt::storedMetaProblem) of every intact entry.
+    pytest.importorskip("pypaccel._pypaccel")
+    garbage = entry("garbage", meta=b"meta garbage")
+    garbage["checksum"] = fnv1a64(garbage["object"] + garbage["meta"])
+    other = entry("other_symbol", meta=entry("kernel")["meta"])
+    other["checksum"] = fnv1a64(other["object"] + other["meta"])
+    make_db(tmp_path / ("m" + SUFFIX), entries=[entry("kernel"), garbage, other])
+    result = run_python("-m", "pypaccel", "cache", "verify", "--json", tmp_path)
+    assert result.returncode == 1, result.stdout
+    (db,) = json.loads(result.stdout)["databases"]
+    assert db["metadata_checked"] is True
+    said = {p["entry"]["qualname"]: p["problem"] for p in db["problems"]}
+    assert said["garbage"].startswith("metadata does not decode"), said
+    assert said["other_symbol"].startswith("metadata names symbol"), said
+    assert "kernel" not in said

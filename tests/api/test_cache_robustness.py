@@ -413,3 +413,134 @@ def test_frozen_stdlib_code_is_loaded_warm_not_recompiled(run_python, tmp_path):
     assert second.returncode == 0, second.stderr
     b = json.loads(second.stdout)
     assert b and b["compiled"] == 0 and b["loaded"] >= 1 and b["native_calls"] >= 50, b
+
+
+# -- Every warm run loads what the first stored (issue 15) ------------------------------------------------------
+
+NORM = textwrap.dedent('''
+    import math
+    class V:
+        def __init__(self, x, y): self.x = x; self.y = y
+        def norm(self): return math.sqrt(self.x * self.x + self.y * self.y)
+    def energy(ps):
+        e = 0.0
+        for p in ps:
+            v = p.norm()
+            e += v * v
+        return e
+    print(energy([V(i * 0.5, 1.0) for i in range(300)]))
+''')
+
+
+def stats_of(run_python, module):
+    """The most recent run's record of `module` (a path), from `python -m pypaccel stats --json`."""
+    r = run_python("-m", "pypaccel", "stats", "--json")
+    assert r.returncode == 0, r.stderr
+    (mod,) = [m for m in json.loads(r.stdout)["modules"] if m["module_path"] == str(module)]
+    return mod
+
+
+def test_math_function_reached_through_its_module_loads_warm(run_python, tmp_path):
+    # math.sqrt through the module attribute is a ModuleAttr slot group in the stored metadata, which the loader
+    # refused ("damaged metadata for V.norm") while `cache verify` said the database was fine.
+    d = tmp_path / "norm"
+    d.mkdir()
+    (d / "m1.py").write_text(NORM)
+    for n in range(3):
+        r = run_python("-W", "always", "-m", "pypaccel", "run", "m1.py", cwd=d)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout == "2239062.5\n"
+        assert "CacheWarning" not in r.stderr, (n, r.stderr)
+    third = stats_of(run_python, d / "m1.py")
+    assert third["totals"]["compiled"] == 0, third
+    norm = [f for f in third["functions"] if f["qualname"] == "V.norm"]
+    assert norm and norm[0]["loaded"] == 1 and norm[0]["native_calls"] == 300, third
+    verify = run_python("-m", "pypaccel", "cache", "verify", "--json")
+    assert verify.returncode == 0, verify.stdout
+    assert all(db["metadata_checked"] for db in json.loads(verify.stdout)["databases"]), verify.stdout
+
+
+def test_verify_and_the_loader_refuse_the_same_metadata(run_python, tmp_path):
+    # One entry's metadata replaced by another entry's (intact bytes, a matching checksum): it decodes, but names
+    # another symbol. verify must say what the loader says.
+    d = tmp_path / "swap"
+    d.mkdir()
+    (d / "m1.py").write_text(NORM)
+    assert run_python("-m", "pypaccel", "run", "m1.py", cwd=d).returncode == 0
+    (db,) = list(run_python.cache_dir.rglob("m1.cpython-311.pyp"))
+    con = sqlite3.connect(db)
+    rows = dict(con.execute("SELECT qualname, meta FROM specializations WHERE qualname IN ('energy', 'V.norm')"))
+    obj = con.execute("SELECT object FROM specializations WHERE qualname = 'V.norm'").fetchone()[0]
+    checksum = fnv1a64(obj + rows["energy"])
+    con.execute("UPDATE specializations SET meta = ?, checksum = ? WHERE qualname = 'V.norm'",
+                (rows["energy"], checksum))
+    con.commit()
+    con.close()
+    verify = run_python("-m", "pypaccel", "cache", "verify", db)
+    assert verify.returncode == 1
+    (said,) = [line for line in verify.stdout.splitlines() if "V.norm" in line]
+    why = said.split("): ", 1)[1]
+    assert why.startswith("metadata names symbol"), verify.stdout
+    r = run_python("-W", "always", "-m", "pypaccel", "run", "m1.py", cwd=d)
+    assert r.returncode == 0 and r.stdout == "2239062.5\n", r.stderr
+    assert f"damaged metadata for V.norm ({why}); it will be compiled again" in r.stderr
+
+
+def fnv1a64(data):
+    # cache::checksum as stored (signed 64 bits).
+    h = 14695981039346656037
+    for b in data:
+        h = ((h ^ b) * 1099511628211) % 2**64
+    return h - 2**64 if h >= 2**63 else h
+
+
+LAMBDAS = textwrap.dedent('''
+    import json, pypaccel
+    fs = [lambda x: None, lambda y: None, lambda a, b: None]
+    fs[0](1); fs[1](2); fs[2](3, 4)
+    ls = [f for f in pypaccel.stats()["functions"] if f["qualname"] == "<lambda>"]
+    print(json.dumps({"compiled": sum(f["compiled"] for f in ls), "loaded": sum(f["loaded"] for f in ls)}))
+''')
+
+
+def test_lambdas_on_one_line_each_load_their_own_entry(run_python, tmp_path):
+    # Same qualname and first line, three code objects: pruning "older versions of a function" by qualname kept
+    # two of them, so each warm run compiled what the previous one had just pushed out.
+    d = tmp_path / "lambdas"
+    d.mkdir()
+    (d / "lam.py").write_text(LAMBDAS)
+    runs = []
+    for _ in range(3):
+        r = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+        assert r.returncode == 0, r.stderr
+        runs.append(json.loads(r.stdout))
+    assert runs[0] == {"compiled": 3, "loaded": 0}
+    assert runs[1] == runs[2] == {"compiled": 0, "loaded": 3}, runs
+    # Editing one of them (the others keep their columns) recompiles only it; the next run loads all three again.
+    (d / "lam.py").write_text(LAMBDAS.replace("lambda y: None", "lambda y: True") + "# edited\n")
+    edited = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+    again = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+    assert json.loads(edited.stdout) == {"compiled": 1, "loaded": 2}, edited.stderr
+    assert json.loads(again.stdout) == {"compiled": 0, "loaded": 3}, again.stderr
+
+
+def test_a_learned_reason_is_stored_as_it_was_learned(run_python, tmp_path):
+    # Each run read "native code exited on most entries in an earlier run (R)" and stored it as the next run's R.
+    d = tmp_path / "nested"
+    d.mkdir()
+    (d / "never.py").write_text(NEVER)
+    prog = ("import json, pypaccel; pypaccel.enable(threshold=0); import never\n"
+            "never.caller(30)\n"
+            "f = [f for f in pypaccel.stats()['functions'] if f['qualname'] == 'ratio'][0]\n"
+            "print(json.dumps([x['reason'] for x in f['fallbacks']]))")
+    reasons = []
+    for _ in range(4):
+        r = run_python("-c", prog, cwd=d, env={"PYPACCEL_CACHE_DIR": None})
+        assert r.returncode == 0, r.stderr
+        reasons.append(json.loads(r.stdout))
+    learned = [x for x in reasons[3] if "in an earlier run" in x]
+    assert learned and all(x.count("in an earlier run") == 1 for x in learned), reasons
+    assert reasons[3] == reasons[2] == reasons[1], reasons
+    db = d / "__pycache__" / "never.cpython-311.pyp"
+    stored = [row[0] for row in sqlite3.connect(db).execute("SELECT reason FROM profiles WHERE qualname = 'ratio'")]
+    assert stored and not any("in an earlier run" in x for x in stored), stored

@@ -303,8 +303,8 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
   }
   int slot = int(e.fn.slots.size());
   e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallSite, int(rtype), sig});
-  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
-  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
+  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::CallSite); k++)
+    e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
   if (e.opts.directInline)
     if (auto callee = e.opts.directInline(callable.known, sig)) e.fn.inlined[slot] = std::move(callee);
   int r = e.emit(Op::CallDirect, rtype, args, int64_t(slot) | (borrowed ? int64_t(1) << 32 : 0), changed);

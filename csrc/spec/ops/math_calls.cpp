@@ -48,7 +48,8 @@ bool loadModuleFunction(Emitter& e, const Instruction& in) {
   }
   int slot = int(e.fn.slots.size());
   e.fn.slots.push_back(ir::Slot{ir::SlotKind::ModuleAttr, 0, std::string(module) + "." + attr});
-  for (int k = 0; k < 3; k++) e.fn.slots.push_back(ir::Slot{ir::SlotKind::ModuleWord, 0, ""});
+  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::ModuleAttr); k++)
+    e.fn.slots.push_back(ir::Slot{ir::SlotKind::ModuleWord, 0, ""});
   // Another object than the module linked, or the module's dict changed (math.sqrt = ...): the interpreter loads
   // the attribute.
   int ex = e.makeExit(ExitKind::Reexec, Reason::GlobalChanged, std::string(module) + "." + attr);
