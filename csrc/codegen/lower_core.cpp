@@ -177,6 +177,7 @@ llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
     else w = v;
     b.CreateStore(w, b.CreateConstInBoundsGEP1_64(i64, exitBuf_, k++));
   };
+  llvm::Value* null = llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
   for (int l = 0; l < int(x.locals.size()); l++) {
     const ir::SnapLocal& s = x.locals[l];
     if (s.def == ir::Def::No) continue;
@@ -185,6 +186,10 @@ llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
     // A maybe-bound local whose variable was never written on any path reads as zero (its flag is clear).
     spill(var >= 0 ? static_cast<llvm::Value*>(b.CreateLoad(llvmType(s.type), vars_[var]))
                    : llvm::Constant::getNullValue(llvmType(s.type)));
+    if (s.origin) {
+      int ov = fn.findVar(ir::VarKind::LocalOrigin, l, Type::Obj, 0);
+      spill(ov >= 0 ? static_cast<llvm::Value*>(b.CreateLoad(ptr, vars_[ov])) : null);
+    }
   }
   for (size_t d = 0; d < x.stack.size(); d++) {
     const ir::SnapValue& v = x.stack[d];
@@ -193,7 +198,9 @@ llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
       continue;
     }
     for (int c = 0; c < ir::typeComponents(v.type); c++) spill(val(v.v[c]));
+    if (v.origin >= 0) spill(val(v.origin));
   }
+  for (int k = 0; k < x.pins; k++) spill(val(fn.pins[size_t(k)]));
   llvm::Value* r =
       b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {ctxArg(true), b.getInt32(exitId), exitBuf_});
   returnObject(r, true);
@@ -234,6 +241,27 @@ void Lowerer::replaceFrameLocal(int64_t local, llvm::Value* value) {
   decref(old);
   b.CreateBr(cont);
   b.SetInsertPoint(cont);
+}
+
+llvm::Value* Lowerer::boxWithOrigin(llvm::Value* v, llvm::Value* origin) {
+  llvm::BasicBlock* has = llvm::BasicBlock::Create(ctx, "origin", func);
+  llvm::BasicBlock* none = llvm::BasicBlock::Create(ctx, "no_origin", func);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "boxed", func);
+  b.CreateCondBr(b.CreateIsNotNull(origin), has, none);
+  b.SetInsertPoint(has);
+  incref(origin);
+  llvm::BasicBlock* hasEnd = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(none);
+  llvm::Value* boxed = v->getType()->isDoubleTy() ? b.CreateCall(helper("PyFloat_FromDouble", ptr, {f64}), {v})
+                                                  : b.CreateCall(helper("PyLong_FromLongLong", ptr, {i64}), {v});
+  llvm::BasicBlock* noneEnd = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  llvm::PHINode* phi = b.CreatePHI(ptr, 2);
+  phi->addIncoming(origin, hasEnd);
+  phi->addIncoming(boxed, noneEnd);
+  return phi;
 }
 
 bool lowerVars(Lowerer& l, const ir::Instr& in) {

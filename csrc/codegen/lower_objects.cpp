@@ -87,6 +87,9 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       def(in.id, o);
       return true;
     }
+    case Op::NullObj: def(in.id, llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0))); return true;
+    case Op::BoxOrigin: def(in.id, boxWithOrigin(val(in.args[0]), val(in.args[1]))); return true;
+    case Op::SetFrameLocal: replaceFrameLocal(in.imm, val(in.args[0])); return true;
     case Op::ObjBin: {
       llvm::Value* r = b.CreateCall(helper("pypa_rt_binop", ptr, {ptr, i32, ptr, ptr, i32}),
                                     {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
@@ -262,7 +265,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       // Boxed like an exit would box it; a failed box leaves NULL (the local then reads as unbound). With a second
       // argument (the local's bound flag), only when it is set.
       llvm::BasicBlock* after = nullptr;
-      if (in.args.size() > 1) {
+      if (in.args.size() > 1 && !llvm::isa<llvm::Constant>(val(in.args[1]))) {
         llvm::BasicBlock* bound = llvm::BasicBlock::Create(ctx, "sync_bound", func);
         after = llvm::BasicBlock::Create(ctx, "sync_done", func);
         b.CreateCondBr(val(in.args[1]), bound, after);
@@ -271,7 +274,9 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       llvm::Value* v = val(in.args[0]);
       llvm::Value* boxed;
       llvm::Type* t = v->getType();
-      if (t->isIntegerTy(64)) {
+      if (in.args.size() > 2) {
+        boxed = boxWithOrigin(v, val(in.args[2]));  // the object the number is, if it has one here
+      } else if (t->isIntegerTy(64)) {
         boxed = b.CreateCall(helper("PyLong_FromLongLong", ptr, {i64}), {v});
       } else if (t->isDoubleTy()) {
         boxed = b.CreateCall(helper("PyFloat_FromDouble", ptr, {f64}), {v});

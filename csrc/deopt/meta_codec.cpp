@@ -6,7 +6,7 @@
 namespace pypaccel::deopt {
 
 namespace {
-constexpr uint32_t kMetaVersion = 4;
+constexpr uint32_t kMetaVersion = 5;
 
 struct Writer {
   std::string out;
@@ -123,9 +123,12 @@ uint64_t irVariant(const ir::Function& fn) {
   for (const ir::ExitPoint& x : fn.exits) {
     w.i(x.catchBlock);
     w.i(x.raiseError);
-    for (const ir::SnapValue& v : x.stack)
+    for (const ir::SnapValue& v : x.stack) {
       for (int id : v.v) w.i(id);
+      w.i(v.origin);
+    }
   }
+  for (int pin : fn.pins) w.i(pin);
   for (const auto& [site, callee] : fn.inlined) {
     w.i(site);
     w.u(irVariant(*callee));
@@ -157,10 +160,11 @@ std::string encodeMeta(const SpecMeta& m) {
     for (const auto& l : x.locals) {
       w.u(uint64_t(l.type));
       w.u(uint64_t(l.def));
-      w.i(l.alias);
+      w.u(l.origin);
     }
     w.u(x.stack.size());
-    for (const auto& v : x.stack) w.u(uint64_t(v.type) | (v.borrowed ? 0x100 : 0));
+    for (const auto& v : x.stack) w.u(uint64_t(v.type) | (v.borrowed ? 0x100 : 0) | (v.origin >= 0 ? 0x200 : 0));
+    w.u(uint64_t(x.pins));
   }
   w.u(m.slots.size());
   for (const auto& s : m.slots) {
@@ -206,7 +210,7 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
       ir::SnapLocal s;
       s.type = ir::Type(r.u());
       s.def = ir::Def(r.u());
-      s.alias = int(r.i());
+      s.origin = r.u() != 0;
       x.locals.push_back(s);
     }
     size_t ns = r.count();
@@ -215,9 +219,14 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
       uint64_t word = r.u();
       v.type = ir::Type(word & 0xff);
       v.borrowed = (word & 0x100) != 0;
-      if (word > 0x1ff || (v.borrowed && v.type != ir::Type::Obj)) r.ok = false;
+      v.origin = (word & 0x200) ? 0 : -1;  // present (the SSA id is not kept)
+      if (word > 0x3ff || (v.borrowed && v.type != ir::Type::Obj) ||
+          (v.origin >= 0 && v.type != ir::Type::Int && v.type != ir::Type::Float))
+        r.ok = false;
       x.stack.push_back(v);
     }
+    x.pins = int(r.u());
+    if (x.pins < 0 || x.pins > m.nargs) r.ok = false;
     m.exits.push_back(std::move(x));
   }
   size_t nslots = r.count();
@@ -250,7 +259,7 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
     for (const auto& l : x.locals) {
       if (uint8_t(l.def) > uint8_t(ir::Def::Yes) || uint8_t(l.type) > uint8_t(ir::Type::RangeIter)) return false;
       if (l.def != ir::Def::No && !ir::isNumeric(l.type) && l.type != ir::Type::Obj) return false;
-      if (l.alias < -1 || l.alias >= m.nargs || (l.alias >= 0 && !ir::isNumeric(l.type))) return false;
+      if (l.origin && l.type != ir::Type::Int && l.type != ir::Type::Float) return false;
     }
     for (const auto& v : x.stack)
       if (uint8_t(v.type) > uint8_t(ir::Type::RangeIter) || v.type == ir::Type::Void) return false;
@@ -303,10 +312,10 @@ int exitBufferWords(const ir::ExitPoint& x) {
   int n = 0;
   for (const auto& l : x.locals) {
     if (l.def == ir::Def::No) continue;
-    n += (l.def == ir::Def::Maybe ? 1 : 0) + ir::typeComponents(l.type);
+    n += (l.def == ir::Def::Maybe ? 1 : 0) + ir::typeComponents(l.type) + (l.origin ? 1 : 0);
   }
-  for (const auto& v : x.stack) n += ir::typeComponents(v.type);
-  return n;
+  for (const auto& v : x.stack) n += ir::typeComponents(v.type) + (v.origin >= 0 ? 1 : 0);
+  return n + x.pins;
 }
 
 }  // namespace pypaccel::deopt

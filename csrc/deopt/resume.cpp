@@ -66,38 +66,50 @@ PyObject* exitInFrame(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
   bool raising = x.kind == pypaccel::ir::ExitKind::Raise || PyErr_Occurred();
   if (raising) PyErr_Fetch(&et, &ev, &etb);
   bool boxFailed = false;
+  // A frame entry's Obj locals are in their frame slots already (spec: Emitter::localsInFrame); a direct entry's
+  // frame is new, and its Obj words are owned references for it.
+  bool objInFrame = !spec->meta.direct;
+  // One value (components, then its origin word when it has one): the origin object again, or a new box. Every
+  // origin stays alive until the pins go at the end (constants, arguments the frame or a pin holds).
+  auto take = [&](Type t, bool hasOrigin) -> PyObject* {
+    const uint64_t* comps = p;
+    skipValue(t, p);
+    PyObject* origin = hasOrigin ? reinterpret_cast<PyObject*>(*p++) : nullptr;
+    if (origin) return Py_NewRef(origin);
+    PyObject* v = boxValue(t, comps);
+    if (!v && t != Type::Null) boxFailed = true;
+    return v;
+  };
   for (size_t l = 0; l < x.locals.size(); l++) {
     const auto& s = x.locals[l];
     PyObject* v = nullptr;
     if (s.def != Def::No) {
       bool bound = s.def == Def::Yes || (*p++ & 1);
-      if (bound && l < spec->stableArgs.size() && spec->stableArgs[l] && localsplus[l] &&
-          pypaccel::ir::isNumeric(s.type)) {
-        // The argument object itself is still in the frame (the code never stores to it): keep it, so identity
-        // survives the exit.
+      bool stable = l < spec->stableArgs.size() && spec->stableArgs[l] && localsplus[l] &&
+                    pypaccel::ir::isNumeric(s.type);
+      if (bound && (stable || (objInFrame && s.type == Type::Obj))) {
+        // The frame holds it: an argument the code never stores to (the object it came in as), or an Obj local.
         skipValue(s.type, p);
+        if (s.origin) p++;
         continue;
-      } else if (bound && s.alias >= 0 && size_t(s.alias) < spec->stableArgs.size() && spec->stableArgs[s.alias] &&
-                 localsplus[s.alias] && pypaccel::ir::isNumeric(s.type)) {
-        // A copy of such an argument (b = a): the same object, as in CPython.
-        skipValue(s.type, p);
-        v = Py_NewRef(localsplus[s.alias]);
-      } else if (bound) {
-        v = boxValue(s.type, p);
-        if (!v) boxFailed = true;
+      }
+      if (bound) {
+        v = take(s.type, s.origin);
       } else {
         skipValue(s.type, p);
+        if (s.origin) p++;
       }
     }
     Py_XSETREF(localsplus[l], v);
   }
   int nlocalsplus = pypa_code_nlocalsplus(pypa_frame_code(frame));
   for (size_t d = 0; d < x.stack.size(); d++) {
-    PyObject* v = boxValue(x.stack[d].type, p);
+    PyObject* v = take(x.stack[d].type, x.stack[d].origin >= 0);
     if (x.stack[d].borrowed) Py_XINCREF(v);
-    if (!v && x.stack[d].type != Type::Null) boxFailed = true;
     localsplus[nlocalsplus + d] = v;
   }
+  // The references the native code held to rebound int and float arguments (ir::Function::pins).
+  for (int k = 0; k < x.pins; k++) Py_DECREF(reinterpret_cast<PyObject*>(*p++));
   pypa_frame_set_stack_depth(frame, int(x.stack.size()));
   if (raising) {
     PyErr_Restore(et, ev, etb);

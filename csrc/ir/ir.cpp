@@ -89,7 +89,14 @@ int Function::addVar(VarKind kind, int index, Type type, int comp) {
 }
 
 static const char* varKindName(VarKind k) {
-  return k == VarKind::Local ? "local" : k == VarKind::Stack ? "stack" : "flag";
+  switch (k) {
+    case VarKind::Local: return "local";
+    case VarKind::Stack: return "stack";
+    case VarKind::Flag: return "flag";
+    case VarKind::LocalOrigin: return "local-origin";
+    case VarKind::StackOrigin: return "stack-origin";
+  }
+  return "?";
 }
 
 std::string print(const Function& fn) {
@@ -134,6 +141,7 @@ std::string print(const Function& fn) {
         case Op::IntMinMax:
         case Op::FloatMinMax:
         case Op::SyncLocal:
+        case Op::SetFrameLocal:
         case Op::GetAttr:
         case Op::SetAttr:
         case Op::Param:

@@ -62,7 +62,9 @@ struct Block {
   std::vector<Instr> instrs;
 };
 
-enum class VarKind : uint8_t { Local, Stack, Flag };
+// LocalOrigin / StackOrigin: the origin (an Obj that may be null, borrowed) of the number a local or stack slot holds,
+// where some path gives it one (ir_ops.def BoxOrigin).
+enum class VarKind : uint8_t { Local, Stack, Flag, LocalOrigin, StackOrigin };
 struct Var {
   VarKind kind;
   int index;  // local index or stack depth
@@ -76,9 +78,9 @@ enum class Def : uint8_t { No, Maybe, Yes };
 struct SnapLocal {
   Type type = Type::Void;
   Def def = Def::No;
-  // A number copied from argument `alias` (b = a), which the code never stores to: at an exit the local gets
-  // that argument's object from the frame, not a new box, so `b is a` stays true. -1: none.
-  int alias = -1;
+  // A number with an origin word after its components in the exit buffer: the object it came from (a constant,
+  // an argument), which the exit puts back instead of a new box, or null (no origin on this path).
+  bool origin = false;
 };
 struct SnapValue {
   Type type = Type::Void;
@@ -86,6 +88,9 @@ struct SnapValue {
   // An Obj the native code holds without a reference (a direct call's callable, kept alive by its call site):
   // the exit takes one for the frame.
   bool borrowed = false;
+  // A number with an origin (SnapLocal::origin): SSA id of that Obj (maybe null), -1 for none. The exit buffer
+  // holds it after the components.
+  int origin = -1;
 };
 
 enum class ExitKind : uint8_t {
@@ -102,6 +107,7 @@ struct ExitPoint {
   std::string detail;  // e.g. "LOAD_ATTR"
   std::vector<SnapLocal> locals;
   std::vector<SnapValue> stack;
+  int pins = 0;  // words after the stack: the objects of Function::pins, which the exit releases
   // A Raise exit inside a try the function handles natively: instead of leaving, the native code continues in
   // this block (CatchException, the stack unwound to the handler's depth, a jump to the handler). -1: a real exit.
   // Compile time only: not part of the stored metadata.
@@ -204,6 +210,11 @@ struct Function {
   // entry, compiled into this function as a private copy the site runs when the callee's linked specialization
   // has exactly this IR (SpecHeader::variant), so the optimizer can inline it. Compile time only.
   std::map<int, std::shared_ptr<const Function>> inlined;
+  // Int and float arguments the code stores to (a frame entry): it holds a reference to each from its start (SSA
+  // ids of the objects, defined in block 0) to its return or exit, so that a number still carrying one as its
+  // origin can give it back after the frame's slot was rebound. Every exit buffer ends with them (the exit drops
+  // them after rebuilding the frame).
+  std::vector<int> pins;
 
   int addVar(VarKind kind, int index, Type type, int comp);
   int findVar(VarKind kind, int index, Type type, int comp) const;

@@ -66,15 +66,28 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
       t = Type::Obj;
     else
       return support::bail("local '" + info.localNames[l] + "' has incompatible types on merging paths");
-    // The same argument's copy on every path that binds it, or no alias (0.5 on one path, `a` on the other).
-    a.alias = a.def == Def::No ? b.alias : b.def == Def::No ? a.alias : a.alias == b.alias ? a.alias : -1;
-    if (!ir::isNumeric(t)) a.alias = -1;
+    // The origin: where one path does not bind the local, the other's; else an object on every path (Yes), on
+    // some (Maybe: the paths without one store null), or none.
+    if (a.def == Def::No) {
+      a.org = b.org;
+      a.orgConst = b.orgConst;
+    } else if (b.def != Def::No) {
+      a.org = a.type == b.type ? mergeOrg(a.org, b.org) : Org::None;
+      a.orgConst = a.orgConst && b.orgConst;
+    }
+    if (!hasOrigin(t) || a.org == Org::None) {
+      a.org = Org::None;
+      a.orgConst = false;
+    }
     a.def = a.def == b.def ? a.def : Def::Maybe;
     a.type = t;
   }
   if (into.stack.size() != from.stack.size()) return support::bail("stack depth differs on merging paths");
+  into.stackOrg.resize(into.stack.size(), Org::None);
   for (size_t d = 0; d < into.stack.size(); d++) {
     Type a = into.stack[d], b = from.stack[d];
+    Org fo = d < from.stackOrg.size() ? from.stackOrg[d] : Org::None;
+    into.stackOrg[d] = a == b && hasOrigin(a) ? mergeOrg(into.stackOrg[d], fo) : Org::None;
     if (a == b) continue;
     if ((ir::isNumeric(a) || a == Type::Obj) && (ir::isNumeric(b) || b == Type::Obj)) into.stack[d] = Type::Obj;
     else return support::bail("stack entry types differ on merging paths");
@@ -100,7 +113,11 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
   EntryState initial;
   initial.reached = true;
   initial.locals.resize(info.nlocals);
-  for (size_t i = 0; i < signature.size(); i++) initial.locals[i] = {typeOfLetter(signature[i]), Def::Yes};
+  // An int or float argument of a frame entry has its object as origin (a direct entry gets numbers, no objects).
+  for (size_t i = 0; i < signature.size(); i++) {
+    Type t = typeOfLetter(signature[i]);
+    initial.locals[i] = {t, Def::Yes, !opts.direct && hasOrigin(t) ? Org::Yes : Org::None, false};
+  }
 
   // (1) Types to a fixed point.
   std::map<int, EntryState> states;
@@ -155,13 +172,22 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
         v = em.emit(Op::Param, t, {}, l);
         if (t == Type::Obj) em.emitVoid(Op::IncRef, {v});
       } else {
+        // Obj arguments stay the frame's references (Obj locals live in the frame: Emitter::localsInFrame).
         int arg = em.emit(Op::LoadArg, Type::Obj, {}, l);
         v = arg;
         switch (t) {
           case Type::Int: v = em.emit(Op::UnboxInt, Type::Int, {arg}); break;
           case Type::Float: v = em.emit(Op::UnboxFloat, Type::Float, {arg}); break;
           case Type::Bool: v = em.emit(Op::UnboxBool, Type::Bool, {arg}); break;
-          default: em.emitVoid(Op::IncRef, {arg}); break;
+          default: break;
+        }
+        if (hasOrigin(t)) {
+          em.emitVoid(Op::StoreVar, {arg}, em.originVar(l));
+          // Stored to somewhere: the frame's slot may be rebound while a copy still has this origin.
+          if (!em.stableArg(l)) {
+            em.emitVoid(Op::IncRef, {arg});
+            fn.pins.push_back(arg);
+          }
         }
       }
       em.emitVoid(Op::StoreVar, {v}, em.varFor(l, t));

@@ -43,6 +43,12 @@ int Emitter::constFloat(double v) {
 
 static Type componentType(Type t) { return (t == Type::Range || t == Type::RangeIter) ? Type::Int : t; }
 
+Org mergeOrg(Org a, Org b) {
+  if (a == Org::Yes && b == Org::Yes) return Org::Yes;
+  if (a == Org::None && b == Org::None) return Org::None;
+  return Org::Maybe;
+}
+
 bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
   cur = block;
   locals = entry.locals;
@@ -53,6 +59,11 @@ bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
     for (int c = 0; c < ir::typeComponents(e.type); c++) {
       int var = fn.addVar(ir::VarKind::Stack, int(d), e.type, c);
       e.v[c] = emit(Op::LoadVar, componentType(e.type), {}, var);
+    }
+    Org org = d < entry.stackOrg.size() ? entry.stackOrg[d] : Org::None;
+    if (hasOrigin(e.type) && org != Org::None) {
+      e.origin = emit(Op::LoadVar, Type::Obj, {}, stackOriginVar(int(d)));
+      e.originMaybeNull = org == Org::Maybe;
     }
     stack.push_back(e);
   }
@@ -90,13 +101,16 @@ int Emitter::makeExit(ExitKind kind, deopt::Reason reason, const std::string& de
   x.kind = kind;
   x.reason = static_cast<int>(reason);
   x.detail = detail;
-  for (const LocalState& l : locals) x.locals.push_back(ir::SnapLocal{l.type, l.def, l.alias});
+  for (const LocalState& l : locals)
+    x.locals.push_back(ir::SnapLocal{l.type, l.def, hasOrigin(l.type) && l.def != Def::No && l.org != Org::None});
   for (const StackEntry& e : stack) {
     ir::SnapValue v;
     v.type = e.type;
     std::memcpy(v.v, e.v, sizeof(v.v));
+    if (hasOrigin(e.type)) v.origin = e.origin;
     x.stack.push_back(v);
   }
+  x.pins = int(fn.pins.size());
   fn.exits.push_back(std::move(x));
   int id = int(fn.exits.size()) - 1;
   if (kind == ExitKind::Raise) catchNatively(id);
@@ -122,9 +136,13 @@ void Emitter::catchNatively(int exitId) {
     EntryState s;
     s.reached = true;
     s.locals = locals;
-    for (int d = 0; d < h->depth; d++) s.stack.push_back(stack[d].type);
+    for (int d = 0; d < h->depth; d++) {
+      s.stack.push_back(stack[d].type);
+      s.stackOrg.push_back(stackOrgOf(stack[d]));
+    }
     if (h->lasti) s.stack.push_back(Type::Int);
     s.stack.push_back(Type::Obj);
+    s.stackOrg.resize(s.stack.size(), Org::None);
     successors.emplace_back(h->target, s);
     return;
   }
@@ -151,16 +169,8 @@ void Emitter::catchNatively(int exitId) {
 }
 
 bool Emitter::exitNow(deopt::Reason reason, const std::string& detail) {
-  // The interpreter takes over here for sure: arguments on the stack go back as the objects they came in as
-  // (`x in seq` finds a NaN argument by identity), not as fresh boxes of their unboxed copies.
-  for (StackEntry& s : stack) {
-    if (s.arg < 0 || !ir::isNumeric(s.type)) continue;
-    int o = emit(Op::LoadArg, Type::Obj, {}, s.arg);
-    emitVoid(Op::IncRef, {o});
-    s = StackEntry{};
-    s.type = Type::Obj;
-    s.v[0] = o;
-  }
+  // Numbers with an origin go back as those objects (the exit's origin words): `x in seq` finds a NaN argument
+  // by identity.
   int x = makeExit(ExitKind::Reexec, reason, detail);
   emitVoid(Op::Exit, {}, 0, x);
   return false;
@@ -196,11 +206,12 @@ bool Emitter::stableArg(int i) const {
 }
 
 int Emitter::box(const StackEntry& e) {
-  if (e.arg >= 0 && ir::isNumeric(e.type)) {
-    // The argument object itself (the frame's reference keeps it alive; this one is for the consumer).
-    int o = emit(Op::LoadArg, Type::Obj, {}, e.arg);
-    emitVoid(Op::IncRef, {o});
-    return o;
+  if (e.origin >= 0 && hasOrigin(e.type)) {
+    // The object the number is (a constant, an argument: kept alive by the code, the frame or a pin); this
+    // reference is for the consumer. A number computed on some paths boxes anew on those.
+    if (e.originMaybeNull) return emit(Op::BoxOrigin, Type::Obj, {e.v[0], e.origin});
+    emitVoid(Op::IncRef, {e.origin});
+    return e.origin;
   }
   switch (e.type) {
     case Type::Int: return emit(Op::BoxInt, Type::Obj, {e.v[0]});
@@ -213,6 +224,19 @@ int Emitter::box(const StackEntry& e) {
 
 void Emitter::discard(const StackEntry& e) {
   if (e.type == Type::Obj) emitVoid(Op::DecRef, {e.v[0]});
+}
+
+StackEntry Emitter::loadLocal(int l) {
+  const LocalState& ls = locals[l];
+  StackEntry s;
+  s.type = ls.type;
+  s.v[0] = emit(Op::LoadVar, ls.type, {}, varFor(l, ls.type));
+  if (hasOrigin(ls.type) && ls.org != Org::None) {
+    s.origin = emit(Op::LoadVar, Type::Obj, {}, originVar(l));
+    s.originMaybeNull = ls.org == Org::Maybe;
+    s.originConst = ls.orgConst;
+  }
+  return s;
 }
 
 void Emitter::releaseLocal(int local) {
@@ -231,7 +255,10 @@ EntryState Emitter::outState() const {
   EntryState s;
   s.reached = true;
   s.locals = locals;
-  for (const StackEntry& e : stack) s.stack.push_back(e.type);
+  for (const StackEntry& e : stack) {
+    s.stack.push_back(e.type);
+    s.stackOrg.push_back(stackOrgOf(e));
+  }
   return s;
 }
 
@@ -242,16 +269,20 @@ void Emitter::emitEdgeMoves(int unit) {
   for (size_t l = 0; l < locals.size(); l++) {
     const LocalState& p = locals[l];
     const LocalState& t = target.locals[l];
-    if (t.def == Def::No || p.def == Def::No || p.type == t.type) continue;
+    if (t.def == Def::No || p.def == Def::No) continue;
+    if (p.type == t.type) {
+      // The target reads an origin this path does not have: none (a number computed here).
+      if (hasOrigin(t.type) && t.org != Org::None && p.org == Org::None)
+        emitVoid(Op::StoreVar, {emit(Op::NullObj, Type::Obj)}, originVar(int(l)));
+      continue;
+    }
     if (t.type != Type::Obj || !ir::isNumeric(p.type) || p.def != Def::Yes) {
       error = "local '" + info.localNames[l] + "' changes type where it may be unbound";
       return;
     }
-    int v = emit(Op::LoadVar, p.type, {}, varFor(int(l), p.type));
-    StackEntry e;
-    e.type = p.type;
-    e.v[0] = v;
-    emitVoid(Op::StoreVar, {box(e)}, varFor(int(l), Type::Obj));
+    int boxed = box(loadLocal(int(l)));
+    if (localsInFrame()) emitVoid(Op::SetFrameLocal, {boxed}, int64_t(l));
+    emitVoid(Op::StoreVar, {boxed}, varFor(int(l), Type::Obj));
   }
   if (target.stack.size() != stack.size()) {
     error = "stack depth differs between paths";
@@ -270,6 +301,10 @@ void Emitter::emitEdgeMoves(int unit) {
     }
     for (int c = 0; c < ir::typeComponents(t); c++)
       emitVoid(Op::StoreVar, {e.v[c]}, fn.addVar(ir::VarKind::Stack, int(d), t, c));
+    if (hasOrigin(t) && d < target.stackOrg.size() && target.stackOrg[d] != Org::None) {
+      int o = e.origin >= 0 ? e.origin : emit(Op::NullObj, Type::Obj);
+      emitVoid(Op::StoreVar, {o}, stackOriginVar(int(d)));
+    }
   }
 }
 
@@ -340,7 +375,9 @@ bool Emitter::returnValue(const StackEntry& e) {
     return false;
   }
   int v = box(e);
-  for (size_t l = 0; l < locals.size(); l++) releaseLocal(int(l));
+  // Obj locals are the frame's: CPython's clear of the frame after the return releases them, as for the
+  // interpreter's own RETURN_VALUE. The pins go now (the result holds its own reference).
+  for (int pin : fn.pins) emitVoid(Op::DecRef, {pin});
   for (const StackEntry& s : stack) discard(s);
   emitVoid(Op::Return, {v});
   return false;

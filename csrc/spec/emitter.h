@@ -20,11 +20,24 @@ using ir::Def;
 using ir::Op;
 using ir::Type;
 
+// Whether a number of type `t` can have an origin (ir_ops.def BoxOrigin): ints and floats. A bool boxes to the
+// one True or False object anyway.
+inline bool hasOrigin(Type t) { return t == Type::Int || t == Type::Float; }
+
+// What is known about the origin of a number: none (computed here: boxing makes a new object), maybe (its origin
+// variable holds an object or null, depending on the path), yes (an object).
+enum class Org : uint8_t { None, Maybe, Yes };
+Org mergeOrg(Org a, Org b);
+
 struct LocalState {
   Type type = Type::Void;
   Def def = Def::No;
-  int alias = -1;  // a number copied from this stable argument (b = a): boxed as that argument's object
-  bool operator==(const LocalState& o) const { return type == o.type && def == o.def && alias == o.alias; }
+  // The origin of a number (in the local's LocalOrigin variable), and whether it is a constant on every path.
+  Org org = Org::None;
+  bool orgConst = false;
+  bool operator==(const LocalState& o) const {
+    return type == o.type && def == o.def && org == o.org && orgConst == o.orgConst;
+  }
 };
 
 // An abstract value stack entry: its type, the SSA ids of its components, and (when the compiler knows it) the
@@ -36,18 +49,28 @@ struct StackEntry {
   // The object a global was bound to when compiled, guarded only by what its guard says (often nothing about its
   // identity): a hint for what to guard next, e.g. that `math` is the math module.
   PyObject* hint = nullptr;
-  // An unboxed number loaded from an argument the function never stores to: the frame still holds the very
-  // object it came in as, which boxing then reuses (so `f(x) is x` and `a is b` keep CPython's answers).
-  int arg = -1;
+  // An unboxed number that is, unchanged, an object that already exists (a constant of the code, an argument, a
+  // local holding one of those): the SSA id of that object (borrowed; null at run time when originMaybeNull and
+  // this path computed the number), which boxing gives back instead of a new box, so `f(x) is x`, `a is b` and
+  // `match` keep CPython's answers. originConst: the origin is a constant of the code.
+  int origin = -1;
+  bool originMaybeNull = false;
+  bool originConst = false;
 };
+
+inline Org stackOrgOf(const StackEntry& e) {
+  if (!hasOrigin(e.type) || e.origin < 0) return Org::None;
+  return e.originMaybeNull ? Org::Maybe : Org::Yes;
+}
 
 // Types at the start of a block, merged over its predecessors.
 struct EntryState {
   bool reached = false;
   std::vector<LocalState> locals;
   std::vector<Type> stack;
+  std::vector<Org> stackOrg;  // per stack entry, as LocalState::org (in its StackOrigin variable)
   bool operator==(const EntryState& o) const {
-    return reached == o.reached && locals == o.locals && stack == o.stack;
+    return reached == o.reached && locals == o.locals && stack == o.stack && stackOrg == o.stackOrg;
   }
 };
 
@@ -150,7 +173,7 @@ class Emitter {
   // Conversions of stack entries.
   int asInt(const StackEntry& e);  // Int or Bool
   int asFloat(const StackEntry& e, bool exact, int exitId);  // Int/Bool/Float
-  int box(const StackEntry& e);     // owned Obj from anything with a value (consumes an Obj entry)
+  int box(const StackEntry& e);     // owned Obj from anything with a value (consumes an Obj entry); its origin if any
   void discard(const StackEntry& e);  // drop a stack entry (decref an Obj)
 
   // Whether local `i` is an argument the function never stores to or deletes (it always holds the argument).
@@ -159,7 +182,15 @@ class Emitter {
   // Locals.
   int varFor(int local, Type t) { return fn.addVar(ir::VarKind::Local, local, t, 0); }
   int flagVar(int local) { return fn.addVar(ir::VarKind::Flag, local, Type::Bool, 0); }
-  void releaseLocal(int local);  // decref its Obj value if it holds one
+  int originVar(int local) { return fn.addVar(ir::VarKind::LocalOrigin, local, Type::Obj, 0); }
+  int stackOriginVar(int depth) { return fn.addVar(ir::VarKind::StackOrigin, depth, Type::Obj, 0); }
+  void releaseLocal(int local);  // decref its Obj value if it holds one (a direct entry's)
+  // Obj locals live in their frame slot, as in CPython (a frame entry): a store replaces the slot's object
+  // (SetFrameLocal), the variable only holds a borrowed copy, and the frame's clear after the return releases
+  // them. A direct entry has no frame: its Obj locals are its own references.
+  bool localsInFrame() const { return !opts.direct; }
+  // A stack entry for the value of local `l` (its origin included), loaded from its variables; no reference taken.
+  StackEntry loadLocal(int l);
 
   // Control flow: end the block.
   bool jumpTo(int unit);

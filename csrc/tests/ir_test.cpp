@@ -128,12 +128,13 @@ TEST_CASE("built IR verifies for many signatures", "[ir]") {
 }
 
 TEST_CASE("a loop local that becomes float on one path merges to obj", "[ir]") {
+  // Computed numbers: a constant would box as its object (see "constants and arguments box as their objects").
   const char* src =
       "def f(n):\n"
-      "    x = 0\n"
+      "    x = -n\n"
       "    for i in range(n):\n"
       "        if i == 3:\n"
-      "            x = 0.5\n"
+      "            x = i * 0.5\n"
       "        x = x + 1\n"
       "    return x\n";
   auto b = tryBuild(src, "i");
@@ -184,9 +185,37 @@ TEST_CASE("an unsupported opcode becomes an Exit", "[ir]") {
   CHECK(x.reason == int(deopt::Reason::Unsupported));
   CHECK(x.detail == "BUILD_SET");
   CHECK(localTypes(x) == std::vector<Type>{Type::Int, Type::Int});
-  // `a` is an argument never stored to: it goes back as the object it came in as (identity), `b` unboxed.
-  CHECK(stackTypes(x) == std::vector<Type>{Type::Obj, Type::Int});
+  // `a` is an argument never stored to: it goes back as the object it came in as (identity: its origin word),
+  // `b` (computed) as a new box.
+  CHECK(stackTypes(x) == std::vector<Type>{Type::Int, Type::Int});
+  CHECK(x.stack[0].origin >= 0);
+  CHECK(x.stack[1].origin < 0);
+  CHECK(x.locals[0].origin);
+  CHECK_FALSE(x.locals[1].origin);
   CHECK(countOps(fn, Op::Return) == 0);
+}
+
+TEST_CASE("constants and arguments box as their objects", "[ir]") {
+  // x is the constant 0 or the argument: boxed at the merge into obj (and returned) as that object, never anew;
+  // y is computed on one path, so its origin is decided at run time (null on that path).
+  const char* src =
+      "def f(a, n):\n"
+      "    x = 0\n"
+      "    y = a\n"
+      "    for i in range(n):\n"
+      "        if i == 3:\n"
+      "            x = 'text'\n"
+      "        y = y * 2\n"
+      "    return x, y\n";
+  auto b = tryBuild(src, "ii");
+  REQUIRE(b->fn);
+  const ir::Function& fn = *b->fn;
+  REQUIRE(ir::verify(fn) == "");
+  CHECK(countOps(fn, Op::BoxInt) == 0);    // x: the constant's object (LoadSlotObj + IncRef)
+  CHECK(countOps(fn, Op::BoxOrigin) >= 1);  // y: its origin (the argument) or a new box
+  CHECK(countOps(fn, Op::NullObj) >= 1);    // the path that computes y
+  CHECK(fn.findVar(ir::VarKind::LocalOrigin, 2, Type::Obj, 0) >= 0);
+  CHECK(fn.pins.empty());                  // `a` is never stored to: the frame keeps it
 }
 
 TEST_CASE("exits record unit line locals and stack types", "[ir]") {

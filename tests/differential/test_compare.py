@@ -80,7 +80,7 @@ def _same_object_twice(values):
 
 def test_is_after_local_copy():
     # b and c hold a's object: natively, and after an exit (k * 2**64 outgrows 64 bits) in the interpreter.
-    # (A copy on only some paths, `c = a if k else 0.5`, is the xfail below.)
+    # (A copy on only some paths, `c = a if k else 0`: test_returned_argument_is_the_same_object.)
     src = """
     def f(a, k):
         b = a
@@ -102,9 +102,8 @@ def test_compare_with_constants():
     check(src, [(v,) for v in VALUES])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a float (or an int outside the small-int cache) passed in and returned "
-                                       "unchanged comes back as a new object (`f(x) is x` is False)")
 def test_returned_argument_is_the_same_object():
+    # A copy on only some paths: the merged local's origin is the argument or the constant 0, decided at run time.
     from harness import Pair
     pair = Pair("def f(a, b):\n    c = a if b else 0\n    return c\n")
     problems = []

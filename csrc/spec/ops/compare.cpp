@@ -49,12 +49,20 @@ bool handle_IS_OP(Emitter& e, const Instruction& in) {
     r = e.constBool(false);  // a number is never None
   } else if (ir::isNumeric(a.type) && a.type == b.type && a.v[0] == b.v[0]) {
     r = e.constBool(true);  // the very same value: in CPython, the very same object
-  } else if ((a.arg >= 0 || a.type == Type::Obj) && (b.arg >= 0 || b.type == Type::Obj)) {
-    // Arguments the function never reassigns are still the objects the frame holds: compare those.
+  } else if ((ir::isNumeric(a.type) || a.type == Type::Obj) && (ir::isNumeric(b.type) || b.type == Type::Obj)) {
+    // Compare the objects: a number's origin (an argument, a constant it still is), else its box, which is what
+    // CPython has for a number computed here (a new object, or a shared small int or bool).
+    std::vector<int> temps;
     auto object = [&](const StackEntry& s) {
-      return s.type == Type::Obj ? s.v[0] : e.emit(Op::LoadArg, Type::Obj, {}, s.arg);
+      if (s.type == Type::Obj) return s.v[0];
+      if (hasOrigin(s.type) && s.origin >= 0 && !s.originMaybeNull) return s.origin;
+      int o = e.box(s);
+      temps.push_back(o);
+      return o;
     };
-    r = e.emit(Op::ObjIs, Type::Bool, {object(a), object(b)});
+    int oa = object(a), ob = object(b);
+    r = e.emit(Op::ObjIs, Type::Bool, {oa, ob});
+    for (int t : temps) e.emitVoid(Op::DecRef, {t});
   } else {
     return e.exitNow(Reason::Unsupported, "IS_OP on unboxed values");
   }

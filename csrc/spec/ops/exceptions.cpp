@@ -41,9 +41,9 @@ bool handle_DELETE_FAST(Emitter& e, const Instruction& in) {
   // Only a local bound on every path here: deleting an unbound one raises UnboundLocalError (the interpreter's).
   if (e.opts.direct || in.arg >= int(e.locals.size()) || e.locals[in.arg].def != Def::Yes)
     return e.exitNow(Reason::Unsupported, "DELETE_FAST of a local that may be unbound");
-  e.releaseLocal(in.arg);
   e.emitVoid(Op::StoreVar, {e.constBool(false)}, e.flagVar(in.arg));
-  // The frame's slot too: a callee looking at this frame (f_locals) no longer sees the local.
+  // The frame's slot, where an Obj local lives (Emitter::localsInFrame): its object is released here, and a callee
+  // looking at this frame (f_locals) no longer sees the local.
   e.emitVoid(Op::ClearFrameLocal, {}, in.arg);
   e.locals[in.arg] = LocalState{};
   return true;

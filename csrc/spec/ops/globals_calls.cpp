@@ -107,18 +107,21 @@ void exitIfTracingAfterCall(Emitter& e) {
 
 void syncFrameLocals(Emitter& e) {
   // The callee may look at this frame (locals(), sys._getframe(1).f_locals, traceback.walk_stack with
-  // capture_locals): give the frame the current values of its bound locals first. Arguments never stored to
-  // are already there, as the objects they came in as.
+  // capture_locals): give the frame the current values of its bound locals first. Obj locals live there already
+  // (Emitter::localsInFrame), and arguments never stored to are there as the objects they came in as; a number
+  // with an origin is synced as that object.
   for (size_t l = 0; l < e.locals.size(); l++) {
     const LocalState& ls = e.locals[l];
     if (ls.def == Def::No || !hasValue(ls.type) || e.stableArg(int(l))) continue;
-    int v = e.emit(Op::LoadVar, ls.type, {}, e.varFor(int(l), ls.type));
-    if (ls.def == Def::Maybe) {
-      int flag = e.emit(Op::LoadVar, Type::Bool, {}, e.flagVar(int(l)));
-      e.emitVoid(Op::SyncLocal, {v, flag}, int64_t(l));
-    } else {
-      e.emitVoid(Op::SyncLocal, {v}, int64_t(l));
+    if (ls.type == Type::Obj && e.localsInFrame()) continue;
+    StackEntry v = e.loadLocal(int(l));
+    std::vector<int> args = {v.v[0]};
+    if (ls.def == Def::Maybe) args.push_back(e.emit(Op::LoadVar, Type::Bool, {}, e.flagVar(int(l))));
+    if (v.origin >= 0) {
+      if (args.size() == 1) args.push_back(e.constBool(true));
+      args.push_back(v.origin);
     }
+    e.emitVoid(Op::SyncLocal, args, int64_t(l));
   }
 }
 
@@ -237,9 +240,11 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
   std::string sig;
   for (size_t i = size - n; i < size; i++) {
     Type t = e.stack[i].type;
-    // An argument of this function passed on as it came: the generic call hands over the object itself, so the
-    // callee (and `g(a) is a`) sees the same object, as in CPython. A direct call would pass a copy.
-    if (e.stack[i].arg >= 0) return false;
+    // An argument of this function passed on as it came (or a copy of one, on every path): the generic call hands
+    // over the object itself, so the callee (and `g(a) is a`) sees the same object, as in CPython. A direct call
+    // would pass a copy. (A constant, or an origin on some paths only, still goes the direct way.)
+    const StackEntry& s = e.stack[i];
+    if (hasOrigin(t) && s.origin >= 0 && !s.originMaybeNull && !s.originConst) return false;
     if (t == Type::Int) sig += 'i';
     else if (t == Type::Float) sig += 'f';
     else if (t == Type::Bool) sig += 'b';

@@ -32,19 +32,23 @@ bool handle_LOAD_CONST(Emitter& e, const Instruction& in) {
     e.push(Type::Bool, e.constBool(c == Py_True));
     return true;
   }
+  // A number keeps the constant object as its origin: boxed, it is that object (`x = 0.0; x is 0.0`).
+  auto pushConst = [&](Type t, int v) {
+    StackEntry s;
+    s.type = t;
+    s.v[0] = v;
+    s.origin = e.emit(Op::LoadSlotObj, Type::Obj, {}, e.constSlot(in.arg));
+    s.originConst = true;
+    e.push(s);
+    return true;
+  };
   if (PyLong_CheckExact(c)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(c, &overflow);
-    if (!overflow && !(v == -1 && PyErr_Occurred())) {
-      e.push(Type::Int, e.constInt(v));
-      return true;
-    }
+    if (!overflow && !(v == -1 && PyErr_Occurred())) return pushConst(Type::Int, e.constInt(v));
     PyErr_Clear();
   }
-  if (PyFloat_CheckExact(c)) {
-    e.push(Type::Float, e.constFloat(PyFloat_AS_DOUBLE(c)));
-    return true;
-  }
+  if (PyFloat_CheckExact(c)) return pushConst(Type::Float, e.constFloat(PyFloat_AS_DOUBLE(c)));
   e.pushSlotObj(e.constSlot(in.arg), c);
   return true;
 }
@@ -59,13 +63,8 @@ bool handle_LOAD_FAST(Emitter& e, const Instruction& in) {
     // From here on the local is known to be bound on this path.
     e.locals[in.arg].def = Def::Yes;
   }
-  int v = e.emit(Op::LoadVar, l.type, {}, e.varFor(in.arg, l.type));
-  if (l.type == Type::Obj) e.emitVoid(Op::IncRef, {v});
-  StackEntry s;
-  s.type = l.type;
-  s.v[0] = v;
-  if (ir::isNumeric(l.type) && e.stableArg(in.arg)) s.arg = in.arg;
-  else if (ir::isNumeric(l.type) && l.alias >= 0) s.arg = l.alias;
+  StackEntry s = e.loadLocal(in.arg);
+  if (l.type == Type::Obj) e.emitVoid(Op::IncRef, {s.v[0]});
   e.push(s);
   return true;
 }
@@ -73,11 +72,26 @@ bool handle_LOAD_FAST(Emitter& e, const Instruction& in) {
 bool handle_STORE_FAST(Emitter& e, const Instruction& in) {
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "STORE_FAST of a virtual value");
   StackEntry v = e.pop();
-  e.releaseLocal(in.arg);
+  const LocalState old = e.locals[in.arg];
+  if (!e.localsInFrame()) {
+    e.releaseLocal(in.arg);
+  } else if (v.type == Type::Obj) {
+    // CPython's STORE_FAST: the frame slot gets the value, the old one is released now (__del__, weakref
+    // callbacks, a file's close happen here, not at the return).
+    e.emitVoid(Op::SetFrameLocal, {v.v[0]}, in.arg);
+  } else if (old.type == Type::Obj && old.def != Def::No) {
+    e.emitVoid(Op::ClearFrameLocal, {}, in.arg);  // a number now: the old object goes
+  }
   e.emitVoid(Op::StoreVar, {v.v[0]}, e.varFor(in.arg, v.type));
-  if (e.locals[in.arg].def != Def::Yes) e.emitVoid(Op::StoreVar, {e.constBool(true)}, e.flagVar(in.arg));
-  // A copy of an argument the code never stores to is still that argument's object (b = a; b is a).
-  e.locals[in.arg] = LocalState{v.type, Def::Yes, ir::isNumeric(v.type) && v.arg >= 0 ? v.arg : -1};
+  if (old.def != Def::Yes) e.emitVoid(Op::StoreVar, {e.constBool(true)}, e.flagVar(in.arg));
+  // A number that is an existing object unchanged (b = a, x = 0.0) stays that object.
+  LocalState now{v.type, Def::Yes, Org::None, false};
+  if (hasOrigin(v.type) && v.origin >= 0) {
+    e.emitVoid(Op::StoreVar, {v.origin}, e.originVar(in.arg));
+    now.org = v.originMaybeNull ? Org::Maybe : Org::Yes;
+    now.orgConst = v.originConst;
+  }
+  e.locals[in.arg] = now;
   return true;
 }
 
