@@ -119,11 +119,14 @@ def _flush_at_exit():
         written = []
     if sys.dont_write_bytecode:
         return  # -B: pypaccel writes nothing, as CPython writes no .pyc
+    notes = list(_ext.notes())
+    if not written and not notes:
+        return  # nothing to report: the record keeps the last run that had something, and this exit stays cheap
     try:
         import time
         from . import _last_run
         _last_run.write({"run_id": _ext.run_id, "pid": os.getpid(), "ended": time.time(), "argv": list(sys.argv),
-                         "cwd": os.getcwd(), "databases": written, "notes": list(_ext.notes())})
+                         "cwd": os.getcwd(), "databases": written, "notes": notes})
     except Exception as exc:  # noqa: BLE001 - as above
         sys.stderr.write(f"pypaccel: could not write the record of this run: {exc}\n")
 

@@ -1,7 +1,8 @@
 # The record of the most recent run: the cache databases it wrote and what it was warned about, so that
 # `python -m pypaccel stats --last` finds them wherever they are (a run of pyflakes writes beside the standard
 # library and site-packages, not in the current directory). One small JSON file in the per-user cache directory,
-# replaced at the exit of every process that enabled pypaccel. Written without the json module: importing it would
+# replaced at the exit of every process that enabled pypaccel and wrote a database or was warned about something.
+# ASCII (non-ASCII escaped), read and written as UTF-8: that codec is built in, "ascii" would be an import. Written without the json module: importing it would
 # cost every process's exit a few milliseconds.
 import os
 
@@ -35,7 +36,7 @@ def write(record):
     os.makedirs(os.path.dirname(target), exist_ok=True)
     tmp = f"{target}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="ascii") as f:
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(_encode(record) + "\n")
         os.replace(tmp, target)
     except BaseException:
@@ -50,7 +51,7 @@ def read():
     """The record as written, or None when there is none or it cannot be read."""
     import json
     try:
-        with open(path(), encoding="ascii") as f:
+        with open(path(), encoding="utf-8") as f:
             record = json.load(f)
     except (OSError, ValueError):
         return None

@@ -282,3 +282,16 @@ def test_stats_finds_the_last_run_wherever_its_databases_are(run_python, tmp_pat
     report = json.loads(run_python("-m", "pypaccel", "stats", "--last", "--json", cwd=elsewhere, env=env).stdout)
     assert report["last_run"]["argv"] == [str(script), "a b"]
     assert report["totals"]["compiled"] >= 1
+
+
+def test_a_run_with_nothing_to_report_keeps_the_last_record(run_python, tmp_path):
+    # Writing the record costs every exit a file replacement: a run that wrote no database and was warned about
+    # nothing leaves the record of the last run that had something.
+    script = write(tmp_path / "prog.py", LOOP)
+    assert run_python("-m", "pypaccel", "run", script, "first").returncode == 0
+    record = tmp_path / "xdg-cache" / "pypaccel" / "last-run.json"
+    before = record.read_text()
+    assert json.loads(before)["argv"] == [str(script), "first"]
+    empty = write(tmp_path / "empty.py", "pass\n")
+    assert run_python("-m", "pypaccel", "run", empty).returncode == 0
+    assert record.read_text() == before
