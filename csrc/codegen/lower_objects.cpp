@@ -327,8 +327,10 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       b.CreateCondBr(b.CreateICmpNE(flag, b.getInt32(0)), slow, cont, llvm::MDBuilder(ctx).createBranchWeights(1, 1000));
       b.SetInsertPoint(slow);
       llvm::Value* r = coldCall("pypa_rt_poll", i32, {ptr}, {ctxArg(true)});
-      guard(b.CreateICmpSGT(r, b.getInt32(0)), in.exit);
+      // The raise first: in stress mode the Reexec exit is taken on any result, and it must not be taken with the
+      // handler's exception set.
       guard(b.CreateICmpSLT(r, b.getInt32(0)), in.exit2);
+      guard(b.CreateICmpSGT(r, b.getInt32(0)), in.exit);
       b.CreateBr(cont);
       b.SetInsertPoint(cont);
       return true;

@@ -167,6 +167,28 @@ PyObject* continuePendingExit(PyThreadState* ts, PypaFrame* f, PendingExit* p) {
   return deopt::exitInFrame(p->ctx, p->exitId, p->values);
 }
 
+// CPython 3.11's RESUME tests the eval breaker before a call's first instruction: a signal still pending when the
+// call starts has its handler run there, and the handler's exception comes out of this frame with its `def` line.
+// The hook does the same before anything of its own: the compiler runs Python code (pypaccel._paths, warnings), whose
+// RESUME would otherwise run the handler and the compiler discard its exception, and native code starts without
+// the test. False: go on; true: `*result` is the call's result (the exception raised at RESUME, or the interpreter's
+// run of the whole call where only the interpreter can serve the event: an asynchronous exception).
+bool serveEvalBreakerAtStart(PyThreadState* ts, PypaFrame* f, PyObject** result) {
+  if (__atomic_load_n(pypa_cpy_eval_breaker_addr(ts), __ATOMIC_RELAXED) == 0) return false;
+  int r = pypa_cpy_handle_eval_breaker(ts);
+  if (r < 0) {
+    pypa_frame_set_prev_unit(f, pypa_code_firsttraceable(pypa_frame_code(f)));
+    *result = pypa_cpy_eval_raise(ts, f);
+    return true;
+  }
+  // The handler may have switched tracing on: the interpreter reports this call's events then.
+  if (r > 0 || pypa_cpy_tracing(ts)) {
+    *result = passThrough(ts, f, 0);
+    return true;
+  }
+  return false;
+}
+
 // Calls a gate lets through when nothing but the count can change the decision (a code that is never compiled).
 constexpr int64_t kPassForever = INT64_MAX;
 
@@ -197,6 +219,7 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
     st->arm(kPassForever);
     return passThrough(ts, f, throwflag);
   }
+  if (PyObject* r; serveEvalBreakerAtStart(ts, f, &r)) return r;
   if (!st->profileRead) {
     tInCompiler++;
     learnFromEarlierRuns(*st);

@@ -209,6 +209,126 @@ def test_python_signal_handler_rebinds_global_seen_by_native_loop(tmp_path, scra
     assert json.loads(out["1"][2])["native_calls"] >= 2, out
 
 
+CALL_SCRIPT = """
+import json, operator, os, signal, sys, traceback, _thread
+import pypaccel
+
+EVENTS = []
+
+def raising(signum, frame):
+    EVENTS.append("handler")
+    1/0
+
+def quiet(signum, frame):
+    EVENTS.append("handler")
+
+class Catch:
+    # test_threading's `with self.assertRaises(ZeroDivisionError): _thread.interrupt_main()`, in short.
+    def __enter__(self):
+        return self
+    def __exit__(self, tp, exc, tb):
+        EVENTS.append("exit " + (tp.__name__ if tp else "None"))
+        return tp is ZeroDivisionError
+
+# _thread.interrupt_main() trips SIGINT and returns without running the handler (os.kill and signal.raise_signal
+# run it themselves): CPython's CALL runs it as soon as the call returns, and raises its exception at that CALL.
+def caught(obj):
+    try:
+        items = [obj, _thread.interrupt_main(), obj]  # the result and obj on the stack when the handler raises
+        EVENTS.append("after the call")
+    except ZeroDivisionError:
+        return "caught"
+    return "missed"
+
+def in_with(obj):
+    with Catch():
+        _thread.interrupt_main()
+        EVENTS.append("after the call")
+    return "after with"
+
+def uncaught(obj):
+    x = obj
+    _thread.interrupt_main()
+    EVENTS.append("after the call")
+    return x
+
+def handler_runs_at_the_call(obj):
+    _thread.interrupt_main()
+    EVENTS.append("after the call")
+    return obj
+
+# A signal still pending when a call starts: CPython's RESUME runs the handler, in the callee's frame (`def` line).
+# map() calls the function right after interrupt_main() returned, with no CALL instruction in between. `cold` is
+# compiled at its first call (the compiler runs Python code of its own), `warm` already was.
+def cold():
+    EVENTS.append("cold ran")
+    return 1
+
+def warm():
+    EVENTS.append("warm ran")
+    return 2
+
+def pending_at_compile(obj):
+    return list(map(operator.call, [_thread.interrupt_main, COLD]))
+
+def pending_at_native_start(obj):
+    return list(map(operator.call, [_thread.interrupt_main, WARM]))
+
+fast = os.environ["MODE_FAST"] == "1"
+obj = object()
+out = {}
+COLD = pypaccel.specialize(cold) if fast else cold
+WARM = pypaccel.specialize(warm) if fast else warm
+WARM()
+cases = ((caught, raising), (in_with, raising), (uncaught, raising), (handler_runs_at_the_call, quiet),
+         (pending_at_compile, raising), (pending_at_native_start, raising))
+first = {f.__name__: f.__code__.co_firstlineno for f in (cold, warm) + tuple(f for f, _ in cases)}
+for f, handler in cases:
+    signal.signal(signal.SIGINT, handler)
+    fn = pypaccel.specialize(f) if fast else f
+    for call in range(3):  # the second call takes each guard's stress exit (PYPACCEL_STRESS_EXITS=1)
+        del EVENTS[:]
+        refs = sys.getrefcount(obj)
+        try:
+            r = fn(obj)
+            r = "obj" if r is obj else r
+        except ZeroDivisionError as e:
+            r = [(fr.name, fr.lineno - first[fr.name]) for fr in traceback.extract_tb(e.__traceback__)
+                 if fr.name in first]
+        out.setdefault(f.__name__, []).append([r, EVENTS[:], sys.getrefcount(obj) - refs])
+signal.signal(signal.SIGINT, signal.default_int_handler)
+out["native_calls"] = {x["qualname"]: x["native_calls"] for x in pypaccel.stats()["functions"]}
+print(json.dumps(out))
+"""
+
+
+def test_signal_tripped_by_a_call_is_handled_at_that_call(tmp_path, scratch_env):
+    # test_threading's InterruptMainTests: a handler's exception must come out of the CALL that tripped the
+    # signal, as in CPython, where the function's own except or with sees it; not at a later poll or call.
+    script = tmp_path / "call_signal.py"
+    script.write_text(CALL_SCRIPT)
+    out = {}
+    for fast in ("0", "1"):
+        r = subprocess.run([sys.executable, str(script)], env=dict(scratch_env, MODE_FAST=fast), capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr[-3000:]
+        out[fast] = json.loads(r.stdout.splitlines()[-1])
+    plain, fast = out["0"], out["1"]
+    assert plain["caught"][0] == ["caught", ["handler"], 0], plain
+    assert plain["in_with"][0] == ["after with", ["handler", "exit ZeroDivisionError"], 0], plain
+    assert plain["uncaught"][0] == [[["uncaught", 2]], ["handler"], 0], plain
+    assert plain["handler_runs_at_the_call"][0] == ["obj", ["handler", "after the call"], 0], plain
+    assert plain["pending_at_compile"][0] == [[["pending_at_compile", 1], ["cold", 0]], ["handler"], 0], plain
+    assert plain["pending_at_native_start"][0] == [[["pending_at_native_start", 1], ["warm", 0]], ["handler"], 0]
+    calls = fast.pop("native_calls")
+    plain.pop("native_calls")
+    assert fast == plain
+    for name in ("caught", "in_with", "uncaught", "handler_runs_at_the_call", "pending_at_compile",
+                 "pending_at_native_start"):
+        assert calls.get(name, 0) == 3, calls
+    assert calls.get("warm", 0) >= 1, calls  # compiled and run natively before the signal
+
+
 THREAD_SCRIPT = """
 import json, sys, threading, time
 import pypaccel

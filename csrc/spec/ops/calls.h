@@ -5,9 +5,11 @@
 
 namespace pypaccel::spec {
 
+// What follows the call: CALL tests the eval breaker (pollAfterCall), BEFORE_WITH's call of __enter__ does not.
+enum class AfterCall { PollEvalBreaker, Nothing };
 // CALL of any callable through vectorcall: the stack holds NULL or a method, then the callable or self, then `n`
 // arguments; they are replaced by the result (an object). A raise leaves through a Raise exit at the instruction.
-bool callGeneric(Emitter& e, size_t n);
+bool callGeneric(Emitter& e, size_t n, AfterCall after);
 // The frame's slots get the current values of its bound locals, for a callee that looks at this frame.
 void syncFrameLocals(Emitter& e);
 // After a call: an exit to the next instruction when the callee switched tracing on.

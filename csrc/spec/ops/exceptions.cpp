@@ -92,7 +92,7 @@ bool handle_BEFORE_WITH(Emitter& e, const Instruction&) {
   e.push(Type::Obj, exit);
   e.push(Type::Null, -1);
   e.push(Type::Obj, enter);
-  return callGeneric(e, 0);
+  return callGeneric(e, 0, AfterCall::Nothing);  // BEFORE_WITH does not test the eval breaker
 }
 
 // WITH_EXCEPT_START, in the handler a raise inside a `with` body reaches: the stack is (__exit__, lasti, the

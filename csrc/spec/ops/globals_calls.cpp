@@ -125,9 +125,29 @@ void syncFrameLocals(Emitter& e) {
   }
 }
 
+// CPython 3.11's CALL (and each of its specializations for a C callable but len(), isinstance(), list.append and
+// type(x)) tests the eval breaker once the callee has returned and its result is on the stack: a signal the callee
+// raised without handling it (_thread.interrupt_main(), or one that arrived while it ran) has its Python handler run
+// there, and an exception of the handler is raised at the CALL. So here: the handler's exception leaves through a
+// Raise exit at the CALL with the result on the stack (unwinding drops it); what only the interpreter does (an
+// asynchronous exception, a signal for the main thread while this is another) leaves through a Reexec exit of the
+// next instruction, where the interpreter would have gone on. Before the tracing check: CPython runs the handler
+// before the next instruction is traced.
+static void pollAfterCall(Emitter& e) {
+  const Instruction* next = e.bc.at(e.in->next);
+  if (!next) return;
+  int raise = e.makeExit(ExitKind::Raise, Reason::Raised, "signal handler after CALL");
+  const Instruction* call = e.in;
+  e.in = next;
+  int reexec = e.makeExit(ExitKind::Reexec, Reason::EvalBreaker, "eval breaker after CALL");
+  e.in = call;
+  e.emitVoid(Op::Poll, {}, 0, reexec);
+  e.cur->instrs.back().exit2 = raise;
+}
+
 // Any callable, through the vectorcall protocol (CPython's own CALL): the arguments are boxed, the result is an
 // object, and an exception raised by the callee leaves through a Raise exit at this instruction.
-bool callGeneric(Emitter& e, size_t n) {
+bool callGeneric(Emitter& e, size_t n, AfterCall after) {
   size_t size = e.stack.size();
   size_t base = size - n - 2;  // NULL (plain call) or the method (method call: then the next entry is self)
   bool meth = e.stack[base].type != Type::Null;
@@ -147,6 +167,7 @@ bool callGeneric(Emitter& e, size_t n) {
   e.kwnamesIn = nullptr;
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
   e.push(Type::Obj, e.emit(Op::CallObj, Type::Obj, items, kw >= 0 ? 1 : 0, ex));
+  if (after == AfterCall::PollEvalBreaker) pollAfterCall(e);
   exitIfTracingAfterCall(e);
   return true;
 }
@@ -338,7 +359,8 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
     int args[3];
     for (size_t i = 0; i < n; i++) {
       const StackEntry& a = e.stack[e.stack.size() - n + i];
-      if (a.type != Type::Int && a.type != Type::Bool) return callGeneric(e, n);  // a real range object
+      // A real range object.
+      if (a.type != Type::Int && a.type != Type::Bool) return callGeneric(e, n, AfterCall::PollEvalBreaker);
       args[i] = e.asInt(a);
     }
     StackEntry r;
@@ -358,7 +380,7 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   if (plain && callable.known && callModuleFunction(e, callable, n)) return true;
   if (plain && callable.known && callBuiltin(e, callable, n)) return true;
   if (plain && callable.type == Type::Obj && callDirect(e, callable, n)) return true;
-  return callGeneric(e, n);
+  return callGeneric(e, n, AfterCall::PollEvalBreaker);
 }
 
 bool handle_KW_NAMES(Emitter& e, const Instruction& in) {
