@@ -3,6 +3,7 @@
  * Python-to-Python calls, so every call of every function comes here, and code pypaccel does not compile must
  * not pay more than that. Anything else goes to the C++ hook (hook/hook.cpp), which decides and arms gates. */
 #include <pthread.h>
+#include <stdint.h>
 
 #include "cpython/cpy.h"
 #include "internal/pycore_code.h"
@@ -19,9 +20,10 @@ static Py_ssize_t gExtraIndex = PY_SSIZE_T_MAX;  /* co_extra slot holding a Pypa
 static PypaEvalFunc gDecide = NULL;  /* the C++ hook */
 static PypaEvalFunc gNext = NULL;    /* what an interpreted frame runs in: the interpreter, or a chained hook */
 
-/* Lowest C stack address at which this thread's frames may still take the gate (0: not known yet, ask the C++
- * hook). Initial-exec TLS: one load off %fs, where the general model would call __tls_get_addr on every frame. */
-static __thread char *tGateStackLow __attribute__((tls_model("initial-exec")));
+/* Lowest C stack address at which this thread's frames may still take the gate; the highest address until the C++
+ * hook has looked this thread's stack up, so that no frame passes before. Initial-exec TLS: one load off %fs, where
+ * the general model would call __tls_get_addr on every frame. */
+static __thread char *tGateStackLow __attribute__((tls_model("initial-exec"))) = (char *)UINTPTR_MAX;
 
 /* Sets a sentinel through CPython's API on a scratch code object and reads it back through the mirror. */
 static int layoutMatches(Py_ssize_t index) {
@@ -53,9 +55,12 @@ PyObject *pypa_hook_entry(PyThreadState *ts, PypaFrame *f, int throwflag) {
     CodeExtra *extra = (CodeExtra *)f->f_code->co_extra;
     if (extra && gExtraIndex < extra->ce_size) {
         PypaGate *gate = (PypaGate *)extra->ce_extras[gExtraIndex];
-        /* Below the stack mark the C++ hook steps aside for the whole call tree instead (hook.cpp, C stack). */
-        if (gate && gate->passes > 0 && !throwflag && (char *)__builtin_frame_address(0) > tGateStackLow &&
-            tGateStackLow) {
+        /* Below the stack mark the C++ hook steps aside for the whole call tree instead (hook.cpp, C stack). The
+           stack pointer itself: __builtin_frame_address would make this function set up a frame. A throwflag
+           frame passes too: the C++ hook would hand it to the same place. */
+        char *sp;
+        __asm__("mov %%rsp, %0" : "=r"(sp));
+        if (gate && gate->passes > 0 && sp > tGateStackLow) {
             gate->passes--;
             return gNext(ts, f, throwflag);
         }
