@@ -195,15 +195,21 @@ print(json.dumps({"native_calls": st[0]["native_calls"] if st else 0}))
 """
 
 
-def test_python_signal_handler_rebinds_global_seen_by_native_loop(tmp_path, scratch_env):
-    script = tmp_path / "handler.py"
-    script.write_text(HANDLER_SCRIPT)
+def plain_and_fast(tmp_path, scratch_env, name, source, timeout):
+    """Runs `source` as a script plainly (MODE_FAST=0) and accelerated (MODE_FAST=1): {"0": lines, "1": lines}."""
+    script = tmp_path / name
+    script.write_text(source)
     out = {}
     for fast in ("0", "1"):
         r = subprocess.run([sys.executable, str(script)], env=dict(scratch_env, MODE_FAST=fast), capture_output=True,
-                           text=True, timeout=30)
+                           text=True, timeout=timeout)
         assert r.returncode == 0, r.stderr[-3000:]
         out[fast] = r.stdout.splitlines()
+    return out
+
+
+def test_python_signal_handler_rebinds_global_seen_by_native_loop(tmp_path, scratch_env):
+    out = plain_and_fast(tmp_path, scratch_env, "handler.py", HANDLER_SCRIPT, 30)
     assert out["1"][:2] == out["0"][:2], out
     assert out["0"][1] == "True True", out
     assert json.loads(out["1"][2])["native_calls"] >= 2, out
@@ -305,14 +311,8 @@ print(json.dumps(out))
 def test_signal_tripped_by_a_call_is_handled_at_that_call(tmp_path, scratch_env):
     # test_threading's InterruptMainTests: a handler's exception must come out of the CALL that tripped the
     # signal, as in CPython, where the function's own except or with sees it; not at a later poll or call.
-    script = tmp_path / "call_signal.py"
-    script.write_text(CALL_SCRIPT)
-    out = {}
-    for fast in ("0", "1"):
-        r = subprocess.run([sys.executable, str(script)], env=dict(scratch_env, MODE_FAST=fast), capture_output=True,
-                           text=True, timeout=60)
-        assert r.returncode == 0, r.stderr[-3000:]
-        out[fast] = json.loads(r.stdout.splitlines()[-1])
+    out = {mode: json.loads(lines[-1])
+           for mode, lines in plain_and_fast(tmp_path, scratch_env, "call_signal.py", CALL_SCRIPT, 60).items()}
     plain, fast = out["0"], out["1"]
     assert plain["caught"][0] == ["caught", ["handler"], 0], plain
     assert plain["in_with"][0] == ["after with", ["handler", "exit ZeroDivisionError"], 0], plain
@@ -446,14 +446,8 @@ os._exit(0)
 
 
 def test_async_exception_stops_native_loop_in_thread(tmp_path, scratch_env):
-    script = tmp_path / "async_exc.py"
-    script.write_text(ASYNC_SCRIPT)
-    out = {}
-    for fast in ("0", "1"):
-        r = subprocess.run([sys.executable, str(script)], env=dict(scratch_env, MODE_FAST=fast), capture_output=True,
-                           text=True, timeout=60)
-        assert r.returncode == 0, r.stderr[-3000:]
-        out[fast] = json.loads(r.stdout.splitlines()[-1])
+    out = {mode: json.loads(lines[-1])
+           for mode, lines in plain_and_fast(tmp_path, scratch_env, "async_exc.py", ASYNC_SCRIPT, 60).items()}
     assert out["0"] == {"result": "Stop", "function": "spin", "alive": False, "native": False}, out
     assert out["1"] == dict(out["0"], native=True), out
 
