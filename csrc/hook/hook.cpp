@@ -231,11 +231,12 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   deopt::Specialization* s = st->find(sig);
   if (!s) {
     int threshold = st->forceCompile ? 0 : gConfig->threshold;
-    // Only while nothing of this code is native (an exit must reach this hook) and no stored profile asks for a
-    // signature at its first call; the threshold still holds: a new signature waits at most that many calls.
-    bool armable = st->specs.empty() && st->warm.empty() && threshold > 0;
+    // Only while nothing of this code is native (an exit must reach this hook), no stored profile asks for a
+    // signature at its first call, and the code has no loop (a new signature of a function with a loop is compiled
+    // at its first call; such calls are few and long, so looking at each costs little).
+    bool armable = st->specs.empty() && st->warm.empty() && threshold > 0 && !st->hasLoops;
     if (st->failedSignatures.count(sig)) {
-      if (armable) st->arm(threshold);
+      if (armable) st->arm(threshold);  // a new signature waits at most the threshold, as a new function does
       return passThrough(ts, f, throwflag);
     }
     CompileWhy why;
@@ -244,7 +245,7 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
       why = st->forceCompile ? CompileWhy::Forced : CompileWhy::Threshold;
     else if (st->hasLoops && !deferred) why = CompileWhy::Loops;
     else {
-      if (armable && !st->hasLoops) st->arm(int64_t(threshold) - int64_t(st->calls) - 1);
+      if (armable) st->arm(int64_t(threshold) - int64_t(st->calls) - 1);
       return passThrough(ts, f, throwflag);
     }
     tInCompiler++;
