@@ -288,7 +288,7 @@ llvm::Error Store::setUp(const OpenOptions& opts, int app, int ver) {
     if (auto err = exec("COMMIT")) return fail(std::move(err));
   }
   // Only now that it is known to be ours (the journal mode is a persistent change to the file). WAL makes a store
-  // a fraction of a millisecond (design.md); where it cannot work, the rollback journal is the safe choice.
+  // a fraction of a millisecond (docs/cache-format.md); where it cannot work, the rollback journal is the safe choice.
   bool wantWal = opts.journal == "wal" || (opts.journal.empty() && !onNetworkFilesystem(path_));
   journal_ = pragmaText(db_, wantWal ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=DELETE");
   if (journal_.empty()) journal_ = pragmaText(db_, "PRAGMA journal_mode");  // busy: another process decided

@@ -1,5 +1,5 @@
 // Deopt: native code gives up at an exit. Rebuild the interpreter frame exactly (locals, value stack, virtual
-// ranges materialized, prev_instr) and let _PyEval_EvalFrameDefault finish the call (design.md §Deopt).
+// ranges materialized, prev_instr) and let _PyEval_EvalFrameDefault finish the call (docs/architecture.md §7 Deopt).
 #include <cstring>
 
 #include "cpython/cpy.h"

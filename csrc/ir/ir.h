@@ -1,6 +1,6 @@
 // The typed IR between bytecode and LLVM: blocks of typed instructions over SSA values, plus variables (one per
 // local or stack slot and type) that carry values across blocks, and exit points that describe the exact
-// interpreter state to rebuild when native code gives up (design.md §Deopt).
+// interpreter state to rebuild when native code gives up (docs/architecture.md §7 Deopt).
 #pragma once
 #include <cstdint>
 #include <map>

@@ -43,7 +43,7 @@ std::string boundsProblem(const deopt::SpecMeta& m) {
   }
   int ns = int(m.slots.size());
   for (const auto& s : m.slots)
-    if (uint8_t(s.kind) > uint8_t(ir::SlotKind::BuiltinsVersion)) return "slot kind";
+    if (uint64_t(s.kind) >= uint64_t(ir::kSlotKinds)) return "slot kind";  // the table's, not a hand-kept last kind
   for (const auto& g : m.globals) {
     if (g.objSlot < 0 || g.objSlot >= ns || g.globalsVerSlot < 0 || g.globalsVerSlot >= ns) return "global slots";
     if (g.fromBuiltins ? (g.builtinsVerSlot < 0 || g.builtinsVerSlot >= ns) : g.builtinsVerSlot >= ns)
