@@ -66,6 +66,28 @@ enum CtxField : unsigned {
   kCtxRecursion,
 };
 
+// Native code reads both structs as arrays of 8-byte words, by these indexes: the enums and the field order must
+// agree (they are part of the cache format).
+#define PYPA_CTX_AT(field, index) \
+  static_assert(offsetof(NativeCtx, field) == size_t(index) * 8, "NativeCtx field order vs CtxField")
+PYPA_CTX_AT(tstate, kCtxTstate);
+PYPA_CTX_AT(frame, kCtxFrame);
+PYPA_CTX_AT(slots, kCtxSlots);
+PYPA_CTX_AT(evalBreaker, kCtxEvalBreaker);
+PYPA_CTX_AT(stress, kCtxStress);
+PYPA_CTX_AT(globals, kCtxGlobals);
+PYPA_CTX_AT(builtins, kCtxBuiltins);
+PYPA_CTX_AT(spec, kCtxSpec);
+PYPA_CTX_AT(prevInstrAddr, kCtxPrevInstrAddr);
+PYPA_CTX_AT(firstInstr, kCtxFirstInstr);
+PYPA_CTX_AT(exited, kCtxExited);
+PYPA_CTX_AT(func, kCtxFunc);
+PYPA_CTX_AT(stackLow, kCtxStackLow);
+PYPA_CTX_AT(lazyPrevInstr, kCtxLazyPrevInstr);
+PYPA_CTX_AT(recursion, kCtxRecursion);
+static_assert(sizeof(NativeCtx) == (size_t(kCtxRecursion) + 1) * 8, "a NativeCtx field without a CtxField");
+#undef PYPA_CTX_AT
+
 // Offsets in CPython's public structs that direct calls read inline (a 3.11 layout: Py_Version is in every key).
 constexpr size_t kTstateRecursionRemaining = offsetof(PyThreadState, recursion_remaining);
 constexpr size_t kTstateCframe = offsetof(PyThreadState, cframe);
@@ -79,6 +101,17 @@ constexpr size_t kCodeFirstInstrOffset = offsetof(PyCodeObject, co_code_adaptive
 
 enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries,
                                      kHdrVariant };
+#define PYPA_HDR_AT(field, index) \
+  static_assert(offsetof(SpecHeader, field) == size_t(index) * 8, "SpecHeader field order vs SpecHeaderField")
+PYPA_HDR_AT(directEntry, kHdrDirectEntry);
+PYPA_HDR_AT(slots, kHdrSlots);
+PYPA_HDR_AT(stress, kHdrStress);
+PYPA_HDR_AT(firstInstr, kHdrFirstInstr);
+PYPA_HDR_AT(spec, kHdrSpec);
+PYPA_HDR_AT(entries, kHdrEntries);
+PYPA_HDR_AT(variant, kHdrVariant);
+static_assert(sizeof(SpecHeader) == (size_t(kHdrVariant) + 1) * 8, "a SpecHeader field without a SpecHeaderField");
+#undef PYPA_HDR_AT
 
 // What a direct entry returns: `bits` is the result when `obj` is one of the tags below, else `obj` is the result
 // (a new reference), or nullptr when an exception is set. With an object, `bits` is 1 when it is what an exit
