@@ -37,7 +37,7 @@ PyObject* originalBuiltin(const std::string& name) {
 
 namespace {
 
-// The math functions compiled natively on floats (spec/ops/math_calls.cpp).
+// The math functions compiled natively on floats (specialize/ops/math_calls.cpp).
 bool nativeMathName(const std::string& n) {
   static const char* const kNames[] = {"sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "asin", "acos",
                                        "atan", "sinh", "cosh", "tanh", "expm1", "log1p", "fabs", "floor", "ceil",

@@ -85,7 +85,7 @@ bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* wo
 // The builtin `name` as the builtins module had it when pypaccel first asked (borrowed; nullptr if none). Native
 // code specialized on a builtin (abs, min, ...) guards on that identity: expect 'k'.
 PyObject* originalBuiltin(const std::string& name);
-// `module.attr` when the compiler has native code for it (the math functions of spec/ops/math_calls.cpp) and it is
+// `module.attr` when the compiler has native code for it (the math functions of specialize/ops/math_calls.cpp) and it is
 // that module's own builtin function, else nullptr (borrowed).
 PyObject* nativeModuleFunction(PyObject* module, const std::string& attr);
 // The name of a function nativeModuleFunction accepts ("sqrt"), or nullptr.

@@ -15,7 +15,7 @@
 #include "deopt/reasons.h"
 #include "hook/hook.h"
 #include "jit/engine.h"
-#include "spec/builder.h"
+#include "specialize/builder.h"
 #include "support/bail.h"
 
 namespace pypaccel::hook {
@@ -123,14 +123,14 @@ cache::Store* storeFor(const std::string& filename, bool create) {
   return (*gStores)[filename].get();
 }
 
-std::vector<int> loopHeaders(const spec::Bytecode& bc) {
+std::vector<int> loopHeaders(const specialize::Bytecode& bc) {
   std::vector<int> out;
   for (const auto& in : bc.instrs)
-    if (spec::isBackwardJump(in.op)) out.push_back(in.target);
+    if (specialize::isBackwardJump(in.op)) out.push_back(in.target);
   return out;
 }
 
-bool anyLoopReached(const ir::Function& fn, const spec::Bytecode& bc) {
+bool anyLoopReached(const ir::Function& fn, const specialize::Bytecode& bc) {
   for (int h : loopHeaders(bc))
     for (const auto& b : fn.blocks)
       if (b.unit == h) return true;
@@ -383,17 +383,17 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   // (2) Compile. The key's symbol may already be linked here with other code (a stored specialization that no
   // longer fits, compiled against globals of other types): the new object gets a name of its own.
   for (int n = 1; e->isLinked(symbol); n++) symbol = cache::keySymbol(key) + "_" + std::to_string(n);
-  auto info = spec::readCodeInfo(code);
+  auto info = specialize::readCodeInfo(code);
   if (!info) return fail(support::errorReason(info.takeError()));
-  auto bc = spec::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);
+  auto bc = specialize::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);
   if (!bc) return fail(support::errorReason(bc.takeError()));
-  spec::SpecOptions opts;
+  specialize::SpecOptions opts;
   opts.stressExits = config().stressExits;
   opts.widen = widen;
   opts.direct = direct;
   opts.directReturn = directReturnType;
   opts.directInline = directInlineIR;
-  auto fn = spec::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
+  auto fn = specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
   if (!fn) return fail(support::errorReason(fn.takeError()));
   if (direct) {
     std::string impure = whyNotDirect(*fn);

@@ -10,7 +10,7 @@
 #include "hook/compile.h"
 #include "hook/hook.h"
 #include "runtime/helpers.h"
-#include "spec/builder.h"
+#include "specialize/builder.h"
 #include "support/bail.h"
 
 namespace pypaccel::hook {
@@ -97,19 +97,19 @@ Type directReturnType(PyObject* func, const std::string& sig) {
   }
   if (tInferDepth >= kMaxInferDepth) return Type::Void;
   auto* f = reinterpret_cast<PyFunctionObject*>(func);
-  auto info = spec::readCodeInfo(f->func_code);
+  auto info = specialize::readCodeInfo(f->func_code);
   if (!info) {
     llvm::consumeError(info.takeError());
     return Type::Void;
   }
-  auto bc = spec::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);
+  auto bc = specialize::decode(reinterpret_cast<const uint8_t*>(info->bytes.data()), info->bytes.size(), info->lines);
   if (!bc) {
     llvm::consumeError(bc.takeError());
     return Type::Void;
   }
   // The options of the direct entry's own compile (hook/compile.cpp): the IR inferred here is the IR that entry
   // will have, so callers may compile it in (directInlineIR).
-  spec::SpecOptions opts;
+  specialize::SpecOptions opts;
   opts.direct = true;
   opts.stressExits = config().stressExits;
   opts.directReturn = directReturnType;
@@ -121,7 +121,7 @@ Type directReturnType(PyObject* func, const std::string& sig) {
   for (Type assume : {Type::Int, Type::Float, Type::Obj}) {
     st->directAssumed[sig] = assume;
     st->directAssumptionUsed = false;
-    auto fn = spec::buildFunction(*info, *bc, sig, f->func_globals, f->func_builtins, opts, "infer");
+    auto fn = specialize::buildFunction(*info, *bc, sig, f->func_globals, f->func_builtins, opts, "infer");
     if (!fn) {
       llvm::consumeError(fn.takeError());
       break;

@@ -7,7 +7,7 @@
 #include "cpython/cpy.h"
 #include "hook/compile.h"
 #include "profile/code_state.h"
-#include "spec/builder.h"
+#include "specialize/builder.h"
 
 namespace pypaccel::hook {
 
@@ -66,7 +66,7 @@ bool signatureOf(PypaFrame* f, int nargs, std::string* sig) {
     PyTypeObject* t = Py_TYPE(v);
     if (t == &PyFloat_Type) (*sig)[i] = 'f';
     else if (t == &PyLong_Type && Py_SIZE(v) >= -2 && Py_SIZE(v) <= 2) (*sig)[i] = 'i';
-    else (*sig)[i] = spec::argTypeLetter(v);
+    else (*sig)[i] = specialize::argTypeLetter(v);
   }
   return true;
 }
@@ -75,13 +75,13 @@ bool signatureOf(PypaFrame* f, int nargs, std::string* sig) {
 
 void classify(profile::CodeState& st, PyObject* code) {
   st.classified = true;
-  auto info = spec::readCodeInfo(code);
+  auto info = specialize::readCodeInfo(code);
   if (!info) {
     st.never = "cannot read code object";
     llvm::consumeError(info.takeError());
     return;
   }
-  st.never = spec::ineligibleReason(*info);
+  st.never = specialize::ineligibleReason(*info);
   if (st.never.empty() && !gConfig->excludeKeys.empty() &&
       gConfig->excludeKeys.count(st.filename + ":" + std::to_string(st.firstlineno) + ":" + st.qualname)) {
     st.never = profile::kExcludedByListReason;
@@ -91,7 +91,7 @@ void classify(profile::CodeState& st, PyObject* code) {
   const std::string& b = info->bytes;
   for (size_t i = 0; i + 1 < b.size(); i += 2) {
     int op = pypa_opcode_base(uint8_t(b[i]));
-    if (spec::isBackwardJump(op)) st.hasLoops = true;
+    if (specialize::isBackwardJump(op)) st.hasLoops = true;
   }
 }
 

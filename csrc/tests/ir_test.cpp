@@ -1,4 +1,4 @@
-// The specializer's typed IR: spec::buildFunction output verifies, matches golden files (golden/*.txt), merges
+// The specializer's typed IR: specialize::buildFunction output verifies, matches golden files (golden/*.txt), merges
 // types at joins, and records exits (unit, line, locals, stack) the way the interpreter needs to resume.
 // Regenerate goldens: PYPACCEL_UPDATE_GOLDEN=1 ./pypaccel_tests "[golden]" (rewrites each --- Expected --- section).
 #include <catch2/catch.hpp>
@@ -327,7 +327,7 @@ TEST_CASE("argTypeLetter classifies argument values", "[ir]") {
   auto letter = [](const char* expr) {
     Ref v = Ref::steal(PyRun_String(expr, Py_eval_input, PyEval_GetBuiltins(), PyEval_GetBuiltins()));
     if (!v) FAIL(expr << ": " << pyErrorText());
-    char c = spec::argTypeLetter(v.get());
+    char c = specialize::argTypeLetter(v.get());
     CHECK(PyErr_Occurred() == nullptr);
     return c;
   };

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "ir/ir.h"
-#include "spec/builder.h"
-#include "spec/bytecode.h"
-#include "spec/code_info.h"
+#include "specialize/builder.h"
+#include "specialize/bytecode.h"
+#include "specialize/code_info.h"
 #include "support/bail.h"
 #include "support/ref.h"
 
@@ -135,10 +135,10 @@ inline DisRow firstDis(PyObject* code, const std::string& opname) {
   return {};
 }
 
-inline spec::CodeInfo readInfo(PyObject* code) { return must(spec::readCodeInfo(code), "readCodeInfo"); }
+inline specialize::CodeInfo readInfo(PyObject* code) { return must(specialize::readCodeInfo(code), "readCodeInfo"); }
 
-inline spec::Bytecode decodeInfo(const spec::CodeInfo& info) {
-  return must(spec::decode(reinterpret_cast<const uint8_t*>(info.bytes.data()), info.bytes.size(), info.lines),
+inline specialize::Bytecode decodeInfo(const specialize::CodeInfo& info) {
+  return must(specialize::decode(reinterpret_cast<const uint8_t*>(info.bytes.data()), info.bytes.size(), info.lines),
               "decode");
 }
 
@@ -146,8 +146,8 @@ inline spec::Bytecode decodeInfo(const spec::CodeInfo& info) {
 struct Built {
   Ref globals;
   Ref code;
-  spec::CodeInfo info;
-  spec::Bytecode bc;
+  specialize::CodeInfo info;
+  specialize::Bytecode bc;
   std::optional<ir::Function> fn;  // empty when buildFunction declined; then `error` says why
   std::string error;
 };
@@ -159,9 +159,9 @@ inline std::unique_ptr<Built> tryBuild(const std::string& src, const std::string
   b->code = functionCode(src, name, &b->globals);
   b->info = readInfo(b->code.get());
   b->bc = decodeInfo(b->info);
-  spec::SpecOptions opts;
+  specialize::SpecOptions opts;
   opts.stressExits = stressExits;
-  auto fn = spec::buildFunction(b->info, b->bc, sig, b->globals.get(), builtinsDict().get(), opts, symbol);
+  auto fn = specialize::buildFunction(b->info, b->bc, sig, b->globals.get(), builtinsDict().get(), opts, symbol);
   if (fn) b->fn = std::move(*fn);
   else b->error = support::errorReason(fn.takeError());
   return b;

@@ -1,12 +1,12 @@
 // The specializer's driver: find the basic blocks, propagate types to a fixed point (merging differing number
 // types into boxed objects), then emit every reached block against the final block-entry types.
-#include "spec/builder.h"
+#include "specialize/builder.h"
 
 #include <set>
 
 #include "support/bail.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 char argTypeLetter(PyObject* v) {
   if (PyBool_Check(v)) return 'b';
@@ -225,4 +225,4 @@ llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode&
   return buildOnce(info, bc, signature, globals, builtins, plain, symbol);
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

@@ -3,11 +3,11 @@
 #include <cstring>
 
 #include "deopt/specialization.h"
-#include "spec/emitter.h"
-#include "spec/ops/calls.h"
-#include "spec/ops/math_calls.h"
+#include "specialize/emitter.h"
+#include "specialize/ops/calls.h"
+#include "specialize/ops/math_calls.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
@@ -389,4 +389,4 @@ bool handle_KW_NAMES(Emitter& e, const Instruction& in) {
   return true;
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

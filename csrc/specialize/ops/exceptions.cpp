@@ -2,10 +2,10 @@
 // (`except E as e` deletes `e` at the end of the handler). A handler is entered from the landing block
 // Emitter::catchNatively makes at each raise inside its try; RERAISE and a bare `raise` stay exits (the interpreter
 // re-raises without a new traceback entry, as CPython does). Also `raise X [from Y]` and the `with` statement.
-#include "spec/emitter.h"
-#include "spec/ops/calls.h"
+#include "specialize/emitter.h"
+#include "specialize/ops/calls.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
@@ -108,4 +108,4 @@ bool handle_WITH_EXCEPT_START(Emitter& e, const Instruction&) {
   return true;
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

@@ -1,8 +1,8 @@
 // Jumps: unconditional, conditional (pop and jump on truth/None), and JUMP_IF_*_OR_POP. Backward jumps poll
 // the eval breaker so signals, Ctrl-C and GIL hand-offs reach long native loops.
-#include "spec/emitter.h"
+#include "specialize/emitter.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
@@ -110,4 +110,4 @@ static bool jumpIfOrPop(Emitter& e, const Instruction& in, bool jumpWhen) {
 bool handle_JUMP_IF_FALSE_OR_POP(Emitter& e, const Instruction& in) { return jumpIfOrPop(e, in, false); }
 bool handle_JUMP_IF_TRUE_OR_POP(Emitter& e, const Instruction& in) { return jumpIfOrPop(e, in, true); }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

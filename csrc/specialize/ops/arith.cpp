@@ -1,8 +1,8 @@
 // Arithmetic: BINARY_OP (every NB_* and in-place form) and the unary operators, on unboxed int/float/bool with
 // exits wherever CPython would do something the fast path cannot (big ints, errors), generic C-API otherwise.
-#include "spec/emitter.h"
+#include "specialize/emitter.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::BinKind;
@@ -219,4 +219,4 @@ bool handle_UNARY_NOT(Emitter& e, const Instruction&) {
   return e.exitNow(Reason::Unsupported, "UNARY_NOT on a virtual value");
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

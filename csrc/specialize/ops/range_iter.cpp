@@ -1,9 +1,9 @@
 // Iteration over range(): GET_ITER turns the virtual range into a virtual iterator, FOR_ITER advances it in
 // registers. Exits materialize it as iter(range(cur, stop, step)), which yields exactly what is left.
 // Anything else is iterated through CPython's iterator protocol (GetIter / IterNext on boxed objects).
-#include "spec/emitter.h"
+#include "specialize/emitter.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 
@@ -48,4 +48,4 @@ bool handle_FOR_ITER(Emitter& e, const Instruction& in) {
   return e.branch(has, in.next, in.target, &body, &done);
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

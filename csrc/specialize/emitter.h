@@ -1,4 +1,4 @@
-// Emitter: abstract interpretation of one basic block of bytecode into typed IR. Handlers (spec/ops/*.cpp, one
+// Emitter: abstract interpretation of one basic block of bytecode into typed IR. Handlers (specialize/ops/*.cpp, one
 // handle_<OPCODE> each) read and push abstract stack entries; anything they cannot do exactly becomes an exit.
 #pragma once
 #include <Python.h>
@@ -11,10 +11,10 @@
 
 #include "deopt/reasons.h"
 #include "ir/ir.h"
-#include "spec/bytecode.h"
-#include "spec/code_info.h"
+#include "specialize/bytecode.h"
+#include "specialize/code_info.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using ir::Def;
 using ir::Op;
@@ -220,9 +220,9 @@ class Emitter {
 #define HANDLER_YES(name) bool handle_##name(Emitter& e, const Instruction& in);
 #define HANDLER_NYI(name)
 #define OP(name, num, status, family) HANDLER_##status(name)
-#include "spec/opcodes.def"
+#include "specialize/opcodes.def"
 #undef OP
 #undef HANDLER_YES
 #undef HANDLER_NYI
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

@@ -1,10 +1,10 @@
 // Bytecode decoding for CPython 3.11.
-#include "spec/bytecode.h"
+#include "specialize/bytecode.h"
 
 #include "cpython/cpy.h"
 #include "support/bail.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 namespace {
 struct OpcodeRow {
@@ -17,7 +17,7 @@ OpcodeRow rowFor(int op) {
   case num: return {#name, OPCODE_##status};
 #define OPCODE_YES true
 #define OPCODE_NYI false
-#include "spec/opcodes.def"
+#include "specialize/opcodes.def"
 #undef OPCODE_YES
 #undef OPCODE_NYI
 #undef OP
@@ -127,4 +127,4 @@ llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::v
   return bc;
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

@@ -1,9 +1,9 @@
 #pragma once
 // The generic call path (globals_calls.cpp), shared with the instructions that call what an object provides
 // (BEFORE_WITH's __enter__, WITH_EXCEPT_START's __exit__).
-#include "spec/emitter.h"
+#include "specialize/emitter.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 // What follows the call: CALL tests the eval breaker (pollAfterCall), BEFORE_WITH's call of __enter__ does not.
 enum class AfterCall { PollEvalBreaker, Nothing };
@@ -15,4 +15,4 @@ void syncFrameLocals(Emitter& e);
 // After a call: an exit to the next instruction when the callee switched tracing on.
 void exitIfTracingAfterCall(Emitter& e);
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

@@ -7,11 +7,11 @@
 #include <llvm/Support/Error.h>
 
 #include "ir/ir.h"
-#include "spec/bytecode.h"
-#include "spec/code_info.h"
-#include "spec/emitter.h"
+#include "specialize/bytecode.h"
+#include "specialize/code_info.h"
+#include "specialize/emitter.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode& bc, const std::string& signature,
                                            PyObject* globals, PyObject* builtins, const SpecOptions& opts,
@@ -20,4 +20,4 @@ llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode&
 // The type letter of one argument value ('i' int that fits in 64 bits, 'f' float, 'b' bool, 'o' anything else).
 char argTypeLetter(PyObject* v);
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

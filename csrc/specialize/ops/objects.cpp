@@ -1,9 +1,9 @@
 // Attributes, subscripts and lists on boxed objects, through CPython's own protocols (PyObject_GetAttr,
 // PyObject_GetItem, ...): no type knowledge needed, and an exception leaves through a Raise exit at the instruction.
-#include "spec/emitter.h"
-#include "spec/ops/math_calls.h"
+#include "specialize/emitter.h"
+#include "specialize/ops/math_calls.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
@@ -150,4 +150,4 @@ bool handle_MAKE_FUNCTION(Emitter& e, const Instruction& in) {
   return true;
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

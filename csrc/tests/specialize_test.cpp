@@ -1,4 +1,4 @@
-// Bytecode decoding (spec::readCodeInfo, spec::decode, ineligibleReason) checked against what CPython's own `dis`
+// Bytecode decoding (specialize::readCodeInfo, specialize::decode, ineligibleReason) checked against what CPython's own `dis`
 // reports for the same code objects: offsets, folded EXTENDED_ARGs, skipped caches, jump targets, lines.
 #include <catch2/catch.hpp>
 
@@ -13,23 +13,23 @@ namespace {
 
 // Every decoded instruction agrees with dis: position, opcode, folded argument, jump target, line.
 void compareWithDis(PyObject* code) {
-  spec::CodeInfo info = readInfo(code);
-  spec::Bytecode bc = decodeInfo(info);
+  specialize::CodeInfo info = readInfo(code);
+  specialize::Bytecode bc = decodeInfo(info);
   std::vector<DisRow> rows = disRows(code);
   REQUIRE(bc.instrs.size() == rows.size());
   bool anyBackward = false;
   for (size_t i = 0; i < rows.size(); i++) {
-    const spec::Instruction& in = bc.instrs[i];
+    const specialize::Instruction& in = bc.instrs[i];
     const DisRow& r = rows[i];
     INFO("instruction " << i << ": dis says " << r.offset << " " << r.opname << " " << r.arg);
     CHECK(in.unit * 2 == r.offset);
-    CHECK(std::string(spec::opcodeName(in.op)) == r.opname);
+    CHECK(std::string(specialize::opcodeName(in.op)) == r.opname);
     if (r.arg >= 0) CHECK(in.arg == r.arg);
     CHECK(in.target * 2 == (r.target >= 0 ? r.target : -2));
     CHECK(in.line == r.line);
     CHECK(bc.at(in.unit) == &in);
     if (i + 1 < rows.size()) CHECK(in.next == bc.instrs[i + 1].start);
-    anyBackward |= spec::isBackwardJump(in.op);
+    anyBackward |= specialize::isBackwardJump(in.op);
   }
   CHECK(bc.hasBackwardJump == anyBackward);
   CHECK(bc.numUnits * 2 == int(info.bytes.size()));
@@ -43,7 +43,7 @@ std::string repeatLines(const std::string& line, int n, const std::string& inden
 
 }  // namespace
 
-TEST_CASE("opcode names agree with CPython 3.11's opcode.opname", "[spec]") {
+TEST_CASE("opcode names agree with CPython 3.11's opcode.opname", "[specialize]") {
   Ref names = callPy("import opcode\ndef names(): return opcode.opname\n", "names", Ref::steal(PyTuple_New(0)).get());
   REQUIRE(PyList_GET_SIZE(names.get()) == 256);
   for (int op = 0; op < 256; op++) {
@@ -52,16 +52,16 @@ TEST_CASE("opcode names agree with CPython 3.11's opcode.opname", "[spec]") {
     std::string unnamed = "<";  // opcode.opname's placeholder for unused numbers
     unnamed += std::to_string(op);
     unnamed += '>';
-    if (py == unnamed) CHECK(std::string(spec::opcodeName(op)) == "<unknown>");
-    else CHECK(std::string(spec::opcodeName(op)) == py);
+    if (py == unnamed) CHECK(std::string(specialize::opcodeName(op)) == "<unknown>");
+    else CHECK(std::string(specialize::opcodeName(op)) == py);
   }
-  CHECK(spec::opcodeSupported(spec::BINARY_OP));
-  CHECK(spec::opcodeSupported(spec::BUILD_LIST));
-  CHECK_FALSE(spec::opcodeSupported(spec::BUILD_SET));
-  CHECK_FALSE(spec::opcodeSupported(spec::EXTENDED_ARG));
+  CHECK(specialize::opcodeSupported(specialize::BINARY_OP));
+  CHECK(specialize::opcodeSupported(specialize::BUILD_LIST));
+  CHECK_FALSE(specialize::opcodeSupported(specialize::BUILD_SET));
+  CHECK_FALSE(specialize::opcodeSupported(specialize::EXTENDED_ARG));
 }
 
-TEST_CASE("decode matches dis for forward backward and conditional jumps", "[spec]") {
+TEST_CASE("decode matches dis for forward backward and conditional jumps", "[specialize]") {
   const char* src = R"(
 def f(a, b):
     total = 0
@@ -81,13 +81,13 @@ def f(a, b):
 )";
   Ref code = functionCode(src);
   compareWithDis(code.get());
-  spec::Bytecode bc = decodeInfo(readInfo(code.get()));
+  specialize::Bytecode bc = decodeInfo(readInfo(code.get()));
   bool fwd = false, back = false, cond = false;
   for (const auto& in : bc.instrs) {
     if (in.target < 0) continue;
-    fwd |= spec::isForwardJump(in.op) && in.target > in.unit;
-    back |= spec::isBackwardJump(in.op) && in.target <= in.unit;
-    cond |= spec::isConditionalJump(in.op);
+    fwd |= specialize::isForwardJump(in.op) && in.target > in.unit;
+    back |= specialize::isBackwardJump(in.op) && in.target <= in.unit;
+    cond |= specialize::isConditionalJump(in.op);
     CHECK(bc.at(in.target) != nullptr);  // every target is an instruction
   }
   CHECK(fwd);
@@ -96,17 +96,17 @@ def f(a, b):
   CHECK(bc.hasBackwardJump);
 }
 
-TEST_CASE("EXTENDED_ARG is folded for more than 256 constants", "[spec]") {
+TEST_CASE("EXTENDED_ARG is folded for more than 256 constants", "[specialize]") {
   std::string src = "def f(x):\n";
   for (int i = 0; i < 300; i++) src += "    x = 'c" + std::to_string(i) + "'\n";
   src += "    return x\n";
   Ref code = functionCode(src);
   compareWithDis(code.get());
-  spec::CodeInfo info = readInfo(code.get());
-  spec::Bytecode bc = decodeInfo(info);
+  specialize::CodeInfo info = readInfo(code.get());
+  specialize::Bytecode bc = decodeInfo(info);
   int prefixed = 0;
   for (const auto& in : bc.instrs) {
-    if (in.op != spec::LOAD_CONST) continue;
+    if (in.op != specialize::LOAD_CONST) continue;
     PyObject* c = PyTuple_GET_ITEM(info.consts.get(), in.arg);  // arg indexes the real constant
     REQUIRE(PyUnicode_Check(c));
     if (in.arg > 255) {
@@ -121,24 +121,24 @@ TEST_CASE("EXTENDED_ARG is folded for more than 256 constants", "[spec]") {
         "c299");
 }
 
-TEST_CASE("EXTENDED_ARG is folded for long forward and backward jumps", "[spec]") {
+TEST_CASE("EXTENDED_ARG is folded for long forward and backward jumps", "[specialize]") {
   std::string src = "def f(a):\n    while a < 1000000:\n        if a > 5:\n" +
                     repeatLines("a = a + 1", 150, "            ") + "        a = a * 2\n    return a\n";
   Ref code = functionCode(src);
   compareWithDis(code.get());
-  spec::Bytecode bc = decodeInfo(readInfo(code.get()));
+  specialize::Bytecode bc = decodeInfo(readInfo(code.get()));
   bool longFwd = false, longBack = false;
   for (const auto& in : bc.instrs) {
     if (in.start == in.unit || in.target < 0) continue;
     CHECK(in.arg > 255);
-    longFwd |= spec::isForwardJump(in.op);
-    longBack |= spec::isBackwardJump(in.op);
+    longFwd |= specialize::isForwardJump(in.op);
+    longBack |= specialize::isBackwardJump(in.op);
   }
   CHECK(longFwd);
   CHECK(longBack);
 }
 
-TEST_CASE("inline cache entries are skipped", "[spec]") {
+TEST_CASE("inline cache entries are skipped", "[specialize]") {
   const char* src = R"(
 def f(a, b):
     c = a + b
@@ -148,25 +148,25 @@ def f(a, b):
 )";
   Ref code = functionCode(src);
   compareWithDis(code.get());
-  spec::Bytecode bc = decodeInfo(readInfo(code.get()));
+  specialize::Bytecode bc = decodeInfo(readInfo(code.get()));
   auto caches = [&](int op) {
     for (const auto& in : bc.instrs)
       if (in.op == op) {
         for (int u = in.unit + 1; u < in.next; u++) CHECK(bc.unitToInstr[u] == -1);
         return in.next - in.unit - 1;
       }
-    FAIL("opcode " << spec::opcodeName(op) << " not found");
+    FAIL("opcode " << specialize::opcodeName(op) << " not found");
     return -1;
   };
-  CHECK(caches(spec::BINARY_OP) == 1);
-  CHECK(caches(spec::COMPARE_OP) == 2);
-  CHECK(caches(spec::LOAD_GLOBAL) == 5);
-  CHECK(caches(spec::PRECALL) == 1);
-  CHECK(caches(spec::CALL) == 4);
-  CHECK(caches(spec::LOAD_FAST) == 0);
+  CHECK(caches(specialize::BINARY_OP) == 1);
+  CHECK(caches(specialize::COMPARE_OP) == 2);
+  CHECK(caches(specialize::LOAD_GLOBAL) == 5);
+  CHECK(caches(specialize::PRECALL) == 1);
+  CHECK(caches(specialize::CALL) == 4);
+  CHECK(caches(specialize::LOAD_FAST) == 0);
 }
 
-TEST_CASE("line numbers per instruction", "[spec]") {
+TEST_CASE("line numbers per instruction", "[specialize]") {
   const char* src =
       "def f(a):\n"      // 1
       "    b = a + 1\n"  // 2
@@ -175,11 +175,11 @@ TEST_CASE("line numbers per instruction", "[spec]") {
       "    return c\n";  // 5
   Ref code = functionCode(src);
   compareWithDis(code.get());
-  spec::CodeInfo info = readInfo(code.get());
-  spec::Bytecode bc = decodeInfo(info);
+  specialize::CodeInfo info = readInfo(code.get());
+  specialize::Bytecode bc = decodeInfo(info);
   CHECK(info.firstlineno == 1);
   std::vector<std::pair<std::string, int>> seen;
-  for (const auto& in : bc.instrs) seen.emplace_back(spec::opcodeName(in.op), in.line);
+  for (const auto& in : bc.instrs) seen.emplace_back(specialize::opcodeName(in.op), in.line);
   std::vector<std::pair<std::string, int>> want = {
       {"RESUME", 1},   {"LOAD_FAST", 2}, {"LOAD_CONST", 2}, {"BINARY_OP", 2},    {"STORE_FAST", 2},
       {"LOAD_FAST", 4}, {"LOAD_CONST", 4}, {"BINARY_OP", 4}, {"STORE_FAST", 4}, {"LOAD_FAST", 5},
@@ -187,9 +187,9 @@ TEST_CASE("line numbers per instruction", "[spec]") {
   CHECK(seen == want);
 }
 
-TEST_CASE("readCodeInfo reads counts and names", "[spec]") {
+TEST_CASE("readCodeInfo reads counts and names", "[specialize]") {
   Ref code = functionCode("def f(a, b, *args, k=1, **kw):\n    z = a\n    return z\n");
-  spec::CodeInfo info = readInfo(code.get());
+  specialize::CodeInfo info = readInfo(code.get());
   CHECK(info.argcount == 2);
   CHECK(info.kwonlyargcount == 1);
   CHECK(info.totalArgs() == 5);
@@ -198,15 +198,15 @@ TEST_CASE("readCodeInfo reads counts and names", "[spec]") {
   CHECK(info.qualname == "f");
   CHECK(info.filename == "<test>");
   CHECK(info.lines.size() * 2 == info.bytes.size());
-  CHECK(spec::ineligibleReason(info) == "");
+  CHECK(specialize::ineligibleReason(info) == "");
 
-  auto notCode = spec::readCodeInfo(Py_None);
+  auto notCode = specialize::readCodeInfo(Py_None);
   REQUIRE_FALSE(bool(notCode));
   CHECK(support::errorReason(notCode.takeError()) == "not a code object");
 }
 
-TEST_CASE("ineligibleReason names generators closures and module code", "[spec]") {
-  auto reason = [](PyObject* code) { return spec::ineligibleReason(readInfo(code)); };
+TEST_CASE("ineligibleReason names generators closures and module code", "[specialize]") {
+  auto reason = [](PyObject* code) { return specialize::ineligibleReason(readInfo(code)); };
   CHECK(reason(functionCode("def f(n):\n    yield n\n").get()) == "generator or coroutine");
   CHECK(reason(functionCode("async def f(n):\n    return n\n").get()) == "generator or coroutine");
   const char* closure = "def outer(n):\n    def inner():\n        return n\n    return inner\nf = outer(1)\n";
@@ -228,26 +228,26 @@ TEST_CASE("ineligibleReason names generators closures and module code", "[spec]"
 // -- Hand-made bytecode ------------------------------------------------------------------------------------------
 
 namespace {
-llvm::Expected<spec::Bytecode> decodeUnits(std::vector<std::pair<int, int>> units) {
+llvm::Expected<specialize::Bytecode> decodeUnits(std::vector<std::pair<int, int>> units) {
   std::string bytes;
   for (auto [op, arg] : units) {
     bytes.push_back(char(op));
     bytes.push_back(char(arg));
   }
   std::vector<int> lines(units.size(), 7);
-  return spec::decode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), lines);
+  return specialize::decode(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), lines);
 }
 
-std::string declined(llvm::Expected<spec::Bytecode> bc) {
+std::string declined(llvm::Expected<specialize::Bytecode> bc) {
   if (bc) return "";
   return support::errorReason(bc.takeError());
 }
 }  // namespace
 
-TEST_CASE("decode folds hand-made EXTENDED_ARG chains", "[spec]") {
+TEST_CASE("decode folds hand-made EXTENDED_ARG chains", "[specialize]") {
   // EXTENDED_ARG 1; EXTENDED_ARG 2; LOAD_CONST 3 -> arg 0x010203; then NOP; RETURN_VALUE.
-  auto bc = must(decodeUnits({{spec::EXTENDED_ARG, 1}, {spec::EXTENDED_ARG, 2}, {spec::LOAD_CONST, 3},
-                              {spec::NOP, 0}, {spec::RETURN_VALUE, 0}}),
+  auto bc = must(decodeUnits({{specialize::EXTENDED_ARG, 1}, {specialize::EXTENDED_ARG, 2}, {specialize::LOAD_CONST, 3},
+                              {specialize::NOP, 0}, {specialize::RETURN_VALUE, 0}}),
                  "decode");
   REQUIRE(bc.instrs.size() == 3);
   CHECK(bc.instrs[0].start == 0);
@@ -258,8 +258,8 @@ TEST_CASE("decode folds hand-made EXTENDED_ARG chains", "[spec]") {
   CHECK(bc.unitToInstr[3] == 1);
   CHECK(bc.unitToInstr[4] == 2);
   // A jump to a prefixed instruction targets the prefix's unit, as CPython's jumps do.
-  auto j = must(decodeUnits({{spec::JUMP_FORWARD, 0}, {spec::EXTENDED_ARG, 1}, {spec::LOAD_CONST, 0},
-                             {spec::RETURN_VALUE, 0}}),
+  auto j = must(decodeUnits({{specialize::JUMP_FORWARD, 0}, {specialize::EXTENDED_ARG, 1}, {specialize::LOAD_CONST, 0},
+                             {specialize::RETURN_VALUE, 0}}),
                 "decode");
   CHECK(j.instrs[0].target == 1);
   CHECK(j.instrs[1].start == 1);
@@ -267,24 +267,24 @@ TEST_CASE("decode folds hand-made EXTENDED_ARG chains", "[spec]") {
   CHECK(j.at(2) == &j.instrs[1]);
 }
 
-TEST_CASE("decode rejects malformed bytecode", "[spec]") {
+TEST_CASE("decode rejects malformed bytecode", "[specialize]") {
   std::string odd = "\x97";
-  auto r = spec::decode(reinterpret_cast<const uint8_t*>(odd.data()), odd.size(), {});
+  auto r = specialize::decode(reinterpret_cast<const uint8_t*>(odd.data()), odd.size(), {});
   CHECK(declined(std::move(r)) == "bytecode has an odd length");
-  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::EXTENDED_ARG, 1}})) == "EXTENDED_ARG at end of bytecode");
-  CHECK(declined(decodeUnits({{spec::JUMP_FORWARD, 5}, {spec::RETURN_VALUE, 0}})) == "jump target out of range");
-  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::JUMP_BACKWARD, 9}})) == "jump target out of range");
-  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::RETURN_VALUE, 0}})) == "");
+  CHECK(declined(decodeUnits({{specialize::NOP, 0}, {specialize::EXTENDED_ARG, 1}})) == "EXTENDED_ARG at end of bytecode");
+  CHECK(declined(decodeUnits({{specialize::JUMP_FORWARD, 5}, {specialize::RETURN_VALUE, 0}})) == "jump target out of range");
+  CHECK(declined(decodeUnits({{specialize::NOP, 0}, {specialize::JUMP_BACKWARD, 9}})) == "jump target out of range");
+  CHECK(declined(decodeUnits({{specialize::NOP, 0}, {specialize::RETURN_VALUE, 0}})) == "");
 }
 
 // Bug: a backward jump whose target is exactly unit -1 passes the range check (which treats -1 as "no target"),
 // so the instruction decodes as a jump with no target and later stages see target -1.
-TEST_CASE("decode rejects a backward jump to unit -1", "[spec]") {
+TEST_CASE("decode rejects a backward jump to unit -1", "[specialize]") {
   // Unit 1: JUMP_BACKWARD 3 -> next (2) - 3 = -1.
-  CHECK(declined(decodeUnits({{spec::NOP, 0}, {spec::JUMP_BACKWARD, 3}})) == "jump target out of range");
+  CHECK(declined(decodeUnits({{specialize::NOP, 0}, {specialize::JUMP_BACKWARD, 3}})) == "jump target out of range");
 }
 
-TEST_CASE("exception tables decode as dis reads them", "[spec]") {
+TEST_CASE("exception tables decode as dis reads them", "[specialize]") {
   const char* src =
       "def f(a, b):\n"
       "    for i in range(a):\n"
@@ -296,7 +296,7 @@ TEST_CASE("exception tables decode as dis reads them", "[spec]") {
       "            b += 1\n"
       "    return b\n";
   Ref code = functionCode(src);
-  spec::CodeInfo info = readInfo(code.get());
+  specialize::CodeInfo info = readInfo(code.get());
   // dis's own reading: entries (start, end, target, depth, lasti) in bytes, `end` exclusive.
   Ref dis = Ref::steal(PyImport_ImportModule("dis"));
   REQUIRE(dis);
@@ -310,20 +310,20 @@ TEST_CASE("exception tables decode as dis reads them", "[spec]") {
       Ref v = Ref::steal(PyObject_GetAttrString(e, name));
       return int(PyLong_AsLong(v.get()));
     };
-    const spec::Handler& h = info.handlers[i];
+    const specialize::Handler& h = info.handlers[i];
     CHECK(h.start * 2 == field("start"));
     CHECK(h.end * 2 == field("end"));
     CHECK(h.target * 2 == field("target"));
     CHECK(h.depth == field("depth"));
     CHECK(int(h.lasti) == field("lasti"));
-    CHECK(spec::handlerAt(info.handlers, h.start) == &h);
+    CHECK(specialize::handlerAt(info.handlers, h.start) == &h);
   }
-  CHECK(spec::handlerAt(info.handlers, 0) == nullptr);
+  CHECK(specialize::handlerAt(info.handlers, 0) == nullptr);
 
   // Truncated, or an entry that does not start with its marker bit.
-  CHECK_FALSE(bool(spec::decodeExceptionTable(std::string("\x82\x04", 2))));
-  CHECK_FALSE(bool(spec::decodeExceptionTable(std::string("\x02\x04\x06\x02", 4))));
-  auto one = spec::decodeExceptionTable(std::string("\x82\x04\x06\x03", 4));
+  CHECK_FALSE(bool(specialize::decodeExceptionTable(std::string("\x82\x04", 2))));
+  CHECK_FALSE(bool(specialize::decodeExceptionTable(std::string("\x02\x04\x06\x02", 4))));
+  auto one = specialize::decodeExceptionTable(std::string("\x82\x04\x06\x03", 4));
   REQUIRE(bool(one));
   CHECK(one->size() == 1);
   CHECK((*one)[0].start == 2);

@@ -1,8 +1,8 @@
 // Locals, constants and stack shuffles: LOAD_FAST, STORE_FAST, LOAD_CONST, POP_TOP, SWAP, COPY, PUSH_NULL, NOP,
 // RESUME, RETURN_VALUE, BUILD_TUPLE.
-#include "spec/emitter.h"
+#include "specialize/emitter.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
@@ -119,4 +119,4 @@ bool handle_BUILD_TUPLE(Emitter& e, const Instruction& in) {
   return e.buildFromStack(Op::BuildTuple, size_t(in.arg), "BUILD_TUPLE");
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

@@ -7,11 +7,11 @@
 
 #include <llvm/Support/Error.h>
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 enum Opcode : int {
 #define OP(name, num, status, family) name = num,
-#include "spec/opcodes.def"
+#include "specialize/opcodes.def"
 #undef OP
 };
 
@@ -64,4 +64,4 @@ bool isForwardJump(int op);
 bool isConditionalJump(int op);
 bool isTerminator(int op);  // control never falls through
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

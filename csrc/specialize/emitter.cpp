@@ -1,9 +1,9 @@
 // Emitter: block-level abstract interpretation, exits, conversions and block edges.
-#include "spec/emitter.h"
+#include "specialize/emitter.h"
 
 #include <cstring>
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using ir::ExitKind;
 using ir::Instr;
@@ -79,7 +79,7 @@ bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
 #define DISPATCH_NYI(name) \
   case name: cont = exitNow(deopt::Reason::Unsupported, #name); break;
 #define OP(name, num, status, family) DISPATCH_##status(name)
-#include "spec/opcodes.def"
+#include "specialize/opcodes.def"
 #undef OP
 #undef DISPATCH_YES
 #undef DISPATCH_NYI
@@ -415,4 +415,4 @@ int Emitter::globalGuard(const std::string& name, PyObject* value, bool fromBuil
   return gi;
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

@@ -1,10 +1,10 @@
 // Reading a code object into CodeInfo.
-#include "spec/code_info.h"
+#include "specialize/code_info.h"
 
 #include "cpython/cpy.h"
 #include "support/bail.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using support::Ref;
 
@@ -115,4 +115,4 @@ std::string ineligibleReason(const CodeInfo& info) {
   return "";
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

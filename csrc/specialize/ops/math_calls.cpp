@@ -2,13 +2,13 @@
 // compile time and guarded at run time (the module object, its dict's version), then computed natively with the
 // same libm functions CPython's math module calls. Where CPython raises (math domain error, math range error, an
 // infinity or nan that has no int), native code exits before the call and the interpreter raises it.
-#include "spec/ops/math_calls.h"
+#include "specialize/ops/math_calls.h"
 
 #include <cstring>
 
 #include "deopt/specialization.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
@@ -117,4 +117,4 @@ bool callModuleFunction(Emitter& e, const StackEntry& callable, size_t n) {
   return true;
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

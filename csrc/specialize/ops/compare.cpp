@@ -1,7 +1,7 @@
 // Comparisons: COMPARE_OP on numbers (exact int/float mixing) or generically, IS_OP.
-#include "spec/emitter.h"
+#include "specialize/emitter.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
@@ -75,4 +75,4 @@ bool handle_IS_OP(Emitter& e, const Instruction& in) {
   return true;
 }
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize

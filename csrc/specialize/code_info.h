@@ -8,10 +8,10 @@
 
 #include <llvm/Support/Error.h>
 
-#include "spec/bytecode.h"
+#include "specialize/bytecode.h"
 #include "support/ref.h"
 
-namespace pypaccel::spec {
+namespace pypaccel::specialize {
 
 struct CodeInfo {
   support::Ref code;    // the code object
@@ -41,4 +41,4 @@ constexpr int kMaxLocals = 400;
 // Why this code can never be compiled (generator, cells, ...), or "" when it may be.
 std::string ineligibleReason(const CodeInfo& info);
 
-}  // namespace pypaccel::spec
+}  // namespace pypaccel::specialize
