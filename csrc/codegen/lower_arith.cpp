@@ -49,7 +49,7 @@ llvm::Value* intBin(Lowerer& l, const ir::Instr& in) {
     case BinKind::Pow: {
       llvm::Value* out = l.entryAlloca(l.i64);
       llvm::Value* st =
-          b.CreateCall(l.helper("pypa_rt_ipow", l.i32, {l.i64, l.i64, l.ptr}), {x, y, out});
+          l.call(runtime::Helper::pypa_rt_ipow, {x, y, out});
       l.guard(b.CreateICmpEQ(st, b.getInt32(1)), in.exit);
       l.guard(b.CreateICmpEQ(st, b.getInt32(2)), in.exit2);
       return b.CreateLoad(l.i64, out);
@@ -90,13 +90,13 @@ llvm::Value* floatBin(Lowerer& l, const ir::Instr& in) {
       return b.CreateFDiv(x, y);
     case BinKind::FloorDiv:
       l.guard(b.CreateFCmpOEQ(y, zero), in.exit);
-      return b.CreateCall(l.helper("pypa_rt_float_floordiv", l.f64, {l.f64, l.f64}), {x, y});
+      return l.call(runtime::Helper::pypa_rt_float_floordiv, {x, y});
     case BinKind::Mod:
       l.guard(b.CreateFCmpOEQ(y, zero), in.exit);
-      return b.CreateCall(l.helper("pypa_rt_float_mod", l.f64, {l.f64, l.f64}), {x, y});
+      return l.call(runtime::Helper::pypa_rt_float_mod, {x, y});
     case BinKind::Pow: {
       llvm::Value* out = l.entryAlloca(l.f64);
-      llvm::Value* ok = b.CreateCall(l.helper("pypa_rt_float_pow", l.i32, {l.f64, l.f64, l.ptr}), {x, y, out});
+      llvm::Value* ok = l.call(runtime::Helper::pypa_rt_float_pow, {x, y, out});
       l.guard(b.CreateICmpEQ(ok, b.getInt32(0)), in.exit);
       return b.CreateLoad(l.f64, out);
     }
@@ -129,133 +129,184 @@ llvm::CmpInst::Predicate floatPred(CmpKind k) {
 
 }  // namespace
 
-bool Lowerer::lowerArith(const ir::Instr& in) {
-  switch (in.op) {
-    case Op::ConstInt: def(in.id, b.getInt64(in.imm)); return true;
-    case Op::ConstFloat: def(in.id, llvm::ConstantFP::get(f64, in.fimm)); return true;
-    case Op::ConstBool: def(in.id, b.getInt1(in.imm != 0)); return true;
-    case Op::IntBin: def(in.id, intBin(*this, in)); return true;
-    case Op::FloatBin: def(in.id, floatBin(*this, in)); return true;
-    case Op::IntTrueDiv: {
-      llvm::Value* x = val(in.args[0]);
-      llvm::Value* y = val(in.args[1]);
-      guard(b.CreateICmpEQ(y, b.getInt64(0)), in.exit);
-      // Both operands exact as doubles: one correctly rounded division, as CPython's long_true_divide gives.
-      guard(b.CreateNot(b.CreateAnd(exactInDouble(*this, x), exactInDouble(*this, y))), in.exit2);
-      def(in.id, b.CreateFDiv(b.CreateSIToFP(x, f64), b.CreateSIToFP(y, f64)));
-      return true;
+template <>
+void Lowerer::lower<Op::ConstInt>(const ir::Instr& in) {
+  def(in.id, b.getInt64(in.imm));
+}
+
+template <>
+void Lowerer::lower<Op::ConstFloat>(const ir::Instr& in) {
+  def(in.id, llvm::ConstantFP::get(f64, in.fimm));
+}
+
+template <>
+void Lowerer::lower<Op::ConstBool>(const ir::Instr& in) {
+  def(in.id, b.getInt1(in.imm != 0));
+}
+
+template <>
+void Lowerer::lower<Op::IntBin>(const ir::Instr& in) {
+  def(in.id, intBin(*this, in));
+}
+
+template <>
+void Lowerer::lower<Op::FloatBin>(const ir::Instr& in) {
+  def(in.id, floatBin(*this, in));
+}
+
+template <>
+void Lowerer::lower<Op::IntTrueDiv>(const ir::Instr& in) {
+  llvm::Value* x = val(in.args[0]);
+  llvm::Value* y = val(in.args[1]);
+  guard(b.CreateICmpEQ(y, b.getInt64(0)), in.exit);
+  // Both operands exact as doubles: one correctly rounded division, as CPython's long_true_divide gives.
+  guard(b.CreateNot(b.CreateAnd(exactInDouble(*this, x), exactInDouble(*this, y))), in.exit2);
+  def(in.id, b.CreateFDiv(b.CreateSIToFP(x, f64), b.CreateSIToFP(y, f64)));
+}
+
+template <>
+void Lowerer::lower<Op::BoolBin>(const ir::Instr& in) {
+  llvm::Value* x = val(in.args[0]);
+  llvm::Value* y = val(in.args[1]);
+  BinKind k = BinKind(in.imm);
+  def(in.id, k == BinKind::And ? b.CreateAnd(x, y) : k == BinKind::Or ? b.CreateOr(x, y) : b.CreateXor(x, y));
+}
+
+template <>
+void Lowerer::lower<Op::IntNeg>(const ir::Instr& in) {
+  llvm::Value* x = val(in.args[0]);
+  guard(b.CreateICmpEQ(x, b.getInt64(INT64_MIN)), in.exit);
+  def(in.id, b.CreateNeg(x));
+}
+
+template <>
+void Lowerer::lower<Op::IntInvert>(const ir::Instr& in) {
+  def(in.id, b.CreateNot(val(in.args[0])));
+}
+
+template <>
+void Lowerer::lower<Op::FloatNeg>(const ir::Instr& in) {
+  def(in.id, b.CreateFNeg(val(in.args[0])));
+}
+
+template <>
+void Lowerer::lower<Op::IntAbs>(const ir::Instr& in) {
+  llvm::Value* x = val(in.args[0]);
+  guard(b.CreateICmpEQ(x, b.getInt64(INT64_MIN)), in.exit);
+  def(in.id, b.CreateSelect(b.CreateICmpSLT(x, b.getInt64(0)), b.CreateNeg(x), x));
+}
+
+template <>
+void Lowerer::lower<Op::FloatMath>(const ir::Instr& in) {
+  auto fn = ir::MathFn(in.imm);
+  llvm::Value* x = val(in.args[0]);
+  llvm::Value* r;
+  auto intrinsic = [&](llvm::Intrinsic::ID id, std::vector<llvm::Value*> xs) {
+    return b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), id, {f64}), xs);
+  };
+  switch (fn) {
+    case ir::MathFn::Sqrt: r = intrinsic(llvm::Intrinsic::sqrt, {x}); break;  // correctly rounded, as libm's
+    case ir::MathFn::Floor: r = intrinsic(llvm::Intrinsic::floor, {x}); break;
+    case ir::MathFn::Ceil: r = intrinsic(llvm::Intrinsic::ceil, {x}); break;
+    case ir::MathFn::Copysign: r = intrinsic(llvm::Intrinsic::copysign, {x, val(in.args[1])}); break;
+    default: {
+      // The process's libm, as CPython's math module calls it. nobuiltin: LLVM must not fold or rewrite the
+      // call with its own idea of the function (constant folding with the compiler's libm, exp -> exp2, ...).
+      auto callee = func->getParent()->getOrInsertFunction(ir::mathFnName(fn), llvm::FunctionType::get(f64, {f64}, false));
+      llvm::CallInst* call = b.CreateCall(callee, {x});
+      call->addFnAttr(llvm::Attribute::NoBuiltin);
+      r = call;
     }
-    case Op::BoolBin: {
-      llvm::Value* x = val(in.args[0]);
-      llvm::Value* y = val(in.args[1]);
-      BinKind k = BinKind(in.imm);
-      def(in.id, k == BinKind::And ? b.CreateAnd(x, y) : k == BinKind::Or ? b.CreateOr(x, y) : b.CreateXor(x, y));
-      return true;
-    }
-    case Op::IntNeg: {
-      llvm::Value* x = val(in.args[0]);
-      guard(b.CreateICmpEQ(x, b.getInt64(INT64_MIN)), in.exit);
-      def(in.id, b.CreateNeg(x));
-      return true;
-    }
-    case Op::IntInvert: def(in.id, b.CreateNot(val(in.args[0]))); return true;
-    case Op::FloatNeg: def(in.id, b.CreateFNeg(val(in.args[0]))); return true;
-    case Op::IntAbs: {
-      llvm::Value* x = val(in.args[0]);
-      guard(b.CreateICmpEQ(x, b.getInt64(INT64_MIN)), in.exit);
-      def(in.id, b.CreateSelect(b.CreateICmpSLT(x, b.getInt64(0)), b.CreateNeg(x), x));
-      return true;
-    }
-    case Op::FloatMath: {
-      auto fn = ir::MathFn(in.imm);
-      llvm::Value* x = val(in.args[0]);
-      llvm::Value* r;
-      auto intrinsic = [&](llvm::Intrinsic::ID id, std::vector<llvm::Value*> xs) {
-        return b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), id, {f64}), xs);
-      };
-      switch (fn) {
-        case ir::MathFn::Sqrt: r = intrinsic(llvm::Intrinsic::sqrt, {x}); break;  // correctly rounded, as libm's
-        case ir::MathFn::Floor: r = intrinsic(llvm::Intrinsic::floor, {x}); break;
-        case ir::MathFn::Ceil: r = intrinsic(llvm::Intrinsic::ceil, {x}); break;
-        case ir::MathFn::Copysign: r = intrinsic(llvm::Intrinsic::copysign, {x, val(in.args[1])}); break;
-        default: {
-          // The process's libm, as CPython's math module calls it. nobuiltin: LLVM must not fold or rewrite the
-          // call with its own idea of the function (constant folding with the compiler's libm, exp -> exp2, ...).
-          auto callee = func->getParent()->getOrInsertFunction(ir::mathFnName(fn), llvm::FunctionType::get(f64, {f64}, false));
-          llvm::CallInst* call = b.CreateCall(callee, {x});
-          call->addFnAttr(llvm::Attribute::NoBuiltin);
-          r = call;
-        }
-      }
-      if (in.exit >= 0) {
-        // CPython's math_1: a nan from a non-nan argument is a domain error, an infinity from a finite one a domain
-        // or range error. The interpreter raises it: exit before the call.
-        llvm::Value* inf = llvm::ConstantFP::getInfinity(f64);
-        llvm::Value* absR = intrinsic(llvm::Intrinsic::fabs, {r});
-        llvm::Value* absX = intrinsic(llvm::Intrinsic::fabs, {x});
-        llvm::Value* nanFromNumber = b.CreateAnd(b.CreateFCmpUNO(r, r), b.CreateFCmpORD(x, x));
-        llvm::Value* infFromFinite = b.CreateAnd(b.CreateFCmpOEQ(absR, inf), b.CreateFCmpOLT(absX, inf));
-        guard(b.CreateOr(nanFromNumber, infFromFinite), in.exit);
-      }
-      def(in.id, r);
-      return true;
-    }
-    case Op::FloatClass: {
-      llvm::Value* x = val(in.args[0]);
-      llvm::Value* absX = b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64}), {x});
-      llvm::Value* inf = llvm::ConstantFP::getInfinity(f64);
-      llvm::Value* r = in.imm == 0 ? b.CreateFCmpUNO(x, x) : in.imm == 1 ? b.CreateFCmpOEQ(absX, inf) : b.CreateFCmpOLT(absX, inf);
-      def(in.id, r);
-      return true;
-    }
-    case Op::FloatAbs: {
-      llvm::Function* fabs = llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64});
-      def(in.id, b.CreateCall(fabs, {val(in.args[0])}));
-      return true;
-    }
-    case Op::IntMinMax: {
-      // CPython's min/max keep the first of equal items: b replaces a only when strictly smaller (larger).
-      llvm::Value *x = val(in.args[0]), *y = val(in.args[1]);
-      llvm::Value* takeB = in.imm ? b.CreateICmpSGT(y, x) : b.CreateICmpSLT(y, x);
-      def(in.id, b.CreateSelect(takeB, y, x));
-      return true;
-    }
-    case Op::FloatMinMax: {
-      // Ordered comparisons: a nan on either side never replaces (as PyObject_RichCompare gives False).
-      llvm::Value *x = val(in.args[0]), *y = val(in.args[1]);
-      llvm::Value* takeB = in.imm ? b.CreateFCmpOGT(y, x) : b.CreateFCmpOLT(y, x);
-      def(in.id, b.CreateSelect(takeB, y, x));
-      return true;
-    }
-    case Op::FloatToInt: {
-      // int(x): exact truncation for |x| < 2**63; nan, inf (which raise) and larger values (big ints) exit.
-      llvm::Value* x = val(in.args[0]);
-      llvm::Value* inRange = b.CreateAnd(b.CreateFCmpOGE(x, llvm::ConstantFP::get(f64, -9223372036854775808.0)),
-                                         b.CreateFCmpOLT(x, llvm::ConstantFP::get(f64, 9223372036854775808.0)));
-      guard(b.CreateNot(inRange), in.exit);
-      def(in.id, b.CreateFPToSI(x, i64));
-      return true;
-    }
-    case Op::BoolToInt: def(in.id, b.CreateZExt(val(in.args[0]), i64)); return true;
-    case Op::IntToFloat: {
-      llvm::Value* x = val(in.args[0]);
-      if (in.imm) guard(b.CreateNot(exactInDouble(*this, x)), in.exit);
-      def(in.id, b.CreateSIToFP(x, f64));
-      return true;
-    }
-    case Op::IntCmp:
-      def(in.id, b.CreateICmp(intPred(CmpKind(in.imm)), val(in.args[0]), val(in.args[1])));
-      return true;
-    case Op::FloatCmp:
-      def(in.id, b.CreateFCmp(floatPred(CmpKind(in.imm)), val(in.args[0]), val(in.args[1])));
-      return true;
-    case Op::IntTruthy: def(in.id, b.CreateICmpNE(val(in.args[0]), b.getInt64(0))); return true;
-    case Op::FloatTruthy:
-      def(in.id, b.CreateFCmpUNE(val(in.args[0]), llvm::ConstantFP::get(f64, 0.0)));
-      return true;
-    case Op::BoolNot: def(in.id, b.CreateNot(val(in.args[0]))); return true;
-    default: return false;
   }
+  if (in.exit >= 0) {
+    // CPython's math_1: a nan from a non-nan argument is a domain error, an infinity from a finite one a domain
+    // or range error. The interpreter raises it: exit before the call.
+    llvm::Value* inf = llvm::ConstantFP::getInfinity(f64);
+    llvm::Value* absR = intrinsic(llvm::Intrinsic::fabs, {r});
+    llvm::Value* absX = intrinsic(llvm::Intrinsic::fabs, {x});
+    llvm::Value* nanFromNumber = b.CreateAnd(b.CreateFCmpUNO(r, r), b.CreateFCmpORD(x, x));
+    llvm::Value* infFromFinite = b.CreateAnd(b.CreateFCmpOEQ(absR, inf), b.CreateFCmpOLT(absX, inf));
+    guard(b.CreateOr(nanFromNumber, infFromFinite), in.exit);
+  }
+  def(in.id, r);
+}
+
+template <>
+void Lowerer::lower<Op::FloatClass>(const ir::Instr& in) {
+  llvm::Value* x = val(in.args[0]);
+  llvm::Value* absX = b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64}), {x});
+  llvm::Value* inf = llvm::ConstantFP::getInfinity(f64);
+  llvm::Value* r = in.imm == 0 ? b.CreateFCmpUNO(x, x) : in.imm == 1 ? b.CreateFCmpOEQ(absX, inf) : b.CreateFCmpOLT(absX, inf);
+  def(in.id, r);
+}
+
+template <>
+void Lowerer::lower<Op::FloatAbs>(const ir::Instr& in) {
+  llvm::Function* fabs = llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64});
+  def(in.id, b.CreateCall(fabs, {val(in.args[0])}));
+}
+
+template <>
+void Lowerer::lower<Op::IntMinMax>(const ir::Instr& in) {
+  // CPython's min/max keep the first of equal items: b replaces a only when strictly smaller (larger).
+  llvm::Value *x = val(in.args[0]), *y = val(in.args[1]);
+  llvm::Value* takeB = in.imm ? b.CreateICmpSGT(y, x) : b.CreateICmpSLT(y, x);
+  def(in.id, b.CreateSelect(takeB, y, x));
+}
+
+template <>
+void Lowerer::lower<Op::FloatMinMax>(const ir::Instr& in) {
+  // Ordered comparisons: a nan on either side never replaces (as PyObject_RichCompare gives False).
+  llvm::Value *x = val(in.args[0]), *y = val(in.args[1]);
+  llvm::Value* takeB = in.imm ? b.CreateFCmpOGT(y, x) : b.CreateFCmpOLT(y, x);
+  def(in.id, b.CreateSelect(takeB, y, x));
+}
+
+template <>
+void Lowerer::lower<Op::FloatToInt>(const ir::Instr& in) {
+  // int(x): exact truncation for |x| < 2**63; nan, inf (which raise) and larger values (big ints) exit.
+  llvm::Value* x = val(in.args[0]);
+  llvm::Value* inRange = b.CreateAnd(b.CreateFCmpOGE(x, llvm::ConstantFP::get(f64, -9223372036854775808.0)),
+                                     b.CreateFCmpOLT(x, llvm::ConstantFP::get(f64, 9223372036854775808.0)));
+  guard(b.CreateNot(inRange), in.exit);
+  def(in.id, b.CreateFPToSI(x, i64));
+}
+
+template <>
+void Lowerer::lower<Op::BoolToInt>(const ir::Instr& in) {
+  def(in.id, b.CreateZExt(val(in.args[0]), i64));
+}
+
+template <>
+void Lowerer::lower<Op::IntToFloat>(const ir::Instr& in) {
+  llvm::Value* x = val(in.args[0]);
+  if (in.imm) guard(b.CreateNot(exactInDouble(*this, x)), in.exit);
+  def(in.id, b.CreateSIToFP(x, f64));
+}
+
+template <>
+void Lowerer::lower<Op::IntCmp>(const ir::Instr& in) {
+  def(in.id, b.CreateICmp(intPred(CmpKind(in.imm)), val(in.args[0]), val(in.args[1])));
+}
+
+template <>
+void Lowerer::lower<Op::FloatCmp>(const ir::Instr& in) {
+  def(in.id, b.CreateFCmp(floatPred(CmpKind(in.imm)), val(in.args[0]), val(in.args[1])));
+}
+
+template <>
+void Lowerer::lower<Op::IntTruthy>(const ir::Instr& in) {
+  def(in.id, b.CreateICmpNE(val(in.args[0]), b.getInt64(0)));
+}
+
+template <>
+void Lowerer::lower<Op::FloatTruthy>(const ir::Instr& in) {
+  def(in.id, b.CreateFCmpUNE(val(in.args[0]), llvm::ConstantFP::get(f64, 0.0)));
+}
+
+template <>
+void Lowerer::lower<Op::BoolNot>(const ir::Instr& in) {
+  def(in.id, b.CreateNot(val(in.args[0])));
 }
 
 }  // namespace pypaccel::codegen

@@ -5,14 +5,24 @@ namespace pypaccel::codegen {
 
 using ir::Op;
 
-bool Lowerer::lowerControl(const ir::Instr& in) {
-  switch (in.op) {
-    case Op::Jump: b.CreateBr(blocks()[in.succ[0]]); return true;
-    case Op::Branch: b.CreateCondBr(val(in.args[0]), blocks()[in.succ[0]], blocks()[in.succ[1]]); return true;
-    case Op::Return: returnObject(val(in.args[0])); return true;
-    case Op::Exit: b.CreateBr(exitBlock(in.exit)); return true;
-    default: return false;
-  }
+template <>
+void Lowerer::lower<Op::Jump>(const ir::Instr& in) {
+  b.CreateBr(blocks()[in.succ[0]]);
+}
+
+template <>
+void Lowerer::lower<Op::Branch>(const ir::Instr& in) {
+  b.CreateCondBr(val(in.args[0]), blocks()[in.succ[0]], blocks()[in.succ[1]]);
+}
+
+template <>
+void Lowerer::lower<Op::Return>(const ir::Instr& in) {
+  returnObject(val(in.args[0]));
+}
+
+template <>
+void Lowerer::lower<Op::Exit>(const ir::Instr& in) {
+  b.CreateBr(exitBlock(in.exit));
 }
 
 }  // namespace pypaccel::codegen

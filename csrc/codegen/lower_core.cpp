@@ -74,32 +74,6 @@ llvm::Value* Lowerer::ctxArg(bool cold) {
   return argCtx;
 }
 
-llvm::FunctionCallee Lowerer::helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params) {
-  return mod.getOrInsertFunction(name, llvm::FunctionType::get(ret, params, false));
-}
-
-llvm::CallInst* Lowerer::coldCall(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params,
-                                  std::vector<llvm::Value*> args) {
-  std::string thunkName = std::string(name) + ".saveall";
-  llvm::Function* thunk = mod.getFunction(thunkName);
-  if (!thunk) {
-    auto* fty = llvm::FunctionType::get(ret, params, false);
-    thunk = llvm::Function::Create(fty, llvm::GlobalValue::InternalLinkage, thunkName, mod);
-    thunk->setCallingConv(llvm::CallingConv::PreserveAll);
-    thunk->addFnAttr(llvm::Attribute::NoInline);
-    thunk->addFnAttr(llvm::Attribute::Cold);
-    llvm::IRBuilder<> tb(llvm::BasicBlock::Create(ctx, "entry", thunk));
-    std::vector<llvm::Value*> forward;
-    for (llvm::Argument& a : thunk->args()) forward.push_back(&a);
-    llvm::Value* r = tb.CreateCall(mod.getOrInsertFunction(name, fty), forward);
-    if (ret->isVoidTy()) tb.CreateRetVoid();
-    else tb.CreateRet(r);
-  }
-  llvm::CallInst* call = b.CreateCall(thunk, args);
-  call->setCallingConv(llvm::CallingConv::PreserveAll);
-  return call;
-}
-
 llvm::GlobalVariable* Lowerer::pySymbol(const char* name) {
   if (auto* g = mod.getGlobalVariable(name)) return g;
   return new llvm::GlobalVariable(mod, i8, false, llvm::GlobalValue::ExternalLinkage, nullptr, name);
@@ -133,7 +107,7 @@ llvm::BasicBlock* Lowerer::exitBlock(int exitId) {
     llvm::BasicBlock* bb = llvm::BasicBlock::Create(ctx, "raise" + std::to_string(exitId), func);
     raises_[exitId] = bb;
     b.SetInsertPoint(bb);
-    b.CreateCall(helper("pypa_rt_raise_arith_error", b.getVoidTy(), {i32}), {b.getInt32(x.raiseError)});
+    call(runtime::Helper::pypa_rt_raise_arith_error, {b.getInt32(x.raiseError)});
     b.CreateBr(x.catchBlock >= 0 ? blocks_[x.catchBlock] : realExitBlock(exitId));
     b.SetInsertPoint(saved);
     return bb;
@@ -202,7 +176,7 @@ llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
   }
   for (int k = 0; k < x.pins; k++) spill(val(fn.pins[size_t(k)]));
   llvm::Value* r =
-      b.CreateCall(helper("pypa_rt_exit", ptr, {ptr, i32, ptr}), {ctxArg(true), b.getInt32(exitId), exitBuf_});
+      call(runtime::Helper::pypa_rt_exit, {ctxArg(true), b.getInt32(exitId), exitBuf_});
   returnObject(r, true);
   b.SetInsertPoint(saved);
   return bb;
@@ -225,7 +199,7 @@ void Lowerer::decref(llvm::Value* o) {
   llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "live", func);
   b.CreateCondBr(b.CreateICmpEQ(rc, b.getInt64(0)), dealloc, cont);
   b.SetInsertPoint(dealloc);
-  b.CreateCall(helper("_Py_Dealloc", b.getVoidTy(), {ptr}), {o});
+  call(runtime::Helper::_Py_Dealloc, {o});
   b.CreateBr(cont);
   b.SetInsertPoint(cont);
 }
@@ -253,8 +227,8 @@ llvm::Value* Lowerer::boxWithOrigin(llvm::Value* v, llvm::Value* origin) {
   llvm::BasicBlock* hasEnd = b.GetInsertBlock();
   b.CreateBr(done);
   b.SetInsertPoint(none);
-  llvm::Value* boxed = v->getType()->isDoubleTy() ? b.CreateCall(helper("PyFloat_FromDouble", ptr, {f64}), {v})
-                                                  : b.CreateCall(helper("PyLong_FromLongLong", ptr, {i64}), {v});
+  llvm::Value* boxed = v->getType()->isDoubleTy() ? call(runtime::Helper::PyFloat_FromDouble, {v})
+                                                  : call(runtime::Helper::PyLong_FromLongLong, {v});
   llvm::BasicBlock* noneEnd = b.GetInsertBlock();
   b.CreateBr(done);
   b.SetInsertPoint(done);
@@ -264,23 +238,29 @@ llvm::Value* Lowerer::boxWithOrigin(llvm::Value* v, llvm::Value* origin) {
   return phi;
 }
 
-bool lowerVars(Lowerer& l, const ir::Instr& in) {
-  switch (in.op) {
-    case Op::LoadVar: {
-      llvm::AllocaInst* a = l.vars()[in.imm];
-      l.def(in.id, l.b.CreateLoad(a->getAllocatedType(), a));
-      return true;
-    }
-    case Op::StoreVar: l.b.CreateStore(l.val(in.args[0]), l.vars()[in.imm]); return true;
-    default: return false;
-  }
+template <>
+void Lowerer::lower<Op::LoadVar>(const ir::Instr& in) {
+  llvm::AllocaInst* a = vars_[in.imm];
+  def(in.id, b.CreateLoad(a->getAllocatedType(), a));
 }
 
-llvm::Error Lowerer::lowerInstr(const ir::Instr& in) {
-  if (lowerVars(*this, in) || lowerArith(in) || lowerObjects(in) || lowerControl(in) || lowerCalls(in) ||
-      lowerExceptions(in))
-    return llvm::Error::success();
-  return support::bail(std::string("internal: no lowering for IR op ") + ir::opName(in.op));
+template <>
+void Lowerer::lower<Op::StoreVar>(const ir::Instr& in) {
+  b.CreateStore(val(in.args[0]), vars_[in.imm]);
+}
+
+llvm::Value* Lowerer::slotAddr(int64_t slot) {
+  return b.CreateConstInBoundsGEP1_64(i64, ctxField(runtime::kCtxSlots), slot);
+}
+
+void Lowerer::lowerInstr(const ir::Instr& in) {
+  using LowerFn = void (Lowerer::*)(const ir::Instr&);
+  static const LowerFn kLowerings[] = {
+#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) &Lowerer::lower<Op::lowering>,
+#include "ir/ir_ops.def"
+#undef IROP
+  };
+  (this->*kLowerings[int(in.op)])(in);
 }
 
 // A direct entry's own NativeCtx, on its stack: what the caller's context and the callee's header say. No frame
@@ -363,8 +343,7 @@ llvm::Error Lowerer::run() {
   for (const ir::Block& blk : fn.blocks) {
     curIR_ = &blk;
     b.SetInsertPoint(blocks_[blk.id]);
-    for (const ir::Instr& in : blk.instrs)
-      if (auto err = lowerInstr(in)) return err;
+    for (const ir::Instr& in : blk.instrs) lowerInstr(in);
   }
   std::string msg;
   llvm::raw_string_ostream os(msg);

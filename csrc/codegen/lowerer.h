@@ -8,6 +8,7 @@
 #include <llvm/IR/Module.h>
 
 #include "ir/ir.h"
+#include "runtime/helpers.h"
 
 namespace pypaccel::codegen {
 
@@ -38,13 +39,22 @@ class Lowerer {
   // there instead of reusing the hot path's loads, which would keep every field live across the entry's calls
   // (callee-saved registers, spills) for paths that rarely run.
   llvm::Value* ctxArg(bool cold = false);
-  llvm::FunctionCallee helper(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params);
-  // A call of a helper on a cold path that goes back to the hot code (a global rebound, an eval-breaker event,
-  // a call site to resolve): through a private thunk that preserves every register. A plain call clobbers all
-  // vector registers, and the register allocator then keeps a loop's float values in memory on the hot path too
-  // (a store and a reload on its dependency chain every iteration); the thunk's saves cost only where it runs.
-  llvm::CallInst* coldCall(const char* name, llvm::Type* ret, std::vector<llvm::Type*> params,
-                           std::vector<llvm::Value*> args);
+  // A call of helpers.def's row `h`, declared in the module with the prototype and attributes its row gives
+  // (codegen/helper_calls.cpp).
+  llvm::CallInst* call(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args);
+  // The same on a cold path that goes back to the hot code (a global rebound, an eval-breaker event, a call site to
+  // resolve): through a private thunk that preserves every register. A plain call clobbers all vector registers,
+  // and the register allocator then keeps a loop's float values in memory on the hot path too (a store and a
+  // reload on its dependency chain every iteration); the thunk's saves cost only where it runs.
+  llvm::CallInst* coldCall(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args);
+  // How a helper reports an error (its exception set): a null result, a negative one, or any non-zero one.
+  enum class FailsWhen { Null, Negative, NonZero };
+  // A helper call whose failure leaves through `exit` (the op's Raise exit, or its catch block).
+  llvm::CallInst* callChecked(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args, FailsWhen fails, int exit);
+  // The values of `in`'s arguments from `from` on.
+  std::vector<llvm::Value*> argValues(const ir::Instr& in, size_t from = 0);
+  // `values` stored in an array on the entry block's stack, for the helpers that take items.
+  llvm::Value* valueArray(llvm::ArrayRef<llvm::Value*> values);
   llvm::GlobalVariable* pySymbol(const char* name);  // an exported CPython data object (_Py_TrueStruct, ...)
 
   // Branches to exit `exitId` when `fail` is true (and, in stress mode, the first time the guard is reached).
@@ -72,15 +82,20 @@ class Lowerer {
   // new box (ir_ops.def BoxOrigin).
   llvm::Value* boxWithOrigin(llvm::Value* v, llvm::Value* origin);
 
-  // Family lowerings: return false if `op` is not theirs.
-  bool lowerArith(const ir::Instr& in);
-  bool lowerObjects(const ir::Instr& in);
-  bool lowerControl(const ir::Instr& in);
-  bool lowerCalls(const ir::Instr& in);
-  bool lowerExceptions(const ir::Instr& in);
+  // The address of run-time slot `slot` (NativeCtx::slots).
+  llvm::Value* slotAddr(int64_t slot);
+  // The code unit of exit `exitId`'s instruction, which a helper that calls into CPython shows as the frame's
+  // position (0 for none).
+  int32_t exitUnit(int exitId) const { return exitId >= 0 ? fn.exits[exitId].unit : 0; }
+
+  // One lowering per IR op, named by its row in ir_ops.def (the Lowering column) and defined in
+  // codegen/lower_<family>.cpp as lower<Op::Name>. lowerInstr dispatches through a table generated from the rows,
+  // so a row whose lowering is not defined fails to link.
+  template <ir::Op>
+  void lower(const ir::Instr& in);
 
  private:
-  llvm::Error lowerInstr(const ir::Instr& in);
+  void lowerInstr(const ir::Instr& in);
   llvm::BasicBlock* makeExitBlock(int exitId, llvm::Value* top);
   void directPrologue();
   llvm::Value* directField(unsigned index, bool cold = false);
@@ -93,12 +108,17 @@ class Lowerer {
   llvm::AllocaInst* exitBuf_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;
   const ir::Block* curIR_ = nullptr;
-  friend bool lowerVars(Lowerer& l, const ir::Instr& in);
 
  public:
   std::vector<llvm::AllocaInst*>& vars() { return vars_; }
   std::vector<llvm::BasicBlock*>& blocks() { return blocks_; }
 };
+
+#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) \
+  template <>                                                              \
+  void Lowerer::lower<ir::Op::name>(const ir::Instr& in);
+#include "ir/ir_ops.def"
+#undef IROP
 
 // The private copy of the callee of `fn`'s direct call site `site` (ir::Function::inlined) in its module.
 std::string inlinedName(const ir::Function& fn, int site);

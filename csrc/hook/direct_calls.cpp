@@ -61,23 +61,14 @@ Type joinReturns(const ir::Function& fn, Type none) {
 std::string whyNotDirect(const ir::Function& fn) {
   for (const ir::Block& b : fn.blocks)
     for (const ir::Instr& in : b.instrs) {
-      switch (in.op) {
-        case Op::ConstInt: case Op::ConstFloat: case Op::ConstBool: case Op::LoadVar: case Op::StoreVar:
-        case Op::Param: case Op::LoadSlotObj: case Op::LoadSlotInt: case Op::LoadSlotFloat: case Op::LoadSlotBool:
-        case Op::GuardGlobal: case Op::IncRef: case Op::DecRef: case Op::DecRefIf: case Op::BoxInt:
-        case Op::BoxFloat: case Op::BoxBool: case Op::IntBin: case Op::IntTrueDiv: case Op::FloatBin:
-        case Op::BoolBin: case Op::IntNeg: case Op::IntInvert: case Op::FloatNeg: case Op::BoolToInt:
-        case Op::IntToFloat: case Op::IntCmp: case Op::FloatCmp: case Op::IntTruthy: case Op::FloatTruthy:
-        case Op::BoolNot: case Op::ObjIs: case Op::BuildTuple: case Op::RangeCheck: case Op::RangeHasNext:
-        case Op::RangeAdvance: case Op::Poll: case Op::CheckFlag: case Op::IsNone: case Op::Jump: case Op::Branch:
-        case Op::ReturnNative: case Op::EnterDirect: case Op::CallDirect: case Op::IntAbs: case Op::FloatAbs:
-        case Op::IntMinMax: case Op::FloatMinMax: case Op::FloatToInt: case Op::GuardModuleAttr:
-        case Op::FloatMath: case Op::FloatClass:
-          break;
-        case Op::Exit:
-          return "an instruction it cannot compile (" + fn.exits[in.exit].detail + ") would run without its caller's frames";
-        default:
+      if (in.op == Op::Exit)
+        return "an instruction it cannot compile (" + fn.exits[in.exit].detail + ") would run without its caller's frames";
+      // ir_ops.def's Python column.
+      switch (ir::opRunsPython(in.op)) {
+        case ir::RunsPython::No: break;
+        case ir::RunsPython::Yes:
           return std::string("its native code may run other Python code (") + ir::opName(in.op) + ")";
+        case ir::RunsPython::Frame: return std::string("its native code uses its frame (") + ir::opName(in.op) + ")";
       }
     }
   return "";

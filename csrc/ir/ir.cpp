@@ -7,23 +7,45 @@
 namespace pypaccel::ir {
 
 namespace {
+// Result: a Type, or Any (the instruction's own `type` says).
+constexpr int kAnyType = -1;
 struct OpInfo {
   const char* name;
   OpKind kind;
+  ImmKind imm;
+  int result;
+  int minArgs, maxArgs;  // maxArgs -1: any number
+  int exits;
+  RunsPython python;
+  bool raises;
 };
-const OpInfo kOps[] = {
-#define IROP(name, kind) {#name, OpKind::kind},
+#define PYPA_ARG_MIN(lo, hi) lo
+#define PYPA_ARG_MAX(lo, hi) hi
+constexpr int Any = kAnyType;
+using enum Type;
+constexpr bool Yes = true, No = false;
+const OpInfo kOpInfo[] = {
+#define IROP(name, kind, imm, result, args, exits, python, raises, lowering)                                     \
+  {#name, OpKind::kind, ImmKind::imm, int(result), PYPA_ARG_MIN args, PYPA_ARG_MAX args, exits, RunsPython::python, \
+   raises},
 #include "ir/ir_ops.def"
 #undef IROP
 };
+#undef PYPA_ARG_MIN
+#undef PYPA_ARG_MAX
+static_assert(sizeof(kOpInfo) / sizeof(kOpInfo[0]) == size_t(kOps));
+const OpInfo& info(Op op) { return kOpInfo[static_cast<int>(op)]; }
 }  // namespace
 
-OpKind opKind(Op op) { return kOps[static_cast<int>(op)].kind; }
-const char* opName(Op op) { return kOps[static_cast<int>(op)].name; }
+OpKind opKind(Op op) { return info(op).kind; }
+const char* opName(Op op) { return info(op).name; }
+ImmKind opImm(Op op) { return info(op).imm; }
+RunsPython opRunsPython(Op op) { return info(op).python; }
+bool opRaises(Op op) { return info(op).raises; }
 
 bool opFromName(const std::string& name, Op* out) {
-  for (size_t i = 0; i < sizeof(kOps) / sizeof(kOps[0]); i++) {
-    if (name == kOps[i].name) {
+  for (int i = 0; i < kOps; i++) {
+    if (name == kOpInfo[i].name) {
       *out = static_cast<Op>(i);
       return true;
     }
@@ -116,38 +138,11 @@ std::string print(const Function& fn) {
       os << "  ";
       if (in.id >= 0) os << "v" << in.id << ":" << typeName(in.type) << " = ";
       os << opName(in.op);
-      switch (in.op) {
-        case Op::ConstFloat: os << " " << in.fimm; break;
-        case Op::LoadVar:
-        case Op::StoreVar: os << " var" << in.imm; break;
-        case Op::ConstInt:
-        case Op::ConstBool:
-        case Op::LoadArg:
-        case Op::LoadSlotObj:
-        case Op::LoadSlotInt:
-        case Op::LoadSlotFloat:
-        case Op::LoadSlotBool:
-        case Op::GuardGlobal:
-        case Op::IntBin:
-        case Op::FloatBin:
-        case Op::BoolBin:
-        case Op::IntCmp:
-        case Op::FloatCmp:
-        case Op::ObjBin:
-        case Op::ObjUnary:
-        case Op::ObjCompare:
-        case Op::CallObj:
-        case Op::MakeFunction:
-        case Op::IntMinMax:
-        case Op::FloatMinMax:
-        case Op::SyncLocal:
-        case Op::SetFrameLocal:
-        case Op::GetAttr:
-        case Op::SetAttr:
-        case Op::Param:
-        case Op::CallDirect:
-        case Op::IntToFloat: os << " " << in.imm; break;
-        default: break;
+      switch (opImm(in.op)) {
+        case ImmKind::None: break;
+        case ImmKind::Int: os << " " << in.imm; break;
+        case ImmKind::Float: os << " " << in.fimm; break;
+        case ImmKind::Var: os << " var" << in.imm; break;
       }
       for (int a : in.args) os << " v" << a;
       if (in.exit >= 0) os << " exit" << in.exit;
@@ -193,16 +188,21 @@ std::string verify(const Function& fn) {
         if (defined[in.id]) return "v" + std::to_string(in.id) + " defined twice";
         defined[in.id] = 1;
       }
+      const OpInfo& op = info(in.op);
+      std::string where = "bb" + std::to_string(b.id) + ": " + op.name;
       // Guards without an exit are the forms that cannot fail (e.g. IntBin And); Exit must have one.
-      bool needsExit = in.op == Op::Exit;
-      if (in.exit >= int(fn.exits.size()) || in.exit2 >= int(fn.exits.size()) || in.exit3 >= int(fn.exits.size()) ||
-          in.exit4 >= int(fn.exits.size()))
-        return "exit out of range";
-      if (needsExit && (in.exit < 0 || in.exit >= int(fn.exits.size())))
-        return std::string(opName(in.op)) + " without a valid exit";
-      if (in.op == Op::LoadVar || in.op == Op::StoreVar) {
-        if (in.imm < 0 || in.imm >= int64_t(fn.vars.size())) return "bad var";
+      const int exits[] = {in.exit, in.exit2, in.exit3, in.exit4};
+      for (int k = 0; k < 4; k++) {
+        if (exits[k] >= int(fn.exits.size())) return "exit out of range";
+        if (exits[k] >= 0 && k >= op.exits) return where + " has more exits than its row allows";
       }
+      if (in.op == Op::Exit && in.exit < 0) return where + " without a valid exit";
+      if (op.imm == ImmKind::Var && (in.imm < 0 || in.imm >= int64_t(fn.vars.size()))) return "bad var";
+      int nargs = int(in.args.size());
+      if (nargs < op.minArgs || (op.maxArgs >= 0 && nargs > op.maxArgs))
+        return where + " with " + std::to_string(nargs) + " arguments";
+      if (op.result != kAnyType && int(in.type) != op.result) return where + " of type " + typeName(in.type);
+      if ((in.id >= 0) != (in.type != Type::Void)) return where + ": a result without an id, or an id without one";
       for (int a : in.args)
         if (a < 0 || a >= fn.nvalues || !defined[a]) return "v" + std::to_string(a) + " used before definition";
       for (int s : in.succ)

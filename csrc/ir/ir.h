@@ -11,15 +11,26 @@
 namespace pypaccel::ir {
 
 enum class Op : uint8_t {
-#define IROP(name, kind) name,
+#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) name,
 #include "ir/ir_ops.def"
 #undef IROP
 };
+inline constexpr int kOps = 0
+#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) +1
+#include "ir/ir_ops.def"
+#undef IROP
+    ;
 
+// The columns of ir_ops.def.
 enum class OpKind : uint8_t { Pure, Guard, Effect, Term };
+enum class ImmKind : uint8_t { None, Int, Float, Var };
+enum class RunsPython : uint8_t { No, Yes, Frame };
 OpKind opKind(Op op);
 const char* opName(Op op);
 bool opFromName(const std::string& name, Op* out);
+ImmKind opImm(Op op);
+RunsPython opRunsPython(Op op);
+bool opRaises(Op op);
 
 // Value types. Int is an exact int that fits in i64, Float a float, Bool a bool; Obj an owned (or, where said,
 // borrowed) PyObject*. Null is CPython's NULL stack marker. Range/RangeIter are virtual range objects made of three

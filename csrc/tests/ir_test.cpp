@@ -371,7 +371,7 @@ TEST_CASE("verify reports malformed IR", "[ir]") {
   ir::Instr ex;
   ex.op = Op::Exit;
   fn.blocks[0].instrs = {c, ex};
-  CHECK(ir::verify(fn) == "Exit without a valid exit");
+  CHECK(ir::verify(fn) == "bb0: Exit without a valid exit");
   ir::Instr j;
   j.op = Op::Jump;
   j.succ[0] = 5;
@@ -384,10 +384,51 @@ TEST_CASE("verify reports malformed IR", "[ir]") {
   lv.imm = 0;
   fn.blocks[0].instrs = {lv, ret};
   CHECK(ir::verify(fn) == "bad var");
+
+  // What ir_ops.def's rows say: argument counts, result types, exits.
+  ret.args = {0};
+  ir::Instr neg;
+  neg.op = Op::IntNeg;
+  neg.type = Type::Int;
+  neg.id = 1;
+  fn.blocks[0].instrs = {c, neg, ret};
+  CHECK(ir::verify(fn) == "bb0: IntNeg with 0 arguments");
+  neg.args = {0, 0};
+  fn.blocks[0].instrs = {c, neg, ret};
+  CHECK(ir::verify(fn) == "bb0: IntNeg with 2 arguments");
+  neg.args = {0};
+  neg.type = Type::Float;
+  fn.blocks[0].instrs = {c, neg, ret};
+  CHECK(ir::verify(fn) == "bb0: IntNeg of type float");
+  neg.type = Type::Int;
+  fn.exits.resize(1);
+  neg.exit2 = 0;
+  fn.blocks[0].instrs = {c, neg, ret};
+  CHECK(ir::verify(fn) == "bb0: IntNeg has more exits than its row allows");
+  neg.exit2 = -1;
+  neg.exit = 0;
+  fn.blocks[0].instrs = {c, neg, ret};
+  CHECK(ir::verify(fn) == "");
+  neg.id = -1;
+  fn.blocks[0].instrs = {c, neg, ret};
+  CHECK(ir::verify(fn) == "bb0: IntNeg: a result without an id, or an id without one");
+}
+
+TEST_CASE("the ops a direct entry may hold follow ir_ops.def's Python column", "[ir]") {
+  CHECK(ir::opRunsPython(Op::IntBin) == ir::RunsPython::No);
+  CHECK(ir::opRunsPython(Op::CallDirect) == ir::RunsPython::No);
+  CHECK(ir::opRunsPython(Op::CallObj) == ir::RunsPython::Yes);
+  CHECK(ir::opRunsPython(Op::GetAttr) == ir::RunsPython::Yes);
+  CHECK(ir::opRunsPython(Op::SyncLocal) == ir::RunsPython::Frame);
+  CHECK(ir::opRunsPython(Op::CatchException) == ir::RunsPython::Frame);
+  CHECK(ir::opRaises(Op::ObjBin));
+  CHECK_FALSE(ir::opRaises(Op::IntBin));
+  CHECK(ir::opImm(Op::ConstFloat) == ir::ImmKind::Float);
+  CHECK(ir::opImm(Op::StoreVar) == ir::ImmKind::Var);
 }
 
 TEST_CASE("op and type names round trip", "[ir]") {
-  for (int i = 0; i <= int(Op::Exit); i++) {
+  for (int i = 0; i < ir::kOps; i++) {
     Op op = Op(i), back;
     REQUIRE(ir::opFromName(ir::opName(op), &back));
     CHECK(back == op);

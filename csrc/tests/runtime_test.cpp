@@ -10,6 +10,7 @@
 #include "test_support.h"
 
 using namespace pypaccel::testing;
+using namespace pypaccel::runtime;  // the pypa_rt_* helpers (runtime/helpers.h)
 
 namespace {
 

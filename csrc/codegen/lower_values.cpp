@@ -1,0 +1,162 @@
+// Lowering of values between native and object form: arguments, slots, unboxing and boxing (with origins),
+// reference counts, the frame's local slots, and identity tests.
+#include <cstddef>
+
+#include "codegen/lowerer.h"
+#include "runtime/native_ctx.h"
+
+namespace pypaccel::codegen {
+
+using ir::Op;
+using runtime::Helper;
+
+namespace {
+
+// PyFloatObject's ob_fval is a public struct field in 3.11.
+constexpr int64_t kFloatValueOffset = offsetof(PyFloatObject, ob_fval);
+
+}  // namespace
+
+template <>
+void Lowerer::lower<Op::LoadArg>(const ir::Instr& in) {
+  def(in.id, b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm)));
+}
+
+template <>
+void Lowerer::lower<Op::UnboxInt>(const ir::Instr& in) {
+  def(in.id, call(runtime::Helper::pypa_rt_unbox_int, {val(in.args[0])}));
+}
+
+template <>
+void Lowerer::lower<Op::UnboxFloat>(const ir::Instr& in) {
+  def(in.id, b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), kFloatValueOffset)));
+}
+
+template <>
+void Lowerer::lower<Op::UnboxBool>(const ir::Instr& in) {
+  def(in.id, b.CreateICmpEQ(val(in.args[0]), pySymbol("_Py_TrueStruct")));
+}
+
+template <>
+void Lowerer::lower<Op::LoadSlotObj>(const ir::Instr& in) {
+  def(in.id, b.CreateLoad(ptr, slotAddr(in.imm)));
+}
+
+template <>
+void Lowerer::lower<Op::LoadSlotInt>(const ir::Instr& in) {
+  def(in.id, b.CreateLoad(i64, slotAddr(in.imm)));
+}
+
+template <>
+void Lowerer::lower<Op::LoadSlotFloat>(const ir::Instr& in) {
+  def(in.id, b.CreateLoad(f64, slotAddr(in.imm)));
+}
+
+template <>
+void Lowerer::lower<Op::LoadSlotBool>(const ir::Instr& in) {
+  def(in.id, b.CreateICmpNE(b.CreateLoad(i64, slotAddr(in.imm)), b.getInt64(0)));
+}
+
+template <>
+void Lowerer::lower<Op::IncRef>(const ir::Instr& in) {
+  incref(val(in.args[0]));
+}
+
+template <>
+void Lowerer::lower<Op::DecRef>(const ir::Instr& in) {
+  decref(val(in.args[0]));
+}
+
+template <>
+void Lowerer::lower<Op::DecRefIf>(const ir::Instr& in) {
+  llvm::BasicBlock* yes = llvm::BasicBlock::Create(ctx, "bound", func);
+  llvm::BasicBlock* cont = llvm::BasicBlock::Create(ctx, "cont", func);
+  b.CreateCondBr(val(in.args[0]), yes, cont);
+  b.SetInsertPoint(yes);
+  decref(val(in.args[1]));
+  b.CreateBr(cont);
+  b.SetInsertPoint(cont);
+}
+
+template <>
+void Lowerer::lower<Op::BoxInt>(const ir::Instr& in) {
+  def(in.id, call(runtime::Helper::PyLong_FromLongLong, {val(in.args[0])}));
+}
+
+template <>
+void Lowerer::lower<Op::BoxFloat>(const ir::Instr& in) {
+  def(in.id, call(runtime::Helper::PyFloat_FromDouble, {val(in.args[0])}));
+}
+
+template <>
+void Lowerer::lower<Op::BoxBool>(const ir::Instr& in) {
+  llvm::Value* o = b.CreateSelect(val(in.args[0]), pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
+  incref(o);
+  def(in.id, o);
+}
+
+template <>
+void Lowerer::lower<Op::NullObj>(const ir::Instr& in) {
+  def(in.id, llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0)));
+}
+
+template <>
+void Lowerer::lower<Op::BoxOrigin>(const ir::Instr& in) {
+  def(in.id, boxWithOrigin(val(in.args[0]), val(in.args[1])));
+}
+
+template <>
+void Lowerer::lower<Op::SetFrameLocal>(const ir::Instr& in) {
+  replaceFrameLocal(in.imm, val(in.args[0]));
+}
+
+template <>
+void Lowerer::lower<Op::SyncLocal>(const ir::Instr& in) {
+  // Boxed like an exit would box it; a failed box leaves NULL (the local then reads as unbound). With a second
+  // argument (the local's bound flag), only when it is set.
+  llvm::BasicBlock* after = nullptr;
+  if (in.args.size() > 1 && !llvm::isa<llvm::Constant>(val(in.args[1]))) {
+    llvm::BasicBlock* bound = llvm::BasicBlock::Create(ctx, "sync_bound", func);
+    after = llvm::BasicBlock::Create(ctx, "sync_done", func);
+    b.CreateCondBr(val(in.args[1]), bound, after);
+    b.SetInsertPoint(bound);
+  }
+  llvm::Value* v = val(in.args[0]);
+  llvm::Value* boxed;
+  llvm::Type* t = v->getType();
+  if (in.args.size() > 2) {
+    boxed = boxWithOrigin(v, val(in.args[2]));  // the object the number is, if it has one here
+  } else if (t->isIntegerTy(64)) {
+    boxed = call(runtime::Helper::PyLong_FromLongLong, {v});
+  } else if (t->isDoubleTy()) {
+    boxed = call(runtime::Helper::PyFloat_FromDouble, {v});
+  } else if (t->isIntegerTy(1)) {
+    boxed = b.CreateSelect(v, pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
+    incref(boxed);
+  } else {
+    boxed = v;
+    incref(boxed);
+  }
+  replaceFrameLocal(in.imm, boxed);
+  if (after) {
+    b.CreateBr(after);
+    b.SetInsertPoint(after);
+  }
+}
+
+template <>
+void Lowerer::lower<Op::ObjIs>(const ir::Instr& in) {
+  def(in.id, b.CreateICmpEQ(val(in.args[0]), val(in.args[1])));
+}
+
+template <>
+void Lowerer::lower<Op::IsNone>(const ir::Instr& in) {
+  def(in.id, b.CreateICmpEQ(val(in.args[0]), pySymbol("_Py_NoneStruct")));
+}
+
+template <>
+void Lowerer::lower<Op::NotNull>(const ir::Instr& in) {
+  def(in.id, b.CreateIsNotNull(val(in.args[0])));
+}
+
+}  // namespace pypaccel::codegen
