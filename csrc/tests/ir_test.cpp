@@ -1,11 +1,16 @@
-// The specializer's typed IR: specialize::buildFunction output verifies, matches golden files (golden/*.txt), merges
-// types at joins, and records exits (unit, line, locals, stack) the way the interpreter needs to resume.
+// The specializer's typed IR: specialize::buildFunction output verifies, matches golden files (golden/*.txt, which
+// together print every IR op), merges types at joins, and records exits (unit, line, locals, stack) the way the
+// interpreter needs to resume.
 // Regenerate goldens: PYPACCEL_UPDATE_GOLDEN=1 ./pypaccel_tests "[golden]" (rewrites each --- Expected --- section).
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <memory>
+#include <set>
 #include <sstream>
 
 #include "test_support.h"
@@ -44,62 +49,183 @@ std::vector<Type> localTypes(const ir::ExitPoint& x) {
 }
 
 // -- Golden files ------------------------------------------------------------------------------------------------
+// One file per family of IR ops (golden/<family>.txt), each holding one or more cases:
+//   --- Input ---      Python module source that defines `f` (and the globals and callees it uses); a comment in it
+//                      says what the case shows. A case starts here.
+//   --- Signature ---  f's argument types, i/f/b/o
+//   --- Options ---    optional, one per line: `direct` builds f's direct entry instead of its frame entry;
+//                      `direct-call NAME SIG TYPE` compiles calls of the function NAME with argument types SIG as
+//                      direct calls returning TYPE (int/float/bool/obj), as the hook does for a callee it compiles
+//   --- Expected ---   ir::print of the IR
+// Every op of ir_ops.def appears in some case's Expected ("every IR op has a golden case").
 
-struct Golden {
-  std::string input, signature, expected;
+struct GoldenCase {
+  std::string input, signature, options, expected;
   bool hasExpected = false;
 };
 
-Golden parseGolden(const std::string& text) {
-  Golden g;
+void trimEnd(std::string* s) {
+  while (!s->empty() && (s->back() == '\n' || s->back() == ' ')) s->pop_back();
+}
+
+std::vector<GoldenCase> parseGolden(const std::string& text) {
+  std::vector<GoldenCase> cases;
   std::istringstream in(text);
   std::string line, *section = nullptr;
   while (std::getline(in, line)) {
-    if (line == "--- Input ---") section = &g.input;
-    else if (line == "--- Signature ---") section = &g.signature;
-    else if (line == "--- Expected ---") section = &g.expected, g.hasExpected = true;
-    else if (section) *section += line + "\n";
+    if (line == "--- Input ---") {
+      cases.emplace_back();
+      section = &cases.back().input;
+    } else if (line.rfind("---", 0) == 0) {
+      if (cases.empty()) FAIL("a golden file starts with " << line << ", not --- Input ---");
+      GoldenCase& c = cases.back();
+      if (line == "--- Signature ---") section = &c.signature;
+      else if (line == "--- Options ---") section = &c.options;
+      else if (line == "--- Expected ---") section = &c.expected, c.hasExpected = true;
+      else FAIL("unknown golden section " << line);
+    } else if (section) {
+      *section += line + "\n";
+    } else if (!line.empty()) {
+      FAIL("text before the first --- Input ---: " << line);
+    }
   }
-  while (!g.signature.empty() && (g.signature.back() == '\n' || g.signature.back() == ' ')) g.signature.pop_back();
-  return g;
+  for (GoldenCase& c : cases) trimEnd(&c.signature), trimEnd(&c.options);
+  return cases;
 }
 
-std::string formatGolden(const Golden& g) {
-  return "--- Input ---\n" + g.input + "--- Signature ---\n" + g.signature + "\n--- Expected ---\n" + g.expected;
+std::string formatGolden(const std::vector<GoldenCase>& cases) {
+  std::string out;
+  for (const GoldenCase& c : cases) {
+    out += "--- Input ---\n" + c.input + "--- Signature ---\n" + c.signature + "\n";
+    if (!c.options.empty()) out += "--- Options ---\n" + c.options + "\n";
+    out += "--- Expected ---\n" + c.expected;
+  }
+  return out;
+}
+
+std::vector<std::filesystem::path> goldenFiles() {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(PYPACCEL_SOURCE_DIR) / "csrc" / "tests" / "golden";
+  std::vector<fs::path> files;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".txt") files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::string readText(const std::filesystem::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+Type typeNamed(const std::string& name) {
+  for (Type t : {Type::Int, Type::Float, Type::Bool, Type::Obj})
+    if (name == ir::typeName(t)) return t;
+  FAIL("direct-call: no result type " << name);
+  return Type::Void;
+}
+
+// The SpecOptions a case's --- Options --- section asks for.
+specialize::SpecOptions goldenOptions(const std::string& text) {
+  specialize::SpecOptions opts;
+  auto directCalls = std::make_shared<std::map<std::string, Type>>();  // "NAME SIG" -> result type
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream words(line);
+    std::string what, name, sig, type;
+    words >> what;
+    if (what == "direct") {
+      opts.direct = true;
+    } else if (what == "direct-call" && words >> name >> sig >> type) {
+      (*directCalls)[name + " " + sig] = typeNamed(type);
+    } else {
+      FAIL("unknown golden option: " << line);
+    }
+  }
+  if (!directCalls->empty())
+    opts.directReturn = [directCalls](PyObject* func, const std::string& sig) {
+      Ref name = Ref::steal(PyObject_GetAttrString(func, "__name__"));
+      auto it = name ? directCalls->find(std::string(PyUnicode_AsUTF8(name.get())) + " " + sig) : directCalls->end();
+      PyErr_Clear();
+      return it == directCalls->end() ? Type::Void : it->second;
+    };
+  return opts;
+}
+
+// The op names printed IR uses: an instruction line is indented by two spaces and reads `vN:type = Op ...` or
+// `Op ...`; the variable lines (`  varN = ...`) name none.
+std::set<std::string> printedOps(const std::string& text) {
+  std::set<std::string> ops;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("  ", 0) != 0 || line.rfind("  var", 0) == 0) continue;
+    std::istringstream words(line);
+    std::string word;
+    words >> word;
+    if (word.find(':') != std::string::npos) words >> word >> word;  // skip `vN:type =`
+    Op op;
+    if (ir::opFromName(word, &op)) ops.insert(word);
+  }
+  return ops;
 }
 
 }  // namespace
 
 TEST_CASE("IR matches the golden files", "[ir][golden]") {
-  namespace fs = std::filesystem;
-  fs::path dir = fs::path(PYPACCEL_SOURCE_DIR) / "csrc" / "tests" / "golden";
   bool update = std::getenv("PYPACCEL_UPDATE_GOLDEN") && std::string(std::getenv("PYPACCEL_UPDATE_GOLDEN")) == "1";
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".txt") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  std::vector<std::filesystem::path> files = goldenFiles();
   REQUIRE(files.size() >= 6);
-  for (const fs::path& p : files) {
+  for (const std::filesystem::path& p : files) {
     DYNAMIC_SECTION(p.filename().string()) {
-      std::ifstream f(p);
-      std::stringstream ss;
-      ss << f.rdbuf();
-      Golden g = parseGolden(ss.str());
-      REQUIRE(!g.input.empty());
-      REQUIRE(!g.signature.empty());
-      ir::Function fn = buildIR(g.input, g.signature);  // the function under test is always `f`
-      CHECK(ir::verify(fn) == "");
-      std::string got = ir::print(fn);
+      std::vector<GoldenCase> cases = parseGolden(readText(p));
+      REQUIRE(!cases.empty());
+      for (size_t i = 0; i < cases.size(); i++) {
+        GoldenCase& c = cases[i];
+        INFO("case " << i + 1 << " of " << p.filename().string() << ":\n" << c.input);
+        REQUIRE(!c.input.empty());
+        REQUIRE(!c.signature.empty());
+        // The function under test is always `f`.
+        auto built = tryBuildWith(c.input, c.signature, goldenOptions(c.options));
+        if (!built->fn) FAIL("buildFunction(" << c.signature << "): " << built->error);
+        CHECK(ir::verify(*built->fn) == "");
+        std::string got = ir::print(*built->fn);
+        if (update) {
+          c.expected = got;
+        } else {
+          REQUIRE(c.hasExpected);
+          CHECK(got == c.expected);
+        }
+      }
       if (update) {
-        g.expected = got;
-        std::ofstream(p) << formatGolden(g);
+        std::ofstream(p) << formatGolden(cases);
         WARN("updated " << p.string());
-      } else {
-        REQUIRE(g.hasExpected);
-        CHECK(got == g.expected);
       }
     }
   }
+}
+
+TEST_CASE("every IR op has a golden case", "[ir][golden]") {
+  // From the table itself, whatever else its rows carry: a new row fails here until a golden case prints it.
+  static const Op kAllOps[] = {
+#define IROP(name, ...) Op::name,
+#include "ir/ir_ops.def"
+#undef IROP
+  };
+  std::set<std::string> printed;
+  for (const std::filesystem::path& p : goldenFiles())
+    for (const GoldenCase& c : parseGolden(readText(p))) {
+      std::set<std::string> ops = printedOps(c.expected);
+      printed.insert(ops.begin(), ops.end());
+    }
+  std::string missing;
+  for (Op op : kAllOps)
+    if (!printed.count(ir::opName(op))) missing += std::string(" ") + ir::opName(op);
+  INFO("IR ops that no golden case prints (add a case to csrc/tests/golden/<family>.txt):" << missing);
+  CHECK(missing.empty());
 }
 
 TEST_CASE("built IR verifies for many signatures", "[ir]") {

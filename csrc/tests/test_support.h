@@ -152,19 +152,26 @@ struct Built {
   std::string error;
 };
 
-// `src` must define `name`; the IR's symbol is `symbol`.
-inline std::unique_ptr<Built> tryBuild(const std::string& src, const std::string& sig, const std::string& name = "f",
-                                       const std::string& symbol = "f", bool stressExits = false) {
+// `src` must define `name`; the IR's symbol is `symbol`. `opts` as the hook would pass them (a direct entry,
+// the calls to compile as direct calls).
+inline std::unique_ptr<Built> tryBuildWith(const std::string& src, const std::string& sig,
+                                           const specialize::SpecOptions& opts, const std::string& name = "f",
+                                           const std::string& symbol = "f") {
   auto b = std::make_unique<Built>();
   b->code = functionCode(src, name, &b->globals);
   b->info = readInfo(b->code.get());
   b->bc = decodeInfo(b->info);
-  specialize::SpecOptions opts;
-  opts.stressExits = stressExits;
   auto fn = specialize::buildFunction(b->info, b->bc, sig, b->globals.get(), builtinsDict().get(), opts, symbol);
   if (fn) b->fn = std::move(*fn);
   else b->error = support::errorReason(fn.takeError());
   return b;
+}
+
+inline std::unique_ptr<Built> tryBuild(const std::string& src, const std::string& sig, const std::string& name = "f",
+                                       const std::string& symbol = "f", bool stressExits = false) {
+  specialize::SpecOptions opts;
+  opts.stressExits = stressExits;
+  return tryBuildWith(src, sig, opts, name, symbol);
 }
 
 inline ir::Function buildIR(const std::string& src, const std::string& sig, const std::string& name = "f",
