@@ -54,13 +54,16 @@ void Lowerer::lower<Op::GuardModuleAttr>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::GuardNotTracing>(const ir::Instr& in) {
-  // tstate->cframe->use_tracing: the flag the interpreter ORs into every opcode (0, or 255 while a trace or
-  // profile function is set). sys.settrace() sets it on the innermost running cframe and the interpreter
-  // carries it to the caller's on return, so after a call it is the current value for this frame too.
+  guard(b.CreateICmpNE(tracingFlag(), b.getInt8(0)), in.exit);
+}
+
+// tstate->cframe->use_tracing: the flag the interpreter ORs into every opcode (0, or 255 while a trace or profile
+// function is set). sys.settrace() sets it on the innermost running cframe and the interpreter carries it to the
+// caller's on return, so after a call it is the current value for this frame too.
+llvm::Value* Lowerer::tracingFlag() {
   llvm::Value* cframe =
       b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(runtime::kCtxTstate), runtime::kTstateCframe));
-  llvm::Value* useTracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, runtime::kCframeUseTracing));
-  guard(b.CreateICmpNE(useTracing, b.getInt8(0)), in.exit);
+  return b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, runtime::kCframeUseTracing));
 }
 
 template <>

@@ -94,6 +94,11 @@ class Lowerer {
   template <ir::Op>
   void lower(const ir::Instr& in);
 
+  // A direct entry: the recursion budget left at this level (i32), once its prologue (EnterDirect) ran.
+  llvm::Value* recursionBudget() const { return recursion_; }
+  // Non-zero while tracing or profiling is on for this thread (an i8 load of its cframe's use_tracing).
+  llvm::Value* tracingFlag();
+
  private:
   void lowerInstr(const ir::Instr& in);
   llvm::BasicBlock* makeExitBlock(int exitId, llvm::Value* top);
@@ -119,6 +124,9 @@ class Lowerer {
   void Lowerer::lower<ir::Op::name>(const ir::Instr& in);
 #include "ir/ir_ops.def"
 #undef IROP
+
+// The tag a direct entry returns in DirectResult::obj for a result of type `t` (0 for an object).
+int directResultTag(ir::Type t);
 
 // The private copy of the callee of `fn`'s direct call site `site` (ir::Function::inlined) in its module.
 std::string inlinedName(const ir::Function& fn, int site);

@@ -1,0 +1,257 @@
+// Lowering of a direct call site (CallDirect): the guard on the callee (the site's words), resolving the site on a
+// miss, the call through the callee's SpecHeader (or its inlined copy, or this very entry when it recurses), and
+// decoding the result. See runtime/native_ctx.h (DirectResult, SpecHeader) and docs/architecture.md.
+#include <llvm/IR/MDBuilder.h>
+
+#include "codegen/lowerer.h"
+#include "deopt/specialization.h"
+#include "runtime/native_ctx.h"
+
+namespace pypaccel::codegen {
+
+using ir::Op;
+using ir::Type;
+using namespace runtime;
+
+namespace {
+
+// One CallDirect while it is lowered. Site words: [function, SpecHeader*, code object] (slots site + 0..2), filled
+// by pypa_rt_direct_resolve, which holds a reference to the function and its code: the guard is their identity (a
+// function whose __code__ was replaced fails it), and a callable the site matches cannot die during the call, so it
+// is borrowed (bit 32 of imm) when the emitter could leave its reference out.
+class DirectCallSite {
+ public:
+  DirectCallSite(Lowerer& l, const ir::Instr& in)
+      : l_(l), b_(l.b), in_(in), site_(in.imm & 0xffffffff), borrowed_((in.imm >> 32) & 1),
+        callable_(l.val(in.args[0])), likely_(llvm::MDBuilder(l.ctx).createBranchWeights(1000, 1)) {
+    // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its entry:
+    // a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
+    if (!l.fn.direct)
+      remaining_ = b_.CreateConstInBoundsGEP1_64(l.i8, l.ctxField(kCtxTstate), kTstateRecursionRemaining);
+  }
+
+  void lower() {
+    joined_ = block("direct_returned");
+    llvm::BasicBlock* check = block("direct_check");
+    if (l_.fn.direct && l_.fn.slots[size_t(site_)].name == l_.fn.signature) callSelf(check);
+    else b_.CreateBr(check);
+    auto [hdr, entry, call] = checkSite(check);
+    callTarget(hdr, entry, call);
+    b_.SetInsertPoint(joined_);
+    llvm::Value* res = results_[0].first;
+    if (results_.size() > 1) {
+      llvm::PHINode* phi = b_.CreatePHI(l_.directResultTy, unsigned(results_.size()));
+      for (auto& [v, from] : results_) phi->addIncoming(v, from);
+      res = phi;
+    }
+    if (!l_.fn.direct) {
+      // An exit down the call chain left the thread's count at that depth: put back this level's, for the code
+      // this frame entry runs next (a direct entry runs nothing that reads it).
+      b_.CreateStore(budget_, remaining_);
+    }
+    // The call consumed the callable (unless borrowed) and object arguments (the callee took its own).
+    if (!borrowed_) l_.decref(callable_);
+    for (size_t i = 1; i < in_.args.size(); i++)
+      if (l_.val(in_.args[i])->getType() == l_.ptr) l_.decref(l_.val(in_.args[i]));
+    l_.def(in_.id, decodeResult(res));
+  }
+
+ private:
+  llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(l_.ctx, name, l_.func); }
+  llvm::Value* word(int k) { return b_.CreateConstInBoundsGEP1_64(l_.i64, l_.ctxField(kCtxSlots), site_ + k); }
+
+  // The call of `target` (a direct entry) with the callee's header: the callee reads only the thread's fields of
+  // the context it gets (a direct entry passes on the one it got).
+  llvm::Value* callEntry(llvm::Value* target, llvm::Value* hdr) {
+    if (!budget_) budget_ = l_.fn.direct ? l_.recursionBudget() : b_.CreateLoad(l_.i32, remaining_);
+    std::vector<llvm::Type*> params = {l_.ptr, l_.ptr, l_.ptr, l_.i32};
+    std::vector<llvm::Value*> args = {l_.fn.direct ? l_.func->getArg(0) : l_.argCtx, hdr, callable_, budget_};
+    for (size_t i = 1; i < in_.args.size(); i++) {
+      llvm::Value* a = l_.val(in_.args[i]);
+      params.push_back(a->getType());
+      args.push_back(a);
+    }
+    return b_.CreateCall(llvm::FunctionType::get(l_.directResultTy, params, false), target, args);
+  }
+
+  void callAndJoin(llvm::Value* target, llvm::Value* hdr) {
+    llvm::BasicBlock* from = b_.GetInsertBlock();
+    results_.push_back({callEntry(target, hdr), from});
+    b_.CreateBr(joined_);
+  }
+
+  // A direct entry calling the function it runs as, with its own signature (recursion): while that function still
+  // has this code, the callee is this very entry, with this header. Call it by name (no site words to check, and
+  // unrollSelfRecursion can inline one level of it). `func` cannot have died: its caller holds it.
+  void callSelf(llvm::BasicBlock* otherwise) {
+    llvm::BasicBlock* selfCode = block("self_code");
+    llvm::BasicBlock* selfCall = block("self_call");
+    b_.CreateCondBr(b_.CreateICmpEQ(callable_, l_.func->getArg(2)), selfCode, otherwise);
+    b_.SetInsertPoint(selfCode);
+    llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, kFuncCodeOffset));
+    // (Compared as code objects, the header's from its first code unit: the callee's `__code__` then needs no
+    // register, the compare reads it from memory.)
+    llvm::Value* own = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, l_.argHdr, kHdrFirstInstr));
+    llvm::Value* ownCode = b_.CreateGEP(l_.i8, own, b_.getInt64(-int64_t(kCodeFirstInstrOffset)));
+    b_.CreateCondBr(b_.CreateICmpEQ(code, ownCode), selfCall, otherwise);
+    b_.SetInsertPoint(selfCall);
+    callAndJoin(l_.func, l_.argHdr);
+  }
+
+  struct Target {
+    llvm::Value* hdr;
+    llvm::Value* entry;
+    llvm::BasicBlock* call;  // the block that calls it, where the returned values meet
+  };
+
+  // The site's words against the callable: its identity, its code, an entry in its header. A miss resolves the
+  // site (which fills it for this callable, with an entry to call, else answers 0: the exit). Then straight to
+  // the call, not back to the checks: a loop there (through a helper call) made the register allocator keep the
+  // caller's loop values in memory across the whole hot path.
+  Target checkSite(llvm::BasicBlock* check) {
+    llvm::BasicBlock* checkCode = block("direct_code");
+    llvm::BasicBlock* checkEntry = block("direct_entry");
+    llvm::BasicBlock* slow = block("direct_resolve");
+    llvm::BasicBlock* call = block("direct_call");
+    b_.SetInsertPoint(check);
+    llvm::Value* same = b_.CreateICmpEQ(b_.CreatePtrToInt(callable_, l_.i64), b_.CreateLoad(l_.i64, word(0)));
+    b_.CreateCondBr(same, checkCode, slow, likely_);
+
+    b_.SetInsertPoint(checkCode);
+    llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, kFuncCodeOffset));
+    same = b_.CreateICmpEQ(b_.CreatePtrToInt(code, l_.i64), b_.CreateLoad(l_.i64, word(2)));
+    b_.CreateCondBr(same, checkEntry, slow, likely_);
+
+    b_.SetInsertPoint(checkEntry);
+    llvm::Value* hdr0 = b_.CreateLoad(l_.ptr, word(1));
+    llvm::Value* entry0 = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, hdr0, kHdrDirectEntry));
+    b_.CreateCondBr(b_.CreateIsNull(entry0), slow, call, likely_);
+
+    b_.SetInsertPoint(slow);
+    llvm::Value* resolved = l_.coldCall(Helper::pypa_rt_direct_resolve,
+                                        {l_.ctxArg(true), b_.getInt32(int32_t(site_)), callable_});
+    llvm::BasicBlock* filled = block("direct_filled");
+    b_.CreateCondBr(b_.CreateICmpNE(resolved, b_.getInt32(0)), filled, l_.exitBlock(in_.exit));
+    b_.SetInsertPoint(filled);
+    llvm::Value* hdr1 = b_.CreateLoad(l_.ptr, word(1));
+    llvm::Value* entry1 = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, hdr1, kHdrDirectEntry));
+    b_.CreateBr(call);
+
+    b_.SetInsertPoint(call);
+    llvm::PHINode* hdr = b_.CreatePHI(l_.ptr, 2);
+    hdr->addIncoming(hdr0, checkEntry);
+    hdr->addIncoming(hdr1, filled);
+    llvm::PHINode* entry = b_.CreatePHI(l_.ptr, 2);
+    entry->addIncoming(entry0, checkEntry);
+    entry->addIncoming(entry1, filled);
+    return {hdr, entry, call};
+  }
+
+  // The call of the entry the site found, or of this function's inlined copy of the callee when the callee's
+  // linked entry has the very IR the copy was made from.
+  void callTarget(llvm::Value* hdr, llvm::Value* entry, llvm::BasicBlock* call) {
+    // The caller's frame shows this call site, as for any call. (A direct entry has no frame while it runs
+    // natively: its exits set the frame's position themselves.)
+    if (!l_.fn.direct) {
+      int unit = l_.fn.exits[in_.exit].unit;
+      llvm::Value* here = b_.CreateConstInBoundsGEP1_64(l_.i8, l_.ctxField(kCtxFirstInstr), 2 * unit);
+      b_.CreateStore(here, l_.ctxField(kCtxPrevInstrAddr));
+    }
+    if (!l_.fn.inlined.count(int(site_))) {
+      callAndJoin(entry, hdr);
+      return;
+    }
+    llvm::Function* copy = l_.mod.getFunction(inlinedName(l_.fn, int(site_)));
+    llvm::BasicBlock* callCopy = block("direct_inline");
+    llvm::BasicBlock* callLinked = block("direct_linked");
+    if (!l_.fn.direct) budget_ = b_.CreateLoad(l_.i32, remaining_);
+    llvm::Value* variant = b_.CreateLoad(l_.i64, b_.CreateConstInBoundsGEP1_64(l_.i64, hdr, kHdrVariant));
+    uint64_t want = deopt::irVariant(*l_.fn.inlined.at(int(site_)));
+    b_.CreateCondBr(b_.CreateICmpEQ(variant, b_.getInt64(want)), callCopy, callLinked, likely_);
+    b_.SetInsertPoint(callCopy);
+    callAndJoin(copy, hdr);
+    b_.SetInsertPoint(callLinked);
+    callAndJoin(entry, hdr);
+    (void)call;
+  }
+
+  // The result as the site's type: the fast path when the callee returned one; else an exception (null), or a
+  // result of another kind, converted when it can be (a big int that fits after all, a boxed float...), else the
+  // exit after the call with the object on the stack.
+  llvm::Value* decodeResult(llvm::Value* res) {
+    llvm::Value* bits = b_.CreateExtractValue(res, 0);
+    llvm::Value* obj = b_.CreateExtractValue(res, 1);
+    llvm::Value* objWord = b_.CreatePtrToInt(obj, l_.i64);
+    Type t = in_.type;
+    llvm::BasicBlock* done = block("direct_done");
+    llvm::BasicBlock* other = block("direct_other");
+    llvm::BasicBlock* fast = b_.GetInsertBlock();
+    llvm::Value* fastValue;
+    if (t == Type::Obj) {
+      // An object the callee computed itself (bits 0), not the result of an exit (bits 1: see below).
+      fastValue = obj;
+      b_.CreateCondBr(b_.CreateAnd(b_.CreateICmpUGT(objWord, b_.getInt64(3)), b_.CreateICmpEQ(bits, b_.getInt64(0))),
+                      done, other, likely_);
+    } else {
+      fastValue = t == Type::Int     ? bits
+                  : t == Type::Float ? b_.CreateExtractValue(res, 2)
+                                     : b_.CreateTrunc(bits, l_.i1);
+      b_.CreateCondBr(b_.CreateICmpEQ(objWord, b_.getInt64(directResultTag(t))), done, other, likely_);
+    }
+    b_.SetInsertPoint(other);
+    l_.guard(b_.CreateIsNull(obj), in_.exit2);
+    // A boxed result may come from an exit down the chain: Python code ran there, and may have switched tracing
+    // on. Then this frame goes on in the interpreter, which reports its events from here.
+    llvm::BasicBlock* boxed = block("direct_boxed");
+    llvm::BasicBlock* convert = block("direct_convert");
+    b_.CreateCondBr(b_.CreateICmpUGT(objWord, b_.getInt64(3)), boxed, convert);
+    b_.SetInsertPoint(boxed);
+    b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), l_.exitBlockWithTop(in_.exit4, obj), convert);
+    b_.SetInsertPoint(convert);
+    llvm::Value* objSlot = l_.entryAlloca(l_.ptr);
+    llvm::Value* out = l_.entryAlloca(l_.i64);
+    b_.CreateStore(obj, objSlot);
+    llvm::Value* rc =
+        l_.coldCall(Helper::pypa_rt_direct_convert, {objSlot, bits, b_.getInt32(int32_t(t)), out});
+    l_.guard(b_.CreateICmpSLT(rc, b_.getInt32(0)), in_.exit2);
+    llvm::BasicBlock* convOk = block("direct_converted");
+    llvm::BasicBlock* convBad = block("direct_mismatch");
+    b_.CreateCondBr(b_.CreateICmpEQ(rc, b_.getInt32(0)), convOk, convBad);
+    b_.SetInsertPoint(convBad);
+    b_.CreateBr(l_.exitBlockWithTop(in_.exit3, b_.CreateLoad(l_.ptr, objSlot)));
+    b_.SetInsertPoint(convOk);
+    llvm::Value* word0 = b_.CreateLoad(l_.i64, out);
+    llvm::Value* converted = t == Type::Obj     ? b_.CreateIntToPtr(word0, l_.ptr)
+                             : t == Type::Int   ? word0
+                             : t == Type::Float ? b_.CreateBitCast(word0, l_.f64)
+                                                : b_.CreateTrunc(word0, l_.i1);
+    llvm::BasicBlock* convEnd = b_.GetInsertBlock();
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    llvm::PHINode* phi = b_.CreatePHI(l_.llvmType(t), 2);
+    phi->addIncoming(fastValue, fast);
+    phi->addIncoming(converted, convEnd);
+    return phi;
+  }
+
+  Lowerer& l_;
+  llvm::IRBuilder<>& b_;
+  const ir::Instr& in_;
+  int64_t site_;
+  bool borrowed_;
+  llvm::Value* callable_;
+  llvm::MDNode* likely_;
+  llvm::Value* remaining_ = nullptr;  // a frame entry's &tstate->recursion_remaining
+  llvm::Value* budget_ = nullptr;     // the callee's budget, loaded where the call is made, once
+  llvm::BasicBlock* joined_ = nullptr;
+  std::vector<std::pair<llvm::Value*, llvm::BasicBlock*>> results_;
+};
+
+}  // namespace
+
+template <>
+void Lowerer::lower<Op::CallDirect>(const ir::Instr& in) {
+  DirectCallSite(*this, in).lower();
+}
+
+}  // namespace pypaccel::codegen
