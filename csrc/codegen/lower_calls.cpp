@@ -102,7 +102,8 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its
       // entry: a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
       llvm::Value* remaining =
-          fn.direct ? nullptr : b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateRecursionRemaining);
+          fn.direct ? nullptr
+                    : b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), PYPA_TSTATE_RECURSION_REMAINING_OFFSET);
       // The callee reads only the thread's fields of the context it gets: a direct entry passes on the one it got.
       llvm::Value* budget = nullptr;  // a frame entry's: loaded where the call is made, once
       auto callEntry = [&](llvm::Value* target, llvm::Value* hdr) {
@@ -126,11 +127,11 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         llvm::BasicBlock* selfCall = llvm::BasicBlock::Create(ctx, "self_call", func);
         b.CreateCondBr(b.CreateICmpEQ(callable, func->getArg(2)), selfCode, check);
         b.SetInsertPoint(selfCode);
-        llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, kFuncCodeOffset));
+        llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, PYPA_FUNC_CODE_OFFSET));
         // (Compared as code objects, the header's from its first code unit: the callee's `__code__` then needs no
         // register, the compare reads it from memory.)
         llvm::Value* own = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argHdr, kHdrFirstInstr));
-        llvm::Value* ownCode = b.CreateGEP(i8, own, b.getInt64(-int64_t(kCodeFirstInstrOffset)));
+        llvm::Value* ownCode = b.CreateGEP(i8, own, b.getInt64(-int64_t(PYPA_CODE_FIRST_INSTR_OFFSET)));
         b.CreateCondBr(b.CreateICmpEQ(code, ownCode), selfCall, check);
         b.SetInsertPoint(selfCall);
         results.push_back({callEntry(func, argHdr), selfCall});
@@ -145,7 +146,7 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
       b.CreateCondBr(same, checkCode, slow, likely);
 
       b.SetInsertPoint(checkCode);
-      llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, kFuncCodeOffset));
+      llvm::Value* code = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, callable, PYPA_FUNC_CODE_OFFSET));
       same = b.CreateICmpEQ(b.CreatePtrToInt(code, i64), b.CreateLoad(i64, word(2)));
       b.CreateCondBr(same, checkEntry, slow, likely);
 
@@ -248,8 +249,9 @@ bool Lowerer::lowerCalls(const ir::Instr& in) {
         b.CreateCondBr(b.CreateICmpUGT(objWord, b.getInt64(3)), boxed, convert);
         b.SetInsertPoint(boxed);
         llvm::Value* cframe =
-            b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), kTstateCframe));
-        llvm::Value* tracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, kCframeUseTracing));
+            b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(kCtxTstate), PYPA_TSTATE_CFRAME_OFFSET));
+        llvm::Value* tracing =
+            b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, PYPA_CFRAME_USE_TRACING_OFFSET));
         b.CreateCondBr(b.CreateICmpNE(tracing, b.getInt8(0)), exitBlockWithTop(in.exit4, obj), convert);
         b.SetInsertPoint(convert);
       }

@@ -13,10 +13,6 @@ using ir::Op;
 
 namespace {
 
-// PyFloatObject's ob_fval and PyDictObject's ma_version_tag are public struct fields in 3.11.
-constexpr int64_t kFloatValueOffset = offsetof(PyFloatObject, ob_fval);
-constexpr int64_t kDictVersionOffset = offsetof(PyDictObject, ma_version_tag);
-
 int32_t exitUnit(const ir::Function& fn, int exitId) { return exitId >= 0 ? fn.exits[exitId].unit : 0; }
 
 }  // namespace
@@ -33,7 +29,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       def(in.id, b.CreateCall(helper("pypa_rt_unbox_int", i64, {ptr}), {val(in.args[0])}));
       return true;
     case Op::UnboxFloat:
-      def(in.id, b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), kFloatValueOffset)));
+      def(in.id, b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), PYPA_FLOAT_VALUE_OFFSET)));
       return true;
     case Op::UnboxBool: def(in.id, b.CreateICmpEQ(val(in.args[0]), pySymbol("_Py_TrueStruct"))); return true;
     case Op::LoadSlotObj: def(in.id, b.CreateLoad(ptr, slotAddr(in.imm))); return true;
@@ -46,7 +42,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       // Fast path: neither dict changed since the last check. Slow path: re-check the binding's identity.
       const ir::GlobalGuard& g = fn.globals[in.imm];
       auto version = [&](unsigned field) {
-        return b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, ctxField(field), kDictVersionOffset));
+        return b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, ctxField(field), PYPA_DICT_VERSION_OFFSET));
       };
       llvm::Value* changed = b.CreateICmpNE(version(runtime::kCtxGlobals), b.CreateLoad(i64, slotAddr(g.globalsVerSlot)));
       if (g.builtinsVerSlot >= 0)
@@ -103,7 +99,7 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       // (a module's __dict__ cannot be replaced), so its version moving is the only way the function could have.
       llvm::Value* module = b.CreateLoad(i64, slotAddr(in.imm));
       llvm::Value* dict = b.CreateLoad(ptr, slotAddr(in.imm + 1));
-      llvm::Value* version = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, dict, kDictVersionOffset));
+      llvm::Value* version = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, dict, PYPA_DICT_VERSION_OFFSET));
       llvm::Value* fail = b.CreateOr(b.CreateICmpNE(b.CreatePtrToInt(val(in.args[0]), i64), module),
                                      b.CreateICmpNE(version, b.CreateLoad(i64, slotAddr(in.imm + 2))));
       guard(fail, in.exit);
@@ -299,8 +295,9 @@ bool Lowerer::lowerObjects(const ir::Instr& in) {
       // profile function is set). sys.settrace() sets it on the innermost running cframe and the interpreter
       // carries it to the caller's on return, so after a call it is the current value for this frame too.
       llvm::Value* cframe =
-          b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(runtime::kCtxTstate), runtime::kTstateCframe));
-      llvm::Value* useTracing = b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, runtime::kCframeUseTracing));
+          b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(runtime::kCtxTstate), PYPA_TSTATE_CFRAME_OFFSET));
+      llvm::Value* useTracing =
+          b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, PYPA_CFRAME_USE_TRACING_OFFSET));
       guard(b.CreateICmpNE(useTracing, b.getInt8(0)), in.exit);
       return true;
     }
