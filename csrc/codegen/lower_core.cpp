@@ -295,8 +295,8 @@ llvm::Value* Lowerer::directField(unsigned index, bool cold) {
     case kCtxSlots: return load(argHdr, kHdrSlots);
     case kCtxEvalBreaker: return load(caller, kCtxEvalBreaker);
     case kCtxStress: return load(argHdr, kHdrStress);
-    case kCtxGlobals: return at(kFuncGlobalsOffset);
-    case kCtxBuiltins: return at(kFuncBuiltinsOffset);
+    case kCtxGlobals: return at(PYPA_FUNC_GLOBALS_OFFSET);
+    case kCtxBuiltins: return at(PYPA_FUNC_BUILTINS_OFFSET);
     case kCtxSpec: return load(argHdr, kHdrSpec);
     case kCtxPrevInstrAddr: return b.CreateConstInBoundsGEP1_64(ptr, argCtx, kCtxLazyPrevInstr);
     case kCtxFirstInstr: return load(argHdr, kHdrFirstInstr);

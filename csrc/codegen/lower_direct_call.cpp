@@ -27,7 +27,7 @@ class DirectCallSite {
     // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its entry:
     // a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
     if (!l.fn.direct)
-      remaining_ = b_.CreateConstInBoundsGEP1_64(l.i8, l.ctxField(kCtxTstate), kTstateRecursionRemaining);
+      remaining_ = b_.CreateConstInBoundsGEP1_64(l.i8, l.ctxField(kCtxTstate), PYPA_TSTATE_RECURSION_REMAINING_OFFSET);
   }
 
   void lower() {
@@ -88,11 +88,11 @@ class DirectCallSite {
     llvm::BasicBlock* selfCall = block("self_call");
     b_.CreateCondBr(b_.CreateICmpEQ(callable_, l_.func->getArg(2)), selfCode, otherwise);
     b_.SetInsertPoint(selfCode);
-    llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, kFuncCodeOffset));
+    llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, PYPA_FUNC_CODE_OFFSET));
     // (Compared as code objects, the header's from its first code unit: the callee's `__code__` then needs no
     // register, the compare reads it from memory.)
     llvm::Value* own = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, l_.argHdr, kHdrFirstInstr));
-    llvm::Value* ownCode = b_.CreateGEP(l_.i8, own, b_.getInt64(-int64_t(kCodeFirstInstrOffset)));
+    llvm::Value* ownCode = b_.CreateGEP(l_.i8, own, b_.getInt64(-int64_t(PYPA_CODE_FIRST_INSTR_OFFSET)));
     b_.CreateCondBr(b_.CreateICmpEQ(code, ownCode), selfCall, otherwise);
     b_.SetInsertPoint(selfCall);
     callAndJoin(l_.func, l_.argHdr);
@@ -118,7 +118,7 @@ class DirectCallSite {
     b_.CreateCondBr(same, checkCode, slow, likely_);
 
     b_.SetInsertPoint(checkCode);
-    llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, kFuncCodeOffset));
+    llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, PYPA_FUNC_CODE_OFFSET));
     same = b_.CreateICmpEQ(b_.CreatePtrToInt(code, l_.i64), b_.CreateLoad(l_.i64, word(2)));
     b_.CreateCondBr(same, checkEntry, slow, likely_);
 

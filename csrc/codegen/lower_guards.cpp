@@ -1,6 +1,5 @@
 // Lowering of the checks native code makes to stay valid: global bindings and module attributes (dict versions),
 // tracing, bound flags, virtual ranges, and the eval-breaker poll.
-#include <cstddef>
 
 #include <llvm/IR/MDBuilder.h>
 #include "codegen/lowerer.h"
@@ -11,19 +10,12 @@ namespace pypaccel::codegen {
 using ir::Op;
 using runtime::Helper;
 
-namespace {
-
-// PyDictObject's ma_version_tag is a public struct field in 3.11.
-constexpr int64_t kDictVersionOffset = offsetof(PyDictObject, ma_version_tag);
-
-}  // namespace
-
 template <>
 void Lowerer::lower<Op::GuardGlobal>(const ir::Instr& in) {
   // Fast path: neither dict changed since the last check. Slow path: re-check the binding's identity.
   const ir::GlobalGuard& g = fn.globals[in.imm];
   auto version = [&](unsigned field) {
-    return b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, ctxField(field), kDictVersionOffset));
+    return b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, ctxField(field), PYPA_DICT_VERSION_OFFSET));
   };
   llvm::Value* changed = b.CreateICmpNE(version(runtime::kCtxGlobals), b.CreateLoad(i64, slotAddr(g.globalsVerSlot)));
   if (g.builtinsVerSlot >= 0)
@@ -46,7 +38,7 @@ void Lowerer::lower<Op::GuardModuleAttr>(const ir::Instr& in) {
   // (a module's __dict__ cannot be replaced), so its version moving is the only way the function could have.
   llvm::Value* module = b.CreateLoad(i64, slotAddr(in.imm));
   llvm::Value* dict = b.CreateLoad(ptr, slotAddr(in.imm + 1));
-  llvm::Value* version = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, dict, kDictVersionOffset));
+  llvm::Value* version = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, dict, PYPA_DICT_VERSION_OFFSET));
   llvm::Value* fail = b.CreateOr(b.CreateICmpNE(b.CreatePtrToInt(val(in.args[0]), i64), module),
                                  b.CreateICmpNE(version, b.CreateLoad(i64, slotAddr(in.imm + 2))));
   guard(fail, in.exit);
@@ -62,8 +54,8 @@ void Lowerer::lower<Op::GuardNotTracing>(const ir::Instr& in) {
 // caller's on return, so after a call it is the current value for this frame too.
 llvm::Value* Lowerer::tracingFlag() {
   llvm::Value* cframe =
-      b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(runtime::kCtxTstate), runtime::kTstateCframe));
-  return b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, runtime::kCframeUseTracing));
+      b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, ctxField(runtime::kCtxTstate), PYPA_TSTATE_CFRAME_OFFSET));
+  return b.CreateLoad(i8, b.CreateConstInBoundsGEP1_64(i8, cframe, PYPA_CFRAME_USE_TRACING_OFFSET));
 }
 
 template <>

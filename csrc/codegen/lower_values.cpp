@@ -1,6 +1,5 @@
 // Lowering of values between native and object form: arguments, slots, unboxing and boxing (with origins),
 // reference counts, the frame's local slots, and identity tests.
-#include <cstddef>
 
 #include "codegen/lowerer.h"
 #include "runtime/native_ctx.h"
@@ -9,13 +8,6 @@ namespace pypaccel::codegen {
 
 using ir::Op;
 using runtime::Helper;
-
-namespace {
-
-// PyFloatObject's ob_fval is a public struct field in 3.11.
-constexpr int64_t kFloatValueOffset = offsetof(PyFloatObject, ob_fval);
-
-}  // namespace
 
 template <>
 void Lowerer::lower<Op::LoadArg>(const ir::Instr& in) {
@@ -29,7 +21,7 @@ void Lowerer::lower<Op::UnboxInt>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::UnboxFloat>(const ir::Instr& in) {
-  def(in.id, b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), kFloatValueOffset)));
+  def(in.id, b.CreateLoad(f64, b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), PYPA_FLOAT_VALUE_OFFSET)));
 }
 
 template <>

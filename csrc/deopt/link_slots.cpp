@@ -1,6 +1,7 @@
 // Linking a specialization into this process: fill its slot words from the code's constants and the current
 // globals, checking every assumption the code was compiled under.
 #include "cpython/cpy.h"
+#include "cpython/layout.h"
 #include "deopt/specialization.h"
 
 #include <cstring>
@@ -49,8 +50,8 @@ bool nativeMathName(const std::string& n) {
 
 bool isModuleBuiltin(PyObject* fn, PyObject* module, const char* attr) {
   if (!fn || !PyCFunction_Check(fn)) return false;
-  auto* f = reinterpret_cast<PyCFunctionObject*>(fn);
-  return f->m_self == module && f->m_ml && f->m_ml->ml_name && std::strcmp(f->m_ml->ml_name, attr) == 0;
+  const char* name = pypa_cfunction_name(fn);
+  return pypa_cfunction_self(fn) == module && name && std::strcmp(name, attr) == 0;
 }
 
 }  // namespace
@@ -69,9 +70,9 @@ PyObject* nativeModuleFunction(PyObject* module, const std::string& attr) {
 
 const char* nativeModuleFunctionName(PyObject* fn) {
   if (!fn || !PyCFunction_Check(fn)) return nullptr;
-  auto* f = reinterpret_cast<PyCFunctionObject*>(fn);
-  if (!f->m_ml || !f->m_ml->ml_name || nativeModuleFunction(f->m_self, f->m_ml->ml_name) != fn) return nullptr;
-  return f->m_ml->ml_name;
+  const char* name = pypa_cfunction_name(fn);
+  if (!name || nativeModuleFunction(pypa_cfunction_self(fn), name) != fn) return nullptr;
+  return name;
 }
 
 bool valueMatches(char expect, const std::string& name, PyObject* v, int64_t* word) {
@@ -190,7 +191,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       PyObject* dict = PyModule_GetDict(module.get());
       s.slotWords[i] = reinterpret_cast<int64_t>(module.release());
       s.slotWords[i + 1] = reinterpret_cast<int64_t>(dict);
-      s.slotWords[i + 2] = int64_t(reinterpret_cast<PyDictObject*>(dict)->ma_version_tag);
+      s.slotWords[i + 2] = int64_t(pypa_dict_version(dict));
       s.slotWords[i + 3] = reinterpret_cast<int64_t>(fn);
     }
   }
@@ -217,9 +218,9 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
     // specialization -> value -> ...). The guard re-checks the binding whenever a dict's version moves, and
     // native code only dereferences this after a check.
     s.slotWords[g.objSlot] = reinterpret_cast<int64_t>(v);
-    s.slotWords[g.globalsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(globals)->ma_version_tag);
+    s.slotWords[g.globalsVerSlot] = int64_t(pypa_dict_version(globals));
     if (g.builtinsVerSlot >= 0)
-      s.slotWords[g.builtinsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(builtins)->ma_version_tag);
+      s.slotWords[g.builtinsVerSlot] = int64_t(pypa_dict_version(builtins));
   }
   s.stressFlags.assign(m.exits.size(), 0);
   s.exitCounts.assign(m.exits.size(), 0);

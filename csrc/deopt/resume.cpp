@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "cpython/cpy.h"
+#include "cpython/layout.h"
 #include "deopt/specialization.h"
 #include "hook/hook.h"
 #include "runtime/helpers.h"
@@ -134,7 +135,7 @@ PyObject* exitInFrame(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
 extern "C" PyObject* pypa_rt_exit(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
   // The interpreter takes over at this level: the thread's recursion count is this level's again. (A frame entry
   // keeps the thread's count right itself: it restores it after each direct call.)
-  if (!ctx->frame) ctx->tstate->recursion_remaining = int(ctx->recursion);
+  if (!ctx->frame) pypa_tstate_set_recursion_remaining(ctx->tstate, int(ctx->recursion));
   // A direct callee has no frame yet: CPython makes one (hook::exitThroughNewFrame), then the exit proceeds in it.
   if (!ctx->frame) return pypaccel::hook::exitThroughNewFrame(ctx, exitId, values);
   return pypaccel::deopt::exitInFrame(ctx, exitId, values);

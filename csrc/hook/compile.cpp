@@ -12,6 +12,7 @@
 #include "cache/key.h"
 #include "cache/store.h"
 #include "codegen/codegen.h"
+#include "cpython/layout.h"
 #include "deopt/reasons.h"
 #include "hook/hook.h"
 #include "jit/engine.h"
@@ -476,8 +477,7 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
     return nullptr;
   }
   if (deopt::Specialization* s = st.findDirect(sig)) return s;
-  auto* f = reinterpret_cast<PyFunctionObject*>(func);
-  Home home{f->func_code, f->func_globals, f->func_builtins};
+  Home home{PyFunction_GET_CODE(func), PyFunction_GET_GLOBALS(func), pypa_function_builtins(func)};
   return obtain(st, sig, home, CompileWhy::Forced, true);
 }
 

@@ -7,6 +7,7 @@
 // recursion limit) is exact: an exit gets a frame then (hook.cpp, exitThroughNewFrame).
 #include <cstring>
 
+#include "cpython/layout.h"
 #include "hook/compile.h"
 #include "hook/hook.h"
 #include "runtime/helpers.h"
@@ -28,13 +29,13 @@ thread_local int tInferDepth = 0;
 // A positional-only shape the call site fills exactly: no defaults needed, nothing packed into *args/**kwargs.
 bool simpleSignature(PyObject* func, const std::string& sig) {
   if (Py_TYPE(func) != &PyFunction_Type) return false;
-  auto* co = reinterpret_cast<PyCodeObject*>(reinterpret_cast<PyFunctionObject*>(func)->func_code);
-  return co->co_argcount == int(sig.size()) && co->co_kwonlyargcount == 0 &&
-         !(co->co_flags & (CO_VARARGS | CO_VARKEYWORDS)) && int(sig.size()) <= kMaxDirectArgs;
+  auto* co = reinterpret_cast<PyCodeObject*>(PyFunction_GET_CODE(func));
+  return pypa_code_argcount(co) == int(sig.size()) && pypa_code_kwonlyargcount(co) == 0 &&
+         !(pypa_code_flags(co) & (CO_VARARGS | CO_VARKEYWORDS)) && int(sig.size()) <= kMaxDirectArgs;
 }
 
 profile::CodeState* eligibleState(PyObject* func) {
-  PyObject* code = reinterpret_cast<PyFunctionObject*>(func)->func_code;
+  PyObject* code = PyFunction_GET_CODE(func);
   profile::CodeState* st = profile::stateFor(code);
   if (!st) return nullptr;
   if (!st->classified) {
@@ -87,8 +88,7 @@ Type directReturnType(PyObject* func, const std::string& sig) {
     return assumed->second;
   }
   if (tInferDepth >= kMaxInferDepth) return Type::Void;
-  auto* f = reinterpret_cast<PyFunctionObject*>(func);
-  auto info = specialize::readCodeInfo(f->func_code);
+  auto info = specialize::readCodeInfo(PyFunction_GET_CODE(func));
   if (!info) {
     llvm::consumeError(info.takeError());
     return Type::Void;
@@ -112,7 +112,8 @@ Type directReturnType(PyObject* func, const std::string& sig) {
   for (Type assume : {Type::Int, Type::Float, Type::Obj}) {
     st->directAssumed[sig] = assume;
     st->directAssumptionUsed = false;
-    auto fn = specialize::buildFunction(*info, *bc, sig, f->func_globals, f->func_builtins, opts, "infer");
+    auto fn = specialize::buildFunction(*info, *bc, sig, PyFunction_GET_GLOBALS(func), pypa_function_builtins(func),
+                                        opts, "infer");
     if (!fn) {
       llvm::consumeError(fn.takeError());
       break;
@@ -168,7 +169,7 @@ extern "C" int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int
   if (!callee || !callee->header.directEntry) return 0;
   // The site holds the function and its code: what it matches cannot die while native code calls it (the
   // callable is borrowed), and a code address cannot come back as another code object.
-  PyObject* code = reinterpret_cast<PyFunctionObject*>(callable)->func_code;
+  PyObject* code = PyFunction_GET_CODE(callable);
   auto* oldFunc = reinterpret_cast<PyObject*>(spec->slotWords[site]);
   auto* oldCode = reinterpret_cast<PyObject*>(spec->slotWords[site + 2]);
   Py_INCREF(callable);

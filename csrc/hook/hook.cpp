@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "cpython/cpy.h"
+#include "cpython/layout.h"
 #include "hook/compile.h"
 #include "profile/code_state.h"
 #include "specialize/builder.h"
@@ -265,15 +266,15 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
 PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values) {
   auto* func = reinterpret_cast<PyFunctionObject*>(ctx->func);
   // The frame must reach the hook, not pass its code's gate (armed when interpreted callers were not yet hot).
-  if (profile::CodeState* st = profile::existingState(func->func_code)) st->disarm();
-  PendingExit p{ctx, exitId, values, func->func_code};
+  if (profile::CodeState* st = profile::existingState(PyFunction_GET_CODE(func))) st->disarm();
+  PendingExit p{ctx, exitId, values, PyFunction_GET_CODE(func)};
   if (PyErr_Occurred()) PyErr_Fetch(&p.type, &p.value, &p.tb);
   PendingExit* outer = tPendingExit;
   tPendingExit = &p;
   // The frame must come to this hook even if pypaccel was disabled meanwhile (by a signal handler, say).
   PypaEvalFunc installed = pypa_cpy_get_eval_frame();
   if (installed != pypa_hook_entry) pypa_cpy_set_eval_frame(pypa_hook_entry);
-  int nargs = reinterpret_cast<PyCodeObject*>(func->func_code)->co_argcount;
+  int nargs = pypa_code_argcount(reinterpret_cast<PyCodeObject*>(PyFunction_GET_CODE(func)));
   PyObject* args[256];
   PyObject* r = nullptr;
   if (nargs <= 255) {
@@ -300,7 +301,7 @@ PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t*
     spec->disabled = true;
     spec->disabledReason = exitShare(*spec, spec->header.entries);
     // The frame entry of the same signature would exit the same way: the calls now go through the interpreter.
-    if (profile::CodeState* st = profile::existingState(func->func_code))
+    if (profile::CodeState* st = profile::existingState(PyFunction_GET_CODE(func)))
       if (!st->find(spec->meta.signature))
         st->failedSignatures[spec->meta.signature] =
             profile::Interpreted{spec->disabledReason + " (called directly)", "disabled",

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "cpython/layout.h"
 #include "support/ref.h"
 
 namespace pypaccel::profile {
@@ -54,11 +55,12 @@ CodeState* stateFor(PyObject* code) {
     delete st;
     return nullptr;
   }
-  st->filename = PyUnicode_AsUTF8(co->co_filename);
-  st->qualname = PyUnicode_AsUTF8(co->co_qualname);
-  st->firstlineno = co->co_firstlineno;
-  st->nargs = co->co_argcount + co->co_kwonlyargcount + ((co->co_flags & CO_VARARGS) ? 1 : 0) +
-              ((co->co_flags & CO_VARKEYWORDS) ? 1 : 0);
+  st->filename = PyUnicode_AsUTF8(pypa_code_filename(co));
+  st->qualname = PyUnicode_AsUTF8(pypa_code_qualname(co));
+  st->firstlineno = pypa_code_firstlineno(co);
+  int flags = pypa_code_flags(co);
+  st->nargs = pypa_code_argcount(co) + pypa_code_kwonlyargcount(co) + ((flags & CO_VARARGS) ? 1 : 0) +
+              ((flags & CO_VARKEYWORDS) ? 1 : 0);
   gStates->push_back(st);
   return st;
 }

@@ -1,6 +1,7 @@
 // Run-time checks called from native code: the eval breaker at backward jumps, and the slow path of a global's
 // guard (the dict's version moved: is the name still bound to the same object?).
 #include "cpython/cpy.h"
+#include "cpython/layout.h"
 #include "deopt/specialization.h"
 #include "runtime/helpers.h"
 
@@ -9,7 +10,7 @@ using pypaccel::runtime::NativeCtx;
 
 extern "C" int32_t pypa_rt_poll(NativeCtx* ctx) {
   // Signal handlers run Python code at this level (a frame entry's count is the thread's already).
-  if (!ctx->frame) ctx->tstate->recursion_remaining = int(ctx->recursion);
+  if (!ctx->frame) pypa_tstate_set_recursion_remaining(ctx->tstate, int(ctx->recursion));
   return pypa_cpy_handle_eval_breaker(ctx->tstate);
 }
 
@@ -40,8 +41,8 @@ extern "C" int32_t pypa_rt_global_check(NativeCtx* ctx, int32_t guard) {
   if (!pypaccel::deopt::valueMatches(g.expect, g.name, v, &word)) return 0;
   if (g.valueSlot >= 0 && word != spec->slotWords[g.valueSlot]) return 0;
   spec->slotWords[g.objSlot] = reinterpret_cast<int64_t>(v);
-  spec->slotWords[g.globalsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(ctx->globals)->ma_version_tag);
+  spec->slotWords[g.globalsVerSlot] = int64_t(pypa_dict_version(ctx->globals));
   if (g.builtinsVerSlot >= 0)
-    spec->slotWords[g.builtinsVerSlot] = int64_t(reinterpret_cast<PyDictObject*>(ctx->builtins)->ma_version_tag);
+    spec->slotWords[g.builtinsVerSlot] = int64_t(pypa_dict_version(ctx->builtins));
   return 1;
 }

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "cpython/layout.h"  // PYPA_*_OFFSET: where native code finds the CPython fields it reads
+
 namespace pypaccel::runtime {
 
 // Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
@@ -87,17 +89,6 @@ PYPA_CTX_AT(lazyPrevInstr, kCtxLazyPrevInstr);
 PYPA_CTX_AT(recursion, kCtxRecursion);
 static_assert(sizeof(NativeCtx) == (size_t(kCtxRecursion) + 1) * 8, "a NativeCtx field without a CtxField");
 #undef PYPA_CTX_AT
-
-// Offsets in CPython's public structs that direct calls read inline (a 3.11 layout: Py_Version is in every key).
-constexpr size_t kTstateRecursionRemaining = offsetof(PyThreadState, recursion_remaining);
-constexpr size_t kTstateCframe = offsetof(PyThreadState, cframe);
-constexpr size_t kCframeUseTracing = offsetof(_PyCFrame, use_tracing);
-constexpr size_t kFuncCodeOffset = offsetof(PyFunctionObject, func_code);
-constexpr size_t kFuncGlobalsOffset = offsetof(PyFunctionObject, func_globals);
-constexpr size_t kFuncBuiltinsOffset = offsetof(PyFunctionObject, func_builtins);
-constexpr size_t kObTypeOffset = offsetof(PyObject, ob_type);
-// A code object's first code unit (_PyCode_CODE): what SpecHeader::firstInstr holds for the code it was made for.
-constexpr size_t kCodeFirstInstrOffset = offsetof(PyCodeObject, co_code_adaptive);
 
 enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries,
                                      kHdrVariant };

@@ -3,6 +3,7 @@
 #include "runtime/helpers.h"
 
 #include "cpython/cpy.h"
+#include "cpython/layout.h"
 
 using pypaccel::runtime::NativeCtx;
 using pypaccel::runtime::atInstruction;
@@ -96,7 +97,7 @@ namespace {
 
 // The co_names entry `i` of the running code (borrowed).
 PyObject* nameOf(NativeCtx* ctx, int32_t i) {
-  PyObject* names = pypa_frame_code(static_cast<PypaFrame*>(ctx->frame))->co_names;
+  PyObject* names = pypa_code_names(pypa_frame_code(static_cast<PypaFrame*>(ctx->frame)));
   return PyTuple_GET_ITEM(names, i);
 }
 
@@ -277,7 +278,7 @@ extern "C" PyObject* pypa_rt_make_function(NativeCtx* ctx, PyObject** items, int
   int n = 1 + ((flags & 8) != 0) + ((flags & 4) != 0) + ((flags & 2) != 0) + ((flags & 1) != 0);
   bool ok = true;
   for (int i = 0; i < n; i++) ok = ok && items[i];
-  PyFunctionObject* func = ok ? reinterpret_cast<PyFunctionObject*>(PyFunction_New(items[0], ctx->globals)) : nullptr;
+  PyObject* func = ok ? PyFunction_New(items[0], ctx->globals) : nullptr;
   Py_XDECREF(items[0]);
   int i = 1;
   for (int bit = 0; bit < 4; bit++) {
@@ -286,13 +287,7 @@ extern "C" PyObject* pypa_rt_make_function(NativeCtx* ctx, PyObject** items, int
       Py_XDECREF(items[i++]);
       continue;
     }
-    // The new function's fields are NULL: each takes its item's reference.
-    switch (bit) {
-      case 0: func->func_closure = items[i++]; break;
-      case 1: func->func_annotations = items[i++]; break;
-      case 2: func->func_kwdefaults = items[i++]; break;
-      default: func->func_defaults = items[i++]; break;
-    }
+    pypa_function_set_made_attr(func, 8 >> bit, items[i++]);  // takes the item's reference
   }
-  return reinterpret_cast<PyObject*>(func);
+  return func;
 }

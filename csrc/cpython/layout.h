@@ -1,0 +1,81 @@
+/* Where CPython 3.11 keeps the struct fields pypaccel uses outside the interpreter: the offsets native code loads
+ * and stores at (LLVM IR built in codegen/), and tiny accessors for the C++ stages. Only public headers are needed,
+ * so this header is included from C++ too; a 3.12 port states its own layout in its sibling folder. Outside
+ * csrc/cpython/, tests/api/test_layout.py fails on an offsetof of a CPython type or a CPython struct's field. */
+#ifndef PYPACCEL_CPYTHON_LAYOUT_H
+#define PYPACCEL_CPYTHON_LAYOUT_H
+
+#include <Python.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* -- Offsets native code reads at ----------------------------------------------------------------------------- */
+/* Compile-time constants (an enum: a constant expression in C and C++ alike). The widths native code uses for them
+   are checked in layout.c. Stored code holds them as immediates: Py_Version is in every cache key. */
+enum PypaLayoutOffset {
+    PYPA_TSTATE_RECURSION_REMAINING_OFFSET = offsetof(PyThreadState, recursion_remaining), /* int */
+    PYPA_TSTATE_CFRAME_OFFSET = offsetof(PyThreadState, cframe),                           /* _PyCFrame* */
+    PYPA_CFRAME_USE_TRACING_OFFSET = offsetof(_PyCFrame, use_tracing),                     /* uint8_t */
+    PYPA_FUNC_CODE_OFFSET = offsetof(PyFunctionObject, func_code),
+    PYPA_FUNC_GLOBALS_OFFSET = offsetof(PyFunctionObject, func_globals),
+    PYPA_FUNC_BUILTINS_OFFSET = offsetof(PyFunctionObject, func_builtins),
+    PYPA_OBJECT_TYPE_OFFSET = offsetof(PyObject, ob_type),
+    /* A code object's first code unit (_PyCode_CODE): what SpecHeader::firstInstr holds for the code it was made
+       for, so the code object is that address minus this offset. */
+    PYPA_CODE_FIRST_INSTR_OFFSET = offsetof(PyCodeObject, co_code_adaptive),
+    PYPA_FLOAT_VALUE_OFFSET = offsetof(PyFloatObject, ob_fval),       /* double */
+    PYPA_DICT_VERSION_OFFSET = offsetof(PyDictObject, ma_version_tag) /* uint64_t */
+};
+
+/* -- Fields the C++ stages read and write ---------------------------------------------------------------------- */
+/* The thread's recursion budget as the interpreter counts it; direct calls count in a register and write it back
+   before anything that enters the interpreter or runs Python code. */
+static inline void pypa_tstate_set_recursion_remaining(PyThreadState *ts, int remaining) {
+    ts->recursion_remaining = remaining;
+}
+
+/* A dict's version tag (PEP 509), what global guards compare: it moves whenever the dict changes. */
+static inline uint64_t pypa_dict_version(PyObject *dict) { return ((PyDictObject *)dict)->ma_version_tag; }
+
+/* A function's builtins (borrowed). Its code and globals have public macros (PyFunction_GET_CODE/GET_GLOBALS);
+   3.11 has none for builtins. */
+static inline PyObject *pypa_function_builtins(PyObject *func) { return ((PyFunctionObject *)func)->func_builtins; }
+
+/* One of MAKE_FUNCTION's attributes of a function it just made (the field is still NULL), stored as the opcode
+   stores it: `flag` is the opcode's bit (0x08 closure, 0x04 annotations, 0x02 keyword defaults, 0x01 defaults), and
+   the function takes `value`'s reference. */
+static inline void pypa_function_set_made_attr(PyObject *func, int flag, PyObject *value) {
+    PyFunctionObject *f = (PyFunctionObject *)func;
+    switch (flag) {
+        case 0x08: f->func_closure = value; break;
+        case 0x04: f->func_annotations = value; break;
+        case 0x02: f->func_kwdefaults = value; break;
+        default: f->func_defaults = value; break;
+    }
+}
+
+/* A builtin function's self (the module, for a module's function) and its C name (NULL without a PyMethodDef). */
+static inline PyObject *pypa_cfunction_self(PyObject *fn) { return ((PyCFunctionObject *)fn)->m_self; }
+static inline const char *pypa_cfunction_name(PyObject *fn) {
+    PyMethodDef *ml = ((PyCFunctionObject *)fn)->m_ml;
+    return ml ? ml->ml_name : NULL;
+}
+
+/* Plain fields of a code object (names borrowed). cpy.h has the ones only frames need (nlocalsplus, cells). */
+static inline int pypa_code_argcount(PyCodeObject *co) { return co->co_argcount; } /* positional parameters */
+static inline int pypa_code_kwonlyargcount(PyCodeObject *co) { return co->co_kwonlyargcount; }
+static inline int pypa_code_flags(PyCodeObject *co) { return co->co_flags; }
+static inline int pypa_code_firstlineno(PyCodeObject *co) { return co->co_firstlineno; }
+static inline PyObject *pypa_code_filename(PyCodeObject *co) { return co->co_filename; }
+static inline PyObject *pypa_code_qualname(PyCodeObject *co) { return co->co_qualname; }
+/* The names LOAD_GLOBAL, LOAD_ATTR and the like index. */
+static inline PyObject *pypa_code_names(PyCodeObject *co) { return co->co_names; }
+
+#ifdef __cplusplus
+}
+#endif
+#endif
