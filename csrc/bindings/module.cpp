@@ -8,6 +8,7 @@
 #include <random>
 
 #include "cache/key.h"
+#include "cache/registry.h"
 #include "deopt/specialization.h"
 #include "hook/compile.h"
 #include "hook/hook.h"
@@ -158,7 +159,7 @@ std::vector<std::string> flush() {
   py::module_ sys = py::module_::import("sys");
   std::string argv = py::str(sys.attr("argv"));
   std::vector<std::string> written = hook::flushRunRecords(gRunId, gStarted, argv);
-  hook::closeStores();
+  cache::closeStores();
   hook::resumeThread();
   return written;
 }

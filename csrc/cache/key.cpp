@@ -5,6 +5,7 @@
 
 #include <llvm/Support/SHA256.h>
 
+#include "profile/code_state.h"
 #include "support/bail.h"
 #include "support/ref.h"
 
@@ -96,6 +97,16 @@ llvm::Expected<std::string> codeContentHash(PyObject* code) {
   if (!feed(h, code, 0)) return support::bail("code has constants the cache cannot key");
   auto digest = h.final();
   return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+}
+
+bool ensureCodeHash(profile::CodeState& st) {
+  if (!st.hashTried) {
+    st.hashTried = true;
+    auto h = codeContentHash(st.code);
+    if (h) st.codeHash = *h;
+    else llvm::consumeError(h.takeError());
+  }
+  return !st.codeHash.empty();
 }
 
 std::string specializationKey(const std::string& codeHash, const std::string& signature, const std::string& build) {

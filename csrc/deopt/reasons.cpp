@@ -14,4 +14,10 @@ const char* reasonText(Reason r) {
   return kText[i];
 }
 
+std::string exitText(int reason, const std::string& detail) {
+  std::string t = reasonText(reason);
+  if (!detail.empty()) t += " " + detail;
+  return t;
+}
+
 }  // namespace pypaccel::deopt

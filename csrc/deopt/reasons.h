@@ -1,5 +1,6 @@
 // Deopt reasons (deopt_reasons.def) as an enum with their stats text.
 #pragma once
+#include <string>
 
 namespace pypaccel::deopt {
 
@@ -11,5 +12,7 @@ enum class Reason : int {
 
 const char* reasonText(Reason r);
 inline const char* reasonText(int r) { return reasonText(static_cast<Reason>(r)); }
+// An exit as stats, run records and profiles name it: its reason's text, then its detail if any.
+std::string exitText(int reason, const std::string& detail);
 
 }  // namespace pypaccel::deopt

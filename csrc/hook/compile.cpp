@@ -2,26 +2,26 @@
 // the optimizer or codegen. Every failure becomes a recorded fallback, never an exception for the program.
 #include "hook/compile.h"
 
-#include <sys/stat.h>
-
 #include <chrono>
-#include <map>
-#include <set>
 #include <memory>
+#include <optional>
+#include <set>
 
 #include "cache/key.h"
-#include "cache/store.h"
+#include "cache/learning.h"
+#include "cache/registry.h"
 #include "codegen/codegen.h"
+<<<<<<< HEAD
 #include "cpython/layout.h"
 #include "deopt/reasons.h"
+=======
+>>>>>>> h16-cache
 #include "hook/hook.h"
 #include "jit/engine.h"
 #include "specialize/builder.h"
 #include "support/bail.h"
 
 namespace pypaccel::hook {
-
-using support::Ref;
 
 namespace {
 
@@ -31,9 +31,7 @@ constexpr size_t kMaxSpillWords = 60000;
 
 std::unique_ptr<jit::Engine>* gEngine = new std::unique_ptr<jit::Engine>();
 std::string* gEngineError = new std::string();
-std::map<std::string, std::unique_ptr<cache::Store>>* gStores = new std::map<std::string, std::unique_ptr<cache::Store>>();
 double gCompileSeconds = 0;
-bool gStoresClosed = false;
 
 jit::Engine* engine() {
   if (*gEngine) return gEngine->get();
@@ -52,78 +50,6 @@ jit::Engine* engine() {
   return gEngine->get();
 }
 
-std::set<std::string>* gWarned = new std::set<std::string>();  // databases already warned about
-
-// Cache trouble is a miss plus one warning per database and process, never an error for the program (even under
-// -W error, where the warning would raise: it is cleared).
-void warnCache(const std::string& db, const std::string& msg) {
-  if (!gWarned->insert(db).second) return;
-  PyObject *t, *v, *tb;
-  PyErr_Fetch(&t, &v, &tb);
-  PyObject* category = config().cacheWarning ? config().cacheWarning.get() : PyExc_RuntimeWarning;
-  if (PyErr_WarnEx(category, ("pypaccel cache: " + msg).c_str(), 1) < 0) PyErr_Clear();
-  PyErr_Restore(t, v, tb);
-}
-
-struct DbPath {
-  std::string path;
-  bool writable = false;
-  bool known = false;  // db_path_for answered (path may be empty: no database for this file)
-};
-std::map<std::string, DbPath>* gPaths = new std::map<std::string, DbPath>();
-
-const DbPath& dbPathOf(const std::string& filename) {
-  DbPath& p = (*gPaths)[filename];
-  if (p.known) return p;
-  p.known = true;
-  if (!config().dbPathFor) return p;
-  Ref r = Ref::steal(PyObject_CallFunction(config().dbPathFor.get(), "s", filename.c_str()));
-  if (!r || r.get() == Py_None || !PyTuple_Check(r.get()) || PyTuple_GET_SIZE(r.get()) < 2) {
-    PyErr_Clear();
-    return p;
-  }
-  const char* path = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r.get(), 0));
-  if (!path) {
-    PyErr_Clear();
-    return p;
-  }
-  p.path = path;
-  p.writable = PyObject_IsTrue(PyTuple_GET_ITEM(r.get(), 1)) == 1;
-  if (PyTuple_GET_SIZE(r.get()) >= 3 && PyUnicode_Check(PyTuple_GET_ITEM(r.get(), 2))) {
-    // A note on why this is not the preferred location (e.g. a database there we may not write).
-    const char* note = PyUnicode_AsUTF8(PyTuple_GET_ITEM(r.get(), 2));
-    if (note) warnCache(p.path, note);
-    else PyErr_Clear();
-  }
-  return p;
-}
-
-// The database of a source file. Looking something up never creates one (code that is only ever looked up,
-// like a stdlib function whose loop never runs natively, leaves no file behind); storing does.
-cache::Store* storeFor(const std::string& filename, bool create) {
-  if (gStoresClosed) return nullptr;
-  auto it = gStores->find(filename);
-  if (it != gStores->end()) return it->second.get();
-  const DbPath& p = dbPathOf(filename);
-  if (p.path.empty()) return nullptr;
-  struct stat sb;
-  bool exists = ::stat(p.path.c_str(), &sb) == 0;
-  if (!exists && (!create || !p.writable)) return nullptr;
-  (*gStores)[filename] = nullptr;  // one attempt per file and process: a broken database warns once
-  cache::OpenOptions opts;
-  opts.writable = p.writable;
-  opts.modulePath = filename;
-  opts.journal = config().cacheJournal;
-  auto st = cache::Store::open(p.path, opts);
-  if (!st) {
-    warnCache(p.path, support::errorReason(st.takeError()) + "; running without it");
-    return nullptr;
-  }
-  if (!(*st)->note().empty()) warnCache(p.path, (*st)->note());
-  (*gStores)[filename] = std::move(*st);
-  return (*gStores)[filename].get();
-}
-
 std::vector<int> loopHeaders(const specialize::Bytecode& bc) {
   std::vector<int> out;
   for (const auto& in : bc.instrs)
@@ -138,11 +64,11 @@ bool anyLoopReached(const ir::Function& fn, const specialize::Bytecode& bc) {
   return false;
 }
 
-std::string buildIdentity(jit::Engine& e) {
+// Stress-mode code exits where plain code would not: it is cached apart.
+std::string identityOf(jit::Engine& e) {
   return e.buildIdentity() + (config().stressExits ? ";stress=1" : ";stress=0");
 }
 
-// Turns a linked object into a running specialization; false (with why) if it does not fit this process.
 // Where a specialization runs: its code object, and the globals and builtins it is linked against.
 struct Home {
   PyObject* code;
@@ -150,6 +76,7 @@ struct Home {
   PyObject* builtins;
 };
 
+// Turns a linked object into a running specialization; null (with why) if it does not fit this process.
 std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta meta, const std::string& object,
                                                 const Home& home, std::string* why) {
   auto s = std::make_unique<deopt::Specialization>();
@@ -173,140 +100,12 @@ std::unique_ptr<deopt::Specialization> activate(jit::Engine& e, deopt::SpecMeta 
 
 double compileSeconds() { return gCompileSeconds; }
 
-void* openStore(const std::string& filename) { return storeFor(filename, true); }
-
-void closeStores() {
-  gStoresClosed = true;
-  gStores->clear();
+std::string buildIdentity() {
+  jit::Engine* e = engine();
+  return e ? identityOf(*e) : std::string();
 }
 
-void forEachStore(void (*fn)(const std::string&, void*, void*), void* arg) {
-  for (auto& [file, st] : *gStores)
-    if (st) fn(file, st.get(), arg);
-}
-
-namespace {
-
-// A database that failed under us (malformed, locked beyond the busy timeout): warn once, use it no more.
-void dropStore(const std::string& filename, const std::string& problem) {
-  auto it = gStores->find(filename);
-  if (it == gStores->end() || !it->second) return;
-  std::string db = it->second->path();
-  // A damaged file we may write is deleted, so the next process starts a new cache instead of tripping over it.
-  bool remove = it->second->writable() && it->second->lastErrorIsDamage();
-  it->second.reset();
-  if (remove) cache::Store::remove(db);
-  warnCache(db, problem + (remove ? "; deleted, the next run starts a new cache" : "; running without it"));
-}
-
-// An exit whose cause a generic (boxed) operation handles without leaving: learning it widens that instruction.
-bool widenable(int reason) {
-  using deopt::Reason;
-  auto r = static_cast<Reason>(reason);
-  return r == Reason::IntOverflow || r == Reason::InexactIntToFloat || r == Reason::NegativePower ||
-         r == Reason::FloatPowDomain;
-}
-
-std::string widenSuffix(const std::set<int>& units) {
-  if (units.empty()) return "";
-  std::string out = "|w";
-  for (int u : units) out += std::to_string(u * 2) + ",";
-  return out;
-}
-
-}  // namespace
-
-std::string currentBuildIdentity() { return *gEngine ? buildIdentity(**gEngine) : std::string(); }
-
-bool ensureCodeHash(profile::CodeState& st) {
-  if (!st.hashTried) {
-    st.hashTried = true;
-    auto h = cache::codeContentHash(st.code);
-    if (h) st.codeHash = *h;
-    else llvm::consumeError(h.takeError());
-  }
-  return !st.codeHash.empty();
-}
-
-namespace {
-
-// Profiles of one file for this build, read once per file with one query, by code hash.
-using FileProfiles = std::map<std::string, std::vector<cache::Profile>>;
-std::map<std::string, FileProfiles>* gProfiles = new std::map<std::string, FileProfiles>();
-
-const std::vector<cache::Profile>* profilesOf(profile::CodeState& st) {
-  auto it = gProfiles->find(st.filename);
-  if (it == gProfiles->end()) {
-    FileProfiles& fp = (*gProfiles)[st.filename];
-    cache::Store* store = storeFor(st.filename, false);
-    jit::Engine* e = store ? engine() : nullptr;
-    if (!e) return nullptr;
-    auto rows = store->profiles("", buildIdentity(*e));
-    if (!rows) {
-      dropStore(st.filename, support::errorReason(rows.takeError()));
-      return nullptr;
-    }
-    for (cache::Profile& p : *rows) fp[p.codeHash].push_back(std::move(p));
-    it = gProfiles->find(st.filename);
-  }
-  // Hash the code only when the file has profiles at all.
-  if (it->second.empty() || !ensureCodeHash(st)) return nullptr;
-  auto rows = it->second.find(st.codeHash);
-  return rows == it->second.end() ? nullptr : &rows->second;
-}
-
-}  // namespace
-
-void learnFromEarlierRuns(profile::CodeState& st) {
-  st.profileRead = true;
-  const std::vector<cache::Profile>* rows = profilesOf(st);
-  if (!rows) return;
-  for (const cache::Profile& p : *rows) {
-    for (size_t i = 0; i < p.widen.size();) {
-      size_t comma = p.widen.find(',', i);
-      std::string num = p.widen.substr(i, comma == std::string::npos ? std::string::npos : comma - i);
-      if (!num.empty() && num.size() < 9 && num.find_first_not_of("0123456789") == std::string::npos)
-        st.widen[p.signature].insert(std::stoi(num) / 2);
-      if (comma == std::string::npos) break;
-      i = comma + 1;
-    }
-    if (p.state == "disabled" || p.state == "failed") {
-      // Never re-enter (or recompile) what an earlier run found exiting every time or could not compile.
-      std::string why = (p.state == "disabled" ? "native code exited on most entries in an earlier run"
-                                               : "the compiler declined it in an earlier run") +
-                        std::string(p.reason.empty() ? "" : " (" + p.reason + ")");
-      st.failedSignatures[p.signature] = profile::Interpreted{why, p.state, p.reason};
-      st.fallback(why);
-    } else if (p.state == "native") {
-      st.warm.insert(p.signature);  // compiled (or loaded) at its first call: the second run starts native
-    }
-  }
-}
-
-bool retireForWidening(profile::CodeState& st, deopt::Specialization& s) {
-  if (s.meta.stressExits || s.retired) return false;
-  std::set<int> units = s.widened;
-  for (size_t i = 0; i < s.meta.exits.size() && i < s.exitCounts.size(); i++)
-    if (s.exitCounts[i] && widenable(s.meta.exits[i].reason)) units.insert(s.meta.exits[i].unit);
-  if (units == s.widened) return false;
-  s.retired = true;
-  st.widen[s.meta.signature] = units;
-  st.fallback("re-specialized: generic arithmetic where the fast path kept exiting (at offsets " +
-              widenSuffix(units).substr(2) + ")");
-  return true;
-}
-
-std::set<int> widenToLearn(const deopt::Specialization& s) {
-  std::set<int> units = s.widened;
-  if (s.meta.stressExits) return units;
-  for (size_t i = 0; i < s.meta.exits.size() && i < s.exitCounts.size(); i++) {
-    uint64_t n = s.exitCounts[i];
-    // Widen where the fast path failed on at least a tenth of the entries (or at all, over few entries).
-    if (n && widenable(s.meta.exits[i].reason) && (s.entries < 10 || n * 10 >= s.entries))
-      units.insert(s.meta.exits[i].unit);
-  }
-  return units;
-}
+std::string currentBuildIdentity() { return *gEngine ? identityOf(**gEngine) : std::string(); }
 
 namespace {
 
@@ -343,42 +142,36 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     return nullptr;
   }
   PyObject* code = home.code;
-  ensureCodeHash(st);
+  cache::ensureCodeHash(st);
   std::set<int> noWiden;
   const std::set<int>& widen = direct ? noWiden : st.widen[sig];
   std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash,
-                                             sig + widenSuffix(widen) + (direct ? "|d" : ""), buildIdentity(*e));
+                                             sig + cache::widenSuffix(widen) + (direct ? "|d" : ""), identityOf(*e));
   std::string symbol = cache::keySymbol(key);
 
   // (1) The cache, before any IR is built.
-  cache::Store* store = st.codeHash.empty() ? nullptr : storeFor(st.filename, false);
-  if (store) {
-    std::string problem;
-    auto entry = store->lookup(key, &problem);
-    if (!problem.empty()) {
-      if (entry || problem.find("checksum mismatch") != std::string::npos) warnCache(store->path(), problem);
-      else dropStore(st.filename, problem), store = nullptr;
+  std::optional<cache::Entry> entry;
+  if (!st.codeHash.empty()) entry = cache::lookUp(st.filename, key);
+  if (entry) {
+    deopt::SpecMeta meta;
+    std::string whyNot;
+    // What `cache verify` checks too; then the one check of the request itself (a direct entry's key differs).
+    std::string damage = deopt::storedMetaProblem(entry->meta, symbol, sig, &meta);
+    if (damage.empty() && meta.direct != direct)
+      damage = meta.direct ? "metadata is a direct entry's, not a frame entry's"
+                           : "metadata is a frame entry's, not a direct entry's";
+    if (!damage.empty()) {
+      cache::warnAbout(st.filename,
+                       "damaged metadata for " + st.qualname + " (" + damage + "); it will be compiled again");
+    } else if (auto s = activate(*e, std::move(meta), entry->object, home, &whyNot)) {
+      s->fromCache = true;
+      s->cacheKey = key;
+      s->widened = widen;
+      st.loaded++;
+      st.specs.push_back(std::move(s));
+      return st.specs.back().get();
     }
-    if (entry) {
-      deopt::SpecMeta meta;
-      std::string whyNot;
-      // What `cache verify` checks too; then the one check of the request itself (a direct entry's key differs).
-      std::string damage = deopt::storedMetaProblem(entry->meta, symbol, sig, &meta);
-      if (damage.empty() && meta.direct != direct)
-        damage = meta.direct ? "metadata is a direct entry's, not a frame entry's"
-                             : "metadata is a frame entry's, not a direct entry's";
-      if (!damage.empty()) {
-        warnCache(store->path(), "damaged metadata for " + st.qualname + " (" + damage + "); it will be compiled again");
-      } else if (auto s = activate(*e, std::move(meta), entry->object, home, &whyNot)) {
-        s->fromCache = true;
-        s->cacheKey = key;
-        s->widened = widen;
-        st.loaded++;
-        st.specs.push_back(std::move(s));
-        return st.specs.back().get();
-      }
-      // A stored specialization that does not fit this process (a global changed type): compile afresh.
-    }
+    // A stored specialization that does not fit this process (a global changed type): compile afresh.
   }
 
   // (2) Compile. The key's symbol may already be linked here with other code (a stored specialization that no
@@ -424,27 +217,21 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   s->cacheKey = key;
   s->widened = widen;
   st.compiled++;
-  if (!store && !st.codeHash.empty()) store = storeFor(st.filename, true);
-  if (store && store->writable()) {
-    cache::Entry ent;
-    ent.key = key;
-    ent.codeHash = st.codeHash;
-    ent.qualname = st.qualname;
-    ent.firstlineno = st.firstlineno;
-    ent.signature = sig;
-    ent.build = buildIdentity(*e);
-    ent.object = *obj;
-    ent.meta = deopt::encodeMeta(s->meta);
-    ent.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    // Other code objects of this file with the same qualname that this process runs: not older versions of it.
-    std::set<std::string> running;
-    for (profile::CodeState* other : profile::allStates())
-      if (other != &st && other->qualname == st.qualname && other->filename == st.filename && ensureCodeHash(*other))
-        running.insert(other->codeHash);
-    if (auto err = store->put(ent, running)) dropStore(st.filename, support::errorReason(std::move(err)));
-  } else if (!config().readOnlyNote.empty()) {
+
+  // (3) Store it: code that cannot be keyed is not, and a file without a writable database may say why.
+  cache::Entry ent;
+  ent.key = key;
+  ent.codeHash = st.codeHash;
+  ent.qualname = st.qualname;
+  ent.firstlineno = st.firstlineno;
+  ent.signature = sig;
+  ent.build = identityOf(*e);
+  ent.object = *obj;
+  ent.meta = deopt::encodeMeta(s->meta);
+  ent.compileMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  bool stored = !st.codeHash.empty() && cache::put(st, ent);
+  if (!stored && !config().readOnlyNote.empty())
     note(config().readOnlyNote, config().cacheWarning ? config().cacheWarning.get() : PyExc_RuntimeWarning);
-  }
   st.specs.push_back(std::move(s));
   return st.specs.back().get();
 }
@@ -459,7 +246,7 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
 
 deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& sig, PyObject* func) {
   if (!st.profileRead) {
-    learnFromEarlierRuns(st);
+    cache::learnFromEarlierRuns(st, buildIdentity);
     if (PyErr_Occurred()) PyErr_Clear();
   }
   if (st.directFailed.count(sig)) return nullptr;

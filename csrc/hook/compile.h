@@ -3,7 +3,6 @@
 #pragma once
 #include <Python.h>
 
-#include <set>
 #include <string>
 
 #include "cpython/cpy.h"
@@ -31,33 +30,11 @@ std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::st
 // Why a direct entry's IR may not run without a frame (it could run code that looks at frames), or "".
 std::string whyNotDirect(const ir::Function& fn);
 
-// Reads what earlier runs learned about this code from its module's cache (once per code object): signatures
-// to compile at the first call, to widen, or to leave interpreted.
-void learnFromEarlierRuns(profile::CodeState& st);
-
-// Native code that exits too often at instructions a generic operation would handle: retire it (the next call
-// recompiles with those instructions widened). False when widening would not help.
-bool retireForWidening(profile::CodeState& st, deopt::Specialization& s);
-
-// The widened units the next run should start from: those already widened, plus widenable exits that fired on
-// a tenth of the entries.
-std::set<int> widenToLearn(const deopt::Specialization& s);
-
-// The content hash of the code (computed once); false when it cannot be keyed.
-bool ensureCodeHash(profile::CodeState& st);
-
-// The build identity of this process's engine, or "" when none was created.
+// The build identity of this process's engine (part of every cache key), creating the engine at the first ask;
+// "" when the JIT is unavailable.
+std::string buildIdentity();
+// The same without creating the engine: "" when none was created.
 std::string currentBuildIdentity();
-
-// The cache database for a source file, opened on first use (nullptr when there is none).
-void* openStore(const std::string& filename);
-
-// Process-wide: cache databases opened so far (for flushing run records).
-void forEachStore(void (*fn)(const std::string& filename, void* store, void* arg), void* arg);
-
-// Closes every database (at exit, after the run records are written), so SQLite checkpoints its WAL and removes
-// the -wal/-shm files; later compiles in this process are not stored.
-void closeStores();
 
 // Time spent compiling and linking (seconds), for stats.
 double compileSeconds();

@@ -4,6 +4,8 @@
 
 #include <stdexcept>
 
+#include "cache/learning.h"
+#include "cache/registry.h"
 #include "cpython/cpy.h"
 #include "cpython/layout.h"
 #include "hook/compile.h"
@@ -136,7 +138,7 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
     Py_LeaveRecursiveCall();
   } else if (exitsOnMostEntries(*s, s->entries)) {
     // Recompile it with generic operations where that helps (an int that outgrew 64 bits), else stop entering it.
-    if (!retireForWidening(st, *s)) {
+    if (!cache::retireForWidening(st, *s)) {
       s->disabled = true;
       s->disabledReason = exitShare(*s, s->entries);
     }
@@ -223,7 +225,7 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   if (PyObject* r; serveEvalBreakerAtStart(ts, f, &r)) return r;
   if (!st->profileRead) {
     tInCompiler++;
-    learnFromEarlierRuns(*st);
+    cache::learnFromEarlierRuns(*st, buildIdentity);
     tInCompiler--;
     if (PyErr_Occurred()) PyErr_Clear();
   }
@@ -335,6 +337,8 @@ void uninstall() {
 
 void configure(const Config& c) {
   *gConfig = c;
+  // The cache's part: where a file's database is, and how trouble with one is warned about.
+  cache::configureStores({c.dbPathFor, c.cacheWarning, c.cacheJournal});
   // Gates were armed for the old threshold.
   for (profile::CodeState* st : profile::allStates()) st->disarm();
 }

@@ -6,6 +6,8 @@
 #include <set>
 #include <unistd.h>
 
+#include "cache/learning.h"
+#include "cache/registry.h"
 #include "deopt/reasons.h"
 #include "hook/compile.h"
 #include "hook/hook.h"
@@ -21,11 +23,7 @@ bool isFallbackReason(int r) {
   return k == Reason::Unsupported || k == Reason::NotCallable || k == Reason::NotIterable || k == Reason::TypeError;
 }
 
-std::string exitText(const ir::ExitPoint& x) {
-  std::string t = deopt::reasonText(x.reason);
-  if (!x.detail.empty()) t += " " + x.detail;
-  return t;
-}
+std::string exitText(const ir::ExitPoint& x) { return deopt::exitText(x.reason, x.detail); }
 
 }  // namespace
 
@@ -98,51 +96,6 @@ struct Snapshot {
   std::vector<std::string> usedKeys;     // cache entries this run loaded or stored (their last_used is refreshed)
 };
 
-std::string offsetsText(const std::set<int>& units) {
-  std::string out;
-  for (int u : units) out += (out.empty() ? "" : ",") + std::to_string(u * 2);
-  return out;
-}
-
-// One profile row per argument signature this run saw natively or could not compile.
-std::vector<cache::Profile> profilesOf(const profile::CodeState& st, const std::string& build) {
-  std::map<std::string, cache::Profile> bySig;
-  auto row = [&](const std::string& sig) -> cache::Profile& {
-    cache::Profile& p = bySig[sig];
-    p.codeHash = st.codeHash;
-    p.signature = sig;
-    p.build = build;
-    p.qualname = st.qualname;
-    p.firstlineno = st.firstlineno;
-    p.calls = st.callCount();
-    return p;
-  };
-  for (const auto& [sig, why] : st.failedSignatures) {
-    if (why.state.empty()) continue;  // not about this signature
-    cache::Profile& p = row(sig);
-    p.state = why.state;
-    p.reason = why.reason;
-  }
-  for (const auto& s : st.specs) {
-    // A direct entry's record is its own ("|d"): what it learns must not keep the frame entry interpreted.
-    cache::Profile& p = row(s->meta.signature + (s->meta.direct ? "|d" : ""));
-    p.entries += s->entries + s->header.entries;
-    p.exits += s->exits;
-    for (size_t i = 0; i < s->meta.exits.size() && i < s->exitCounts.size(); i++)
-      if (s->exitCounts[i])
-        p.exitRecords += std::to_string(s->meta.exits[i].unit * 2) + ":" + exitText(s->meta.exits[i]) + ":" +
-                         std::to_string(s->exitCounts[i]) + ";";
-    if (s->retired) continue;
-    p.widen = offsetsText(widenToLearn(*s));
-    p.state = s->disabled ? "disabled" : "native";
-    p.reason = s->disabled ? s->disabledReason : "";
-  }
-  std::vector<cache::Profile> out;
-  for (auto& [sig, p] : bySig)
-    if (!p.state.empty()) out.push_back(std::move(p));
-  return out;
-}
-
 std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* file = nullptr) {
   std::vector<Snapshot> out;
   for (profile::CodeState* st : profile::allStates()) {
@@ -155,7 +108,7 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
     bool excluded = st->never == profile::kExcludedReason || st->never == profile::kExcludedByListReason;
     out.push_back({st->filename, st->qualname, st->firstlineno, st->callCount(), worthy, excluded, std::move(evs), {}, {}});
     if (!build.empty() && st->never.empty() && !st->codeHash.empty()) {
-      out.back().profiles = profilesOf(*st, build);
+      out.back().profiles = cache::profilesForNextRun(*st, build);
       for (const auto& s : st->specs)
         if (!s->cacheKey.empty() && !s->retired) out.back().usedKeys.push_back(s->cacheKey);
     }
@@ -251,32 +204,21 @@ std::vector<std::string> flushRunRecords(const std::string& runId, double starte
     v.events.insert(v.events.end(), sn.events.begin(), sn.events.end());
     v.profiles.insert(v.profiles.end(), sn.profiles.begin(), sn.profiles.end());
     v.usedKeys.insert(v.usedKeys.end(), sn.usedKeys.begin(), sn.usedKeys.end());
-    if (sn.storeWorthy) openStore(sn.filename);
+    if (sn.storeWorthy) cache::storeFor(sn.filename, cache::Open::Create);
   }
-  struct Arg {
-    std::map<std::string, FileRecords>* byFile;
-    const std::string* runId;
-    double started;
-    const std::string* argv;
-    double ended;
-    std::vector<std::string> written;
-  } arg{&byFile, &runId, started, &argv,
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(), {}};
-  forEachStore(
-      [](const std::string& file, void* store, void* p) {
-        auto* a = static_cast<Arg*>(p);
-        auto it = a->byFile->find(file);
-        static const FileRecords kNone;
-        const auto& rec = it == a->byFile->end() ? kNone : it->second;
-        auto* s = static_cast<cache::Store*>(store);
-        if (auto err = s->recordRun(*a->runId, a->started, a->ended, long(getpid()), *a->argv, rec.events,
-                                    rec.profiles, rec.usedKeys))
-          llvm::consumeError(std::move(err));
-        else if (s->writable())
-          a->written.push_back(s->path());
-      },
-      &arg);
-  return arg.written;
+  double ended = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::vector<std::string> written;
+  cache::forEachStore([&](const std::string& file, cache::Store& store) {
+    auto it = byFile.find(file);
+    static const FileRecords kNone;
+    const auto& rec = it == byFile.end() ? kNone : it->second;
+    if (auto err = store.recordRun(runId, started, ended, long(getpid()), argv, rec.events, rec.profiles,
+                                   rec.usedKeys))
+      llvm::consumeError(std::move(err));
+    else if (store.writable())
+      written.push_back(store.path());
+  });
+  return written;
 }
 
 }  // namespace pypaccel::hook

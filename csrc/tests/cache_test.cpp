@@ -1,5 +1,6 @@
-// The cache stage: cache::Store (SQLite) round trips, reopening, damaged and foreign files, and the content-hash
-// keys (cache::codeContentHash, cache::specializationKey) that must change exactly when the code does.
+// The cache stage: cache::Store (SQLite) round trips, reopening, damaged and foreign files, the content-hash
+// keys (cache::codeContentHash, cache::specializationKey) that must change exactly when the code does, and the
+// learning policy (what one run's profiles teach the next).
 #include <catch2/catch.hpp>
 
 #include <sqlite3.h>
@@ -11,7 +12,10 @@
 #include <set>
 
 #include "cache/key.h"
+#include "cache/learning.h"
+#include "cache/registry.h"
 #include "cache/store.h"
+#include "deopt/reasons.h"
 #include "test_support.h"
 
 using namespace pypaccel;
@@ -420,6 +424,67 @@ TEST_CASE("profiles round trip and stay bounded per function", "[cache]") {
     REQUIRE(errText(st->recordRun("r" + std::to_string(v + 2), 3.0 + v, 4.0 + v, 1, "prog", {}, {e}, {})) == "");
   }
   CHECK(sqlInt(path, "SELECT count(DISTINCT code_hash) FROM profiles WHERE qualname = 'mod.f'") == 2);
+}
+
+TEST_CASE("what one run's exits teach, the next run's first call learns", "[cache]") {
+  TempDir dir;
+  // Every source file's database is learning.pyp, writable (the registry asks once per file and process).
+  Ref globals = execSource("def path_for(filename):\n    return (" + std::string("'") + dir.file("learning.pyp") +
+                           "', True)\n");
+  cache::configureStores({Ref::borrow(PyDict_GetItemString(globals.get(), "path_for")), Ref(), ""});
+  auto state = [&] {
+    auto st = std::make_unique<profile::CodeState>();
+    st->filename = dir.file("mod.py");
+    st->qualname = "f";
+    st->codeHash = std::string(32, '\x55');
+    st->hashTried = true;
+    return st;
+  };
+  auto exitAt = [](int unit, deopt::Reason reason) {
+    ir::ExitPoint x;
+    x.unit = unit;
+    x.reason = int(reason);
+    return x;
+  };
+  auto run1 = state();
+  auto s = std::make_unique<deopt::Specialization>();
+  s->meta.signature = "ii";
+  s->meta.exits = {exitAt(6, deopt::Reason::IntOverflow), exitAt(9, deopt::Reason::GlobalChanged)};
+  s->exitCounts = {3, 5};
+  s->entries = 20;
+  run1->specs.push_back(std::move(s));
+  run1->failedSignatures["ff"] = profile::Interpreted{"declined", "failed", "declined"};
+  run1->failedSignatures["oo"] = profile::Interpreted{"too many", "", "too many"};  // not the signature's doing
+  auto rows = cache::profilesForNextRun(*run1, "build-1");
+  REQUIRE(rows.size() == 2);
+  cache::Store* store = cache::storeFor(run1->filename, cache::Open::Create);
+  REQUIRE(store);
+  REQUIRE(errText(store->recordRun("r1", 1.0, 2.0, 1, "prog", {}, rows, {})) == "");
+
+  auto run2 = state();
+  int asked = 0;
+  cache::learnFromEarlierRuns(*run2, [&] {
+    asked++;
+    return std::string("build-1");
+  });
+  CHECK(asked == 1);
+  CHECK(run2->profileRead);
+  CHECK(run2->warm == std::set<std::string>{"ii"});
+  // The overflow fired on 3 of 20 entries (at least a tenth): widened. A rebound global is no arithmetic.
+  CHECK(run2->widen["ii"] == std::set<int>{6});
+  REQUIRE(run2->failedSignatures.count("ff"));
+  CHECK(run2->failedSignatures["ff"].state == "failed");
+  CHECK(run2->failedSignatures["ff"].why == "the compiler declined it in an earlier run (declined)");
+  CHECK_FALSE(run2->failedSignatures.count("oo"));
+  CHECK(cache::widenSuffix(run2->widen["ii"]) == "|w12,");
+
+  // Within a run: native code that keeps overflowing is retired for a widened recompile, once.
+  deopt::Specialization& live = *run1->specs.front();
+  CHECK(cache::retireForWidening(*run1, live));
+  CHECK(live.retired);
+  CHECK(run1->widen["ii"] == std::set<int>{6});
+  CHECK_FALSE(cache::retireForWidening(*run1, live));
+  cache::configureStores({});
 }
 
 TEST_CASE("recordRun refreshes last_used of the entries a run loaded", "[cache]") {
