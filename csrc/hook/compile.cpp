@@ -11,11 +11,8 @@
 #include "cache/learning.h"
 #include "cache/registry.h"
 #include "codegen/codegen.h"
-<<<<<<< HEAD
 #include "cpython/layout.h"
 #include "deopt/reasons.h"
-=======
->>>>>>> h16-cache
 #include "hook/hook.h"
 #include "jit/engine.h"
 #include "specialize/builder.h"
