@@ -26,8 +26,8 @@ llvm::FunctionType* prototypeOf(llvm::LLVMContext& c, R (*)(A...)) {
 
 using Prototype = llvm::FunctionType* (*)(llvm::LLVMContext&);
 const Prototype kPrototypes[] = {
-#define HELPER(ret, name, params, attr) [](llvm::LLVMContext& c) { return prototypeOf(c, &runtime::name); },
-#define CPYTHON_API(name, attr) [](llvm::LLVMContext& c) { return prototypeOf(c, &::name); },
+#define HELPER(ret, name, params, attr, fails) [](llvm::LLVMContext& c) { return prototypeOf(c, &runtime::name); },
+#define CPYTHON_API(name, attr, fails) [](llvm::LLVMContext& c) { return prototypeOf(c, &::name); },
 #include "runtime/helpers.def"
 #undef HELPER
 #undef CPYTHON_API
@@ -78,15 +78,26 @@ llvm::CallInst* Lowerer::coldCall(runtime::Helper h, llvm::ArrayRef<llvm::Value*
   return c;
 }
 
-llvm::CallInst* Lowerer::callChecked(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args, FailsWhen fails,
-                                     int exit) {
+llvm::CallInst* Lowerer::callChecked(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args, int exit) {
   llvm::CallInst* r = call(h, args);
-  switch (fails) {
-    case FailsWhen::Null: guard(b.CreateIsNull(r), exit); break;
-    case FailsWhen::Negative: guard(b.CreateICmpSLT(r, llvm::ConstantInt::get(r->getType(), 0)), exit); break;
-    case FailsWhen::NonZero: guard(b.CreateICmpNE(r, llvm::ConstantInt::get(r->getType(), 0)), exit); break;
-  }
+  guard(callFailed(h, r), exit);
   return r;
+}
+
+llvm::Value* Lowerer::callFailed(runtime::Helper h, llvm::Value* r) {
+  switch (runtime::helperFails(h)) {
+    case runtime::HelperFails::Null: return b.CreateIsNull(r);
+    case runtime::HelperFails::Negative: return b.CreateICmpSLT(r, llvm::ConstantInt::get(r->getType(), 0));
+    case runtime::HelperFails::NonZero: return b.CreateICmpNE(r, llvm::ConstantInt::get(r->getType(), 0));
+    case runtime::HelperFails::Never:
+    case runtime::HelperFails::Custom: break;
+  }
+  return b.getFalse();  // not reached: the lowerings use callChecked for the rows that fail one of those ways
+}
+
+void Lowerer::showInstruction(int32_t unit) {
+  b.CreateStore(b.CreateConstInBoundsGEP1_64(i8, ctxField(runtime::kCtxFirstInstr), 2 * unit),
+                ctxField(runtime::kCtxPrevInstrAddr));
 }
 
 std::vector<llvm::Value*> Lowerer::argValues(const ir::Instr& in, size_t from) {

@@ -152,11 +152,7 @@ class DirectCallSite {
   void callTarget(llvm::Value* hdr, llvm::Value* entry, llvm::BasicBlock* call) {
     // The caller's frame shows this call site, as for any call. (A direct entry has no frame while it runs
     // natively: its exits set the frame's position themselves.)
-    if (!l_.fn.direct) {
-      int unit = l_.fn.exits[in_.exit].unit;
-      llvm::Value* here = b_.CreateConstInBoundsGEP1_64(l_.i8, l_.ctxField(kCtxFirstInstr), 2 * unit);
-      b_.CreateStore(here, l_.ctxField(kCtxPrevInstrAddr));
-    }
+    if (!l_.fn.direct) l_.showInstruction(l_.exitUnit(in_.exit));
     if (!l_.fn.inlined.count(int(site_))) {
       callAndJoin(entry, hdr);
       return;

@@ -10,57 +10,49 @@ using runtime::Helper;
 template <>
 void Lowerer::lower<Op::ObjBin>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_binop, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
-                                                  b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+                                                  b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::ObjUnary>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_unary, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+  def(in.id, callChecked(Helper::pypa_rt_unary, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::ObjCompare>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_compare, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
-                                                    b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+                                                    b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::ObjTruthy>(const ir::Instr& in) {
-  llvm::Value* r = callChecked(Helper::pypa_rt_truthy, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))},
-                               FailsWhen::Negative, in.exit);
+  llvm::Value* r = callChecked(Helper::pypa_rt_truthy, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit);
   def(in.id, b.CreateICmpSGT(r, b.getInt32(0)));
 }
 
 template <>
 void Lowerer::lower<Op::ObjLen>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_len, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Negative, in.exit));
+  def(in.id, callChecked(Helper::pypa_rt_len, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::BuildTuple>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_build_tuple,
-                         {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size()))}, FailsWhen::Null,
-                         in.exit));
+                         {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size()))}, in.exit));
 }
 
 // BuildList and BuildSlice: their helpers take the items alike.
 template <>
 void Lowerer::lower<Op::BuildList>(const ir::Instr& in) {
   Helper h = in.op == Op::BuildList ? Helper::pypa_rt_build_list : Helper::pypa_rt_build_slice;
-  def(in.id, callChecked(h, {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size()))},
-                         FailsWhen::Null, in.exit));
+  def(in.id, callChecked(h, {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size()))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::BuildMap>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_build_map,
                          {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size() / 2)),
-                          b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+                          b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
@@ -68,14 +60,12 @@ void Lowerer::lower<Op::BuildConstKeyMap>(const ir::Instr& in) {
   // (keys tuple, values...)
   def(in.id, callChecked(Helper::pypa_rt_build_const_key_map,
                          {ctxArg(), val(in.args[0]), valueArray(argValues(in, 1)),
-                          b.getInt32(int32_t(in.args.size() - 1)), b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+                          b.getInt32(int32_t(in.args.size() - 1)), b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::MakeFunction>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_make_function, {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.imm))},
-                         FailsWhen::Null, in.exit));
+  def(in.id, callChecked(Helper::pypa_rt_make_function, {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.imm))}, in.exit));
 }
 
 template <>
@@ -86,42 +76,36 @@ void Lowerer::lower<Op::CallObj>(const ir::Instr& in) {
   llvm::Value* kw = in.imm ? val(in.args[1]) : llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
   def(in.id, callChecked(Helper::pypa_rt_call,
                          {ctxArg(), valueArray(items), b.getInt32(int32_t(items.size() - 1)), kw,
-                          b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+                          b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::GetAttr>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_getattr,
-                         {ctxArg(), val(in.args[0]), b.getInt32(in.imm), b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+                         {ctxArg(), val(in.args[0]), b.getInt32(in.imm), b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::SetAttr>(const ir::Instr& in) {
   callChecked(Helper::pypa_rt_setattr,
-              {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(in.imm), b.getInt32(exitUnit(in.exit))},
-              FailsWhen::NonZero, in.exit);
+              {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(in.imm), b.getInt32(exitUnit(in.exit))}, in.exit);
 }
 
 template <>
 void Lowerer::lower<Op::GetItem>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_getitem,
-                         {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+                         {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::SetItem>(const ir::Instr& in) {
   callChecked(Helper::pypa_rt_setitem,
-              {ctxArg(), val(in.args[0]), val(in.args[1]), val(in.args[2]), b.getInt32(exitUnit(in.exit))},
-              FailsWhen::NonZero, in.exit);
+              {ctxArg(), val(in.args[0]), val(in.args[1]), val(in.args[2]), b.getInt32(exitUnit(in.exit))}, in.exit);
 }
 
 template <>
 void Lowerer::lower<Op::GetIter>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_get_iter, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))},
-                         FailsWhen::Null, in.exit));
+  def(in.id, callChecked(Helper::pypa_rt_get_iter, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit));
 }
 
 template <>
@@ -134,14 +118,28 @@ void Lowerer::lower<Op::IterNext>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::ListAppend>(const ir::Instr& in) {
-  callChecked(Helper::pypa_rt_list_append, {val(in.args[0]), val(in.args[1])}, FailsWhen::NonZero, in.exit);
+  callChecked(Helper::pypa_rt_list_append, {val(in.args[0]), val(in.args[1])}, in.exit);
 }
 
 template <>
 void Lowerer::lower<Op::ListExtend>(const ir::Instr& in) {
   callChecked(Helper::pypa_rt_list_extend,
-              {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))}, FailsWhen::NonZero,
-              in.exit);
+              {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))}, in.exit);
+}
+
+template <>
+void Lowerer::lower<Op::CallApi>(const ir::Instr& in) {
+  auto h = Helper(in.imm);
+  showInstruction(exitUnit(in.exit));
+  llvm::CallInst* r = call(h, argValues(in));
+  for (int a : in.args) decref(val(a));
+  guard(callFailed(h, r), in.exit);
+  switch (in.type) {
+    case ir::Type::Void: break;
+    case ir::Type::Bool: def(in.id, b.CreateICmpNE(r, llvm::ConstantInt::get(r->getType(), 0))); break;
+    case ir::Type::Int: def(in.id, b.CreateSExt(r, i64)); break;
+    default: def(in.id, r); break;
+  }
 }
 
 }  // namespace pypaccel::codegen

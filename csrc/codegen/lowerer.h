@@ -47,10 +47,14 @@ class Lowerer {
   // and the register allocator then keeps a loop's float values in memory on the hot path too (a store and a
   // reload on its dependency chain every iteration); the thunk's saves cost only where it runs.
   llvm::CallInst* coldCall(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args);
-  // How a helper reports an error (its exception set): a null result, a negative one, or any non-zero one.
-  enum class FailsWhen { Null, Negative, NonZero };
-  // A helper call whose failure leaves through `exit` (the op's Raise exit, or its catch block).
-  llvm::CallInst* callChecked(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args, FailsWhen fails, int exit);
+  // A call of a helper whose failure (its row's Fails column) leaves through `exit` (the op's Raise exit, or its
+  // catch block).
+  llvm::CallInst* callChecked(runtime::Helper h, llvm::ArrayRef<llvm::Value*> args, int exit);
+  // Whether `r`, a result of helper `h`, says it failed (its row's Fails column).
+  llvm::Value* callFailed(runtime::Helper h, llvm::Value* r);
+  // Callees (and anything they inspect: tracebacks, sys._getframe) see the frame at code unit `unit`
+  // (runtime::atInstruction).
+  void showInstruction(int32_t unit);
   // The values of `in`'s arguments from `from` on.
   std::vector<llvm::Value*> argValues(const ir::Instr& in, size_t from = 0);
   // `values` stored in an array on the entry block's stack, for the helpers that take items.

@@ -3,6 +3,7 @@
 #pragma once
 #include <Python.h>
 #include <cstdint>
+#include <string>
 
 #include "ir/ir.h"
 #include "runtime/native_ctx.h"
@@ -12,8 +13,8 @@ namespace pypaccel::runtime {
 // The pypa_rt_* helpers. C linkage: declared here inside the namespace, they are the same functions as the
 // definitions at global scope in runtime/*.cpp.
 extern "C" {
-#define HELPER(ret, name, params, attr) ret name params;
-#define CPYTHON_API(name, attr)
+#define HELPER(ret, name, params, attr, fails) ret name params;
+#define CPYTHON_API(name, attr, fails)
 #include "runtime/helpers.def"
 #undef HELPER
 #undef CPYTHON_API
@@ -21,15 +22,19 @@ extern "C" {
 
 // Every row of helpers.def, by name (Helper::pypa_rt_exit, Helper::PyLong_FromLongLong).
 enum class Helper : uint8_t {
-#define HELPER(ret, name, params, attr) name,
-#define CPYTHON_API(name, attr) name,
+#define HELPER(ret, name, params, attr, fails) name,
+#define CPYTHON_API(name, attr, fails) name,
 #include "runtime/helpers.def"
 #undef HELPER
 #undef CPYTHON_API
 };
+// The Attr and Fails columns.
 enum class HelperAttr : uint8_t { Plain, Cold, ReadOnly };
+enum class HelperFails : uint8_t { Never, Null, Negative, NonZero, Custom };
 const char* helperName(Helper h);
 HelperAttr helperAttr(Helper h);
+HelperFails helperFails(Helper h);
+bool helperFromName(const std::string& name, Helper* out);
 
 struct HelperSymbol {
   const char* name;

@@ -8,10 +8,11 @@ namespace {
 struct HelperRow {
   const char* name;
   HelperAttr attr;
+  HelperFails fails;
 };
 const HelperRow kHelperRows[] = {
-#define HELPER(ret, name, params, attr) {#name, HelperAttr::attr},
-#define CPYTHON_API(name, attr) {#name, HelperAttr::attr},
+#define HELPER(ret, name, params, attr, fails) {#name, HelperAttr::attr, HelperFails::fails},
+#define CPYTHON_API(name, attr, fails) {#name, HelperAttr::attr, HelperFails::fails},
 #include "runtime/helpers.def"
 #undef HELPER
 #undef CPYTHON_API
@@ -20,12 +21,23 @@ const HelperRow kHelperRows[] = {
 
 const char* helperName(Helper h) { return kHelperRows[int(h)].name; }
 HelperAttr helperAttr(Helper h) { return kHelperRows[int(h)].attr; }
+HelperFails helperFails(Helper h) { return kHelperRows[int(h)].fails; }
+
+bool helperFromName(const std::string& name, Helper* out) {
+  for (size_t i = 0; i < sizeof(kHelperRows) / sizeof(kHelperRows[0]); i++) {
+    if (name == kHelperRows[i].name) {
+      *out = Helper(i);
+      return true;
+    }
+  }
+  return false;
+}
 
 const HelperSymbol* helperSymbols(int* count) {
   // Taking each helper's address: a row without a body fails to link.
   static const HelperSymbol kSymbols[] = {
-#define HELPER(ret, name, params, attr) {#name, reinterpret_cast<void*>(&name)},
-#define CPYTHON_API(name, attr)
+#define HELPER(ret, name, params, attr, fails) {#name, reinterpret_cast<void*>(&name)},
+#define CPYTHON_API(name, attr, fails)
 #include "runtime/helpers.def"
 #undef HELPER
 #undef CPYTHON_API

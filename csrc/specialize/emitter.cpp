@@ -176,15 +176,29 @@ bool Emitter::exitNow(deopt::Reason reason, const std::string& detail) {
   return false;
 }
 
-bool Emitter::buildFromStack(Op op, size_t n, const char* name) {
+bool Emitter::popBoxed(size_t n, const char* name, std::vector<int>* items) {
   for (size_t i = stack.size() - n; i < stack.size(); i++)
     if (!ir::isNumeric(stack[i].type) && stack[i].type != Type::Obj)
       return exitNow(deopt::Reason::Unsupported, std::string(name) + " of a virtual value");
-  std::vector<int> items;
-  for (size_t i = stack.size() - n; i < stack.size(); i++) items.push_back(box(stack[i]));
+  for (size_t i = stack.size() - n; i < stack.size(); i++) items->push_back(box(stack[i]));
   stack.resize(stack.size() - n);
+  return true;
+}
+
+bool Emitter::buildFromStack(Op op, size_t n, const char* name) {
+  std::vector<int> items;
+  if (!popBoxed(n, name, &items)) return false;
   int ex = makeExit(ir::ExitKind::Raise, deopt::Reason::Raised, name);
   push(Type::Obj, emit(op, Type::Obj, items, 0, ex));
+  return true;
+}
+
+bool Emitter::callApiOnStack(runtime::Helper h, std::initializer_list<int> order, Type result, const char* name) {
+  std::vector<int> items, args;
+  if (!popBoxed(order.size(), name, &items)) return false;
+  for (int k : order) args.push_back(items[size_t(k)]);
+  int ex = makeExit(ir::ExitKind::Raise, deopt::Reason::Raised, name);
+  push(result, emit(Op::CallApi, result, args, int64_t(h), ex));
   return true;
 }
 

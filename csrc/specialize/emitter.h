@@ -11,6 +11,7 @@
 
 #include "deopt/reasons.h"
 #include "ir/ir.h"
+#include "runtime/helpers.h"
 #include "specialize/bytecode.h"
 #include "specialize/code_info.h"
 
@@ -166,9 +167,16 @@ class Emitter {
     return false;
   }
 
+  // The top `n` entries boxed and popped (deepest first), or false (the block ended by an exit) when one of them
+  // has no value to box (a virtual range).
+  bool popBoxed(size_t n, const char* name, std::vector<int>* items);
   // The instructions that make one object of the top `n` entries (BUILD_TUPLE, BUILD_LIST, BUILD_SLICE): they are
   // boxed and consumed by `op`, whose result is pushed; a raise leaves through a Raise exit named `name`.
   bool buildFromStack(Op op, size_t n, const char* name);
+  // An instruction that is one call of a CPython C-API function (a CPYTHON_API row of runtime/helpers.def) on the
+  // top `order.size()` entries, boxed and consumed: `order` lists them, counted from the deepest, in the order the
+  // function takes them. Its result (of type `result`) is pushed; a raise leaves through a Raise exit named `name`.
+  bool callApiOnStack(runtime::Helper h, std::initializer_list<int> order, Type result, const char* name);
 
   // Conversions of stack entries.
   int asInt(const StackEntry& e);  // Int or Bool
