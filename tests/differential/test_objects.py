@@ -160,6 +160,45 @@ def f(seq, a, b):
 """, SLICES, name="f", expect_exit=lambda args, outcome: outcome.kind == "raise")
 
 
+# Containers whose __contains__ raises or answers a non-bool, and an old-style sequence (iteration by index).
+CONTAINS_GLB = """
+class Boom:
+    def __contains__(self, x):
+        raise KeyError(x)
+
+class Odd:
+    def __contains__(self, x):
+        return "yes" if x else 0
+
+class Seq:
+    def __getitem__(self, i):
+        if i > 3:
+            raise IndexError(i)
+        return i * 2
+"""
+
+
+@pytest.mark.parametrize("item,container", [
+    (1, [1, 2]), (3, (1, 2)), ("b", "abc"), ("", "abc"), ("x", {"x": 1}), (2, {2, 3}), (2**64, [2**64]),
+    (float("nan"), [float("nan")]), (0.0, [-0.0]), (True, [1]), (5, range(10)), (5, range(0, 10, 2)),
+    (1, 5), (None, None), ([1], {1: 2}), (1, "abc"), (4, "Boom"), (1, "Odd"), (0, "Odd"), (4, "Seq"), (5, "Seq"),
+])
+def test_contains(item, container):
+    # CONTAINS_OP: `in` and `not in` on any objects through PySequence_Contains (which falls back to iteration):
+    # results, and the exceptions of a non-container (TypeError), unhashable keys and a raising __contains__.
+    src = CONTAINS_GLB + """
+def f(x, c):
+    if isinstance(c, str) and c in ("Boom", "Odd", "Seq"):
+        c = {"Boom": Boom, "Odd": Odd, "Seq": Seq}[c]()
+    hits = 0
+    for y in (x, x):
+        if y in c:
+            hits += 1
+    return x in c, x not in c, hits
+"""
+    check(src, [(item, container)], name="f", expect_exit=lambda args, outcome: outcome.kind == "raise")
+
+
 def test_stress_mode():
     report_stress(__file__)
 

@@ -48,6 +48,13 @@ bool handle_STORE_ATTR(Emitter& e, const Instruction& in) {
   return true;
 }
 
+// `item in container` (oparg 1: `not in`): PySequence_Contains(container, item) on any objects, as CPython does.
+bool handle_CONTAINS_OP(Emitter& e, const Instruction& in) {
+  if (!e.callApiOnStack(runtime::Helper::PySequence_Contains, {1, 0}, Type::Bool, "CONTAINS_OP")) return false;
+  if (in.arg) e.push(Type::Bool, e.emit(Op::BoolNot, Type::Bool, {e.pop().v[0]}));
+  return true;
+}
+
 bool handle_BINARY_SUBSCR(Emitter& e, const Instruction&) {
   if (!hasValue(e.stack.back().type) || !hasValue(e.stack[e.stack.size() - 2].type))
     return e.exitNow(Reason::Unsupported, "BINARY_SUBSCR on a virtual value");
