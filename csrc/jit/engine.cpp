@@ -169,6 +169,12 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords,
   return std::string(buf.data(), buf.size());
 }
 
+Expected<void*> Engine::resolve(const std::string& name) {
+  auto addr = jit_->lookup(name);
+  if (!addr) return addr.takeError();
+  return addr->toPtr<void*>();
+}
+
 Expected<Engine::Linked> Engine::link(const std::string& object, const std::string& symbol) {
   auto it = linked_.find(symbol);
   // (An owner holds no pointer, only its deleter: test expiry, not the pointer.)

@@ -37,6 +37,8 @@ class Engine {
   // per process while its owner lives.
   llvm::Expected<Linked> link(const std::string& object, const std::string& symbol);
   bool isLinked(const std::string& symbol) const { return linked_.count(symbol) > 0; }
+  // Where the symbol `name` that compiled code refers to resolves (a helper, a CPython function), or an error.
+  llvm::Expected<void*> resolve(const std::string& name);
   // Everything compiled code depends on besides its source: part of every cache key.
   const std::string& buildIdentity() const { return identity_; }
   const std::string& cpu() const { return cpu_; }

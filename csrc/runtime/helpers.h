@@ -28,6 +28,13 @@ enum class Helper : uint8_t {
 #undef HELPER
 #undef CPYTHON_API
 };
+inline constexpr int kHelpers = 0
+#define HELPER(ret, name, params, attr, fails) +1
+#define CPYTHON_API(name, attr, fails) +1
+#include "runtime/helpers.def"
+#undef HELPER
+#undef CPYTHON_API
+    ;
 // The Attr and Fails columns.
 enum class HelperAttr : uint8_t { Plain, Cold, ReadOnly };
 enum class HelperFails : uint8_t { Never, Null, Negative, NonZero, Custom };

@@ -10,7 +10,7 @@
 namespace pypaccel::runtime {
 
 // Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
-constexpr int kNativeFormat = 5;
+constexpr int kNativeFormat = 6;
 
 struct NativeCtx {
   PyThreadState* tstate;     // 0
