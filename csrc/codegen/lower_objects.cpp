@@ -7,26 +7,24 @@ namespace pypaccel::codegen {
 using ir::Op;
 using runtime::Helper;
 
+// ObjBin and ObjCompare: a binary operation or a comparison (imm: its NB_* or COMPARE_OP oparg) of two objects.
 template <>
 void Lowerer::lower<Op::ObjBin>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_binop, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
-                                                  b.getInt32(exitUnit(in.exit))}, in.exit));
+  Helper h = in.op == Op::ObjBin ? Helper::pypa_rt_binop : Helper::pypa_rt_compare;
+  llvm::Value* unit = b.getInt32(exitUnit(in.exit));
+  def(in.id, callChecked(h, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]), unit}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::ObjUnary>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_unary, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit));
-}
-
-template <>
-void Lowerer::lower<Op::ObjCompare>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_compare, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), val(in.args[1]),
-                                                    b.getInt32(exitUnit(in.exit))}, in.exit));
+  llvm::Value* unit = b.getInt32(exitUnit(in.exit));
+  def(in.id, callChecked(Helper::pypa_rt_unary, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), unit}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::ObjTruthy>(const ir::Instr& in) {
-  llvm::Value* r = callChecked(Helper::pypa_rt_truthy, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit);
+  llvm::Value* r =
+      callChecked(Helper::pypa_rt_truthy, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit);
   def(in.id, b.CreateICmpSGT(r, b.getInt32(0)));
 }
 
