@@ -33,21 +33,32 @@ const char* opcodeName(int op) {
 
 bool opcodeSupported(int op) { return rowFor(op).supported; }
 
-bool isBackwardJump(int op) {
-  return op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT || op == POP_JUMP_BACKWARD_IF_FALSE ||
-         op == POP_JUMP_BACKWARD_IF_TRUE || op == POP_JUMP_BACKWARD_IF_NONE || op == POP_JUMP_BACKWARD_IF_NOT_NONE;
+namespace {
+enum class Jump { None, Forward, Backward };
+struct Flow {
+  Jump jump;
+  bool fallsThrough;  // control may continue at the next instruction
+};
+// The control flow of `op` (jumps.def); an opcode without a row continues at the next instruction.
+Flow flowOf(int op) {
+  switch (op) {
+#define FLOW(name, jump, fallsThrough) \
+  case name: return {Jump::jump, FLOW_##fallsThrough};
+#define FLOW_Yes true
+#define FLOW_No false
+#include "specialize/jumps.def"
+#undef FLOW_No
+#undef FLOW_Yes
+#undef FLOW
+    default: return {Jump::None, true};
+  }
 }
+}  // namespace
 
-bool isForwardJump(int op) {
-  return op == JUMP_FORWARD || op == POP_JUMP_FORWARD_IF_FALSE || op == POP_JUMP_FORWARD_IF_TRUE ||
-         op == POP_JUMP_FORWARD_IF_NONE || op == POP_JUMP_FORWARD_IF_NOT_NONE || op == JUMP_IF_FALSE_OR_POP ||
-         op == JUMP_IF_TRUE_OR_POP || op == FOR_ITER || op == SEND;
-}
-
-bool isConditionalJump(int op) {
-  return (isForwardJump(op) || isBackwardJump(op)) && op != JUMP_FORWARD && op != JUMP_BACKWARD &&
-         op != JUMP_BACKWARD_NO_INTERRUPT;
-}
+bool isBackwardJump(int op) { return flowOf(op).jump == Jump::Backward; }
+bool isForwardJump(int op) { return flowOf(op).jump == Jump::Forward; }
+bool isConditionalJump(int op) { return flowOf(op).jump != Jump::None && flowOf(op).fallsThrough; }
+bool isTerminator(int op) { return !flowOf(op).fallsThrough; }
 
 llvm::Expected<std::vector<Handler>> decodeExceptionTable(const std::string& table) {
   std::vector<Handler> out;
@@ -79,11 +90,6 @@ const Handler* handlerAt(const std::vector<Handler>& handlers, int unit) {
   for (const Handler& h : handlers)
     if (unit >= h.start && unit < h.end) return &h;
   return nullptr;
-}
-
-bool isTerminator(int op) {
-  return op == JUMP_FORWARD || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT || op == RETURN_VALUE ||
-         op == RAISE_VARARGS || op == RERAISE;
 }
 
 llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::vector<int>& lines) {
