@@ -37,16 +37,6 @@ PyObject* originalBuiltin(const std::string& name) {
 
 namespace {
 
-// The math functions compiled natively on floats (specialize/ops/math_calls.cpp).
-bool nativeMathName(const std::string& n) {
-  static const char* const kNames[] = {"sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "asin", "acos",
-                                       "atan", "sinh", "cosh", "tanh", "expm1", "log1p", "fabs", "floor", "ceil",
-                                       "trunc", "isnan", "isinf", "isfinite", "copysign"};
-  for (const char* k : kNames)
-    if (n == k) return true;
-  return false;
-}
-
 bool isModuleBuiltin(PyObject* fn, PyObject* module, const char* attr) {
   if (!fn || !PyCFunction_Check(fn)) return false;
   auto* f = reinterpret_cast<PyCFunctionObject*>(fn);
@@ -56,7 +46,7 @@ bool isModuleBuiltin(PyObject* fn, PyObject* module, const char* attr) {
 }  // namespace
 
 PyObject* nativeModuleFunction(PyObject* module, const std::string& attr) {
-  if (!module || !PyModule_CheckExact(module) || !nativeMathName(attr)) return nullptr;
+  if (!module || !PyModule_CheckExact(module) || !ir::isNativeMathName(attr)) return nullptr;
   const char* name = PyModule_GetName(module);
   if (!name) {
     PyErr_Clear();
