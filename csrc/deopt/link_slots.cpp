@@ -1,6 +1,7 @@
 // Linking a specialization into this process: fill its slot words from the code's constants and the current
 // globals, checking every assumption the code was compiled under.
 #include "cpython/cpy.h"
+#include "deopt/refusals.h"
 #include "deopt/specialization.h"
 
 #include <cstring>
@@ -145,20 +146,20 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
   s.stableArgs = stableArguments(code, m.nargs);
   s.slotWords.assign(m.slots.size(), 0);
   if (!PyDict_CheckExact(globals) || !PyDict_CheckExact(builtins)) {
-    *why = "globals or builtins is not a dict";
+    *why = refusalText(Refusal::LinkMismatch, {"globals or builtins is not a dict"});
     return false;
   }
   Ref consts = Ref::steal(PyObject_GetAttrString(code, "co_consts"));
   if (!consts) {
     PyErr_Clear();
-    *why = "no co_consts";
+    *why = refusalText(Refusal::LinkMismatch, {"no co_consts"});
     return false;
   }
   for (size_t i = 0; i < m.slots.size(); i++) {
     const ir::Slot& sl = m.slots[i];
     if (sl.kind == ir::SlotKind::ConstObj) {
       if (sl.index < 0 || sl.index >= PyTuple_GET_SIZE(consts.get())) {
-        *why = "constant index out of range";
+        *why = refusalText(Refusal::LinkMismatch, {"constant index out of range"});
         return false;
       }
       s.slotWords[i] = reinterpret_cast<int64_t>(PyTuple_GET_ITEM(consts.get(), sl.index));
@@ -166,7 +167,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       // The module as this process has it (imported already: the code's own import ran before the call).
       size_t dot = sl.name.find('.');
       if (dot == std::string::npos || i + ir::slotGroupWords(sl.kind) >= m.slots.size()) {
-        *why = "bad module function slot";
+        *why = refusalText(Refusal::LinkMismatch, {"bad module function slot"});
         return false;
       }
       Ref modname = Ref::steal(PyUnicode_FromString(sl.name.substr(0, dot).c_str()));
@@ -174,7 +175,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       PyObject* fn = module ? nativeModuleFunction(module.get(), sl.name.substr(dot + 1)) : nullptr;
       if (!fn) {
         PyErr_Clear();
-        *why = sl.name + " is not the module's own function in this process";
+        *why = refusalText(Refusal::ModuleFunction, {sl.name});
         return false;
       }
       PyObject* dict = PyModule_GetDict(module.get());
@@ -188,18 +189,18 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
     Ref name = Ref::steal(PyUnicode_FromString(g.name.c_str()));
     if (!name) {
       PyErr_Clear();
-      *why = "bad global name";
+      *why = refusalText(Refusal::LinkMismatch, {"bad global name"});
       return false;
     }
     PyObject* v;
     bool fromBuiltins;
     if (!lookupGlobal(globals, builtins, name.get(), &v, &fromBuiltins) || fromBuiltins != g.fromBuiltins) {
-      *why = "global '" + g.name + "' is not bound as it was when compiled";
+      *why = refusalText(Refusal::GlobalUnbound, {g.name});
       return false;
     }
     int64_t word = 0;
     if (!valueMatches(g.expect, g.name, v, &word)) {
-      *why = "global '" + g.name + "' changed type since it was compiled";
+      *why = refusalText(Refusal::GlobalType, {g.name});
       return false;
     }
     if (g.valueSlot >= 0) s.slotWords[g.valueSlot] = word;

@@ -2,6 +2,7 @@
 #include "specialize/bytecode.h"
 
 #include "cpython/cpy.h"
+#include "deopt/refusals.h"
 #include "support/bail.h"
 
 namespace pypaccel::specialize {
@@ -80,7 +81,7 @@ llvm::Expected<std::vector<Handler>> decodeExceptionTable(const std::string& tab
   while (i < table.size()) {
     int start, length, target, depthLasti;
     if (!field(true, &start) || !field(false, &length) || !field(false, &target) || !field(false, &depthLasti))
-      return support::bail("malformed exception table");
+      return deopt::refuse(deopt::Refusal::MalformedExceptionTable);
     out.push_back(Handler{start, start + length, target, depthLasti >> 1, bool(depthLasti & 1)});
   }
   return out;
@@ -93,7 +94,7 @@ const Handler* handlerAt(const std::vector<Handler>& handlers, int unit) {
 }
 
 llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::vector<int>& lines) {
-  if (nbytes % 2) return support::bail("bytecode has an odd length");
+  if (nbytes % 2) return deopt::refuse(deopt::Refusal::OddBytecodeLength);
   Bytecode bc;
   bc.numUnits = int(nbytes / 2);
   bc.unitToInstr.assign(bc.numUnits, -1);
@@ -106,7 +107,7 @@ llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::v
     while (op == EXTENDED_ARG) {
       arg = (arg | code[2 * unit + 1]) << 8;
       unit++;
-      if (unit >= bc.numUnits) return support::bail("EXTENDED_ARG at end of bytecode");
+      if (unit >= bc.numUnits) return deopt::refuse(deopt::Refusal::ExtendedArgAtEnd);
       op = code[2 * unit];
     }
     in.unit = unit;
@@ -124,7 +125,7 @@ llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::v
       bc.storedLocals[in.arg] = 1;
     }
     bool jumps = isForwardJump(in.op) || isBackwardJump(in.op);
-    if (jumps && (in.target < 0 || in.target >= bc.numUnits)) return support::bail("jump target out of range");
+    if (jumps && (in.target < 0 || in.target >= bc.numUnits)) return deopt::refuse(deopt::Refusal::JumpOutOfRange);
     // Jumps land on an instruction's first EXTENDED_ARG prefix: every unit of it maps to the instruction.
     for (int u = in.start; u <= unit; u++) bc.unitToInstr[u] = int(bc.instrs.size());
     bc.instrs.push_back(in);
