@@ -196,27 +196,40 @@ void Lowerer::lower<Op::IntAbs>(const ir::Instr& in) {
   def(in.id, b.CreateSelect(b.CreateICmpSLT(x, b.getInt64(0)), b.CreateNeg(x), x));
 }
 
+// Per MathFn (ir/math_fns.def): the LLVM intrinsic (equal to libm's: correctly rounded or exact), or
+// not_intrinsic for a call of libm.
+#define MATH_INTRINSIC_Intrinsic(py) llvm::Intrinsic::py
+#define MATH_INTRINSIC_Libm(py) llvm::Intrinsic::not_intrinsic
+const llvm::Intrinsic::ID kMathIntrinsic[] = {
+#define MATH_FN(Name, py, arity, result, lowering, onError) MATH_INTRINSIC_##lowering(py),
+#define MATH_OTHER(py, arity, op)
+#include "ir/math_fns.def"
+#undef MATH_OTHER
+#undef MATH_FN
+};
+#undef MATH_INTRINSIC_Libm
+#undef MATH_INTRINSIC_Intrinsic
+
 template <>
 void Lowerer::lower<Op::FloatMath>(const ir::Instr& in) {
   auto fn = ir::MathFn(in.imm);
   llvm::Value* x = val(in.args[0]);
+  std::vector<llvm::Value*> xs = argValues(in);
   llvm::Value* r;
   auto intrinsic = [&](llvm::Intrinsic::ID id, std::vector<llvm::Value*> xs) {
     return b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), id, {f64}), xs);
   };
-  switch (fn) {
-    case ir::MathFn::Sqrt: r = intrinsic(llvm::Intrinsic::sqrt, {x}); break;  // correctly rounded, as libm's
-    case ir::MathFn::Floor: r = intrinsic(llvm::Intrinsic::floor, {x}); break;
-    case ir::MathFn::Ceil: r = intrinsic(llvm::Intrinsic::ceil, {x}); break;
-    case ir::MathFn::Copysign: r = intrinsic(llvm::Intrinsic::copysign, {x, val(in.args[1])}); break;
-    default: {
-      // The process's libm, as CPython's math module calls it. nobuiltin: LLVM must not fold or rewrite the
-      // call with its own idea of the function (constant folding with the compiler's libm, exp -> exp2, ...).
-      auto callee = func->getParent()->getOrInsertFunction(ir::mathFnName(fn), llvm::FunctionType::get(f64, {f64}, false));
-      llvm::CallInst* call = b.CreateCall(callee, {x});
-      call->addFnAttr(llvm::Attribute::NoBuiltin);
-      r = call;
-    }
+  if (kMathIntrinsic[unsigned(fn)] != llvm::Intrinsic::not_intrinsic) {
+    r = intrinsic(kMathIntrinsic[unsigned(fn)], xs);
+  } else {
+    // The process's libm, as CPython's math module calls it. nobuiltin: LLVM must not fold or rewrite the call
+    // with its own idea of the function (constant folding with the compiler's libm, exp -> exp2, ...).
+    std::vector<llvm::Type*> params(xs.size(), f64);
+    auto callee =
+        func->getParent()->getOrInsertFunction(ir::mathFnName(fn), llvm::FunctionType::get(f64, params, false));
+    llvm::CallInst* call = b.CreateCall(callee, xs);
+    call->addFnAttr(llvm::Attribute::NoBuiltin);
+    r = call;
   }
   if (in.exit >= 0) {
     // CPython's math_1: a nan from a non-nan argument is a domain error, an infinity from a finite one a domain

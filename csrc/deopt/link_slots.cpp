@@ -2,6 +2,7 @@
 // globals, checking every assumption the code was compiled under.
 #include "cpython/cpy.h"
 #include "cpython/layout.h"
+#include "deopt/refusals.h"
 #include "deopt/specialization.h"
 
 #include <cstring>
@@ -38,16 +39,6 @@ PyObject* originalBuiltin(const std::string& name) {
 
 namespace {
 
-// The math functions compiled natively on floats (specialize/ops/math_calls.cpp).
-bool nativeMathName(const std::string& n) {
-  static const char* const kNames[] = {"sqrt", "exp", "log", "log2", "log10", "sin", "cos", "tan", "asin", "acos",
-                                       "atan", "sinh", "cosh", "tanh", "expm1", "log1p", "fabs", "floor", "ceil",
-                                       "trunc", "isnan", "isinf", "isfinite", "copysign"};
-  for (const char* k : kNames)
-    if (n == k) return true;
-  return false;
-}
-
 bool isModuleBuiltin(PyObject* fn, PyObject* module, const char* attr) {
   if (!fn || !PyCFunction_Check(fn)) return false;
   const char* name = pypa_cfunction_name(fn);
@@ -57,7 +48,7 @@ bool isModuleBuiltin(PyObject* fn, PyObject* module, const char* attr) {
 }  // namespace
 
 PyObject* nativeModuleFunction(PyObject* module, const std::string& attr) {
-  if (!module || !PyModule_CheckExact(module) || !nativeMathName(attr)) return nullptr;
+  if (!module || !PyModule_CheckExact(module) || !ir::isNativeMathName(attr)) return nullptr;
   const char* name = PyModule_GetName(module);
   if (!name) {
     PyErr_Clear();
@@ -156,20 +147,20 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
   s.stableArgs = stableArguments(code, m.nargs);
   s.slotWords.assign(m.slots.size(), 0);
   if (!PyDict_CheckExact(globals) || !PyDict_CheckExact(builtins)) {
-    *why = "globals or builtins is not a dict";
+    *why = refusalText(Refusal::LinkMismatch, {"globals or builtins is not a dict"});
     return false;
   }
   Ref consts = Ref::steal(PyObject_GetAttrString(code, "co_consts"));
   if (!consts) {
     PyErr_Clear();
-    *why = "no co_consts";
+    *why = refusalText(Refusal::LinkMismatch, {"no co_consts"});
     return false;
   }
   for (size_t i = 0; i < m.slots.size(); i++) {
     const ir::Slot& sl = m.slots[i];
     if (sl.kind == ir::SlotKind::ConstObj) {
       if (sl.index < 0 || sl.index >= PyTuple_GET_SIZE(consts.get())) {
-        *why = "constant index out of range";
+        *why = refusalText(Refusal::LinkMismatch, {"constant index out of range"});
         return false;
       }
       s.slotWords[i] = reinterpret_cast<int64_t>(PyTuple_GET_ITEM(consts.get(), sl.index));
@@ -177,7 +168,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       // The module as this process has it (imported already: the code's own import ran before the call).
       size_t dot = sl.name.find('.');
       if (dot == std::string::npos || i + ir::slotGroupWords(sl.kind) >= m.slots.size()) {
-        *why = "bad module function slot";
+        *why = refusalText(Refusal::LinkMismatch, {"bad module function slot"});
         return false;
       }
       Ref modname = Ref::steal(PyUnicode_FromString(sl.name.substr(0, dot).c_str()));
@@ -185,7 +176,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       PyObject* fn = module ? nativeModuleFunction(module.get(), sl.name.substr(dot + 1)) : nullptr;
       if (!fn) {
         PyErr_Clear();
-        *why = sl.name + " is not the module's own function in this process";
+        *why = refusalText(Refusal::ModuleFunction, {sl.name});
         return false;
       }
       PyObject* dict = PyModule_GetDict(module.get());
@@ -199,18 +190,18 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
     Ref name = Ref::steal(PyUnicode_FromString(g.name.c_str()));
     if (!name) {
       PyErr_Clear();
-      *why = "bad global name";
+      *why = refusalText(Refusal::LinkMismatch, {"bad global name"});
       return false;
     }
     PyObject* v;
     bool fromBuiltins;
     if (!lookupGlobal(globals, builtins, name.get(), &v, &fromBuiltins) || fromBuiltins != g.fromBuiltins) {
-      *why = "global '" + g.name + "' is not bound as it was when compiled";
+      *why = refusalText(Refusal::GlobalUnbound, {g.name});
       return false;
     }
     int64_t word = 0;
     if (!valueMatches(g.expect, g.name, v, &word)) {
-      *why = "global '" + g.name + "' changed type since it was compiled";
+      *why = refusalText(Refusal::GlobalType, {g.name});
       return false;
     }
     if (g.valueSlot >= 0) s.slotWords[g.valueSlot] = word;

@@ -13,6 +13,7 @@
 #include "codegen/codegen.h"
 #include "cpython/layout.h"
 #include "deopt/reasons.h"
+#include "deopt/refusals.h"
 #include "hook/hook.h"
 #include "jit/engine.h"
 #include "specialize/builder.h"
@@ -22,7 +23,7 @@ namespace pypaccel::hook {
 
 namespace {
 
-constexpr const char* kTooManySignatures = "too many specializations (8 argument signatures)";
+constexpr size_t kMaxSignatures = 8;  // specializations per code object (Refusal::TooManySignatures)
 // Past this, even the light pipeline takes seconds and hundreds of MB (see jit/engine.cpp): not worth it.
 constexpr size_t kMaxSpillWords = 60000;
 
@@ -126,13 +127,13 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       return nullptr;
     }
     // Too many signatures is not this signature's doing: the next run may compile it.
-    bool ours = reason.rfind(kTooManySignatures, 0) != 0;
+    bool ours = deopt::refusalOf(reason) != deopt::Refusal::TooManySignatures;
     st.failedSignatures[sig] = profile::Interpreted{reason, ours ? "failed" : "", reason};
     st.fallback(reason);
     return nullptr;
   };
-  if (st.specs.size() >= 8)
-    return fail(std::string(kTooManySignatures) + "; not compiled for signature '" + sig + "'");
+  if (st.specs.size() >= kMaxSignatures)
+    return fail(deopt::refusalText(deopt::Refusal::TooManySignatures, {std::to_string(kMaxSignatures), sig}));
   jit::Engine* e = engine();
   if (!e) {
     st.never = *gEngineError;  // reported once per function as "not compiled: ..."

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "cpython/layout.h"
+#include "deopt/refusals.h"
 #include "hook/compile.h"
 #include "hook/hook.h"
 #include "runtime/helpers.h"
@@ -60,16 +61,15 @@ Type joinReturns(const ir::Function& fn, Type none) {
 }  // namespace
 
 std::string whyNotDirect(const ir::Function& fn) {
+  using deopt::Refusal;
   for (const ir::Block& b : fn.blocks)
     for (const ir::Instr& in : b.instrs) {
-      if (in.op == Op::Exit)
-        return "an instruction it cannot compile (" + fn.exits[in.exit].detail + ") would run without its caller's frames";
+      if (in.op == Op::Exit) return deopt::refusalText(Refusal::DirectUnsupported, {fn.exits[in.exit].detail});
       // ir_ops.def's Python column.
       switch (ir::opRunsPython(in.op)) {
         case ir::RunsPython::No: break;
-        case ir::RunsPython::Yes:
-          return std::string("its native code may run other Python code (") + ir::opName(in.op) + ")";
-        case ir::RunsPython::Frame: return std::string("its native code uses its frame (") + ir::opName(in.op) + ")";
+        case ir::RunsPython::Yes: return deopt::refusalText(Refusal::DirectRunsPython, {ir::opName(in.op)});
+        case ir::RunsPython::Frame: return deopt::refusalText(Refusal::DirectNeedsFrame, {ir::opName(in.op)});
       }
     }
   return "";

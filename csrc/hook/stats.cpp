@@ -3,12 +3,15 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <set>
+#include <utility>
 #include <unistd.h>
 
 #include "cache/learning.h"
 #include "cache/registry.h"
 #include "deopt/reasons.h"
+#include "deopt/refusals.h"
 #include "hook/compile.h"
 #include "hook/hook.h"
 #include "support/bail.h"
@@ -17,10 +20,21 @@ namespace pypaccel::hook {
 
 namespace {
 
-bool isFallbackReason(int r) {
-  using deopt::Reason;
-  auto k = static_cast<Reason>(r);
-  return k == Reason::Unsupported || k == Reason::NotCallable || k == Reason::NotIterable || k == Reason::TypeError;
+bool isFallbackReason(int r) { return deopt::refusalAtExit(r).has_value(); }
+
+// A fallback's reason as stored and shown: "[name] message", the name of its refusals.def row. The stats CLI reads
+// it back from the database (_stats_report.py); a message no row matches, or one recorded before refusals had
+// names, has no "[name] " prefix.
+std::string named(const std::string& message, std::optional<deopt::Refusal> r) {
+  return r ? "[" + std::string(deopt::refusalName(*r)) + "] " + message : message;
+}
+std::string named(const std::string& message) { return named(message, deopt::refusalOf(message)); }
+
+// The name and the message of a stored reason (the name empty when it has none).
+std::pair<std::string, std::string> splitNamed(const std::string& reason) {
+  size_t close = reason.find("] ");
+  if (reason.empty() || reason[0] != '[' || close == std::string::npos) return {"", reason};
+  return {reason.substr(1, close - 1), reason.substr(close + 2)};
 }
 
 std::string exitText(const ir::ExitPoint& x) { return deopt::exitText(x.reason, x.detail); }
@@ -44,7 +58,7 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
   if (st.loaded) add("loaded", st.loaded);
   uint64_t calls = 0;
   // Merge the exits of all specializations by (offset, reason).
-  std::map<std::tuple<int, int, std::string, bool>, uint64_t> exits;
+  std::map<std::tuple<int, int, std::string, int>, uint64_t> exits;  // the last: its reason when a fallback, else -1
   for (const auto& s : st.specs) {
     calls += s->entries + s->header.entries;  // frame entries, and direct calls from native code
     for (size_t i = 0; i < s->meta.exits.size(); i++) {
@@ -52,7 +66,7 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
       bool fb = isFallbackReason(x.reason);
       uint64_t n = i < s->exitCounts.size() ? s->exitCounts[i] : 0;
       if (n == 0 && !fb) continue;
-      exits[{x.unit * 2, x.line, exitText(x), fb}] += n;
+      exits[{x.unit * 2, x.line, exitText(x), fb ? x.reason : -1}] += n;
     }
     if (s->disabled) add("disabled", 1, s->disabledReason);
     if (s->retired) continue;
@@ -72,11 +86,13 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
   };
   for (auto& [k, n] : exits) {
     auto& [offset, line, text, fb] = k;
-    if (fb) fallback(text + " at offset " + std::to_string(offset) + ", line " + std::to_string(line), n, offset, line);
+    std::string where = text + " at offset " + std::to_string(offset) + ", line " + std::to_string(line);
+    if (fb >= 0) fallback(named(where, deopt::refusalAtExit(fb)), n, offset, line);
     else add("exit", n, text, offset, line);
   }
-  if (!st.never.empty() && st.callCount()) fallback("not compiled: " + st.never, st.callCount());
-  for (auto& [reason, n] : st.fallbacks) fallback(reason, n);
+  if (!st.never.empty() && st.callCount())
+    fallback(named(deopt::refusalText(deopt::Refusal::NotCompiled, {st.never})), st.callCount());
+  for (auto& [reason, n] : st.fallbacks) fallback(named(reason), n);
   if (st.compileSeconds > 0) add("compile_us", uint64_t(st.compileSeconds * 1e6 + 0.5));
   return out;
 }
@@ -120,6 +136,7 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
 
 PyObject* statsDict(const char* file) {
   uint64_t compiled = 0, loaded = 0, fallbacks = 0, fallbackCalls = 0, exits = 0, native = 0, disabled = 0;
+  std::map<std::string, std::pair<uint64_t, uint64_t>> byRefusal;  // name -> fallbacks, their calls
   PyObject* functions = PyList_New(0);
   std::vector<Snapshot> snaps = snapshotStates("", file);
   for (const Snapshot& sn : snaps) {
@@ -148,8 +165,11 @@ PyObject* statsDict(const char* file) {
         Py_DECREF(d);
         exits += e.count;
       } else if (e.kind == "fallback") {
-        PyObject* d = Py_BuildValue("{s:i,s:i,s:s,s:K,s:K}", "offset", e.offset, "line", e.line, "reason",
-                                    e.reason.c_str(), "count", (unsigned long long)e.count, "calls", 0ull);
+        auto [name, message] = splitNamed(e.reason);
+        PyObject* d = Py_BuildValue("{s:i,s:i,s:z,s:s,s:K,s:K}", "offset", e.offset, "line", e.line, "refusal",
+                                    name.empty() ? nullptr : name.c_str(), "reason", message.c_str(), "count",
+                                    (unsigned long long)e.count, "calls", 0ull);
+        if (!name.empty()) byRefusal[name].first += e.count;
         PyList_Append(fbList, d);
         Py_DECREF(d);
         fbByWhere[{e.offset, e.line, e.reason}] = d;
@@ -161,6 +181,8 @@ PyObject* statsDict(const char* file) {
           PyDict_SetItemString(it->second, "calls", calls);
           Py_DECREF(calls);
         }
+        std::string name = splitNamed(e.reason).first;
+        if (!name.empty()) byRefusal[name].second += e.count;
         fallbackCalls += e.count;
       }
     }
@@ -182,13 +204,21 @@ PyObject* statsDict(const char* file) {
       (unsigned long long)loaded, "fallbacks", (unsigned long long)fallbacks, "fallback_calls",
       (unsigned long long)fallbackCalls, "exits", (unsigned long long)exits, "native_calls", (unsigned long long)native,
       "disabled", (unsigned long long)disabled, "compile_seconds", compileSeconds());
+  PyObject* refusals = PyDict_New();
+  for (const auto& [name, n] : byRefusal) {
+    PyObject* counts = Py_BuildValue("{s:K,s:K}", "fallbacks", (unsigned long long)n.first, "calls",
+                                     (unsigned long long)n.second);
+    PyDict_SetItemString(refusals, name.c_str(), counts);
+    Py_DECREF(counts);
+  }
   PyObject* noteList = PyList_New(0);
   for (const std::string& text : notes()) {
     PyObject* t = PyUnicode_FromString(text.c_str());
     PyList_Append(noteList, t);
     Py_DECREF(t);
   }
-  return Py_BuildValue("{s:N,s:N,s:N}", "totals", totals, "functions", functions, "notes", noteList);
+  return Py_BuildValue("{s:N,s:N,s:N,s:N}", "totals", totals, "refusals", refusals, "functions", functions, "notes",
+                       noteList);
 }
 
 std::vector<std::string> flushRunRecords(const std::string& runId, double started, const std::string& argv) {

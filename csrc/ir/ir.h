@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ir/math_fns.h"  // MathFn, FloatMath's immediate
+
 namespace pypaccel::ir {
 
 enum class Op : uint8_t {
@@ -44,14 +46,6 @@ bool isNumeric(Type t);      // Int, Float, Bool
 enum class BinKind : uint8_t { Add, Sub, Mul, FloorDiv, Mod, Pow, LShift, RShift, And, Or, Xor, TrueDiv };
 enum class CmpKind : uint8_t { Lt, Le, Eq, Ne, Gt, Ge };  // COMPARE_OP's oparg order
 enum class UnaryKind : uint8_t { Neg, Pos, Invert, Not };
-// math-module functions on a float (FloatMath); the libm ones are called by their C name (mathFnName).
-enum class MathFn : uint8_t { Sqrt, Floor, Ceil, Copysign, Exp, Log, Log2, Log10, Sin, Cos, Tan, Asin, Acos, Atan,
-                              Sinh, Cosh, Tanh, Expm1, Log1p };
-inline const char* mathFnName(MathFn f) {
-  static const char* const kNames[] = {"sqrt", "floor", "ceil", "copysign", "exp", "log", "log2", "log10", "sin",
-                                       "cos", "tan", "asin", "acos", "atan", "sinh", "cosh", "tanh", "expm1", "log1p"};
-  return kNames[unsigned(f)];
-}
 
 struct Instr {
   Op op;

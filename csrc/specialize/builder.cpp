@@ -4,9 +4,12 @@
 
 #include <set>
 
+#include "deopt/refusals.h"
 #include "support/bail.h"
 
 namespace pypaccel::specialize {
+
+using deopt::Refusal;
 
 char argTypeLetter(PyObject* v) {
   if (PyBool_Check(v)) return 'b';
@@ -65,7 +68,7 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
     else if ((ir::isNumeric(a.type) || a.type == Type::Obj) && (ir::isNumeric(b.type) || b.type == Type::Obj))
       t = Type::Obj;
     else
-      return support::bail("local '" + info.localNames[l] + "' has incompatible types on merging paths");
+      return deopt::refuse(Refusal::MergeLocalTypes, {info.localNames[l]});
     // The origin: where one path does not bind the local, the other's; else an object on every path (Yes), on
     // some (Maybe: the paths without one store null), or none.
     if (a.def == Def::No) {
@@ -82,7 +85,7 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
     a.def = a.def == b.def ? a.def : Def::Maybe;
     a.type = t;
   }
-  if (into.stack.size() != from.stack.size()) return support::bail("stack depth differs on merging paths");
+  if (into.stack.size() != from.stack.size()) return deopt::refuse(Refusal::MergeStackDepth);
   into.stackOrg.resize(into.stack.size(), Org::None);
   for (size_t d = 0; d < into.stack.size(); d++) {
     Type a = into.stack[d], b = from.stack[d];
@@ -90,7 +93,7 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
     into.stackOrg[d] = a == b && hasOrigin(a) ? mergeOrg(into.stackOrg[d], fo) : Org::None;
     if (a == b) continue;
     if ((ir::isNumeric(a) || a == Type::Obj) && (ir::isNumeric(b) || b == Type::Obj)) into.stack[d] = Type::Obj;
-    else return support::bail("stack entry types differ on merging paths");
+    else return deopt::refuse(Refusal::MergeStackTypes);
   }
   return !(old == into);
 }
@@ -104,8 +107,8 @@ static int instrIndexOfUnit(const Bytecode& bc, int unit) {
 static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Bytecode& bc, const std::string& signature,
                                               PyObject* globals, PyObject* builtins, const SpecOptions& opts,
                                               const std::string& symbol) {
-  if (bc.instrs.empty()) return support::bail("empty bytecode");
-  if (int(signature.size()) != info.totalArgs()) return support::bail("signature does not match the arguments");
+  if (bc.instrs.empty()) return deopt::refuse(Refusal::EmptyBytecode);
+  if (int(signature.size()) != info.totalArgs()) return deopt::refuse(Refusal::SignatureMismatch);
   std::set<int> leaders = findLeaders(bc, info);
 
   // Eligible code has no prologue before RESUME (no cells): native code starts at the first instruction.
@@ -125,7 +128,7 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
   std::set<int> work = {startUnit};
   int rounds = 0;
   while (!work.empty()) {
-    if (++rounds > 10000) return support::bail("type propagation did not converge");
+    if (++rounds > 10000) return deopt::refuse(Refusal::NoConvergence);
     int unit = *work.begin();
     work.erase(work.begin());
     ir::Function scratch;
@@ -208,7 +211,7 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
     if (!em.runBlock(unit, st, &fn.blocks[id]) && !em.error.empty()) return support::bail(em.error);
   }
   std::string problem = ir::verify(fn);
-  if (!problem.empty()) return support::bail("internal: IR verification failed: " + problem);
+  if (!problem.empty()) return deopt::refuse(Refusal::Internal, {"IR verification failed: " + problem});
   return fn;
 }
 

@@ -2,6 +2,7 @@
 #include "specialize/bytecode.h"
 
 #include "cpython/cpy.h"
+#include "deopt/refusals.h"
 #include "support/bail.h"
 
 namespace pypaccel::specialize {
@@ -33,21 +34,32 @@ const char* opcodeName(int op) {
 
 bool opcodeSupported(int op) { return rowFor(op).supported; }
 
-bool isBackwardJump(int op) {
-  return op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT || op == POP_JUMP_BACKWARD_IF_FALSE ||
-         op == POP_JUMP_BACKWARD_IF_TRUE || op == POP_JUMP_BACKWARD_IF_NONE || op == POP_JUMP_BACKWARD_IF_NOT_NONE;
+namespace {
+enum class Jump { None, Forward, Backward };
+struct Flow {
+  Jump jump;
+  bool fallsThrough;  // control may continue at the next instruction
+};
+// The control flow of `op` (jumps.def); an opcode without a row continues at the next instruction.
+Flow flowOf(int op) {
+  switch (op) {
+#define FLOW(name, jump, fallsThrough) \
+  case name: return {Jump::jump, FLOW_##fallsThrough};
+#define FLOW_Yes true
+#define FLOW_No false
+#include "specialize/jumps.def"
+#undef FLOW_No
+#undef FLOW_Yes
+#undef FLOW
+    default: return {Jump::None, true};
+  }
 }
+}  // namespace
 
-bool isForwardJump(int op) {
-  return op == JUMP_FORWARD || op == POP_JUMP_FORWARD_IF_FALSE || op == POP_JUMP_FORWARD_IF_TRUE ||
-         op == POP_JUMP_FORWARD_IF_NONE || op == POP_JUMP_FORWARD_IF_NOT_NONE || op == JUMP_IF_FALSE_OR_POP ||
-         op == JUMP_IF_TRUE_OR_POP || op == FOR_ITER || op == SEND;
-}
-
-bool isConditionalJump(int op) {
-  return (isForwardJump(op) || isBackwardJump(op)) && op != JUMP_FORWARD && op != JUMP_BACKWARD &&
-         op != JUMP_BACKWARD_NO_INTERRUPT;
-}
+bool isBackwardJump(int op) { return flowOf(op).jump == Jump::Backward; }
+bool isForwardJump(int op) { return flowOf(op).jump == Jump::Forward; }
+bool isConditionalJump(int op) { return flowOf(op).jump != Jump::None && flowOf(op).fallsThrough; }
+bool isTerminator(int op) { return !flowOf(op).fallsThrough; }
 
 llvm::Expected<std::vector<Handler>> decodeExceptionTable(const std::string& table) {
   std::vector<Handler> out;
@@ -69,7 +81,7 @@ llvm::Expected<std::vector<Handler>> decodeExceptionTable(const std::string& tab
   while (i < table.size()) {
     int start, length, target, depthLasti;
     if (!field(true, &start) || !field(false, &length) || !field(false, &target) || !field(false, &depthLasti))
-      return support::bail("malformed exception table");
+      return deopt::refuse(deopt::Refusal::MalformedExceptionTable);
     out.push_back(Handler{start, start + length, target, depthLasti >> 1, bool(depthLasti & 1)});
   }
   return out;
@@ -81,13 +93,8 @@ const Handler* handlerAt(const std::vector<Handler>& handlers, int unit) {
   return nullptr;
 }
 
-bool isTerminator(int op) {
-  return op == JUMP_FORWARD || op == JUMP_BACKWARD || op == JUMP_BACKWARD_NO_INTERRUPT || op == RETURN_VALUE ||
-         op == RAISE_VARARGS || op == RERAISE;
-}
-
 llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::vector<int>& lines) {
-  if (nbytes % 2) return support::bail("bytecode has an odd length");
+  if (nbytes % 2) return deopt::refuse(deopt::Refusal::OddBytecodeLength);
   Bytecode bc;
   bc.numUnits = int(nbytes / 2);
   bc.unitToInstr.assign(bc.numUnits, -1);
@@ -100,7 +107,7 @@ llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::v
     while (op == EXTENDED_ARG) {
       arg = (arg | code[2 * unit + 1]) << 8;
       unit++;
-      if (unit >= bc.numUnits) return support::bail("EXTENDED_ARG at end of bytecode");
+      if (unit >= bc.numUnits) return deopt::refuse(deopt::Refusal::ExtendedArgAtEnd);
       op = code[2 * unit];
     }
     in.unit = unit;
@@ -118,7 +125,7 @@ llvm::Expected<Bytecode> decode(const uint8_t* code, size_t nbytes, const std::v
       bc.storedLocals[in.arg] = 1;
     }
     bool jumps = isForwardJump(in.op) || isBackwardJump(in.op);
-    if (jumps && (in.target < 0 || in.target >= bc.numUnits)) return support::bail("jump target out of range");
+    if (jumps && (in.target < 0 || in.target >= bc.numUnits)) return deopt::refuse(deopt::Refusal::JumpOutOfRange);
     // Jumps land on an instruction's first EXTENDED_ARG prefix: every unit of it maps to the instruction.
     for (int u = in.start; u <= unit; u++) bc.unitToInstr[u] = int(bc.instrs.size());
     bc.instrs.push_back(in);

@@ -59,6 +59,7 @@ llvm::Expected<std::vector<Handler>> decodeExceptionTable(const std::string& tab
 // The entry covering `unit`, or null.
 const Handler* handlerAt(const std::vector<Handler>& handlers, int unit);
 
+// From jumps.def, generated from dis.
 bool isBackwardJump(int op);
 bool isForwardJump(int op);
 bool isConditionalJump(int op);

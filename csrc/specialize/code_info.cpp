@@ -2,6 +2,7 @@
 #include "specialize/code_info.h"
 
 #include "cpython/cpy.h"
+#include "deopt/refusals.h"
 #include "support/bail.h"
 
 namespace pypaccel::specialize {
@@ -22,7 +23,7 @@ static llvm::Error pyError(const char* what) {
     Py_XDECREF(tb);
     PyErr_Clear();
   }
-  return support::bail(msg);
+  return deopt::refuse(deopt::Refusal::UnreadableCode, {" (" + msg + ")"});
 }
 
 static bool getInt(PyObject* code, const char* attr, int* out) {
@@ -33,7 +34,7 @@ static bool getInt(PyObject* code, const char* attr, int* out) {
 }
 
 llvm::Expected<CodeInfo> readCodeInfo(PyObject* code) {
-  if (!PyCode_Check(code)) return support::bail("not a code object");
+  if (!PyCode_Check(code)) return deopt::refuse(deopt::Refusal::NotCode);
   CodeInfo info;
   info.code = Ref::borrow(code);
   Ref co_code = Ref::steal(PyObject_GetAttrString(code, "co_code"));
@@ -91,9 +92,11 @@ llvm::Expected<CodeInfo> readCodeInfo(PyObject* code) {
 }
 
 std::string ineligibleReason(const CodeInfo& info) {
+  using deopt::Refusal;
+  using deopt::refusalText;
   if (info.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
-    return "generator or coroutine";
-  if (!(info.flags & CO_OPTIMIZED)) return "not a function body (module or class code)";
+    return refusalText(Refusal::Generator);
+  if (!(info.flags & CO_OPTIMIZED)) return refusalText(Refusal::NotFunctionBody);
   if (info.ncellsFree) {
     // Name them: the user can only act on a reason that says which variable is shared with which function.
     auto list = [](const std::vector<std::string>& names) {
@@ -105,13 +108,13 @@ std::string ineligibleReason(const CodeInfo& info) {
     if (!info.cellNames.empty()) what = "cell " + list(info.cellNames) + ", used by an inner function";
     if (!info.freeNames.empty())
       what += (what.empty() ? "free " : "; free ") + list(info.freeNames) + ", from an enclosing function";
-    return "uses closure cells or free variables (" + what + ")";
+    return refusalText(Refusal::ClosureCells, {what});
   }
-  if (info.nlocalsplus != info.nlocals) return "unexpected locals layout";
+  if (info.nlocalsplus != info.nlocals) return refusalText(Refusal::LocalsLayout);
   // Every exit spills every live local: compile time and memory grow with locals x exits (a namedtuple of 5000
   // fields has a __new__ with 5000 arguments). Such functions are rarely hot loops.
   if (info.nlocals > kMaxLocals)
-    return "too many local variables (" + std::to_string(info.nlocals) + " > " + std::to_string(kMaxLocals) + ")";
+    return refusalText(Refusal::TooManyLocals, {std::to_string(info.nlocals), std::to_string(kMaxLocals)});
   return "";
 }
 

@@ -70,7 +70,7 @@ bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
   int start = unit;
   for (;;) {
     in = bc.at(unit);
-    if (!in) return fail("block at unit " + std::to_string(unit) + " is not an instruction");
+    if (!in) return fail(deopt::Refusal::NotAnInstruction, {std::to_string(unit)});
     if (unit != start && isLeader(unit)) return jumpTo(unit);  // fall into the next block
     bool cont;
     switch (in->op) {
@@ -87,7 +87,7 @@ bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
     }
     if (!cont) return error.empty();
     unit = in->next;
-    if (unit >= bc.numUnits) return fail("fell off the end of the bytecode");
+    if (unit >= bc.numUnits) return fail(deopt::Refusal::FellOffEnd);
   }
 }
 
@@ -291,7 +291,7 @@ void Emitter::emitEdgeMoves(int unit) {
       continue;
     }
     if (t.type != Type::Obj || !ir::isNumeric(p.type) || p.def != Def::Yes) {
-      error = "local '" + info.localNames[l] + "' changes type where it may be unbound";
+      fail(deopt::Refusal::LocalTypeUnbound, {info.localNames[l]});
       return;
     }
     int boxed = box(loadLocal(int(l)));
@@ -299,7 +299,7 @@ void Emitter::emitEdgeMoves(int unit) {
     emitVoid(Op::StoreVar, {boxed}, varFor(int(l), Type::Obj));
   }
   if (target.stack.size() != stack.size()) {
-    error = "stack depth differs between paths";
+    fail(deopt::Refusal::StackDepthDiffers);
     return;
   }
   for (size_t d = 0; d < stack.size(); d++) {
@@ -307,7 +307,7 @@ void Emitter::emitEdgeMoves(int unit) {
     Type t = target.stack[d];
     if (e.type != t) {
       if (t != Type::Obj || !ir::isNumeric(e.type)) {
-        error = "stack entry types differ between paths";
+        fail(deopt::Refusal::StackTypesDiffer);
         return;
       }
       e.v[0] = box(e);

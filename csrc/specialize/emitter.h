@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "deopt/reasons.h"
+#include "deopt/refusals.h"
 #include "ir/ir.h"
 #include "runtime/helpers.h"
 #include "specialize/bytecode.h"
@@ -162,8 +163,8 @@ class Emitter {
   // Ends the block with an unconditional exit before the current instruction. Returns false (block done).
   bool exitNow(deopt::Reason reason, const std::string& detail = "");
   // Fails compilation of the whole function.
-  bool fail(const std::string& why) {
-    error = why;
+  bool fail(deopt::Refusal why, const std::vector<std::string>& args = {}) {
+    error = deopt::refusalText(why, args);
     return false;
   }
 

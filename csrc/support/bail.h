@@ -1,5 +1,5 @@
 // Bail: why a function (or one instruction of it) stays in the interpreter. Failure is data, not an exception:
-// every reason is a row of deopt/deopt_reasons.def or a free-form compile bail recorded in stats.
+// every reason is a row of deopt/deopt_reasons.def (native code exits) or deopt/refusals.def (the compiler declines).
 #pragma once
 #include <llvm/Support/Error.h>
 #include <string>

@@ -61,6 +61,29 @@ TEST_CASE("opcode names agree with CPython 3.11's opcode.opname", "[specialize]"
   CHECK_FALSE(specialize::opcodeSupported(specialize::EXTENDED_ARG));
 }
 
+TEST_CASE("jump predicates agree with dis and CPython's compiler", "[specialize]") {
+  // jumps.def is generated from dis: a regenerated (or hand-edited) table that drifted from this interpreter fails.
+  Ref rows = callPy(
+      "import dis\n"
+      "def rows():\n"
+      "    return [(op in dis.hasjrel, dis._is_backward_jump(op)) for op in range(256)]\n",
+      "rows", Ref::steal(PyTuple_New(0)).get());
+  REQUIRE(PyList_GET_SIZE(rows.get()) == 256);
+  for (int op = 0; op < 256; op++) {
+    INFO("opcode " << op << " " << specialize::opcodeName(op));
+    PyObject* row = PyList_GET_ITEM(rows.get(), op);
+    bool jumps = PyTuple_GET_ITEM(row, 0) == Py_True, backward = PyTuple_GET_ITEM(row, 1) == Py_True;
+    CHECK(specialize::isBackwardJump(op) == (jumps && backward));
+    CHECK(specialize::isForwardJump(op) == (jumps && !backward));
+    // Unconditional jumps (compile.c's IS_UNCONDITIONAL_JUMP_OPCODE) and scope exits end a block.
+    std::string name = specialize::opcodeName(op);
+    bool unconditional = name == "JUMP_FORWARD" || name == "JUMP_BACKWARD" || name == "JUMP_BACKWARD_NO_INTERRUPT";
+    CHECK(specialize::isConditionalJump(op) == (jumps && !unconditional));
+    CHECK(specialize::isTerminator(op) ==
+          (unconditional || name == "RETURN_VALUE" || name == "RAISE_VARARGS" || name == "RERAISE"));
+  }
+}
+
 TEST_CASE("decode matches dis for forward backward and conditional jumps", "[specialize]") {
   const char* src = R"(
 def f(a, b):

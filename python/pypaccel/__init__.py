@@ -249,6 +249,8 @@ def exclude(func, /):
 def stats(file=None):
     """What this process compiled, loaded from the cache, and why code left or never entered native code.
 
-    {"totals": {...}, "functions": [{"file", "qualname", "firstlineno", "state", "exits", "fallbacks", ...}]}
+    {"totals": {...}, "refusals": {name: {"fallbacks", "calls"}},
+     "functions": [{"file", "qualname", "firstlineno", "state", "exits", "fallbacks", ...}]}
+    Each fallback has its refusal's name ("closure-cells", "unsupported-opcode", ...) and its message ("reason").
     With `file` (a code object's co_filename), only that file's functions, and totals over them."""
     return _ext.stats(file)

@@ -1,6 +1,7 @@
 # `python -m pypaccel stats`: what the most recent run recorded in each cache database compiled, loaded, exited.
 # Reads the SQLite files the extension writes, read-only; never imports the extension (see _paths.py for why).
 import os
+import re
 import sys
 
 from . import _paths
@@ -16,6 +17,17 @@ SORT_KEYS = {
     "fallbacks": lambda f: (sum(e["count"] for e in f["fallbacks"]), sum(e["calls"] or 0 for e in f["fallbacks"])),
     "compile_time": lambda f: f["compile_seconds"] or 0,
 }
+
+
+# A fallback's stored reason is "[name] message", name being its row in the extension's csrc/deopt/refusals.def; runs
+# recorded before refusals had names (and a message no row matches) have no prefix.
+_NAMED = re.compile(r"\[([a-z0-9-]+)\] (.*)", re.S)
+
+
+def split_refusal(reason):
+    """(name, message) of a stored fallback reason; name None when it has none."""
+    m = _NAMED.fullmatch(reason or "")
+    return (m.group(1), m.group(2)) if m else (None, reason)
 
 
 class NotACache(Exception):
@@ -96,9 +108,11 @@ def read_database(path, run_id=None):
                     # count: the fallback itself, once per function and run; calls: how many calls it concerned
                     # (a record of its own, "fallback_calls"; an older pypaccel counted the calls here, and had none).
                     # No offset (a refusal) reads -1, as in pypaccel.stats().
+                    name, message = split_refusal(reason)
                     entry["fallbacks"].append({"offset": -1 if offset is None else offset,
-                                               "line": -1 if line is None else line, "reason": reason,
-                                               "count": count, "calls": None})
+                                               "line": -1 if line is None else line, "refusal": name,
+                                               "reason": message, "count": count, "calls": None,
+                                               "stored": reason})
                 elif kind == "fallback_calls":
                     fallback_calls[qualname, firstlineno, offset, line, reason] = count
                 elif kind == "compile_us":
@@ -109,7 +123,7 @@ def read_database(path, run_id=None):
         for (qualname, firstlineno), entry in functions.items():
             for e in entry["fallbacks"]:
                 where = (None if e["offset"] < 0 else e["offset"], None if e["line"] < 0 else e["line"])
-                e["calls"] = fallback_calls.get((qualname, firstlineno, *where, e["reason"]))
+                e["calls"] = fallback_calls.get((qualname, firstlineno, *where, e.pop("stored")))
     finally:
         con.close()
 
@@ -151,13 +165,26 @@ def environment_notes():
     return notes
 
 
+def _refusals(modules):
+    """Fallbacks and their calls per refusal name, as pypaccel.stats()["refusals"] (unnamed ones left out)."""
+    out = {}
+    for module in modules:
+        for f in module["functions"]:
+            for e in f["fallbacks"]:
+                if e.get("refusal"):
+                    n = out.setdefault(e["refusal"], {"fallbacks": 0, "calls": 0})
+                    n["fallbacks"] += e["count"]
+                    n["calls"] += e["calls"] or 0
+    return dict(sorted(out.items()))
+
+
 def _report(modules, notes):
     modules.sort(key=lambda m: (m["module_path"] or m["database"], m["database"]))
     totals = dict.fromkeys(TOTALS, 0)
     for module in modules:
         for key in TOTALS:
             totals[key] += module["totals"][key]
-    return {"totals": totals, "modules": modules, "notes": notes}
+    return {"totals": totals, "refusals": _refusals(modules), "modules": modules, "notes": notes}
 
 
 def collect(paths, warn, run_id=None):
@@ -245,7 +272,8 @@ def _fallback_text(e):
     # count is the fallback itself (1 per function and run; more only for several code objects of one name).
     times = " (compiled in, not reached)" if e["count"] == 0 else "" if e["count"] == 1 else f" x{e['count']}"
     calls = "" if not e.get("calls") else f", {e['calls']} call{'s' if e['calls'] != 1 else ''}"
-    return f"fallback: {e['reason']}{times}{calls}"
+    name = f" [{e['refusal']}]" if e.get("refusal") else ""
+    return f"fallback{name}: {e['reason']}{times}{calls}"
 
 
 def _columns(report):
@@ -310,6 +338,10 @@ def format_human(report, out, sort=None, top=None):
                 _table([(module, f) for f in module["functions"]], columns, out,
                        lambda m, f: f"{f['qualname']}:{f['firstlineno']}")
             out.write("\n")
+    if report.get("refusals"):
+        out.write("fallbacks by refusal: " + ", ".join(
+            f"{name} {n['fallbacks']}" + (f" ({n['calls']} calls)" if n["calls"] else "")
+            for name, n in sorted(report["refusals"].items(), key=lambda kv: (-kv[1]["fallbacks"], kv[0]))) + "\n")
     t = report["totals"]
     calls = f" (in {t['fallback_calls']} calls)" if t["fallback_calls"] else ""
     # This process's own report (run --stats) is by source file: some may have no database.

@@ -235,10 +235,12 @@ def test_fallbacks_count_once_per_function_and_name_their_variables(run_python, 
     by_name = {f["qualname"]: f for f in stats["functions"]}
     (fb,) = by_name["outer.<locals>.inner"]["fallbacks"]
     assert fb["reason"] == "not compiled: uses closure cells or free variables (free 'n', from an enclosing function)"
+    assert fb["refusal"] == "closure-cells"
     assert (fb["count"], fb["calls"]) == (1, 300)
     (fb,) = by_name["outer"]["fallbacks"]
     assert "(cell 'n', used by an inner function)" in fb["reason"] and (fb["count"], fb["calls"]) == (1, 1)
     assert (stats["totals"]["fallbacks"], stats["totals"]["fallback_calls"]) == (2, 301)
+    assert stats["refusals"] == {"closure-cells": {"fallbacks": 2, "calls": 301}}
     # What the database recorded says the same.
     report = json.loads(run_python("-m", "pypaccel", "stats", "--json", script).stdout)
     (module,) = report["modules"]
@@ -246,7 +248,38 @@ def test_fallbacks_count_once_per_function_and_name_their_variables(run_python, 
     for name in ("outer", "outer.<locals>.inner"):
         assert cli[name]["fallbacks"] == by_name[name]["fallbacks"]
     assert (report["totals"]["fallbacks"], report["totals"]["fallback_calls"]) == (2, 301)
+    assert report["refusals"] == stats["refusals"]
     assert module["run"]["argv"] == [str(script)]
+
+
+UNSUPPORTED = """\
+    import json, pypaccel
+    pypaccel.enable(threshold=0)
+    def f(n):
+        t = 0
+        for i in range(n):
+            t += i
+        return {t}  # BUILD_SET: not compiled, an exit in its place
+    for i in range(5):
+        f(10)
+    print(json.dumps(pypaccel.stats(__file__)))
+    """
+
+
+def test_an_instruction_compiled_as_an_exit_is_a_named_refusal(run_python, tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(UNSUPPORTED))
+    result = run_python(script)
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    (f,) = [f for f in stats["functions"] if f["qualname"] == "f"]
+    (fb,) = f["fallbacks"]
+    assert fb["refusal"] == "unsupported-opcode"
+    assert fb["reason"] == f"unsupported opcode BUILD_SET at offset {fb['offset']}, line 7"
+    assert stats["refusals"] == {"unsupported-opcode": {"fallbacks": 1, "calls": 5}}
+    out = run_python("-m", "pypaccel", "stats", script).stdout
+    assert f"fallback [unsupported-opcode]: unsupported opcode BUILD_SET at offset {fb['offset']}, line 7" in out
+    assert "fallbacks by refusal: unsupported-opcode 1 (5 calls)" in out
 
 
 def test_compile_time_per_function(run_python, tmp_path):

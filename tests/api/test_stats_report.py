@@ -78,7 +78,8 @@ def test_json_reports_only_the_most_recent_run(pure, tmp_path):
                           {"offset": 40, "line": 6, "reason": "int overflow", "count": 1}]
     assert by_name["C.g", 10]["loaded"] == 1
     # Recorded without its calls (as before pypaccel kept them in "fallback_calls"): calls unknown.
-    assert by_name["h", 20]["fallbacks"] == [{"offset": -1, "line": -1, "reason": "NYI: bytecode YIELD_VALUE",
+    assert by_name["h", 20]["fallbacks"] == [{"offset": -1, "line": -1, "refusal": None,
+                                              "reason": "NYI: bytecode YIELD_VALUE",
                                               "count": 2, "calls": None}]
     assert by_name["h", 20]["disabled"] == 1
     assert by_name["unused", 30]["specializations"] == 1 and by_name["unused", 30]["native_calls"] == 0
@@ -202,8 +203,9 @@ def test_command_line_entry_point(run_python, tmp_path):
 
 
 def fallback_db(tmp_path, name="mod", run="r", calls=46098):
-    """A run as the extension records it now: each fallback once per function, its calls and compile time apart."""
-    reason = "not compiled: uses closure cells or free variables (free 'n', from an enclosing function)"
+    """A run as the extension records it now: each fallback once per function, named by its refusal, its calls and
+    compile time apart."""
+    reason = "[closure-cells] not compiled: uses closure cells or free variables (free 'n', from an enclosing function)"
     return make_db(
         tmp_path / "__pycache__" / (name + SUFFIX), f"/src/{name}.py", runs=[(run, 300.0)],
         events=[
@@ -230,6 +232,18 @@ def test_fallbacks_are_counted_once_per_function_and_run(pure, tmp_path):
     out = run_stats(pure, tmp_path)[1]
     assert "'n', from an enclosing function), 46098 calls" in out
     assert "1 fallbacks (in 46098 calls)" in out.splitlines()[-1]
+
+
+def test_fallbacks_are_named_and_counted_by_refusal(pure, tmp_path):
+    fallback_db(tmp_path)
+    report = json.loads(run_stats(pure, tmp_path, "--json")[1])
+    (fb,) = [e for f in report["modules"][0]["functions"] for e in f["fallbacks"]]
+    assert fb["refusal"] == "closure-cells"
+    assert fb["reason"] == "not compiled: uses closure cells or free variables (free 'n', from an enclosing function)"
+    assert report["refusals"] == {"closure-cells": {"fallbacks": 1, "calls": 46098}}
+    out = run_stats(pure, tmp_path)[1]
+    assert "fallback [closure-cells]: not compiled: uses closure cells" in out
+    assert "fallbacks by refusal: closure-cells 1 (46098 calls)" in out.splitlines()[-2]
     assert "compile ms" in out and "12.5" in out
 
 

@@ -346,13 +346,13 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
 
 bool handle_PRECALL(Emitter& e, const Instruction& in) {
   size_t n = size_t(in.arg);
-  if (e.stack.size() < n + 2) return e.fail("PRECALL with a short stack");
+  if (e.stack.size() < n + 2) return e.fail(deopt::Refusal::ShortStack, {"PRECALL"});
   return true;
 }
 
 bool handle_CALL(Emitter& e, const Instruction& in) {
   size_t n = size_t(in.arg);
-  if (e.stack.size() < n + 2) return e.fail("CALL with a short stack");
+  if (e.stack.size() < n + 2) return e.fail(deopt::Refusal::ShortStack, {"CALL"});
   StackEntry callable = e.stack[e.stack.size() - n - 1];
   bool plain = e.stack[e.stack.size() - n - 2].type == Type::Null && e.kwnamesConst < 0;
   if (plain && callable.known == reinterpret_cast<PyObject*>(&PyRange_Type) && n >= 1 && n <= 3) {

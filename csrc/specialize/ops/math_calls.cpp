@@ -5,6 +5,8 @@
 #include "specialize/ops/math_calls.h"
 
 #include <cstring>
+#include <optional>
+#include <vector>
 
 #include "deopt/specialization.h"
 
@@ -13,23 +15,6 @@ namespace pypaccel::specialize {
 using deopt::Reason;
 using ir::ExitKind;
 using ir::MathFn;
-
-namespace {
-
-struct OneArg {
-  const char* name;
-  MathFn fn;
-};
-
-// Functions of one float that return a float, computed by libm (or an LLVM intrinsic equal to it).
-const OneArg kFloatFns[] = {{"sqrt", MathFn::Sqrt},   {"exp", MathFn::Exp},     {"log", MathFn::Log},
-                            {"log2", MathFn::Log2},   {"log10", MathFn::Log10}, {"sin", MathFn::Sin},
-                            {"cos", MathFn::Cos},     {"tan", MathFn::Tan},     {"asin", MathFn::Asin},
-                            {"acos", MathFn::Acos},   {"atan", MathFn::Atan},   {"sinh", MathFn::Sinh},
-                            {"cosh", MathFn::Cosh},   {"tanh", MathFn::Tanh},   {"expm1", MathFn::Expm1},
-                            {"log1p", MathFn::Log1p}};
-
-}  // namespace
 
 bool loadModuleFunction(Emitter& e, const Instruction& in) {
   const StackEntry& owner = e.stack.back();
@@ -73,41 +58,38 @@ bool callModuleFunction(Emitter& e, const StackEntry& callable, size_t n) {
   Type rtype = Type::Void;
   // A number argument is converted as the math module converts it (PyFloat_AsDouble: an int correctly rounded).
   auto flt = [&](size_t i) { return e.asFloat(args[i], false, -1); };
-  if (n == 1) {
-    for (const OneArg& f : kFloatFns) {
-      if (!is(f.name)) continue;
-      int ex = f.fn == MathFn::Sqrt || f.fn >= MathFn::Exp
-                   ? e.makeExit(ExitKind::Reexec, Reason::MathDomain, std::string("math.") + name)
-                   : -1;
-      result = e.emit(Op::FloatMath, Type::Float, {flt(0)}, int64_t(f.fn), ex);
-      rtype = Type::Float;
-    }
-    if (rtype == Type::Void) {
-      bool isFloat = args[0].type == Type::Float;
-      if (is("fabs")) {
-        result = e.emit(Op::FloatAbs, Type::Float, {flt(0)});
-        rtype = Type::Float;
-      } else if (is("floor") || is("ceil") || is("trunc")) {
-        // An int (or bool) comes back as the int it is; a float as the int of its floor/ceil/truncation, which
-        // CPython raises for (inf, nan) or makes a big int of (|x| >= 2**63): exit then.
-        if (isFloat) {
-          int x = args[0].v[0];
-          if (!is("trunc")) x = e.emit(Op::FloatMath, Type::Float, {x}, int64_t(is("floor") ? MathFn::Floor : MathFn::Ceil));
-          int ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, std::string("math.") + name);
-          result = e.emit(Op::FloatToInt, Type::Int, {x}, 0, ex);
-        } else {
-          result = e.asInt(args[0]);
-        }
-        rtype = Type::Int;
-      } else if (is("isnan") || is("isinf") || is("isfinite")) {
-        int64_t which = is("isnan") ? 0 : is("isinf") ? 1 : 2;
-        result = e.emit(Op::FloatClass, Type::Bool, {flt(0)}, which);
-        rtype = Type::Bool;
-      }
-    }
-  } else if (n == 2 && is("copysign")) {
-    result = e.emit(Op::FloatMath, Type::Float, {flt(0), flt(1)}, int64_t(MathFn::Copysign));
+  std::optional<MathFn> math = ir::mathFnCalled(name, int(n));
+  if (math && !ir::mathFnRow(*math).intResult) {
+    // A float of floats, computed by libm (or an LLVM intrinsic equal to it).
+    int ex = ir::mathFnRow(*math).domainExit
+                 ? e.makeExit(ExitKind::Reexec, Reason::MathDomain, std::string("math.") + name)
+                 : -1;
+    std::vector<int> xs;
+    for (size_t i = 0; i < n; i++) xs.push_back(flt(i));
+    result = e.emit(Op::FloatMath, Type::Float, xs, int64_t(*math), ex);
     rtype = Type::Float;
+  } else if (n == 1) {
+    bool isFloat = args[0].type == Type::Float;
+    if (is("fabs")) {
+      result = e.emit(Op::FloatAbs, Type::Float, {flt(0)});
+      rtype = Type::Float;
+    } else if (math || is("trunc")) {
+      // An int (or bool) comes back as the int it is; a float as the int of its floor/ceil/truncation, which
+      // CPython raises for (inf, nan) or makes a big int of (|x| >= 2**63): exit then.
+      if (isFloat) {
+        int x = args[0].v[0];
+        if (math) x = e.emit(Op::FloatMath, Type::Float, {x}, int64_t(*math));
+        int ex = e.makeExit(ExitKind::Reexec, Reason::IntOverflow, std::string("math.") + name);
+        result = e.emit(Op::FloatToInt, Type::Int, {x}, 0, ex);
+      } else {
+        result = e.asInt(args[0]);
+      }
+      rtype = Type::Int;
+    } else if (is("isnan") || is("isinf") || is("isfinite")) {
+      int64_t which = is("isnan") ? 0 : is("isinf") ? 1 : 2;
+      result = e.emit(Op::FloatClass, Type::Bool, {flt(0)}, which);
+      rtype = Type::Bool;
+    }
   }
   if (rtype == Type::Void) return false;
   StackEntry fn = callable;

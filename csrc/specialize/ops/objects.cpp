@@ -146,7 +146,7 @@ bool handle_MAKE_FUNCTION(Emitter& e, const Instruction& in) {
   // TOS is the code object; below it, for each flag, in this order: closure, annotations, kwdefaults, defaults.
   int flags = in.arg & 0x0f;
   size_t n = 1 + __builtin_popcount(unsigned(flags));
-  if (e.stack.size() < n) return e.fail("MAKE_FUNCTION with a short stack");
+  if (e.stack.size() < n) return e.fail(deopt::Refusal::ShortStack, {"MAKE_FUNCTION"});
   for (size_t i = e.stack.size() - n; i < e.stack.size(); i++)
     if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "MAKE_FUNCTION of a virtual value");
   std::vector<int> items;
