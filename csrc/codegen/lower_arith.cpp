@@ -247,9 +247,12 @@ void Lowerer::lower<Op::FloatMath>(const ir::Instr& in) {
 template <>
 void Lowerer::lower<Op::FloatClass>(const ir::Instr& in) {
   llvm::Value* x = val(in.args[0]);
-  llvm::Value* absX = b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64}), {x});
+  llvm::Value* absX =
+      b.CreateCall(llvm::Intrinsic::getDeclaration(func->getParent(), llvm::Intrinsic::fabs, {f64}), {x});
   llvm::Value* inf = llvm::ConstantFP::getInfinity(f64);
-  llvm::Value* r = in.imm == 0 ? b.CreateFCmpUNO(x, x) : in.imm == 1 ? b.CreateFCmpOEQ(absX, inf) : b.CreateFCmpOLT(absX, inf);
+  llvm::Value* r = in.imm == 0   ? b.CreateFCmpUNO(x, x)
+                   : in.imm == 1 ? b.CreateFCmpOEQ(absX, inf)
+                                 : b.CreateFCmpOLT(absX, inf);
   def(in.id, r);
 }
 

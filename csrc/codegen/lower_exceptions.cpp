@@ -31,8 +31,9 @@ void Lowerer::lower<Op::PopExcept>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::CheckExcMatch>(const ir::Instr& in) {
-  llvm::Value* r = call(runtime::Helper::pypa_rt_check_exc_match, {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))});
-  guard(b.CreateICmpSLT(r, b.getInt32(0)), in.exit);
+  llvm::Value* unit = b.getInt32(exitUnit(in.exit));
+  llvm::Value* r = callChecked(runtime::Helper::pypa_rt_check_exc_match,
+                               {ctxArg(), val(in.args[0]), val(in.args[1]), unit}, in.exit);
   def(in.id, b.CreateICmpSGT(r, b.getInt32(0)));
 }
 
@@ -45,17 +46,16 @@ void Lowerer::lower<Op::RaiseObj>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::WithMethod>(const ir::Instr& in) {
-  llvm::Value* m =
-      call(runtime::Helper::pypa_rt_with_method, {ctxArg(), val(in.args[0]), b.getInt32(int32_t(in.imm)), b.getInt32(exitUnit(in.exit))});
-  guard(b.CreateIsNull(m), in.exit);
-  def(in.id, m);
+  llvm::Value* unit = b.getInt32(exitUnit(in.exit));
+  def(in.id, callChecked(runtime::Helper::pypa_rt_with_method,
+                         {ctxArg(), val(in.args[0]), b.getInt32(int32_t(in.imm)), unit}, in.exit));
 }
 
 template <>
 void Lowerer::lower<Op::WithExit>(const ir::Instr& in) {
-  llvm::Value* r = call(runtime::Helper::pypa_rt_with_exit, {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))});
-  guard(b.CreateIsNull(r), in.exit);
-  def(in.id, r);
+  llvm::Value* unit = b.getInt32(exitUnit(in.exit));
+  def(in.id,
+      callChecked(runtime::Helper::pypa_rt_with_exit, {ctxArg(), val(in.args[0]), val(in.args[1]), unit}, in.exit));
 }
 
 template <>

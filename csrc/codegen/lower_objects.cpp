@@ -63,7 +63,8 @@ void Lowerer::lower<Op::BuildConstKeyMap>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::MakeFunction>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_make_function, {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.imm))}, in.exit));
+  llvm::Value* flags = b.getInt32(int32_t(in.imm));
+  def(in.id, callChecked(Helper::pypa_rt_make_function, {ctxArg(), valueArray(argValues(in)), flags}, in.exit));
 }
 
 template <>
@@ -103,7 +104,8 @@ void Lowerer::lower<Op::SetItem>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::GetIter>(const ir::Instr& in) {
-  def(in.id, callChecked(Helper::pypa_rt_get_iter, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit));
+  llvm::Value* unit = b.getInt32(exitUnit(in.exit));
+  def(in.id, callChecked(Helper::pypa_rt_get_iter, {ctxArg(), val(in.args[0]), unit}, in.exit));
 }
 
 template <>
