@@ -523,7 +523,8 @@ def describe_sites(sites, kind):
                      else f"x{e['count']}")
         else:
             label, count = reason, f"x{e['count']}"
-        line = f":{e['line']}" if e["line"] is not None and e["line"] >= 0 else ""
+        has_line = e["line"] is not None and e["line"] >= 0 and f"line {e['line']}" not in reason
+        line = f":{e['line']}" if has_line else ""
         cells.append(f"`{e['function']}{line}` {label} ({count})")
     more = f"; +{len(sites) - TOP_REASONS} more" if len(sites) > TOP_REASONS else ""
     return "; ".join(cells) + more
@@ -583,11 +584,14 @@ def markdown(results):
         t = st["totals"]
         fs = k["fill_run_stats"]
         ft = fs["totals"]
+        # The fill run's fallbacks are often the warm run's own: say so rather than repeat them.
+        fill_fallbacks = ("same as warm" if fs["fallbacks"] and fs["fallbacks"] == st["fallbacks"]
+                          else describe_sites(fs["fallbacks"], "fallback"))
         lines.append(f"| {name} | {t['loaded']} | {t['native_calls']} | {t['exits']} | {t['fallbacks']} "
                      f"({t['fallback_calls']}) | {describe_sites(st['exits'], 'exit')} "
                      f"| {describe_sites(st['fallbacks'], 'fallback')} "
                      f"| {ft['compiled']}, {ft['exits']}, {ft['disabled']} | {describe_sites(fs['exits'], 'exit')}; "
-                     f"{describe_sites(fs['fallbacks'], 'fallback')} |")
+                     f"{fill_fallbacks} |")
     if results["warnings"]:
         lines += ["", "Warnings:"] + [f"- {w}" for w in results["warnings"]]
     return "\n".join(lines) + "\n"
