@@ -229,10 +229,14 @@ def cache_stats(python, env, cache_dir, timeout):
     return json.loads(out)
 
 
-def module_report(report, source):
+def module_report(report, source, required=True):
+    """The kernel's own module in `report`; None (unless required) when it has no database: everything in it was
+    declined without anything stored (code left to the interpreter as unprofitable, say)."""
     for module in report["modules"]:
         if module.get("module_path") == source:
             return module
+    if not required:
+        return None
     raise BenchError(f"pypaccel stats found no cache database for {source} (modules: "
                      f"{[m.get('module_path') for m in report['modules']]})")
 
@@ -241,7 +245,12 @@ def stats_summary(report, source):
     """What `pypaccel stats` shows for the kernel's own module in the run `report` is about: its counters, and its
     exits and fallbacks by site, most frequent first (what keeps the kernel slow). Other modules (threading's
     shutdown, say) only in the totals over all modules."""
-    module = module_report(report, source)
+    module = module_report(report, source, required=False)
+    if module is None:
+        # Its counters are not on record (nothing was stored for it): zeros, and the note says why.
+        return {"run_id": None, "totals": {k: 0 for k in report["totals"]}, "exits": [], "fallbacks": [],
+                "disabled": [], "functions": {}, "all_modules_totals": report["totals"],
+                "note": "no database: nothing compiled or stored (declined code is not stored)"}
     exits, fallbacks, disabled = [], [], []
     for f in module["functions"]:
         where = f"{f['qualname']}"
@@ -373,7 +382,8 @@ def prepare_kernel(name, python, env, scratch, timeout, warnings):
     # Warm runs until one compiles nothing: a run that still compiled (something learned by the previous one)
     # counts as one more fill run.
     for fill_runs in range(1, MAX_FILL_RUNS + 1):
-        previous_run_id = module_report(filled, source)["run"]["run_id"]
+        previous = module_report(filled, source, required=False)
+        previous_run_id = (previous["run"] or {}).get("run_id") if previous else None
         out, err, t_warm = run(pypaccel_cmd, warm_env, timeout, f"{name}: pypaccel, warm cache", cwd=scratch)
         check_output(f"{name}: pypaccel with a warm cache", out, expected)
         note_stderr("warm", err)
@@ -397,7 +407,7 @@ def prepare_kernel(name, python, env, scratch, timeout, warnings):
     return {
         "name": name, "source": source, "args": args, "output": expected.decode("utf-8", "replace"),
         "warm_dir": warm_dir, "stored": stored_specializations(filled), "expect_loaded": expect_loaded,
-        "last_checked_run_id": module_report(warm_report, source)["run"]["run_id"], "warm_stats": warm_stats,
+        "last_checked_run_id": warm_stats["run_id"], "warm_stats": warm_stats,
         "fill_stats": fill_stats,
         "fill_totals": fill_totals, "fill_runs": fill_runs, "compile_s_recorded": recorded_compile_seconds(filled),
         "commands": {
@@ -412,7 +422,10 @@ def warm_problem(report, source, previous_run_id, stored_before, expect_loaded=T
     """Why `report` (stats of a warm cache) does not show a warm process, or None if it does (with nothing to
     load when the fill run compiled nothing: `expect_loaded` False)."""
     totals = report["totals"]
-    run_record = module_report(report, source)["run"]
+    module = module_report(report, source, required=False)
+    if module is None and not expect_loaded and totals["compiled"] == 0:
+        return None  # nothing to store, nothing stored: no database, and nothing to check in one
+    run_record = module["run"] if module else None
     if run_record is None or run_record["run_id"] == previous_run_id:
         return "the warm process left no run record in the cache (is the cache read-only?)"
     if totals["compiled"] != 0:

@@ -3,7 +3,8 @@
 
 Runs each CPython 3.11 `Lib/test` module listed in scripts/cpython_tests.txt (or given with --modules) in its own
 process, once plainly and once with the whole process accelerated and every eligible function compiled at its
-first call (`python -m pypaccel run`, PYPACCEL_THRESHOLD=0), then compares the outcome of every test case.
+first call (`python -m pypaccel run`, PYPACCEL_THRESHOLD=0, PYPACCEL_COMPILE_ALL=1), then compares the outcome of
+every test case.
 Optional extra modes: --warm (accelerated again, loading from the cache the accelerated run filled) and --stress
 (accelerated with PYPACCEL_STRESS_EXITS=1). The bar is zero new failures: the exit status is 0 only when no test
 that passes (or is skipped, or is an expected failure) in the plain run fails, errors, succeeds unexpectedly or
@@ -278,7 +279,8 @@ class Runner:
         self.lock = threading.Lock()
         self.base_env = dict(os.environ)
         self.base_env.pop("PYTHONDONTWRITEBYTECODE", None)  # it makes pypaccel's caches read-only
-        for name in ("PYPACCEL_THRESHOLD", "PYPACCEL_STRESS_EXITS", "PYPACCEL_CACHE_DIR", "PYPACCEL_DISABLE"):
+        for name in ("PYPACCEL_THRESHOLD", "PYPACCEL_STRESS_EXITS", "PYPACCEL_CACHE_DIR", "PYPACCEL_DISABLE",
+                     "PYPACCEL_COMPILE_ALL"):
             self.base_env.pop(name, None)
 
     def log(self, msg):
@@ -294,6 +296,7 @@ class Runner:
                     del env[name]
             return env
         env["PYPACCEL_THRESHOLD"] = str(self.args.threshold)
+        env["PYPACCEL_COMPILE_ALL"] = "1"  # an oracle for compiled code: compile what can be, profitable or not
         env["PYPACCEL_CACHE_DIR"] = cache_dir
         if mode == "stress":
             env["PYPACCEL_STRESS_EXITS"] = "1"

@@ -17,10 +17,10 @@ echo "== pytest =="
 "$PYTHON" -m pytest -q -p no:cacheprovider tests
 
 echo "== pytest, whole process accelerated, compile everything at first call =="
-PYPACCEL_TEST_ENABLE=1 PYPACCEL_THRESHOLD=0 "$PYTHON" -m pytest -q -p no:cacheprovider tests
+PYPACCEL_TEST_ENABLE=1 PYPACCEL_THRESHOLD=0 PYPACCEL_COMPILE_ALL=1 "$PYTHON" -m pytest -q -p no:cacheprovider tests
 
 echo "== pytest, every guard fails once (exit paths) =="
-PYPACCEL_TEST_ENABLE=1 PYPACCEL_THRESHOLD=0 PYPACCEL_STRESS_EXITS=1 "$PYTHON" -m pytest -q -p no:cacheprovider tests
+PYPACCEL_TEST_ENABLE=1 PYPACCEL_THRESHOLD=0 PYPACCEL_COMPILE_ALL=1 PYPACCEL_STRESS_EXITS=1 "$PYTHON" -m pytest -q -p no:cacheprovider tests
 
 echo "== CPython's own Lib/test [core] modules, plain vs accelerated (docs/cpython-tests.md) =="
 PYTHON="$PYTHON" CPT_OUT=${CPT_OUT:-$(mktemp -d)/cpython-tests} ./scripts/cpython_tests_ci.sh

@@ -29,6 +29,7 @@ hook::Config configFrom(const py::dict& d) {
   hook::Config c = hook::config();
   if (d.contains("threshold")) c.threshold = d["threshold"].cast<int>();
   if (d.contains("stress_exits")) c.stressExits = d["stress_exits"].cast<bool>();
+  if (d.contains("compile_all")) c.compileAll = d["compile_all"].cast<bool>();
   if (d.contains("opt_level")) c.optLevel = d["opt_level"].cast<int>();
   if (d.contains("cpu")) c.cpu = d["cpu"].is_none() ? std::string() : d["cpu"].cast<std::string>();
   if (d.contains("db_path_for"))
@@ -190,7 +191,7 @@ PYBIND11_MODULE(_pypaccel, m) {
   gStarted = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 
   m.def("configure", [](py::dict config) { hook::configure(configFrom(config)); },
-        "Sets the configuration (threshold, stress_exits, opt_level, cpu, db_path_for, cache_warning, cache_journal) "
+        "Sets the configuration (threshold, stress_exits, compile_all, opt_level, cpu, db_path_for, cache_warning, cache_journal) "
         "without enabling.");
   m.def("enable", [](py::dict config) {
     hook::configure(configFrom(config));

@@ -256,7 +256,7 @@ llvm::Value* Lowerer::slotAddr(int64_t slot) {
 void Lowerer::lowerInstr(const ir::Instr& in) {
   using LowerFn = void (Lowerer::*)(const ir::Instr&);
   static const LowerFn kLowerings[] = {
-#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) &Lowerer::lower<Op::lowering>,
+#define IROP(name, kind, imm, result, args, exits, python, raises, work, lowering) &Lowerer::lower<Op::lowering>,
 #include "ir/ir_ops.def"
 #undef IROP
   };

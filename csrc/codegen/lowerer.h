@@ -123,7 +123,7 @@ class Lowerer {
   std::vector<llvm::BasicBlock*>& blocks() { return blocks_; }
 };
 
-#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) \
+#define IROP(name, kind, imm, result, args, exits, python, raises, work, lowering) \
   template <>                                                              \
   void Lowerer::lower<ir::Op::name>(const ir::Instr& in);
 #include "ir/ir_ops.def"

@@ -17,6 +17,7 @@
 #include "hook/hook.h"
 #include "jit/engine.h"
 #include "specialize/builder.h"
+#include "specialize/profitability.h"
 #include "support/bail.h"
 
 namespace pypaccel::hook {
@@ -126,8 +127,11 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       st.fallback("not called directly: " + reason);
       return nullptr;
     }
-    // Too many signatures is not this signature's doing: the next run may compile it.
-    bool ours = deopt::refusalOf(reason) != deopt::Refusal::TooManySignatures;
+    // Too many signatures is not this signature's doing: the next run may compile it. Nor is an unprofitable one
+    // stored: the decision is cheap to make again, and storing it would give every module whose code merely ran a
+    // database.
+    std::optional<deopt::Refusal> refusal = deopt::refusalOf(reason);
+    bool ours = refusal != deopt::Refusal::TooManySignatures && refusal != deopt::Refusal::Unprofitable;
     st.failedSignatures[sig] = profile::Interpreted{reason, ours ? "failed" : "", reason};
     st.fallback(reason);
     return nullptr;
@@ -190,6 +194,11 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   if (direct) {
     std::string impure = whyNotDirect(*fn);
     if (!impure.empty()) return fail(impure);
+  } else if (why != CompileWhy::Forced && !config().compileAll) {
+    // Not for @specialize (the user asked for native code) nor for a direct entry (called without the hook, and
+    // made only of native operations).
+    std::string unprofitable = specialize::whyUnprofitable(*fn);
+    if (!unprofitable.empty()) return fail(unprofitable);
   }
   if (why == CompileWhy::Loops && !anyLoopReached(*fn, *bc)) {
     // The loops are behind something the compiler cannot do yet: not worth compiling at the first call.

@@ -16,6 +16,9 @@ namespace pypaccel::hook {
 struct Config {
   int threshold = 200;     // calls before a loop-free function is compiled; 0 = at the first call
   bool stressExits = false;
+  // PYPACCEL_COMPILE_ALL: compile what the compiler can even where it judges native code no faster than the
+  // interpreter (specialize/profitability.h): for testing the compiler on everything, and for measuring.
+  bool compileAll = false;
   int optLevel = 2;
   std::string cpu;
   support::Ref dbPathFor;  // callable filename -> (path, writable[, warning]) | None

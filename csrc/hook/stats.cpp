@@ -119,8 +119,11 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
     auto evs = eventsOf(*st);
     if (evs.empty()) continue;
     // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
-    // news); code that was only ever ineligible (generators, ...) does not create one.
-    bool worthy = st->never.empty() && (st->compiled || st->loaded || !st->failedSignatures.empty());
+    // news); code that was only ever ineligible (generators, ...) or declined for what is not stored (an
+    // unprofitable signature, one too many) does not create one.
+    bool declinedForGood = false;
+    for (const auto& [sig, why] : st->failedSignatures) declinedForGood |= !why.state.empty();
+    bool worthy = st->never.empty() && (st->compiled || st->loaded || declinedForGood);
     bool excluded = st->never == profile::kExcludedReason || st->never == profile::kExcludedByListReason;
     out.push_back({st->filename, st->qualname, st->firstlineno, st->callCount(), worthy, excluded, std::move(evs), {}, {}});
     if (!build.empty() && st->never.empty() && !st->codeHash.empty()) {

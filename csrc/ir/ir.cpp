@@ -18,6 +18,7 @@ struct OpInfo {
   int exits;
   RunsPython python;
   bool raises;
+  OpWork work;
 };
 #define PYPA_ARG_MIN(lo, hi) lo
 #define PYPA_ARG_MAX(lo, hi) hi
@@ -25,9 +26,9 @@ constexpr int Any = kAnyType;
 using enum Type;
 constexpr bool Yes = true, No = false;
 const OpInfo kOpInfo[] = {
-#define IROP(name, kind, imm, result, args, exits, python, raises, lowering)                                     \
+#define IROP(name, kind, imm, result, args, exits, python, raises, work, lowering)                               \
   {#name, OpKind::kind, ImmKind::imm, int(result), PYPA_ARG_MIN args, PYPA_ARG_MAX args, exits, RunsPython::python, \
-   raises},
+   raises, OpWork::work},
 #include "ir/ir_ops.def"
 #undef IROP
 };
@@ -42,6 +43,7 @@ const char* opName(Op op) { return info(op).name; }
 ImmKind opImm(Op op) { return info(op).imm; }
 RunsPython opRunsPython(Op op) { return info(op).python; }
 bool opRaises(Op op) { return info(op).raises; }
+OpWork opWork(Op op) { return info(op).work; }
 
 bool opFromName(const std::string& name, Op* out) {
   for (int i = 0; i < kOps; i++) {

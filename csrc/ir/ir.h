@@ -13,12 +13,12 @@
 namespace pypaccel::ir {
 
 enum class Op : uint8_t {
-#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) name,
+#define IROP(name, kind, imm, result, args, exits, python, raises, work, lowering) name,
 #include "ir/ir_ops.def"
 #undef IROP
 };
 inline constexpr int kOps = 0
-#define IROP(name, kind, imm, result, args, exits, python, raises, lowering) +1
+#define IROP(name, kind, imm, result, args, exits, python, raises, work, lowering) +1
 #include "ir/ir_ops.def"
 #undef IROP
     ;
@@ -27,12 +27,14 @@ inline constexpr int kOps = 0
 enum class OpKind : uint8_t { Pure, Guard, Effect, Term };
 enum class ImmKind : uint8_t { None, Int, Float, Var };
 enum class RunsPython : uint8_t { No, Yes, Frame };
+enum class OpWork : uint8_t { None, Native, Generic };
 OpKind opKind(Op op);
 const char* opName(Op op);
 bool opFromName(const std::string& name, Op* out);
 ImmKind opImm(Op op);
 RunsPython opRunsPython(Op op);
 bool opRaises(Op op);
+OpWork opWork(Op op);
 
 // Value types. Int is an exact int that fits in i64, Float a float, Bool a bool; Obj an owned (or, where said,
 // borrowed) PyObject*. Null is CPython's NULL stack marker. Range/RangeIter are virtual range objects made of three

@@ -66,12 +66,13 @@ def _check_cache():
         _ext.note(problem)
 
 
-def _config(threshold, stress_exits, opt_level, cpu):
+def _config(threshold, stress_exits, opt_level, cpu, compile_all=None):
     # Explicit arguments beat environment variables, which beat the defaults.
     _check_cache()
     return {
         "threshold": _env_int("PYPACCEL_THRESHOLD", 200, 0, 2**31 - 1) if threshold is None else int(threshold),
         "stress_exits": _env_flag("PYPACCEL_STRESS_EXITS") if stress_exits is None else bool(stress_exits),
+        "compile_all": _env_flag("PYPACCEL_COMPILE_ALL") if compile_all is None else bool(compile_all),
         "opt_level": _env_int("PYPACCEL_OPT", 2, 0, 3) if opt_level is None else int(opt_level),
         "cpu": (os.environ.get("PYPACCEL_CPU") or None) if cpu is None else cpu,
         "db_path_for": _paths.db_path_for,
@@ -201,11 +202,13 @@ _ext.exclude(_watch_program_end)
 _ext.exclude(_program_ending)
 
 
-def enable(*, threshold=None, stress_exits=None, opt_level=None, cpu=None):
+def enable(*, threshold=None, stress_exits=None, opt_level=None, cpu=None, compile_all=None):
     """Compile hot functions of this process from now on. No-op when PYPACCEL_DISABLE is set.
 
     Unset arguments come from PYPACCEL_THRESHOLD (calls before compiling; 0 = at first call, default 200),
-    PYPACCEL_STRESS_EXITS, PYPACCEL_OPT (0..3, default 2) and PYPACCEL_CPU (default: the best x86-64 level this machine supports; 'native' for its exact CPU)."""
+    PYPACCEL_STRESS_EXITS, PYPACCEL_OPT (0..3, default 2), PYPACCEL_CPU (default: the best x86-64 level this machine supports;
+    'native' for its exact CPU) and PYPACCEL_COMPILE_ALL (compile even code whose native form would do mostly generic
+    work, which is otherwise left to the interpreter)."""
     if _kill_switch():
         return
     if opt_level is not None and not 0 <= int(opt_level) <= 3:
@@ -213,7 +216,7 @@ def enable(*, threshold=None, stress_exits=None, opt_level=None, cpu=None):
     if threshold is not None and int(threshold) < 0:
         raise ValueError(f"threshold must be >= 0, got {threshold!r}")
     _register_flush()
-    _ext.enable(_config(threshold, stress_exits, opt_level, cpu))
+    _ext.enable(_config(threshold, stress_exits, opt_level, cpu, compile_all))
     _watch_program_end()
 
 

@@ -16,6 +16,7 @@ ENVIRONMENT = (
     ("PYPACCEL_CPU", "CPU to compile for: native, or an LLVM x86-64 name (default: best level of this host)"),
     ("PYPACCEL_OPT", "LLVM optimization level 0..3 (default 2; 0 helps isolate a miscompile)"),
     ("PYPACCEL_STRESS_EXITS", "any value but empty or 0: every guard fails once (tests exit paths)"),
+    ("PYPACCEL_COMPILE_ALL", "any value but empty or 0: compile even code judged no faster native (testing, measuring)"),
     ("PYPACCEL_EXCLUDE", "file of FILE:FIRSTLINENO:QUALNAME lines: functions kept interpreted"),
     ("PYPACCEL_NATIVE_LOG", "file to which each process appends the functions that ran natively (bisect)"),
     ("PYPACCEL_DUMP_IR", "directory to write each compiled module's LLVM IR to (development)"),

@@ -1,0 +1,43 @@
+// The profitability rule (specialize/profitability.h): work is counted by ir_ops.def's Work column, an operation in
+// a loop many times over, and code whose generic work outweighs its native work is declined with its refusal.
+#include <catch2/catch.hpp>
+
+#include "deopt/refusals.h"
+#include "specialize/profitability.h"
+#include "test_support.h"
+
+using namespace pypaccel;
+using namespace pypaccel::testing;
+
+TEST_CASE("work is weighed by loop depth", "[specialize][profitability]") {
+  auto flat = tryBuild("def f(a, b):\n    return a.x + b\n", "oo");
+  REQUIRE(flat->fn);
+  specialize::WorkCount w = specialize::countWork(*flat->fn);
+  CHECK(w.native == 0);
+  CHECK(w.generic == 2);  // GetAttr, ObjBin
+  auto loop = tryBuild("def f(a, n):\n    t = 0\n    for i in range(n):\n        t = t + a.x\n    return t\n", "oi");
+  REQUIRE(loop->fn);
+  specialize::WorkCount l = specialize::countWork(*loop->fn);
+  CHECK(l.generic >= 16);  // GetAttr and ObjBin in the loop: 8 each
+  auto nested = tryBuild("def f(n):\n    t = 0\n    for i in range(n):\n        for j in range(n):\n"
+                         "            t = t + i * j\n    return t\n",
+                         "i");
+  REQUIRE(nested->fn);
+  specialize::WorkCount n = specialize::countWork(*nested->fn);
+  CHECK(n.generic == 0);
+  CHECK(n.native >= 64 * 2);  // the inner body's multiply and add, 64 each
+}
+
+TEST_CASE("generic code is declined with a named refusal, numeric code is not", "[specialize][profitability]") {
+  auto generic = tryBuild("def f(p, n):\n    t = 0\n    while p is not None:\n        t = p.step(t)\n"
+                          "        p = p.next\n    return t\n",
+                          "oi");
+  REQUIRE(generic->fn);
+  std::string why = specialize::whyUnprofitable(*generic->fn);
+  CHECK(deopt::refusalOf(why) == deopt::Refusal::Unprofitable);
+  CHECK(why.find("GetAttr") != std::string::npos);
+  auto numeric = tryBuild("def f(n):\n    s = 0.0\n    for i in range(n):\n        s += i * 0.5\n    return str(s)\n",
+                          "i");
+  REQUIRE(numeric->fn);
+  CHECK(specialize::whyUnprofitable(*numeric->fn) == "");
+}

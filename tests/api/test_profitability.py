@@ -1,0 +1,121 @@
+# The profitability rule (csrc/specialize/profitability.cpp): under enable(), code whose native form would do
+# mostly generic work (calls of the C API the interpreter makes too) stays interpreted, named `unprofitable` in
+# stats; numeric code still compiles; @specialize and PYPACCEL_COMPILE_ALL compile it anyway; the decision is not
+# stored (a module whose code was only declined gets no database).
+import json
+import textwrap
+
+import pytest
+
+pytest.importorskip("pypaccel", reason="the pypaccel extension is not built")
+
+PROGRAM = """
+import json, sys, pypaccel
+ENABLE
+
+class Node:
+    def __init__(self, v, nxt):
+        self.v = v
+        self.next = nxt
+
+    def step(self, t):                 # attributes and generic arithmetic only
+        self.v += 1
+        return t + self.v
+
+def walk(head, n):                     # a loop of attribute loads and method calls
+    total = 0
+    for _ in range(n):
+        node = head
+        while node is not None:
+            total = node.step(total)
+            node = node.next
+    return total
+
+def numeric(n):                        # a native loop, and one generic call outside it
+    s = 0.0
+    for i in range(n):
+        s += i * 0.5
+    return str(s)
+
+head = None
+for k in range(5):
+    head = Node(k, head)
+r = [walk(head, 50), numeric(1000)]
+fs = {f["qualname"]: f for f in pypaccel.stats()["functions"] if f["file"] == __file__}
+funcs = {q: {"compiled": f["compiled"], "loaded": f["loaded"], "refusals": [x.get("refusal") for x in f["fallbacks"]],
+             "reasons": [x["reason"] for x in f["fallbacks"]]} for q, f in fs.items()}
+print(json.dumps({"r": r, "funcs": funcs, "refusals": pypaccel.stats()["refusals"]}))
+"""
+
+
+def run(run_python, tmp_path, enable, env=None):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent(PROGRAM).replace("ENABLE", enable))
+    r = run_python(script, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout.splitlines()[-1])
+
+
+def plain_result(run_python, tmp_path):
+    return run(run_python, tmp_path, "pass")["r"]
+
+
+def test_generic_code_stays_interpreted_and_stats_say_why(run_python, tmp_path):
+    out = run(run_python, tmp_path, "pypaccel.enable(threshold=0)")
+    assert out["r"] == plain_result(run_python, tmp_path)
+    funcs = out["funcs"]
+    for name in ("walk", "Node.step"):
+        assert funcs[name]["compiled"] == 0, funcs
+        assert funcs[name]["refusals"] == ["unprofitable"], funcs
+    (why,) = funcs["walk"]["reasons"]
+    assert why.startswith("not worth compiling: mostly generic work") and "GetAttr" in why, why
+    assert funcs["numeric"]["compiled"] == 1 and funcs["numeric"]["refusals"] == [], funcs
+    assert out["refusals"]["unprofitable"]["fallbacks"] >= 2
+
+
+def test_compile_all_compiles_it_anyway(run_python, tmp_path):
+    for enable, env in (("pypaccel.enable(threshold=0, compile_all=True)", None),
+                        ("pypaccel.enable(threshold=0)", {"PYPACCEL_COMPILE_ALL": "1"})):
+        out = run(run_python, tmp_path, enable, env)
+        assert out["r"] == plain_result(run_python, tmp_path)
+        native = {q: f["compiled"] + f["loaded"] for q, f in out["funcs"].items()}  # the second run loads the first's
+        assert native["walk"] == 1 and native["Node.step"] == 1, out["funcs"]
+        assert "unprofitable" not in out["refusals"]
+
+
+def test_specialize_compiles_what_the_user_asked_for(run_python, tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(textwrap.dedent("""
+        import json, pypaccel
+        class P:
+            def __init__(self): self.x = 1
+        @pypaccel.specialize
+        def get(p, n):
+            t = 0
+            for _ in range(n):
+                t = t + p.x
+            return t
+        r = get(P(), 10)
+        (f,) = [f for f in pypaccel.stats()["functions"] if f["qualname"] == "get"]
+        print(json.dumps([r, f["compiled"], f["native_calls"]]))
+    """))
+    r = run_python(script)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == [10, 1, 1]
+
+
+def test_a_declined_module_gets_no_database(run_python, tmp_path):
+    script = tmp_path / "only_generic.py"
+    script.write_text(textwrap.dedent("""
+        class C:
+            def __init__(self): self.items = []
+            def add(self, x):
+                self.items.append(x)
+                return len(self.items)
+        c = C()
+        print(sum(c.add(i) for i in range(300)))
+    """))
+    r = run_python("-m", "pypaccel", "run", script)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "45150\n"
+    assert not list(run_python.cache_dir.rglob("only_generic.*")), list(run_python.cache_dir.rglob("*"))
