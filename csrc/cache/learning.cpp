@@ -13,12 +13,13 @@ namespace pypaccel::cache {
 
 namespace {
 
-// An exit whose cause a generic (boxed) operation handles without leaving: learning it widens that instruction.
+// An exit whose cause a generic (boxed) operation handles without leaving (a big int, a type other than the one
+// predicted, an index out of range): learning it widens that instruction.
 bool widenable(int reason) {
   using deopt::Reason;
   auto r = static_cast<Reason>(reason);
   return r == Reason::IntOverflow || r == Reason::InexactIntToFloat || r == Reason::NegativePower ||
-         r == Reason::FloatPowDomain;
+         r == Reason::FloatPowDomain || r == Reason::Predicted || r == Reason::OutOfRange;
 }
 
 // The units as the profile's `widen` column stores them: byte offsets, "12,40".

@@ -23,9 +23,30 @@ void Lowerer::lower<Op::ObjUnary>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::ObjTruthy>(const ir::Instr& in) {
-  llvm::Value* r =
-      callChecked(Helper::pypa_rt_truthy, {ctxArg(), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit);
-  def(in.id, b.CreateICmpSGT(r, b.getInt32(0)));
+  // True, False and None inline (what a test of a list of flags or an `is None`-less check meets most), anything
+  // else through PyObject_IsTrue.
+  llvm::Value* obj = val(in.args[0]);
+  llvm::Value* isTrue = b.CreateICmpEQ(obj, pySymbol("_Py_TrueStruct"));
+  llvm::Value* known = b.CreateOr(isTrue, b.CreateOr(b.CreateICmpEQ(obj, pySymbol("_Py_FalseStruct")),
+                                                     b.CreateICmpEQ(obj, pySymbol("_Py_NoneStruct"))));
+  llvm::BasicBlock* fast = llvm::BasicBlock::Create(ctx, "truth_known", func);
+  llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx, "truth_call", func);
+  llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "truth", func);
+  b.CreateCondBr(known, fast, slow);
+  b.SetInsertPoint(fast);
+  decref(obj);
+  llvm::BasicBlock* fastEnd = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(slow);
+  llvm::Value* r = callChecked(Helper::pypa_rt_truthy, {ctxArg(), obj, b.getInt32(exitUnit(in.exit))}, in.exit);
+  llvm::Value* slowTruth = b.CreateICmpSGT(r, b.getInt32(0));
+  llvm::BasicBlock* slowEnd = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+  llvm::PHINode* phi = b.CreatePHI(i1, 2);
+  phi->addIncoming(isTrue, fastEnd);
+  phi->addIncoming(slowTruth, slowEnd);
+  def(in.id, phi);
 }
 
 template <>

@@ -28,6 +28,9 @@ enum PypaLayoutOffset {
        for, so the code object is that address minus this offset. */
     PYPA_CODE_FIRST_INSTR_OFFSET = offsetof(PyCodeObject, co_code_adaptive),
     PYPA_FLOAT_VALUE_OFFSET = offsetof(PyFloatObject, ob_fval),       /* double */
+    PYPA_VAR_SIZE_OFFSET = offsetof(PyVarObject, ob_size),            /* Py_ssize_t: items of a list or tuple */
+    PYPA_LIST_ITEMS_OFFSET = offsetof(PyListObject, ob_item),         /* PyObject**: a list's item array */
+    PYPA_TUPLE_ITEMS_OFFSET = offsetof(PyTupleObject, ob_item),       /* PyObject*[]: a tuple's items, inline */
     PYPA_DICT_VERSION_OFFSET = offsetof(PyDictObject, ma_version_tag) /* uint64_t */
 };
 

@@ -73,6 +73,7 @@ struct Home {
   PyObject* code;
   PyObject* globals;
   PyObject* builtins;
+  PypaFrame* frame = nullptr;  // the call being compiled (a frame entry's): its arguments are the samples
 };
 
 // Turns a linked object into a running specialization; null (with why) if it does not fit this process.
@@ -189,6 +190,11 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   opts.direct = direct;
   opts.directReturn = directReturnType;
   opts.directInline = directInlineIR;
+  if (home.frame && !direct) {
+    opts.samples = std::make_shared<specialize::Samples>();
+    PyObject** args = pypa_frame_localsplus(home.frame);
+    for (size_t i = 0; i < sig.size(); i++) opts.samples->setLocal(int(i), args[i]);
+  }
   auto fn = specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
   if (!fn) return fail(support::errorReason(fn.takeError()));
   if (direct) {
@@ -247,7 +253,8 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
 
 deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
                                             CompileWhy why) {
-  Home home{reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame), pypa_frame_builtins(frame)};
+  Home home{reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame), pypa_frame_builtins(frame),
+            frame};
   return obtain(st, sig, home, why, false);
 }
 

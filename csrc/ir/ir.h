@@ -27,7 +27,7 @@ inline constexpr int kOps = 0
 enum class OpKind : uint8_t { Pure, Guard, Effect, Term };
 enum class ImmKind : uint8_t { None, Int, Float, Var };
 enum class RunsPython : uint8_t { No, Yes, Frame };
-enum class OpWork : uint8_t { None, Native, Generic };
+enum class OpWork : uint8_t { None, Native, Generic, Overhead };
 OpKind opKind(Op op);
 const char* opName(Op op);
 bool opFromName(const std::string& name, Op* out);
@@ -48,6 +48,8 @@ bool isNumeric(Type t);      // Int, Float, Bool
 enum class BinKind : uint8_t { Add, Sub, Mul, FloorDiv, Mod, Pow, LShift, RShift, And, Or, Xor, TrueDiv };
 enum class CmpKind : uint8_t { Lt, Le, Eq, Ne, Gt, Ge };  // COMPARE_OP's oparg order
 enum class UnaryKind : uint8_t { Neg, Pos, Invert, Not };
+// What GuardType checks an object is (its immediate), and which item layout SeqIndex/SeqItem read.
+enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple };
 
 struct Instr {
   Op op;

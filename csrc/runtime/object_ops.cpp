@@ -153,6 +153,50 @@ extern "C" PyObject* pypa_rt_getitem(NativeCtx* ctx, PyObject* container, PyObje
   return r;
 }
 
+// ceval.c's unpack_iterable for UNPACK_SEQUENCE (no starred target): the same calls in the same order, so a
+// generator, an iterator whose __next__ raises, or a sequence with the wrong length behaves and fails as there.
+extern "C" PyObject* pypa_rt_unpack(NativeCtx* ctx, PyObject* seq, int32_t n, int32_t unit) {
+  if (!seq) return nullptr;
+  atInstruction(ctx, unit);
+  PyObject* it = PyObject_GetIter(seq);
+  if (!it) {
+    if (PyErr_ExceptionMatches(PyExc_TypeError) && Py_TYPE(seq)->tp_iter == nullptr && !PySequence_Check(seq)) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_TypeError, "cannot unpack non-iterable %.200s object", Py_TYPE(seq)->tp_name);
+    }
+    Py_DECREF(seq);
+    return nullptr;
+  }
+  Py_DECREF(seq);
+  PyObject* out = PyTuple_New(n);
+  if (!out) {
+    Py_DECREF(it);
+    return nullptr;
+  }
+  for (int32_t i = 0; i < n; i++) {
+    PyObject* w = PyIter_Next(it);
+    if (!w) {
+      if (!PyErr_Occurred())
+        PyErr_Format(PyExc_ValueError, "not enough values to unpack (expected %d, got %d)", int(n), int(i));
+      Py_DECREF(it);
+      Py_DECREF(out);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(out, i, w);
+  }
+  PyObject* w = PyIter_Next(it);
+  if (w) {
+    Py_DECREF(w);
+    PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d)", int(n));
+  }
+  Py_DECREF(it);
+  if (PyErr_Occurred()) {
+    Py_DECREF(out);
+    return nullptr;
+  }
+  return out;
+}
+
 extern "C" int32_t pypa_rt_setitem(NativeCtx* ctx, PyObject* container, PyObject* key, PyObject* value,
                                    int32_t unit) {
   int32_t r = -1;

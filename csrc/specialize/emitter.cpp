@@ -65,6 +65,7 @@ bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
       e.origin = emit(Op::LoadVar, Type::Obj, {}, stackOriginVar(int(d)));
       e.originMaybeNull = org == Org::Maybe;
     }
+    if (opts.samples && e.type == Type::Obj) e.sample = opts.samples->stackAt(unit, int(d));
     stack.push_back(e);
   }
   int start = unit;
@@ -322,7 +323,45 @@ void Emitter::emitEdgeMoves(int unit) {
   }
 }
 
+void Emitter::noteStackSamples(int unit, const std::vector<StackEntry>& st) {
+  if (!opts.samples) return;
+  for (size_t d = 0; d < st.size(); d++)
+    if (st[d].type == Type::Obj) opts.samples->setStackAt(unit, int(d), sampleOf(st[d]));
+}
+
+PyObject* Emitter::sampleOf(const StackEntry& s) const {
+  if (s.known) return s.known;
+  if (s.hint) return s.hint;
+  return s.sample;
+}
+
+bool Emitter::predictsNumber(const StackEntry& s) const {
+  ir::TypeTag tag;
+  return s.type == Type::Obj && !opts.widen.count(in->unit) && numberTag(sampleOf(s), &tag);
+}
+
+void Emitter::unboxPredicted(std::initializer_list<size_t> indexes, int exitId) {
+  std::vector<std::pair<size_t, ir::TypeTag>> todo;
+  for (size_t i : indexes) {
+    ir::TypeTag tag;
+    if (!predictsNumber(stack[i]) || !numberTag(sampleOf(stack[i]), &tag)) continue;
+    emitVoid(Op::GuardType, {stack[i].v[0]}, int64_t(tag), exitId);
+    todo.emplace_back(i, tag);
+  }
+  for (auto [i, tag] : todo) {
+    int obj = stack[i].v[0];
+    Type t = tag == ir::TypeTag::Float ? Type::Float : Type::Int;
+    int v = emit(tag == ir::TypeTag::Float ? Op::UnboxFloat : Op::UnboxInt, t, {obj});
+    emitVoid(Op::DecRef, {obj});
+    StackEntry n;
+    n.type = t;
+    n.v[0] = v;
+    stack[i] = n;
+  }
+}
+
 bool Emitter::jumpTo(int unit) {
+  noteStackSamples(unit, stack);
   if (!finalStates_) {
     successors.emplace_back(unit, outState());
     emitVoid(Op::Jump);
@@ -343,6 +382,7 @@ bool Emitter::branch(int cond, int unitTrue, int unitFalse, const std::vector<St
   int targets[2] = {unitTrue, unitFalse};
   const std::vector<StackEntry>* stacks[2] = {stackTrue, stackFalse};
   const std::vector<StackEntry>* drops[2] = {&dropTrue, &dropFalse};
+  for (int i = 0; i < 2; i++) noteStackSamples(targets[i], stacks[i] ? *stacks[i] : saved);
   if (!finalStates_) {
     for (int i = 0; i < 2; i++) {
       stack = stacks[i] ? *stacks[i] : saved;

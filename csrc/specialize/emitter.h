@@ -4,6 +4,7 @@
 #include <Python.h>
 
 #include <functional>
+#include <memory>
 #include <map>
 #include <set>
 #include <string>
@@ -15,6 +16,7 @@
 #include "runtime/helpers.h"
 #include "specialize/bytecode.h"
 #include "specialize/code_info.h"
+#include "specialize/samples.h"
 
 namespace pypaccel::specialize {
 
@@ -58,6 +60,9 @@ struct StackEntry {
   int origin = -1;
   bool originMaybeNull = false;
   bool originConst = false;
+  // An example of what this value is, from the call being compiled (specialize/samples.h): a prediction only,
+  // never assumed without a guard.
+  PyObject* sample = nullptr;
 };
 
 inline Org stackOrgOf(const StackEntry& e) {
@@ -93,6 +98,9 @@ struct SpecOptions {
   // Run `except`/`finally` handlers of frame entries natively: an exception raised inside a try jumps to its
   // handler instead of leaving (Emitter::catchNatively). Off: every raise is an exit, as in a direct entry.
   bool nativeHandlers = true;
+  // Examples of the values the code works on, from the frame of the call being compiled (a frame entry): they
+  // choose what to predict. Null: no predictions (a direct entry, the Catch2 tests).
+  std::shared_ptr<Samples> samples;
 };
 
 class Emitter {
@@ -179,6 +187,16 @@ class Emitter {
   // function takes them. Its result (of type `result`) is pushed; a raise leaves through a Raise exit named `name`.
   bool callApiOnStack(runtime::Helper h, std::initializer_list<int> order, Type result, const char* name);
 
+  // Predictions (specialize/samples.h). The example of an entry's value, or null.
+  PyObject* sampleOf(const StackEntry& s) const;
+  // Whether `s` is an Obj entry whose example is an exact float or small int, and the fast paths were not widened
+  // at this instruction (learned: they kept exiting here).
+  bool predictsNumber(const StackEntry& s) const;
+  // Unboxes the entries at these stack indexes that predictsNumber: first a GuardType for each (all leaving
+  // through `exitId`, a Reexec exit of the instruction consuming them, taken with every object still owned by the
+  // stack), then the unboxing, each object released. The entries become numbers with no origin.
+  void unboxPredicted(std::initializer_list<size_t> indexes, int exitId);
+
   // Conversions of stack entries.
   int asInt(const StackEntry& e);  // Int or Bool
   int asFloat(const StackEntry& e, bool exact, int exitId);  // Int/Bool/Float
@@ -221,6 +239,7 @@ class Emitter {
   void catchNatively(int exitId);
   EntryState outState() const;
   void emitEdgeMoves(int unit);
+  void noteStackSamples(int unit, const std::vector<StackEntry>& st);
   const std::map<int, EntryState>* finalStates_;
   const std::map<int, int>* blockOf_;
 };

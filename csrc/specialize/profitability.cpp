@@ -63,6 +63,7 @@ WorkCount countWork(const ir::Function& fn) {
       switch (ir::opWork(in.op)) {
         case ir::OpWork::None: break;
         case ir::OpWork::Native: w.native += weight; break;
+        case ir::OpWork::Overhead: w.native -= weight; break;
         case ir::OpWork::Generic:
           w.generic += weight;
           byOp[ir::opName(in.op)] += weight;

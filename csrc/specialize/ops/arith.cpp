@@ -32,6 +32,16 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
   std::string what = std::string("BINARY_OP ") + nbName(nb);
   if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, what + " on a virtual value");
 
+  // An object predicted to be a float or small int (specialize/samples.h) is guarded and unboxed: the fast paths
+  // below then apply.
+  if (nb != MatMul && (a.type == Type::Obj || b.type == Type::Obj) &&
+      (a.type != Type::Obj || e.predictsNumber(a)) && (b.type != Type::Obj || e.predictsNumber(b))) {
+    size_t n = e.stack.size();
+    e.unboxPredicted({n - 2, n - 1}, e.makeExit(ExitKind::Reexec, Reason::Predicted, what));
+    a = e.stack[n - 2];
+    b = e.stack[n - 1];
+  }
+
   // Widened (learned: the fast path exited here too often) or not a number: the generic path, CPython's own number
   // protocol on boxed values; an exception unwinds from this instruction.
   if (a.type == Type::Obj || b.type == Type::Obj || e.opts.widen.count(in.unit)) {

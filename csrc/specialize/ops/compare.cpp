@@ -15,6 +15,13 @@ bool handle_COMPARE_OP(Emitter& e, const Instruction& in) {
   StackEntry b = e.stack[e.stack.size() - 1];
   if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, "COMPARE_OP on a virtual value");
   int r;
+  if ((a.type == Type::Obj || b.type == Type::Obj) && (a.type != Type::Obj || e.predictsNumber(a)) &&
+      (b.type != Type::Obj || e.predictsNumber(b))) {
+    size_t n = e.stack.size();
+    e.unboxPredicted({n - 2, n - 1}, e.makeExit(ExitKind::Reexec, Reason::Predicted, "COMPARE_OP"));
+    a = e.stack[n - 2];
+    b = e.stack[n - 1];
+  }
   if (a.type == Type::Obj || b.type == Type::Obj) {
     int x = e.box(a), y = e.box(b);
     e.pop();

@@ -65,6 +65,7 @@ bool handle_LOAD_FAST(Emitter& e, const Instruction& in) {
   }
   StackEntry s = e.loadLocal(in.arg);
   if (l.type == Type::Obj) e.emitVoid(Op::IncRef, {s.v[0]});
+  if (l.type == Type::Obj && e.opts.samples) s.sample = e.opts.samples->local(in.arg);
   e.push(s);
   return true;
 }
@@ -73,6 +74,7 @@ bool handle_STORE_FAST(Emitter& e, const Instruction& in) {
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "STORE_FAST of a virtual value");
   StackEntry v = e.pop();
   const LocalState old = e.locals[in.arg];
+  if (v.type == Type::Obj && e.opts.samples) e.opts.samples->setLocal(in.arg, e.sampleOf(v));
   if (!e.localsInFrame()) {
     e.releaseLocal(in.arg);
   } else if (v.type == Type::Obj) {

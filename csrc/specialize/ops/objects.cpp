@@ -17,9 +17,11 @@ bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
 bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_ATTR on a virtual value");
   if (loadModuleFunction(e, in)) return true;
+  PyObject* sample = e.sampleOf(e.stack.back());
   int obj = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_ATTR");
   e.push(Type::Obj, e.emit(Op::GetAttr, Type::Obj, {obj}, in.arg, ex));
+  if (e.opts.samples) e.stack.back().sample = e.opts.samples->attribute(sample, PyTuple_GET_ITEM(e.info.names.get(), in.arg));
   return true;
 }
 
@@ -52,29 +54,6 @@ bool handle_STORE_ATTR(Emitter& e, const Instruction& in) {
 bool handle_CONTAINS_OP(Emitter& e, const Instruction& in) {
   if (!e.callApiOnStack(runtime::Helper::PySequence_Contains, {1, 0}, Type::Bool, "CONTAINS_OP")) return false;
   if (in.arg) e.push(Type::Bool, e.emit(Op::BoolNot, Type::Bool, {e.pop().v[0]}));
-  return true;
-}
-
-bool handle_BINARY_SUBSCR(Emitter& e, const Instruction&) {
-  if (!hasValue(e.stack.back().type) || !hasValue(e.stack[e.stack.size() - 2].type))
-    return e.exitNow(Reason::Unsupported, "BINARY_SUBSCR on a virtual value");
-  int key = e.box(e.pop());
-  int container = e.box(e.pop());
-  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_SUBSCR");
-  e.push(Type::Obj, e.emit(Op::GetItem, Type::Obj, {container, key}, 0, ex));
-  return true;
-}
-
-bool handle_STORE_SUBSCR(Emitter& e, const Instruction&) {
-  // TOS1[TOS] = TOS2
-  size_t n = e.stack.size();
-  for (size_t i = n - 3; i < n; i++)
-    if (!hasValue(e.stack[i].type)) return e.exitNow(Reason::Unsupported, "STORE_SUBSCR on a virtual value");
-  int key = e.box(e.pop());
-  int container = e.box(e.pop());
-  int value = e.box(e.pop());
-  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_SUBSCR");
-  e.emitVoid(Op::SetItem, {container, key, value}, 0, ex);
   return true;
 }
 

@@ -14,9 +14,12 @@ bool handle_GET_ITER(Emitter& e, const Instruction&) {
     return true;
   }
   if (!ir::isNumeric(t) && t != Type::Obj) return e.exitNow(Reason::NotIterable, "GET_ITER");
+  PyObject* sample = e.sampleOf(e.stack.back());
   int obj = e.box(e.pop());
   int ex = e.makeExit(ir::ExitKind::Raise, Reason::Raised, "GET_ITER");
   e.push(Type::Obj, e.emit(Op::GetIter, Type::Obj, {obj}, 0, ex));
+  // The iterator's example is its iterable: FOR_ITER predicts its items from it.
+  e.stack.back().sample = sample;
   return true;
 }
 
@@ -31,6 +34,7 @@ bool handle_FOR_ITER(Emitter& e, const Instruction& in) {
     StackEntry item;
     item.type = Type::Obj;
     item.v[0] = next;
+    if (e.opts.samples) item.sample = e.opts.samples->firstYield(e.sampleOf(it));
     body.push_back(item);
     std::vector<StackEntry> done(e.stack.begin(), e.stack.end() - 1);
     return e.branch(has, in.next, in.target, &body, &done, {}, {it});

@@ -1,0 +1,99 @@
+// Lowering of predictions and of lists and tuples read in place: the type guard a predicted value gets, and
+// subscripts and unpacking of exact lists and tuples, as CPython 3.11's BINARY_SUBSCR_LIST_INT,
+// STORE_SUBSCR_LIST_INT and UNPACK_SEQUENCE_{TUPLE,LIST} do them: loads of the item array, no call.
+#include "codegen/lowerer.h"
+#include "cpython/layout.h"
+
+namespace pypaccel::codegen {
+
+using ir::Op;
+using ir::TypeTag;
+using runtime::Helper;
+
+namespace {
+
+llvm::Value* typeOf(Lowerer& l, llvm::Value* obj) {
+  return l.b.CreateLoad(l.ptr, l.b.CreateConstInBoundsGEP1_64(l.i8, obj, PYPA_OBJECT_TYPE_OFFSET));
+}
+
+llvm::Value* sizeOf(Lowerer& l, llvm::Value* obj) {
+  return l.b.CreateLoad(l.i64, l.b.CreateConstInBoundsGEP1_64(l.i8, obj, PYPA_VAR_SIZE_OFFSET));
+}
+
+// The address of a list's or tuple's item array: inline in a tuple, behind a pointer in a list. ListOrTuple
+// chooses by the type (the guard before made sure it is one of them).
+llvm::Value* itemsOf(Lowerer& l, llvm::Value* seq, TypeTag tag) {
+  auto list = [&] { return l.b.CreateLoad(l.ptr, l.b.CreateConstInBoundsGEP1_64(l.i8, seq, PYPA_LIST_ITEMS_OFFSET)); };
+  auto tuple = [&] { return l.b.CreateConstInBoundsGEP1_64(l.i8, seq, PYPA_TUPLE_ITEMS_OFFSET); };
+  if (tag == TypeTag::List) return list();
+  if (tag == TypeTag::Tuple) return tuple();
+  llvm::Value* isTuple = l.b.CreateICmpEQ(typeOf(l, seq), l.pySymbol("PyTuple_Type"));
+  // Both loads are safe to compute: a tuple's first item slot is readable too (the select keeps only one).
+  return l.b.CreateSelect(isTuple, tuple(), list());
+}
+
+}  // namespace
+
+template <>
+void Lowerer::lower<Op::GuardType>(const ir::Instr& in) {
+  llvm::Value* obj = val(in.args[0]);
+  llvm::Value* type = typeOf(*this, obj);
+  llvm::Value* ok;
+  switch (TypeTag(in.imm)) {
+    case TypeTag::Float: ok = b.CreateICmpEQ(type, pySymbol("PyFloat_Type")); break;
+    case TypeTag::SmallInt: {
+      // ob_size in [-2, 2]: at most 60 bits, what pypa_rt_unbox_int reads.
+      llvm::Value* size = sizeOf(*this, obj);
+      llvm::Value* small = b.CreateICmpULE(b.CreateAdd(size, b.getInt64(2)), b.getInt64(4));
+      ok = b.CreateAnd(b.CreateICmpEQ(type, pySymbol("PyLong_Type")), small);
+      break;
+    }
+    case TypeTag::Bool:
+      ok = b.CreateOr(b.CreateICmpEQ(obj, pySymbol("_Py_TrueStruct")), b.CreateICmpEQ(obj, pySymbol("_Py_FalseStruct")));
+      break;
+    case TypeTag::List: ok = b.CreateICmpEQ(type, pySymbol("PyList_Type")); break;
+    case TypeTag::Tuple: ok = b.CreateICmpEQ(type, pySymbol("PyTuple_Type")); break;
+    case TypeTag::ListOrTuple:
+      ok = b.CreateOr(b.CreateICmpEQ(type, pySymbol("PyList_Type")), b.CreateICmpEQ(type, pySymbol("PyTuple_Type")));
+      break;
+  }
+  guard(b.CreateNot(ok), in.exit);
+}
+
+template <>
+void Lowerer::lower<Op::GuardLen>(const ir::Instr& in) {
+  guard(b.CreateICmpNE(sizeOf(*this, val(in.args[0])), b.getInt64(in.imm)), in.exit);
+}
+
+template <>
+void Lowerer::lower<Op::SeqIndex>(const ir::Instr& in) {
+  llvm::Value* size = sizeOf(*this, val(in.args[0]));
+  llvm::Value* i = val(in.args[1]);
+  llvm::Value* idx = b.CreateSelect(b.CreateICmpSLT(i, b.getInt64(0)), b.CreateAdd(i, size), i);
+  // One unsigned compare covers both ends (a negative index still negative after adding the size).
+  guard(b.CreateICmpUGE(idx, size), in.exit);
+  def(in.id, idx);
+}
+
+template <>
+void Lowerer::lower<Op::SeqItem>(const ir::Instr& in) {
+  llvm::Value* items = itemsOf(*this, val(in.args[0]), TypeTag(in.imm));
+  def(in.id, b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, items, val(in.args[1]))));
+}
+
+template <>
+void Lowerer::lower<Op::ListStore>(const ir::Instr& in) {
+  llvm::Value* slot = b.CreateInBoundsGEP(ptr, itemsOf(*this, val(in.args[0]), TypeTag::List), val(in.args[1]));
+  llvm::Value* old = b.CreateLoad(ptr, slot);
+  b.CreateStore(val(in.args[2]), slot);
+  decref(old);  // after the store, as list_ass_item: a finalizer sees the list already changed
+}
+
+template <>
+void Lowerer::lower<Op::UnpackIterable>(const ir::Instr& in) {
+  def(in.id, callChecked(Helper::pypa_rt_unpack,
+                         {ctxArg(), val(in.args[0]), b.getInt32(int32_t(in.imm)), b.getInt32(exitUnit(in.exit))},
+                         in.exit));
+}
+
+}  // namespace pypaccel::codegen

@@ -1,0 +1,86 @@
+#include "specialize/samples.h"
+
+namespace pypaccel::specialize {
+
+Samples::~Samples() {
+  for (PyObject* o : held_) Py_DECREF(o);
+}
+
+PyObject* Samples::hold(PyObject* o) {
+  if (!o) return nullptr;
+  Py_INCREF(o);
+  held_.push_back(o);
+  return o;
+}
+
+PyObject* Samples::local(int l) const {
+  auto it = locals_.find(l);
+  return it == locals_.end() ? nullptr : it->second;
+}
+
+void Samples::setLocal(int l, PyObject* o) {
+  if (o && !locals_.count(l)) locals_[l] = hold(o);
+}
+
+PyObject* Samples::stackAt(int unit, int depth) const {
+  auto it = stack_.find({unit, depth});
+  return it == stack_.end() ? nullptr : it->second;
+}
+
+void Samples::setStackAt(int unit, int depth, PyObject* o) {
+  if (o && !stack_.count({unit, depth})) stack_[{unit, depth}] = hold(o);
+}
+
+PyObject* Samples::item(PyObject* seq, int64_t index) {
+  if (!seq || !(PyList_CheckExact(seq) || PyTuple_CheckExact(seq))) return nullptr;
+  Py_ssize_t n = Py_SIZE(seq);
+  if (index < 0) index += n;
+  if (index < 0 || index >= n) return nullptr;
+  return hold(PyList_CheckExact(seq) ? PyList_GET_ITEM(seq, index) : PyTuple_GET_ITEM(seq, index));
+}
+
+PyObject* Samples::firstYield(PyObject* iterable) {
+  if (!iterable) return nullptr;
+  if (PyDict_CheckExact(iterable)) {
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    return PyDict_Next(iterable, &pos, &k, &v) ? hold(k) : nullptr;
+  }
+  return item(iterable, 0);
+}
+
+PyObject* Samples::attribute(PyObject* obj, PyObject* name) {
+  if (!obj || !PyUnicode_CheckExact(name)) return nullptr;
+  PyTypeObject* tp = Py_TYPE(obj);
+  // Only the generic lookup, and only where it runs no Python code: no __getattr__/__getattribute__ of the class,
+  // and a class attribute of that name (if any) that is no descriptor, or a __slots__ member (a C getter). A
+  // property, a method or any other descriptor is left alone.
+  if (tp->tp_getattro != PyObject_GenericGetAttr) return nullptr;
+  PyObject* descr = _PyType_Lookup(tp, name);
+  if (descr && Py_TYPE(descr)->tp_descr_get && !Py_IS_TYPE(descr, &PyMemberDescr_Type)) return nullptr;
+  PyObject* r = PyObject_GenericGetAttr(obj, name);
+  if (!r) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  hold(r);
+  Py_DECREF(r);
+  return r;
+}
+
+bool numberTag(PyObject* sample, ir::TypeTag* tag) {
+  if (!sample) return false;
+  if (PyFloat_CheckExact(sample)) {
+    *tag = ir::TypeTag::Float;
+    return true;
+  }
+  if (PyLong_CheckExact(sample)) {
+    Py_ssize_t size = Py_SIZE(sample);
+    if (size < -2 || size > 2) return false;
+    *tag = ir::TypeTag::SmallInt;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace pypaccel::specialize

@@ -1,0 +1,48 @@
+// Samples: the objects of the call being compiled (its arguments) and what the compiler reads from them without
+// running any Python code (items of lists and tuples, attributes in an instance's values, the first item an
+// iteration yields). They predict the types the code will meet: a value whose sample is a float is guarded as a
+// float (one GuardType, an exit to the interpreter when wrong) where arithmetic consumes it, and computed unboxed.
+// A sample is never compiled into the code as a value; it only chooses which guard to emit.
+#pragma once
+#include <Python.h>
+
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace pypaccel::specialize {
+
+class Samples {
+ public:
+  Samples() = default;
+  Samples(const Samples&) = delete;
+  Samples& operator=(const Samples&) = delete;
+  ~Samples();
+
+  // The example of local `l` (borrowed, held for the compile), or null. The first one seen wins: the analysis
+  // revisits blocks, and a stable choice keeps the fixed point.
+  PyObject* local(int l) const;
+  void setLocal(int l, PyObject* o);
+  // The example of the stack entry at `depth` when the block at `unit` starts (carried over block edges).
+  PyObject* stackAt(int unit, int depth) const;
+  void setStackAt(int unit, int depth, PyObject* o);
+
+  // Derived examples, held for the compile, or null. None of them runs Python code.
+  PyObject* item(PyObject* seq, int64_t index);  // seq[index] of an exact list or tuple (negative from the end)
+  PyObject* firstYield(PyObject* iterable);       // the first item iterating an exact list, tuple or dict yields
+  PyObject* attribute(PyObject* obj, PyObject* name);  // obj.name where it is a plain instance or class value
+
+ private:
+  PyObject* hold(PyObject* o);  // a new reference, released with the Samples
+  std::map<int, PyObject*> locals_;
+  std::map<std::pair<int, int>, PyObject*> stack_;
+  std::vector<PyObject*> held_;
+};
+
+// The guard a number of this example's type gets before it is unboxed: Float for an exact float, SmallInt for an
+// exact int of at most two digits; false for anything else (bools and other objects stay objects).
+bool numberTag(PyObject* sample, ir::TypeTag* tag);
+
+}  // namespace pypaccel::specialize

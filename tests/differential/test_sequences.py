@@ -1,0 +1,235 @@
+# Lists and tuples in place, and predicted types (csrc/specialize/samples.h, ops/sequences.cpp): `x[i]`, `x[i] = v`
+# and unpacking read and write an exact list's or tuple's items under a type guard, and a value read from them (or
+# from an attribute) whose example was a float or small int is guarded and computed unboxed. Every other case (a
+# dict, a str, a subclass of list, an index out of range, the wrong length, a non-float arriving in the middle of
+# a hot loop) must give CPython's result, exception, message and traceback: an exit, or the generic path.
+import sys
+
+import pytest
+
+from harness import EDGE_INTS, Pair, check, check_runs_without_exits, outcome_of
+
+SUBSCR = """
+def f(seq, i):
+    a = seq[i]
+    b = seq[-1]
+    return a + b, a * 2, seq[i] < b
+"""
+
+
+class FloatList(list):
+    def __getitem__(self, i):
+        return 1.5 if isinstance(i, int) else list.__getitem__(self, i)
+
+
+SUBSCR_INPUTS = [
+    ([1.5, 2.5, -0.0], 0), ([1.5, 2.5, -0.0], -3), ([1.5, 2.5, float("nan")], 1), ([1.5, 2.5], 2),
+    ([1.5, 2.5], -3), ([1, 2, 3], 1), ([2**62, 2**62], 0), ([2**63, 1], 0), ([-2**63, 5], 0),
+    ((0.5, 0.25), 1), ((1, 2**64), 0), ([True, False], 0), ([1.5, 2], 1), (["a", "b"], 0),
+    ({0: 1.0, -1: 2.0}, 0), ("xy", 1), (FloatList([9.0, 8.0]), 0), ([1.5, None], 0), ([[1.0]], 0),
+    ([1.5, 2.5], True), ([1.5, 2.5], 2**64), ([1.5, 2.5], 1.0),
+] + [([float(k), 2.0], 0) for k in EDGE_INTS[:6]]
+
+
+def test_subscript_reads_every_container_and_index():
+    check(SUBSCR, SUBSCR_INPUTS, name="f")
+
+
+STORE = """
+def f(seq, i, v):
+    seq[i] = v
+    seq[-1] = v * 2
+    return seq, seq[i]
+"""
+
+
+@pytest.mark.parametrize("seq,i,v", [
+    ([1.0, 2.0, 3.0], 0, 4.5), ([1.0, 2.0, 3.0], -2, 4.5), ([1.0, 2.0], 2, 1.0), ([1.0, 2.0], -3, 1.0),
+    ([1, 2], 1, 7), ([1, 2], 0, 2**63), ((1.0, 2.0), 0, 3.0), ({0: 1}, 0, 2.0), ([1.0], 2**64, 1.0),
+    (FloatList([1.0, 2.0]), 0, 3.0), (bytearray(b"ab"), 0, 65), ([1.0, 2.0], True, 0.5), ([1.0, 2.0], 0, "s"),
+])
+def test_subscript_stores(seq, i, v):
+    check(STORE, [(seq, i, v)], name="f")
+
+
+UNPACK = """
+def f(seq):
+    a, b, c = seq
+    x, y = b, a
+    return x, y, c
+"""
+
+
+class BadIter:
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        raise KeyError("boom")
+
+
+class OldSeq:
+    def __getitem__(self, i):
+        if i < 3:
+            return i * 1.5
+        raise IndexError(i)
+
+
+@pytest.mark.parametrize("seq", [
+    (1.0, 2.0, 3.0), [1, "a", None], (1, 2), [1, 2, 3, 4], (), "abc", "ab", {1: 2, 3: 4, 5: 6}, 5, 2.5, None,
+    BadIter(), OldSeq(), range(3), range(4), b"xyz",
+], ids=repr)
+def test_unpack_any_value(seq):
+    check(UNPACK, [(seq,)], name="f")
+
+
+def test_unpack_generators_and_iterators():
+    # Each side makes its own iterator (a shared one would be consumed by the first side).
+    src = """
+def gen(n):
+    yield from range(n)
+
+def f(n, kind):
+    seq = gen(n) if kind == 0 else iter(list(range(n))) if kind == 1 else zip("abcd"[:n], "cdef", "efgh")
+    a, b, c = seq
+    return a, b, c
+"""
+    check(src, [(n, kind) for kind in range(3) for n in (2, 3, 4)], name="f")
+
+
+NESTED = """
+def f(pairs):
+    total = 0.0
+    for ((x1, y1), v1, m1), ((x2, y2), v2, m2) in pairs:
+        dx = x1 - x2
+        dy = y1 - y2
+        v1[0] -= dx * m2
+        v2[1] += dy * m1
+        total += dx * dy + m1 * m2
+    return total
+"""
+
+
+def bodies(n, value=0.5):
+    return [([k + value, k * value], [0.0, 0.0], 1.0 + k) for k in range(n)]
+
+
+def pairs_of(bs):
+    return [(bs[i], bs[j]) for i in range(len(bs)) for j in range(i + 1, len(bs))]
+
+
+def test_nested_unpacking_loop_with_floats_in_lists():
+    bs = bodies(5)
+    ints = bodies(4, 1)
+    mixed = bodies(4)
+    mixed[2][0][1] = 2**70  # a big int in the middle of the loop
+    odd = bodies(4)
+    odd[1] = ([1.0, 2.0, 3.0], [0.0, 0.0], 1.0)  # the wrong length in the middle
+    strs = bodies(3)
+    strs[2][1][0] = "s"  # a str in a velocity list: TypeError from `-=`
+    check_runs_without_exits(NESTED, "f", [(pairs_of(bs),), (pairs_of(bodies(3)),)])
+    check(NESTED, [(pairs_of(bs),), (pairs_of(ints),), (pairs_of(mixed),), (pairs_of(odd),), (pairs_of(strs),)],
+          name="f")
+
+
+HOT = """
+def f(xs):
+    s = 0.0
+    n = 0
+    for x in xs:
+        s += x * 0.5
+        if x > 1.0:
+            n += 1
+    return s, n
+"""
+
+
+def test_non_float_arrives_in_the_middle_of_a_hot_loop():
+    floats = [k * 0.25 for k in range(2000)]
+    with_int = list(floats)
+    with_int[1500] = 3
+    with_big = list(floats)
+    with_big[700] = 2**80
+    with_obj = list(floats)
+    with_obj[100] = None
+    check_runs_without_exits(HOT, "f", [(floats,), (floats[::-1],)])
+    # Compiled for floats (the first call's list), so the int is met under the float guard: an exit.
+    check(HOT, [(floats,), (with_int,)], name="f", expect_exit=lambda args, _: args[0] is with_int)
+    check(HOT, [(floats,), (with_int,), (with_big,), (with_obj,), (floats,), ([],), ((1.0, 2.0),)], name="f")
+
+
+ATTRS = """
+def f(cls, x, y, z, k):
+    p = cls(x, y, z)  # each side its own instance (the loop changes it)
+    total = 0.0
+    for i in range(k):
+        total += p.x * p.y - p.z
+        p.x = p.x + 1.0
+    return total, p.x
+"""
+
+
+class P:
+    def __init__(self, x, y, z):
+        self.x, self.y, self.z = x, y, z
+
+
+class SlotP:
+    __slots__ = ("x", "y", "z")
+
+    def __init__(self, x, y, z):
+        self.x, self.y, self.z = x, y, z
+
+
+class PropP(P):
+    @property
+    def y(self):
+        return self._y * 2
+
+    @y.setter
+    def y(self, v):
+        self._y = v
+
+
+READ_ATTRS = """
+def f(p, k):
+    total = 0.0
+    for i in range(k):
+        total += p.x * p.y - p.z * i
+    return total
+"""
+
+
+def test_attributes_read_from_an_argument():
+    # The argument is the example: its attributes predict float (or int) arithmetic under guards.
+    check(READ_ATTRS, [(P(1.0, 2.0, 0.5), 10), (P(1, 2, 3), 10), (SlotP(1.5, 2.0, 0.25), 10),
+                       (PropP(1.0, 0.5, 0.5), 10), (P(1.0, "a", 0.5), 3), (P(1.0, 2.0, None), 3),
+                       (P(2**62, 2, 0), 5), (P(2**62, 2**3, 1), 5)], name="f")
+    check_runs_without_exits(READ_ATTRS, "f", [(P(1.0, 2.0, 0.5), 100), (P(3.0, -2.0, 0.25), 100)])
+
+
+def test_attributes_predicted_from_instances():
+    check(ATTRS, [(P, 1.0, 2.0, 0.5, 10), (P, 1, 2, 3, 10), (SlotP, 1.5, 2.0, 0.25, 10), (PropP, 1.0, 0.5, 0.5, 10),
+                  (P, 1.0, "a", 0.5, 3), (P, 1.0, 2.0, None, 3), (P, 2**62, 2, 0, 5), (PropP, 1.0, "s", 0.5, 2)],
+          name="f")
+
+
+def test_items_keep_their_identity_and_reference_counts():
+    src = """
+def f(seq, i):
+    a = seq[i]
+    b, c = seq
+    return a is seq[i], b is seq[0], c is seq[1], a
+"""
+    pair = Pair(src, name="f")
+    item = 12345.5
+    lst = [item, 2.5]
+    before = sys.getrefcount(item)
+    for _ in range(100):
+        p = outcome_of(pair.plain, (lst, 0), pair.filename)
+        f = outcome_of(pair.fast, (lst, 0), pair.filename)
+        assert p.key() == f.key()
+        del p, f
+    assert sys.getrefcount(item) == before
+    lst[0] = 1.0  # the list releases it: only `item` holds it now
+    assert sys.getrefcount(item) == before - 1
