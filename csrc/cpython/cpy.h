@@ -91,6 +91,9 @@ PyObject *pypa_cpy_with_method(PyThreadState *ts, PyObject *mgr, int which);
 /* -- Code objects ----------------------------------------------------------------------------------------------- */
 int pypa_code_firsttraceable(PyCodeObject *co);
 int pypa_code_nlocalsplus(PyCodeObject *co);
+/* Attribute caches (attr_cache.c): the cache word of attribute `name` of `tp`'s instances and the version tag it
+ * holds under; 0 when it cannot be cached. */
+int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *version, int64_t *word);
 int pypa_code_ncells_free(PyCodeObject *co);  /* cell + free variables */
 
 /* -- Opcode tables (private copies of 3.11's) ------------------------------------------------------------------- */

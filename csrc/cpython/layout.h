@@ -31,6 +31,10 @@ enum PypaLayoutOffset {
     PYPA_VAR_SIZE_OFFSET = offsetof(PyVarObject, ob_size),            /* Py_ssize_t: items of a list or tuple */
     PYPA_LIST_ITEMS_OFFSET = offsetof(PyListObject, ob_item),         /* PyObject**: a list's item array */
     PYPA_TUPLE_ITEMS_OFFSET = offsetof(PyTupleObject, ob_item),       /* PyObject*[]: a tuple's items, inline */
+    PYPA_TYPE_VERSION_OFFSET = offsetof(PyTypeObject, tp_version_tag), /* uint32_t: what attribute caches hold */
+    /* An instance's inline values (PyDictValues*, NULL once it has a dict), before the object header as
+       _PyObject_ValuesPointer finds it: negative, from the object's address. */
+    PYPA_OBJECT_VALUES_OFFSET = -4 * (int)sizeof(PyObject *),
     PYPA_DICT_VERSION_OFFSET = offsetof(PyDictObject, ma_version_tag) /* uint64_t */
 };
 

@@ -142,6 +142,44 @@ extern "C" int32_t pypa_rt_setattr(NativeCtx* ctx, PyObject* obj, PyObject* valu
   return r;
 }
 
+namespace {
+
+void refillAttrCache(PyObject* obj, PyObject* name, bool store, int64_t* cache) {
+  uint32_t version = 0;
+  int64_t word = 0;
+  if (pypa_attr_cache_word(Py_TYPE(obj), name, store, &version, &word)) {
+    cache[0] = int64_t(version);
+    cache[1] = word;
+  }
+}
+
+}  // namespace
+
+extern "C" PyObject* pypa_rt_getattr_cached(NativeCtx* ctx, PyObject* obj, int32_t name, int32_t unit,
+                                            int64_t* cache) {
+  if (!obj) return nullptr;
+  atInstruction(ctx, unit);
+  PyObject* n = nameOf(ctx, name);
+  PyObject* r = PyObject_GetAttr(obj, n);
+  if (r) refillAttrCache(obj, n, false, cache);
+  Py_DECREF(obj);
+  return r;
+}
+
+extern "C" int32_t pypa_rt_setattr_cached(NativeCtx* ctx, PyObject* obj, PyObject* value, int32_t name, int32_t unit,
+                                          int64_t* cache) {
+  int32_t r = -1;
+  if (obj && value) {
+    atInstruction(ctx, unit);
+    PyObject* n = nameOf(ctx, name);
+    r = PyObject_SetAttr(obj, n, value);
+    if (r == 0) refillAttrCache(obj, n, true, cache);
+  }
+  Py_XDECREF(obj);
+  Py_XDECREF(value);
+  return r;
+}
+
 extern "C" PyObject* pypa_rt_getitem(NativeCtx* ctx, PyObject* container, PyObject* key, int32_t unit) {
   PyObject* r = nullptr;
   if (container && key) {

@@ -63,7 +63,10 @@ WorkCount countWork(const ir::Function& fn) {
       switch (ir::opWork(in.op)) {
         case ir::OpWork::None: break;
         case ir::OpWork::Native: w.native += weight; break;
-        case ir::OpWork::Overhead: w.native -= weight; break;
+        case ir::OpWork::Overhead:
+          w.native -= weight;
+          w.overhead += weight;
+          break;
         case ir::OpWork::Generic:
           w.generic += weight;
           byOp[ir::opName(in.op)] += weight;
@@ -81,9 +84,14 @@ WorkCount countWork(const ir::Function& fn) {
 
 std::string whyUnprofitable(const ir::Function& fn) {
   WorkCount w = countWork(fn);
-  if (w.generic <= kGenericPerNative * w.native) return "";
-  return deopt::refusalText(deopt::Refusal::Unprofitable,
-                            {std::to_string(w.generic), std::to_string(w.native), w.genericOps});
+  const char* why;
+  if (w.generic > kGenericPerNative * w.native) why = "mostly generic work";
+  // Guards of predictions that take back all the native gain: what is left, the interpreter's specialized
+  // instructions do as fast. (Code with no work at all either way, a trivial function, still compiles.)
+  else if (w.native <= 0 && w.overhead > 0) why = "no native work left once its guards are counted";
+  else return "";
+  return deopt::refusalText(deopt::Refusal::Unprofitable, {why, std::to_string(w.generic), std::to_string(w.native),
+                                                           w.genericOps.empty() ? "none" : w.genericOps});
 }
 
 }  // namespace pypaccel::specialize

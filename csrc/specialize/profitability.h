@@ -12,12 +12,13 @@ namespace pypaccel::specialize {
 struct WorkCount {
   long native = 0;
   long generic = 0;
+  long overhead = 0;  // the Overhead ops' weight (already taken off native)
   std::string genericOps;  // the generic ops with the most weight, for the refusal ("GetAttr 12, CallObj 4")
 };
 WorkCount countWork(const ir::Function& fn);
 
 // The refusal text (deopt::Refusal::Unprofitable) when `fn`'s generic work outweighs its native work (by
-// kGenericPerNative), else "".
+// kGenericPerNative), or when the guards of its predictions leave no native work, else "".
 std::string whyUnprofitable(const ir::Function& fn);
 
 }  // namespace pypaccel::specialize

@@ -12,6 +12,16 @@ namespace {
 
 bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
 
+// A new attribute cache (ir_ops.def GetAttrCached) for co_names[name]: the immediate of its op.
+int64_t attrSite(Emitter& e, int name) {
+  int slot = int(e.fn.slots.size());
+  PyObject* n = PyTuple_GET_ITEM(e.info.names.get(), name);
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::AttrCache, 0, PyUnicode_Check(n) ? PyUnicode_AsUTF8(n) : ""});
+  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::AttrCache); k++)
+    e.fn.slots.push_back(ir::Slot{ir::SlotKind::AttrWord, 0, ""});
+  return int64_t(slot) | (int64_t(name) << 32);
+}
+
 }  // namespace
 
 bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
@@ -20,7 +30,7 @@ bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
   PyObject* sample = e.sampleOf(e.stack.back());
   int obj = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_ATTR");
-  e.push(Type::Obj, e.emit(Op::GetAttr, Type::Obj, {obj}, in.arg, ex));
+  e.push(Type::Obj, e.emit(Op::GetAttrCached, Type::Obj, {obj}, attrSite(e, in.arg), ex));
   if (e.opts.samples) e.stack.back().sample = e.opts.samples->attribute(sample, PyTuple_GET_ITEM(e.info.names.get(), in.arg));
   return true;
 }
@@ -46,7 +56,7 @@ bool handle_STORE_ATTR(Emitter& e, const Instruction& in) {
   int obj = e.box(e.pop());
   int value = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_ATTR");
-  e.emitVoid(Op::SetAttr, {obj, value}, in.arg, ex);
+  e.emitVoid(Op::SetAttrCached, {obj, value}, attrSite(e, in.arg), ex);
   return true;
 }
 

@@ -1,0 +1,49 @@
+/* Attribute inline caches for CPython 3.11 instances: what LOAD_ATTR_INSTANCE_VALUE, LOAD_ATTR_SLOT and
+ * STORE_ATTR_INSTANCE_VALUE (Python/specialize.c) check before they cache, and the layout native code reads under
+ * the cache: an instance's inline values (PyDictValues, one pointer per key of its type's shared keys) and a
+ * __slots__ member's offset. */
+#include "cpython/cpy.h"
+#include "internal/pycore_dict.h"
+#include "internal/pycore_object.h"
+#include "structmember.h"
+
+_Static_assert(offsetof(PyDictValues, values) == 0, "native code indexes the values from their start");
+
+/* The position of `name` among the shared keys of `tp`'s instances (-1: not there). The keys only grow, so a
+ * position stays valid for the keys' lifetime, which is the type's (a type that drops them changes its version). */
+static Py_ssize_t shared_key_index(PyTypeObject *tp, PyObject *name) {
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) return -1;
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (keys == NULL || keys->dk_kind != DICT_KEYS_UNICODE) return -1;
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
+        PyObject *k = entries[i].me_key;
+        if (k == name || (k != NULL && _PyUnicode_EQ(k, name))) return i;
+    }
+    return -1;
+}
+
+/* Where the attribute `name` of instances of `tp` is, as a cache word (*word), valid while tp's version tag is
+ * `*version`: (index << 1) for the index-th inline value, (offset << 1) | 1 for a __slots__ member at that offset.
+ * Returns 0 when it cannot be cached (nothing written): a custom __getattribute__/__setattr__, a data descriptor
+ * (a property) of that name, no valid version tag, or an attribute that lives elsewhere (a dict, the class). */
+int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *version, int64_t *word) {
+    if (!PyUnicode_CheckExact(name)) return 0;
+    if (store ? tp->tp_setattro != PyObject_GenericSetAttr : tp->tp_getattro != PyObject_GenericGetAttr) return 0;
+    PyObject *descr = _PyType_Lookup(tp, name); /* also gives the type a version tag where it can have one */
+    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
+    int64_t w;
+    if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
+        PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
+        if (m->type != T_OBJECT_EX || (m->flags & READONLY) || m->offset <= 0) return 0;
+        w = ((int64_t)m->offset << 1) | 1;
+    } else {
+        if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) return 0; /* a data descriptor wins */
+        Py_ssize_t index = shared_key_index(tp, name);
+        if (index < 0) return 0;
+        w = (int64_t)index << 1;
+    }
+    *version = tp->tp_version_tag;
+    *word = w;
+    return 1;
+}

@@ -1,0 +1,157 @@
+# Attribute inline caches (csrc/codegen/lower_attributes.cpp, cpython/attr_cache.c): `obj.x` and `obj.x = v` read
+# and write an instance's inline values or a __slots__ member in place while its type keeps the version tag the
+# cache was filled for, else CPython's PyObject_GetAttr/SetAttr (which refill it). Every change to the class
+# (a property added, an attribute added to the class, a method replaced, `__class__` assigned), to the instance
+# (its __dict__ taken, an attribute deleted) or to the kind of object must give CPython's answer.
+import sys
+
+from harness import Pair, check, check_runs_without_exits, outcome_of
+
+READ = """
+def f(objs, k):
+    total = 0
+    for i in range(k):
+        for o in objs:
+            total = total + o.a * 2 + o.b
+    return total
+"""
+
+
+class D:
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+
+class S:
+    __slots__ = ("a", "b")
+
+    def __init__(self, a, b):
+        self.a = a
+        self.b = b
+
+
+class G:
+    def __getattr__(self, name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return len(name)
+
+
+class Big:
+    def __init__(self):
+        for k in range(40):  # more than the shared keys hold: a real dict
+            setattr(self, f"x{k}", k)
+        self.a = 1
+        self.b = 2
+
+
+class WithDict(D):
+    pass
+
+
+def with_dict(a, b):
+    o = WithDict(a, b)
+    o.__dict__  # the inline values move into a dict object
+    return o
+
+
+def test_reads_of_every_kind_of_instance():
+    # Tuples: shared by both sides (READ changes nothing), where lists would be deep-copied.
+    check(READ, [((D(1, 2), D(3, 4)), 3), ((S(1, 2), S(3.5, 4)), 3), ((D(1, 2), S(1, 2), G()), 2), ((Big(),), 2),
+                 ((with_dict(1, 2), D(2, 3)), 2), ((D(1, "x"),), 1), ((object(),), 1), ((1.5,), 1),
+                 ((D(1, 2), 7), 1)], name="f")
+    check_runs_without_exits(READ, "f", [((D(1, 2), D(3, 4)), 50), ((S(1, 2), S(3, 4)), 50)])
+
+
+def test_unset_and_deleted_attributes_raise_as_cpython():
+    src = """
+def f(o, k):
+    t = 0
+    for i in range(k):
+        t += o.a
+        if i == 2:
+            del o.a
+    return t
+"""
+    check(src, [(D(1, 2), 5), (S(1, 2), 5)], name="f")
+    empty = S.__new__(S)
+    check("def f(o):\n    return o.a\n", [(empty,), (D(1, 2),)], name="f")
+
+
+WRITE = """
+def f(o, k):
+    for i in range(k):
+        o.a = o.a + i
+        o.b = i
+    return o.a, o.b
+"""
+
+
+def test_writes_of_every_kind_of_instance():
+    # Each side gets its own instance: a factory call inside would hide the argument's example, so build them here.
+    for make in (lambda: D(1, 2), lambda: S(1, 2), lambda: with_dict(1, 2), lambda: Big(), lambda: D(1.5, 0)):
+        pair = Pair(WRITE, name="f")
+        for k in (1, 10):
+            p, q = make(), make()
+            po, fo = outcome_of(pair.plain, (p, k), pair.filename), outcome_of(pair.fast, (q, k), pair.filename)
+            assert po.key() == fo.key(), (make, k, po, fo)
+            assert vars(p) == vars(q) if hasattr(p, "__dict__") else (p.a, p.b) == (q.a, q.b)
+
+
+def test_class_changed_while_hot():
+    src = """
+def f(o, k, when, change):
+    t = 0
+    for i in range(k):
+        if i == when:
+            change(o)
+        t += o.a
+    return t
+"""
+
+    def add_property(o):
+        type(o).a = property(lambda self: 100)
+
+    def add_class_attr(o):
+        type(o).b = 5  # another name: the version moves, o.a stays the instance's
+
+    def set_class(o):
+        o.__class__ = Other
+
+    def take_dict(o):
+        o.__dict__["a"] = 7
+
+    def shadow(o):
+        o.__dict__  # materialized: reads go through the dict from now on
+
+    class Other:
+        a = -1
+
+    for change in (add_property, add_class_attr, set_class, take_dict, shadow):
+        pair = Pair(src, name="f")
+        for k in (5, 30):
+            cls_p = type("C", (D,), {})
+            cls_f = type("C", (D,), {})
+            po = outcome_of(pair.plain, (cls_p(1, 2), k, 3, change), pair.filename)
+            fo = outcome_of(pair.fast, (cls_f(1, 2), k, 3, change), pair.filename)
+            assert po.key() == fo.key(), (change.__name__, k, po, fo)
+
+
+def test_attribute_values_keep_their_reference_counts():
+    src = """
+def f(o, k):
+    for i in range(k):
+        x = o.a
+        o.b = x
+    return o.b
+"""
+    pair = Pair(src, name="f")
+    item = object()
+    o = D(item, None)
+    before = sys.getrefcount(item)
+    for _ in range(20):
+        assert pair.fast(o, 100) is item
+    assert sys.getrefcount(item) == before + 1  # o.b holds it too now
+    o.b = None
+    assert sys.getrefcount(item) == before
