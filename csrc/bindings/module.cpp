@@ -123,7 +123,7 @@ PyType_Spec sfSpec = {"pypaccel.SpecializedFunction", sizeof(SpecializedFunction
 
 PyObject* gSfType = nullptr;
 
-py::object specialize(py::object func) {
+py::object specializeFunction(py::object func) {
   if (!PyFunction_Check(func.ptr())) throw py::type_error("specialize() takes a Python function");
   PyObject* code = PyFunction_GET_CODE(func.ptr());
   if (profile::CodeState* st = profile::stateFor(code)) {
@@ -201,7 +201,7 @@ PYBIND11_MODULE(_pypaccel, m) {
   m.def("is_enabled", &hook::isEnabled);
   m.def("program_ending", &hook::programEnding,
         "From now on nothing new is compiled or loaded (the program ended; what runs at exit runs once).");
-  m.def("specialize", &specialize, "Returns a callable that runs `func` natively.");
+  m.def("specialize", &specializeFunction, "Returns a callable that runs `func` natively.");
   m.def("exclude", &exclude, "Keeps `func` interpreted for good (returns it).");
   m.def(
       "stats",

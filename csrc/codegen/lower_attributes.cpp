@@ -4,6 +4,7 @@
 // The cache words: [0] the version tag (0: empty), [1] where (cpython/attr_cache.c: index << 1 for an inline value,
 // offset << 1 | 1 for a __slots__ member).
 #include "codegen/lowerer.h"
+#include "cpython/cpy.h"
 #include "cpython/layout.h"
 
 namespace pypaccel::codegen {
@@ -63,23 +64,55 @@ llvm::Value* fieldAddress(Lowerer& l, llvm::Value* obj, llvm::Value* word, llvm:
   return addr;
 }
 
+// The in-place read: the attribute (a new reference, obj released) at the end of the current block, or a branch to
+// `miss` (obj untouched).
+llvm::Value* loadInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm::BasicBlock* miss) {
+  auto& b = l.b;
+  llvm::BasicBlock* hit = llvm::BasicBlock::Create(l.ctx, "getattr_hit", l.func);
+  llvm::BasicBlock* found = llvm::BasicBlock::Create(l.ctx, "getattr_found", l.func);
+  llvm::Value* word = checkVersion(l, obj, cache, hit, miss);
+  llvm::Value* item = b.CreateLoad(l.ptr, fieldAddress(l, obj, word, miss));
+  // Not set (deleted, or never set on this instance): the generic path raises or finds the class attribute.
+  b.CreateCondBr(b.CreateIsNull(item), miss, found);
+  b.SetInsertPoint(found);
+  l.incref(item);
+  l.decref(obj);
+  return item;
+}
+
+// The in-place write (value and obj consumed) ending the current block's path, or a branch to `miss` (both
+// untouched).
+void storeInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* value, llvm::Value* cache, llvm::BasicBlock* miss) {
+  auto& b = l.b;
+  llvm::BasicBlock* hit = llvm::BasicBlock::Create(l.ctx, "setattr_hit", l.func);
+  llvm::BasicBlock* store = llvm::BasicBlock::Create(l.ctx, "setattr_store", l.func);
+  llvm::Value* word = checkVersion(l, obj, cache, hit, miss);
+  llvm::Value* addr = fieldAddress(l, obj, word, miss);
+  llvm::Value* old = b.CreateLoad(l.ptr, addr);
+  // An inline value not set yet also enters the values' insertion order: the generic path does that. A
+  // __slots__ member may be empty (it is set as member_set sets it).
+  b.CreateCondBr(b.CreateAnd(b.CreateIsNull(old), b.CreateNot(b.CreateTrunc(word, l.i1))), miss, store);
+  b.SetInsertPoint(store);
+  b.CreateStore(value, addr);
+  llvm::BasicBlock* release = llvm::BasicBlock::Create(l.ctx, "setattr_release", l.func);
+  llvm::BasicBlock* released = llvm::BasicBlock::Create(l.ctx, "setattr_released", l.func);
+  b.CreateCondBr(b.CreateIsNull(old), released, release);
+  b.SetInsertPoint(release);
+  l.decref(old);  // after the store, as the interpreter: a finalizer sees the new value
+  b.CreateBr(released);
+  b.SetInsertPoint(released);
+  l.decref(obj);
+}
+
 }  // namespace
 
 template <>
 void Lowerer::lower<Op::GetAttrCached>(const ir::Instr& in) {
   AttrSite site = siteOf(*this, in);
   llvm::Value* obj = val(in.args[0]);
-  llvm::BasicBlock* hit = llvm::BasicBlock::Create(ctx, "getattr_hit", func);
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "getattr_miss", func);
-  llvm::BasicBlock* found = llvm::BasicBlock::Create(ctx, "getattr_found", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "getattr", func);
-  llvm::Value* word = checkVersion(*this, obj, site.cache, hit, miss);
-  llvm::Value* item = b.CreateLoad(ptr, fieldAddress(*this, obj, word, miss));
-  // Not set (deleted, or never set on this instance): the generic path raises or finds the class attribute.
-  b.CreateCondBr(b.CreateIsNull(item), miss, found);
-  b.SetInsertPoint(found);
-  incref(item);
-  decref(obj);
+  llvm::Value* item = loadInPlace(*this, obj, site.cache, miss);
   llvm::BasicBlock* foundEnd = b.GetInsertBlock();
   b.CreateBr(join);
   b.SetInsertPoint(miss);
@@ -100,32 +133,112 @@ void Lowerer::lower<Op::SetAttrCached>(const ir::Instr& in) {
   AttrSite site = siteOf(*this, in);
   llvm::Value* obj = val(in.args[0]);
   llvm::Value* value = val(in.args[1]);
-  llvm::BasicBlock* hit = llvm::BasicBlock::Create(ctx, "setattr_hit", func);
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "setattr_miss", func);
-  llvm::BasicBlock* store = llvm::BasicBlock::Create(ctx, "setattr_store", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "setattr", func);
-  llvm::Value* word = checkVersion(*this, obj, site.cache, hit, miss);
-  llvm::Value* addr = fieldAddress(*this, obj, word, miss);
-  llvm::Value* old = b.CreateLoad(ptr, addr);
-  // An inline value not set yet also enters the values' insertion order: the generic path does that. A
-  // __slots__ member may be empty (it is set as member_set sets it).
-  b.CreateCondBr(b.CreateAnd(b.CreateIsNull(old), b.CreateNot(b.CreateTrunc(word, i1))), miss, store);
-  b.SetInsertPoint(store);
-  b.CreateStore(value, addr);
-  llvm::BasicBlock* release = llvm::BasicBlock::Create(ctx, "setattr_release", func);
-  llvm::BasicBlock* released = llvm::BasicBlock::Create(ctx, "setattr_released", func);
-  b.CreateCondBr(b.CreateIsNull(old), released, release);
-  b.SetInsertPoint(release);
-  decref(old);  // after the store, as the interpreter: a finalizer sees the new value
-  b.CreateBr(released);
-  b.SetInsertPoint(released);
-  decref(obj);
+  storeInPlace(*this, obj, value, site.cache, miss);
   b.CreateBr(join);
   b.SetInsertPoint(miss);
   callChecked(Helper::pypa_rt_setattr_cached,
               {ctxArg(), obj, value, b.getInt32(site.name), b.getInt32(exitUnit(in.exit)), site.cache}, in.exit);
   b.CreateBr(join);
   b.SetInsertPoint(join);
+}
+
+// In place, or the cache refilled and in place then, or the exit.
+template <>
+void Lowerer::lower<Op::GetAttrInPlace>(const ir::Instr& in) {
+  AttrSite site = siteOf(*this, in);
+  llvm::Value* obj = val(in.args[0]);
+  llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "getattr_refill", func);
+  llvm::BasicBlock* miss2 = llvm::BasicBlock::Create(ctx, "getattr_out", func);
+  llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "getattr", func);
+  llvm::Value* first = loadInPlace(*this, obj, site.cache, miss);
+  llvm::BasicBlock* firstEnd = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(miss);
+  coldCall(Helper::pypa_rt_attr_refill, {ctxArg(true), obj, b.getInt32(site.name), b.getInt32(0), site.cache});
+  llvm::Value* second = loadInPlace(*this, obj, site.cache, miss2);
+  llvm::BasicBlock* secondEnd = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(miss2);
+  guard(b.getTrue(), in.exit);
+  b.CreateUnreachable();
+  b.SetInsertPoint(join);
+  llvm::PHINode* phi = b.CreatePHI(ptr, 2);
+  phi->addIncoming(first, firstEnd);
+  phi->addIncoming(second, secondEnd);
+  def(in.id, phi);
+}
+
+template <>
+void Lowerer::lower<Op::SetAttrInPlace>(const ir::Instr& in) {
+  AttrSite site = siteOf(*this, in);
+  llvm::Value* obj = val(in.args[0]);
+  llvm::Value* value = val(in.args[1]);
+  llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "setattr_refill", func);
+  llvm::BasicBlock* miss2 = llvm::BasicBlock::Create(ctx, "setattr_out", func);
+  llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "setattr", func);
+  storeInPlace(*this, obj, value, site.cache, miss);
+  b.CreateBr(join);
+  b.SetInsertPoint(miss);
+  coldCall(Helper::pypa_rt_attr_refill, {ctxArg(true), obj, b.getInt32(site.name), b.getInt32(1), site.cache});
+  storeInPlace(*this, obj, value, site.cache, miss2);
+  b.CreateBr(join);
+  b.SetInsertPoint(miss2);
+  guard(b.getTrue(), in.exit);
+  b.CreateUnreachable();
+  b.SetInsertPoint(join);
+}
+
+}  // namespace pypaccel::codegen
+
+namespace pypaccel::codegen {
+
+// The method cache's words: [0] version tag, [1] the function, [2] the shared keys (0: no instance dict at all),
+// [3] their entry count when filled.
+template <>
+void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
+  AttrSite site = siteOf(*this, in);
+  llvm::Value* obj = val(in.args[0]);
+  auto word = [&](int k) { return b.CreateLoad(k == 0 || k == 3 ? i64 : ptr, b.CreateConstInBoundsGEP1_64(i64, site.cache, k)); };
+  llvm::BasicBlock* versionOk = llvm::BasicBlock::Create(ctx, "method_version_ok", func);
+  llvm::BasicBlock* withDict = llvm::BasicBlock::Create(ctx, "method_values", func);
+  llvm::BasicBlock* hasValues = llvm::BasicBlock::Create(ctx, "method_keys", func);
+  llvm::BasicBlock* hit = llvm::BasicBlock::Create(ctx, "method_hit", func);
+  llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "method_miss", func);
+  llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "method", func);
+  llvm::Value* type = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_OBJECT_TYPE_OFFSET));
+  llvm::Value* version =
+      b.CreateZExt(b.CreateLoad(i32, b.CreateConstInBoundsGEP1_64(i8, type, PYPA_TYPE_VERSION_OFFSET)), i64);
+  llvm::Value* cached = word(0);
+  b.CreateCondBr(b.CreateAnd(b.CreateICmpEQ(version, cached), b.CreateICmpNE(cached, b.getInt64(0))), versionOk,
+                 miss);
+  // No instance of this type can shadow the name (no __dict__), or this one has inline values whose keys still
+  // lack it.
+  b.SetInsertPoint(versionOk);
+  llvm::Value* keys = word(2);
+  b.CreateCondBr(b.CreateIsNull(keys), hit, withDict);
+  b.SetInsertPoint(withDict);
+  llvm::Value* values = b.CreateLoad(ptr, b.CreateConstGEP1_64(i8, obj, PYPA_OBJECT_VALUES_OFFSET));
+  b.CreateCondBr(b.CreateIsNull(values), miss, hasValues);
+  b.SetInsertPoint(hasValues);
+  llvm::Value* typeKeys = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, type, pypa_heaptype_cached_keys_offset));
+  llvm::Value* sameKeys = b.CreateICmpEQ(typeKeys, keys);
+  llvm::Value* n = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, keys, pypa_dictkeys_nentries_offset));
+  b.CreateCondBr(b.CreateAnd(sameKeys, b.CreateICmpEQ(n, word(3))), hit, miss);
+  b.SetInsertPoint(hit);
+  llvm::Value* cachedFunc = word(1);
+  b.CreateBr(join);
+  b.SetInsertPoint(miss);
+  llvm::Value* looked = call(Helper::pypa_rt_method_lookup, {ctxArg(), obj, b.getInt32(site.name), site.cache});
+  guard(b.CreateIsNull(looked), in.exit);
+  llvm::BasicBlock* missEnd = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+  llvm::PHINode* phi = b.CreatePHI(ptr, 2);
+  phi->addIncoming(cachedFunc, hit);
+  phi->addIncoming(looked, missEnd);
+  def(in.id, phi);
 }
 
 }  // namespace pypaccel::codegen

@@ -14,7 +14,7 @@ _Static_assert(offsetof(PyDictValues, values) == 0, "native code indexes the val
 static Py_ssize_t shared_key_index(PyTypeObject *tp, PyObject *name) {
     if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) return -1;
     PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-    if (keys == NULL || keys->dk_kind != DICT_KEYS_UNICODE) return -1;
+    if (keys == NULL || keys->dk_kind == DICT_KEYS_GENERAL) return -1; /* shared keys are split: str keys only */
     PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
     for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
         PyObject *k = entries[i].me_key;
@@ -47,3 +47,34 @@ int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *
     *word = w;
     return 1;
 }
+
+/* Method caches (LOAD_METHOD_WITH_VALUES / _NO_DICT): `obj.name` is a plain Python function of obj's type that no
+ * instance can shadow while the cache holds: the type keeps its version tag, and for instances with inline values,
+ * they still have them (no dict) and the shared keys still do not hold the name (they only grow: the same keys
+ * with as many entries). Fills *version, *func (borrowed: the type's dict holds it while the version stands),
+ * *keys (NULL when instances have no __dict__ at all) and *nentries; 0 when not cacheable. */
+int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject **func, void **keys,
+                      int64_t *nentries) {
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (!PyUnicode_CheckExact(name) || tp->tp_getattro != PyObject_GenericGetAttr) return 0;
+    PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr == NULL || !Py_IS_TYPE(descr, &PyFunction_Type)) return 0;
+    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
+    if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
+        PyDictKeysObject *k = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+        if (*_PyObject_ValuesPointer(obj) == NULL || k == NULL || shared_key_index(tp, name) >= 0) return 0;
+        *keys = k;
+        *nentries = k->dk_nentries;
+    } else if (tp->tp_dictoffset != 0) {
+        return 0; /* a classic instance dict: it may shadow the method at any time */
+    } else {
+        *keys = NULL;
+        *nentries = 0;
+    }
+    *version = tp->tp_version_tag;
+    *func = descr;
+    return 1;
+}
+
+const int pypa_heaptype_cached_keys_offset = (int)offsetof(PyHeapTypeObject, ht_cached_keys);
+const int pypa_dictkeys_nentries_offset = (int)offsetof(PyDictKeysObject, dk_nentries);

@@ -94,6 +94,14 @@ int pypa_code_nlocalsplus(PyCodeObject *co);
 /* Attribute caches (attr_cache.c): the cache word of attribute `name` of `tp`'s instances and the version tag it
  * holds under; 0 when it cannot be cached. */
 int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *version, int64_t *word);
+/* Method caches (attr_cache.c): whether obj.name is a Python function of obj's type no instance can shadow while
+ * the cache's words hold (version tag, the function, the shared keys or NULL, their entry count). */
+int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject **func, void **keys,
+                      int64_t *nentries);
+/* Offsets of internal structs native code reads (their headers are not public): a heap type's shared keys, and
+   their entry count (Py_ssize_t). */
+extern const int pypa_heaptype_cached_keys_offset;
+extern const int pypa_dictkeys_nentries_offset;
 int pypa_code_ncells_free(PyCodeObject *co);  /* cell + free variables */
 
 /* -- Opcode tables (private copies of 3.11's) ------------------------------------------------------------------- */

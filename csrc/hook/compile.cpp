@@ -171,6 +171,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       s->cacheKey = key;
       s->widened = widen;
       st.loaded++;
+      if (direct) st.directSamples.erase(sig);
       st.specs.push_back(std::move(s));
       return st.specs.back().get();
     }
@@ -190,7 +191,10 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   opts.direct = direct;
   opts.directReturn = directReturnType;
   opts.directInline = directInlineIR;
-  if (home.frame && !direct) {
+  if (direct) {
+    auto kept = st.directSamples.find(sig);
+    if (kept != st.directSamples.end()) opts.samples = kept->second;
+  } else if (home.frame) {
     opts.samples = std::make_shared<specialize::Samples>();
     PyObject** args = pypa_frame_localsplus(home.frame);
     for (size_t i = 0; i < sig.size(); i++) opts.samples->setLocal(int(i), args[i]);
@@ -230,6 +234,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   s->cacheKey = key;
   s->widened = widen;
   st.compiled++;
+  if (direct) st.directSamples.erase(sig);
 
   // (3) Store it: code that cannot be keyed is not, and a file without a writable database may say why.
   cache::Entry ent;

@@ -22,7 +22,9 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
 
 // The result type a direct call of `func` with `sig` is compiled to expect, or Void when `func` cannot be called
 // directly (hook/direct_calls.cpp). The compiler's SpecOptions::directReturn.
-ir::Type directReturnType(PyObject* func, const std::string& sig);
+// `args` are examples of the arguments (null where none): the direct entry predicts from them when this call makes
+// it (they are kept until it is compiled).
+ir::Type directReturnType(PyObject* func, const std::string& sig, const std::vector<PyObject*>& args);
 // After directReturnType accepted it: the IR of that direct entry when it is small and calls nothing (then its
 // callers compile in a copy of it, see ir::Function::inlined), else null.
 std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::string& sig);

@@ -75,7 +75,7 @@ std::string whyNotDirect(const ir::Function& fn) {
   return "";
 }
 
-Type directReturnType(PyObject* func, const std::string& sig) {
+Type directReturnType(PyObject* func, const std::string& sig, const std::vector<PyObject*>& args) {
   if (!simpleSignature(func, sig)) return Type::Void;
   profile::CodeState* st = eligibleState(func);
   if (!st) return Type::Void;
@@ -105,6 +105,12 @@ Type directReturnType(PyObject* func, const std::string& sig) {
   opts.stressExits = config().stressExits;
   opts.directReturn = directReturnType;
   opts.directInline = directInlineIR;
+  // The examples this first call site had: the entry's compile (obtainDirect) takes the same ones, so its IR is the
+  // IR inferred here.
+  auto samples = std::make_shared<specialize::Samples>();
+  for (size_t i = 0; i < args.size(); i++) samples->setLocal(int(i), args[i]);
+  st->directSamples[sig] = samples;
+  opts.samples = samples;
   Type result = Type::Void;
   std::shared_ptr<const ir::Function> small;
   tInferDepth++;
@@ -136,6 +142,7 @@ Type directReturnType(PyObject* func, const std::string& sig) {
   st->directAssumed.erase(sig);
   if (PyErr_Occurred()) PyErr_Clear();
   st->directReturn[sig] = result;
+  if (result == Type::Void) st->directSamples.erase(sig);
   if (small && result != Type::Void) st->directInline[sig] = std::move(small);
   return result;
 }

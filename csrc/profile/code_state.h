@@ -12,6 +12,10 @@
 #include "cpython/cpy.h"
 #include "deopt/specialization.h"
 
+namespace pypaccel::specialize {
+class Samples;
+}
+
 namespace pypaccel::profile {
 
 // CodeState::never of a function the user asked to keep interpreted (stats show it as state "excluded").
@@ -64,6 +68,8 @@ struct CodeState {
   bool directAssumptionUsed = false;
   // The inferred IR of a direct entry small enough to be compiled into its callers (ir::Function::inlined).
   std::map<std::string, std::shared_ptr<const ir::Function>> directInline;
+  // The examples a direct entry was inferred with, until it is compiled with them (then dropped: they hold objects).
+  std::map<std::string, std::shared_ptr<specialize::Samples>> directSamples;
 
   // The live specialization for `sig` (a retired one was replaced by a recompile with wider operations).
   deopt::Specialization* find(const std::string& sig) {

@@ -97,7 +97,10 @@ namespace {
 
 // The co_names entry `i` of the running code (borrowed).
 PyObject* nameOf(NativeCtx* ctx, int32_t i) {
-  PyObject* names = pypa_code_names(pypa_frame_code(static_cast<PypaFrame*>(ctx->frame)));
+  // A direct entry has no frame: its function's code (an inlined copy runs with its own callee's context).
+  PyCodeObject* code = ctx->frame ? pypa_frame_code(static_cast<PypaFrame*>(ctx->frame))
+                                  : reinterpret_cast<PyCodeObject*>(PyFunction_GET_CODE(ctx->func));
+  PyObject* names = pypa_code_names(code);
   return PyTuple_GET_ITEM(names, i);
 }
 
@@ -178,6 +181,25 @@ extern "C" int32_t pypa_rt_setattr_cached(NativeCtx* ctx, PyObject* obj, PyObjec
   Py_XDECREF(obj);
   Py_XDECREF(value);
   return r;
+}
+
+extern "C" int32_t pypa_rt_attr_refill(NativeCtx* ctx, PyObject* obj, int32_t name, int32_t store, int64_t* cache) {
+  int64_t before = cache[0];
+  refillAttrCache(obj, nameOf(ctx, name), store != 0, cache);
+  return cache[0] != before || cache[0] != 0;
+}
+
+extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_t name, int64_t* cache) {
+  uint32_t version = 0;
+  PyObject* func = nullptr;
+  void* keys = nullptr;
+  int64_t nentries = 0;
+  if (!pypa_method_cache(obj, nameOf(ctx, name), &version, &func, &keys, &nentries)) return nullptr;
+  cache[0] = int64_t(version);
+  cache[1] = reinterpret_cast<int64_t>(func);
+  cache[2] = reinterpret_cast<int64_t>(keys);
+  cache[3] = nentries;
+  return func;
 }
 
 extern "C" PyObject* pypa_rt_getitem(NativeCtx* ctx, PyObject* container, PyObject* key, int32_t unit) {

@@ -91,7 +91,8 @@ struct SpecOptions {
   // Calls of Python functions natively: the result type to compile a direct call of `func` with argument
   // signature `sig` for, or Void when that callee cannot be called directly (then the call is generic). Unset: no
   // direct calls (the Catch2 tests build without a hook).
-  std::function<ir::Type(PyObject* func, const std::string& sig)> directReturn;
+  // `args`: an example of each argument (null where none), which the callee's direct entry predicts from.
+  std::function<ir::Type(PyObject* func, const std::string& sig, const std::vector<PyObject*>& args)> directReturn;
   // Asked after directReturn accepted a call: the IR of that callee's direct entry when it is worth compiling
   // into the caller (ir::Function::inlined), else null.
   std::function<std::shared_ptr<const ir::Function>(PyObject* func, const std::string& sig)> directInline;

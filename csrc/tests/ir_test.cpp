@@ -149,7 +149,7 @@ specialize::SpecOptions goldenOptions(const std::string& text) {
     }
   }
   if (!directCalls->empty())
-    opts.directReturn = [directCalls](PyObject* func, const std::string& sig) {
+    opts.directReturn = [directCalls](PyObject* func, const std::string& sig, const std::vector<PyObject*>&) {
       Ref name = Ref::steal(PyObject_GetAttrString(func, "__name__"));
       auto it = name ? directCalls->find(std::string(PyUnicode_AsUTF8(name.get())) + " " + sig) : directCalls->end();
       PyErr_Clear();

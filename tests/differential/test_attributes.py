@@ -155,3 +155,91 @@ def f(o, k):
     assert sys.getrefcount(item) == before + 1  # o.b holds it too now
     o.b = None
     assert sys.getrefcount(item) == before
+
+
+# Method calls: LOAD_METHOD from a method cache (no bound method), the method called directly (a direct entry of
+# it, self its first argument) while the cache and the call site hold; everything else through the interpreter.
+METHODS = """
+class Acc:
+    def __init__(self, v):
+        self.v = v
+
+    def add(self, t):
+        self.v = self.v + 1
+        return t + self.v
+
+    def fail(self, t):
+        return t // (self.v - self.v)
+
+
+class Sub(Acc):
+    def add(self, t):
+        return t - self.v
+
+
+class Slot:
+    __slots__ = ("v",)
+
+    def __init__(self, v):
+        self.v = v
+
+    def add(self, t):
+        return t + self.v * 2
+
+
+def run(objs, k, when, change):
+    t = 0
+    for i in range(k):
+        if i == when:
+            change(objs)
+        for o in objs:
+            t = o.add(t)
+    return t
+"""
+
+
+def _noop(objs):
+    pass
+
+
+def _replace_method(objs):
+    type(objs[0]).add = lambda self, t: t * 2
+
+
+def _shadow(objs):
+    objs[0].add = lambda t: t + 1000  # an instance attribute of the method's name
+
+
+def _set_class(objs):
+    objs[0].__class__ = type(objs[0]).__mro__[0].__base__ if type(objs[0]).__base__ is not object else type(objs[0])
+
+
+def _take_dict(objs):
+    objs[0].__dict__
+
+
+def _raise(objs):
+    objs[0].add = objs[0].fail
+
+
+def test_method_calls_while_the_class_changes():
+    import textwrap
+    src = textwrap.dedent(METHODS)
+    for change in (_noop, _replace_method, _shadow, _set_class, _take_dict, _raise):
+        for kinds in (("Acc", "Acc"), ("Acc", "Sub"), ("Slot",), ("Sub", "Slot", "Acc")):
+            if change in (_shadow, _take_dict, _raise) and kinds[0] == "Slot":
+                continue  # no instance dict to put anything in
+            pair = Pair(src, name="run")
+            outcomes = []
+            for fn in (pair.plain, pair.fast):
+                g = fn.__globals__
+                objs = tuple(g[k](i + 1) for i, k in enumerate(kinds))
+                outcomes.append(outcome_of(fn, (objs, 30, 12, change), pair.filename))
+            assert outcomes[0].key() == outcomes[1].key(), (change.__name__, kinds, outcomes)
+
+
+def test_method_calls_stay_native():
+    # Slot.add changes nothing, so both sides may share the instances.
+    Slot = Pair(METHODS, name="run").plain.__globals__["Slot"]
+    objs = (Slot(1), Slot(2))
+    check_runs_without_exits(METHODS, "run", [(objs, 50, -1, _noop), (objs, 10, -1, _noop)])

@@ -254,9 +254,11 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
 // A Python function the callee-return callback accepts (simple positional signature, compilable as a direct
 // entry that never runs code which could look at frames): called natively with unboxed arguments. The site guards
 // the callee's code object at run time; another callee leaves before the call (the interpreter calls it).
-bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
-  if (!e.opts.directReturn || !callable.known || !PyFunction_Check(callable.known)) return false;
-  if (Py_TYPE(callable.known) != &PyFunction_Type) return false;
+// `target` is the function compiled for (the callable's known object, or the method the example's class has);
+// the `n` arguments are the top entries (a method call's first is self), and the call's entries start at `base`.
+bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t n, size_t base) {
+  if (!e.opts.directReturn || !target || !PyFunction_Check(target)) return false;
+  if (Py_TYPE(target) != &PyFunction_Type) return false;
   size_t size = e.stack.size();
   std::string sig;
   for (size_t i = size - n; i < size; i++) {
@@ -272,7 +274,9 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
     else if (t == Type::Obj) sig += 'o';
     else return false;
   }
-  Type rtype = e.opts.directReturn(callable.known, sig);
+  std::vector<PyObject*> examples;
+  for (size_t i = size - n; i < size; i++) examples.push_back(e.stack[i].type == Type::Obj ? e.sampleOf(e.stack[i]) : nullptr);
+  Type rtype = e.opts.directReturn(target, sig, examples);
   if (rtype == Type::Void) return false;
   // Before the call, with everything still on the stack: the site's callee is another one.
   int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
@@ -306,7 +310,7 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
   }
   std::vector<int> args = {callable.v[0]};
   for (size_t i = size - n; i < size; i++) args.push_back(e.stack[i].v[0]);
-  e.stack.resize(size - n - 2);
+  e.stack.resize(base);
   int raised = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
   // After the call, with its result (boxed) on the stack; the snapshot's top is a placeholder the lowering
   // replaces with the returned object.
@@ -332,7 +336,7 @@ bool callDirect(Emitter& e, const StackEntry& callable, size_t n) {
   for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::CallSite); k++)
     e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
   if (e.opts.directInline)
-    if (auto callee = e.opts.directInline(callable.known, sig)) e.fn.inlined[slot] = std::move(callee);
+    if (auto callee = e.opts.directInline(target, sig)) e.fn.inlined[slot] = std::move(callee);
   int r = e.emit(Op::CallDirect, rtype, args, int64_t(slot) | (borrowed ? int64_t(1) << 32 : 0), changed);
   ir::Instr& call = e.cur->instrs.back();
   call.exit2 = raised;
@@ -379,7 +383,14 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   }
   if (plain && callable.known && callModuleFunction(e, callable, n)) return true;
   if (plain && callable.known && callBuiltin(e, callable, n)) return true;
-  if (plain && callable.type == Type::Obj && callDirect(e, callable, n)) return true;
+  if (plain && callable.type == Type::Obj && callDirect(e, callable, callable.known, n, e.stack.size() - n - 2))
+    return true;
+  // obj.method(...) in the method form LOAD_METHOD left ([function, self, args...]): the function the example's
+  // class has, called directly with self as its first argument.
+  const StackEntry& method = e.stack[e.stack.size() - n - 2];
+  if (method.type == Type::Obj && method.hint && e.kwnamesConst < 0 &&
+      callDirect(e, method, method.hint, n + 1, e.stack.size() - n - 2))
+    return true;
   return callGeneric(e, n, AfterCall::PollEvalBreaker);
 }
 

@@ -1,5 +1,6 @@
 // Attributes, subscripts and lists on boxed objects, through CPython's own protocols (PyObject_GetAttr,
 // PyObject_GetItem, ...): no type knowledge needed, and an exception leaves through a Raise exit at the instruction.
+#include "cpython/cpy.h"
 #include "specialize/emitter.h"
 #include "specialize/ops/math_calls.h"
 
@@ -22,16 +23,60 @@ int64_t attrSite(Emitter& e, int name) {
   return int64_t(slot) | (int64_t(name) << 32);
 }
 
+// A new method cache (ir_ops.def LoadMethodCached) for co_names[name]: the immediate of its op.
+int64_t methodSite(Emitter& e, int name) {
+  int slot = int(e.fn.slots.size());
+  PyObject* n = PyTuple_GET_ITEM(e.info.names.get(), name);
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::MethodCache, 0, PyUnicode_Check(n) ? PyUnicode_AsUTF8(n) : ""});
+  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::MethodCache); k++)
+    e.fn.slots.push_back(ir::Slot{ir::SlotKind::MethodWord, 0, ""});
+  return int64_t(slot) | (int64_t(name) << 32);
+}
+
 }  // namespace
 
 bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_ATTR on a virtual value");
   if (loadModuleFunction(e, in)) return true;
   PyObject* sample = e.sampleOf(e.stack.back());
-  int obj = e.box(e.pop());
-  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_ATTR");
-  e.push(Type::Obj, e.emit(Op::GetAttrCached, Type::Obj, {obj}, attrSite(e, in.arg), ex));
+  if (e.opts.direct) {
+    // No frame: in place or an exit (the interpreter runs whatever code the lookup may run).
+    int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "LOAD_ATTR");
+    int obj = e.box(e.pop());
+    e.push(Type::Obj, e.emit(Op::GetAttrInPlace, Type::Obj, {obj}, attrSite(e, in.arg), ex));
+  } else {
+    int obj = e.box(e.pop());
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_ATTR");
+    e.push(Type::Obj, e.emit(Op::GetAttrCached, Type::Obj, {obj}, attrSite(e, in.arg), ex));
+  }
   if (e.opts.samples) e.stack.back().sample = e.opts.samples->attribute(sample, PyTuple_GET_ITEM(e.info.names.get(), in.arg));
+  return true;
+}
+
+// A method of a user class, predicted from the example object (the call compiled had one there): the interpreter's
+// method form [function, self], no bound method made, and the function from a method cache
+// (LOAD_METHOD_WITH_VALUES). Another type, or an attribute that shadows the method, exits here; where that kept
+// happening (widened), the generic form below.
+static bool loadMethodCached(Emitter& e, const Instruction& in) {
+  StackEntry self = e.stack.back();
+  PyObject* sample = e.sampleOf(self);
+  if (self.type != Type::Obj || !sample || e.opts.widen.count(in.unit)) return false;
+  uint32_t version;
+  PyObject* func;
+  void* keys;
+  int64_t nentries;
+  if (!pypa_method_cache(sample, PyTuple_GET_ITEM(e.info.names.get(), in.arg), &version, &func, &keys, &nentries))
+    return false;
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "LOAD_METHOD");
+  int fn = e.emit(Op::LoadMethodCached, Type::Obj, {self.v[0]}, methodSite(e, in.arg), ex);
+  e.emitVoid(Op::IncRef, {fn});
+  e.pop();
+  StackEntry method;
+  method.type = Type::Obj;
+  method.v[0] = fn;
+  method.hint = func;  // what the example's class has: the direct call's callee, which its site guards
+  e.push(method);
+  e.push(self);
   return true;
 }
 
@@ -41,6 +86,7 @@ bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
 bool handle_LOAD_METHOD(Emitter& e, const Instruction& in) {
   if (loadModuleFunction(e, in)) return true;
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_METHOD on a virtual value");
+  if (loadMethodCached(e, in)) return true;
   int obj = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_METHOD");
   int attr = e.emit(Op::GetAttr, Type::Obj, {obj}, in.arg, ex);
@@ -53,6 +99,13 @@ bool handle_STORE_ATTR(Emitter& e, const Instruction& in) {
   // TOS is the object, TOS1 the value.
   if (!hasValue(e.stack.back().type) || !hasValue(e.stack[e.stack.size() - 2].type))
     return e.exitNow(Reason::Unsupported, "STORE_ATTR on a virtual value");
+  if (e.opts.direct) {
+    int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "STORE_ATTR");
+    int obj = e.box(e.pop());
+    int value = e.box(e.pop());
+    e.emitVoid(Op::SetAttrInPlace, {obj, value}, attrSite(e, in.arg), ex);
+    return true;
+  }
   int obj = e.box(e.pop());
   int value = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_ATTR");
