@@ -106,12 +106,6 @@ void Lowerer::lower<Op::GetAttr>(const ir::Instr& in) {
 }
 
 template <>
-void Lowerer::lower<Op::SetAttr>(const ir::Instr& in) {
-  callChecked(Helper::pypa_rt_setattr,
-              {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(in.imm), b.getInt32(exitUnit(in.exit))}, in.exit);
-}
-
-template <>
 void Lowerer::lower<Op::GetItem>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_getitem,
                          {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))}, in.exit));

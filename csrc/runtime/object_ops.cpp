@@ -134,17 +134,6 @@ extern "C" PyObject* pypa_rt_getattr(NativeCtx* ctx, PyObject* obj, int32_t name
   return r;
 }
 
-extern "C" int32_t pypa_rt_setattr(NativeCtx* ctx, PyObject* obj, PyObject* value, int32_t name, int32_t unit) {
-  int32_t r = -1;
-  if (obj && value) {
-    atInstruction(ctx, unit);
-    r = PyObject_SetAttr(obj, nameOf(ctx, name), value);
-  }
-  Py_XDECREF(obj);
-  Py_XDECREF(value);
-  return r;
-}
-
 namespace {
 
 void refillAttrCache(PyObject* obj, PyObject* name, bool store, int64_t* cache) {

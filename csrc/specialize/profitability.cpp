@@ -86,9 +86,10 @@ std::string whyUnprofitable(const ir::Function& fn) {
   WorkCount w = countWork(fn);
   const char* why;
   if (w.generic > kGenericPerNative * w.native) why = "mostly generic work";
-  // Guards of predictions that take back all the native gain: what is left, the interpreter's specialized
-  // instructions do as fast. (Code with no work at all either way, a trivial function, still compiles.)
-  else if (w.native <= 0 && w.overhead > 0) why = "no native work left once its guards are counted";
+  // No native work (none at all, or guards of predictions that take all of it back): what is left, the
+  // interpreter's specialized instructions do as fast, and entering native code through the hook costs more than
+  // interpreting a function this small (measured: a one-line __init__ ran 1.7x slower compiled).
+  else if (w.native <= 0) why = "no native work left once its guards are counted";
   else return "";
   return deopt::refusalText(deopt::Refusal::Unprofitable, {why, std::to_string(w.generic), std::to_string(w.native),
                                                            w.genericOps.empty() ? "none" : w.genericOps});

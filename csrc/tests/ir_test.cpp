@@ -144,6 +144,27 @@ specialize::SpecOptions goldenOptions(const std::string& text) {
       opts.direct = true;
     } else if (what == "direct-call" && words >> name >> sig >> type) {
       (*directCalls)[name + " " + sig] = typeNamed(type);
+    } else if (what == "example") {
+      // example N EXPR: argument N's example object (specialize/samples.h), the value of a Python expression.
+      int index = -1;
+      words >> index;
+      std::string expr;
+      std::getline(words, expr);
+      expr.erase(0, expr.find_first_not_of(' '));
+      Ref globals = Ref::steal(PyDict_New());
+      PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+      Ref value = Ref::steal(PyRun_String(expr.c_str(), Py_eval_input, globals.get(), globals.get()));
+      if (!value) {
+        PyErr_Print();
+        FAIL("golden example does not evaluate: " << expr);
+      }
+      if (!opts.samples) opts.samples = std::make_shared<specialize::Samples>();
+      opts.samples->setLocal(index, value.get());
+    } else if (what == "widen") {
+      // widen UNIT: that instruction's fast paths learned to be widened (generic).
+      int unit = -1;
+      words >> unit;
+      opts.widen.insert(unit);
     } else {
       FAIL("unknown golden option: " << line);
     }

@@ -10,15 +10,15 @@ using namespace pypaccel;
 using namespace pypaccel::testing;
 
 TEST_CASE("work is weighed by loop depth", "[specialize][profitability]") {
-  auto flat = tryBuild("def f(a, b):\n    return a.x + b\n", "oo");
+  auto flat = tryBuild("def f(a, b):\n    return a[b] + b\n", "oo");
   REQUIRE(flat->fn);
   specialize::WorkCount w = specialize::countWork(*flat->fn);
   CHECK(w.native == 0);
-  CHECK(w.generic == 2);  // GetAttr, ObjBin
-  auto loop = tryBuild("def f(a, n):\n    t = 0\n    for i in range(n):\n        t = t + a.x\n    return t\n", "oi");
+  CHECK(w.generic == 2);  // GetItem, ObjBin
+  auto loop = tryBuild("def f(a, n):\n    t = 0\n    for i in range(n):\n        t = t + a[t]\n    return t\n", "oi");
   REQUIRE(loop->fn);
   specialize::WorkCount l = specialize::countWork(*loop->fn);
-  CHECK(l.generic >= 16);  // GetAttr and ObjBin in the loop: 8 each
+  CHECK(l.generic >= 16);  // GetItem and ObjBin in the loop: 8 each
   auto nested = tryBuild("def f(n):\n    t = 0\n    for i in range(n):\n        for j in range(n):\n"
                          "            t = t + i * j\n    return t\n",
                          "i");

@@ -511,21 +511,22 @@ LAMBDAS = textwrap.dedent('''
 
 def test_lambdas_on_one_line_each_load_their_own_entry(run_python, tmp_path):
     # Same qualname and first line, three code objects: pruning "older versions of a function" by qualname kept
-    # two of them, so each warm run compiled what the previous one had just pushed out.
+    # two of them, so each warm run compiled what the previous one had just pushed out. (The lambdas do no work:
+    # PYPACCEL_COMPILE_ALL compiles them anyway, as the profitability rule would not.)
     d = tmp_path / "lambdas"
     d.mkdir()
     (d / "lam.py").write_text(LAMBDAS)
     runs = []
     for _ in range(3):
-        r = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+        r = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0", "PYPACCEL_COMPILE_ALL": "1"})
         assert r.returncode == 0, r.stderr
         runs.append(json.loads(r.stdout))
     assert runs[0] == {"compiled": 3, "loaded": 0}
     assert runs[1] == runs[2] == {"compiled": 0, "loaded": 3}, runs
     # Editing one of them (the others keep their columns) recompiles only it; the next run loads all three again.
     (d / "lam.py").write_text(LAMBDAS.replace("lambda y: None", "lambda y: True") + "# edited\n")
-    edited = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
-    again = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0"})
+    edited = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0", "PYPACCEL_COMPILE_ALL": "1"})
+    again = run_python("-m", "pypaccel", "run", "lam.py", cwd=d, env={"PYPACCEL_THRESHOLD": "0", "PYPACCEL_COMPILE_ALL": "1"})
     assert json.loads(edited.stdout) == {"compiled": 1, "loaded": 2}, edited.stderr
     assert json.loads(again.stdout) == {"compiled": 0, "loaded": 3}, again.stderr
 
