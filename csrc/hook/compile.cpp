@@ -273,6 +273,11 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
   // this run or an earlier one), calls of this signature stay interpreted.
   for (const std::string& key : {sig + "|d", sig}) {
     auto learned = st.failedSignatures.find(key);
+    // Not the frame entry declined as unprofitable: called directly, the same code runs without the hook's entry,
+    // which is what made it not worth it (direct entries skip the rule).
+    if (learned != st.failedSignatures.end() &&
+        deopt::refusalOf(learned->second.why) == deopt::Refusal::Unprofitable)
+      continue;
     if (learned != st.failedSignatures.end()) {
       st.directFailed[sig] = learned->second.why;
       return nullptr;
