@@ -60,10 +60,12 @@ void Lowerer::lower<Op::BuildTuple>(const ir::Instr& in) {
                          {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size()))}, in.exit));
 }
 
-// BuildList and BuildSlice: their helpers take the items alike.
+// BuildList, BuildSlice and BuildString: their helpers take the items alike.
 template <>
 void Lowerer::lower<Op::BuildList>(const ir::Instr& in) {
-  Helper h = in.op == Op::BuildList ? Helper::pypa_rt_build_list : Helper::pypa_rt_build_slice;
+  Helper h = in.op == Op::BuildList    ? Helper::pypa_rt_build_list
+             : in.op == Op::BuildSlice ? Helper::pypa_rt_build_slice
+                                       : Helper::pypa_rt_build_string;
   def(in.id, callChecked(h, {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size()))}, in.exit));
 }
 
@@ -155,6 +157,18 @@ void Lowerer::lower<Op::CallApi>(const ir::Instr& in) {
     case ir::Type::Int: def(in.id, b.CreateSExt(r, i64)); break;
     default: def(in.id, r); break;
   }
+}
+
+}  // namespace pypaccel::codegen
+
+namespace pypaccel::codegen {
+
+template <>
+void Lowerer::lower<Op::FormatValue>(const ir::Instr& in) {
+  llvm::Value* spec = in.args.size() > 1 ? val(in.args[1]) : llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0));
+  def(in.id, callChecked(Helper::pypa_rt_format_value,
+                         {ctxArg(), val(in.args[0]), spec, b.getInt32(int32_t(in.imm)), b.getInt32(exitUnit(in.exit))},
+                         in.exit));
 }
 
 }  // namespace pypaccel::codegen

@@ -81,6 +81,46 @@ extern "C" int32_t pypa_rt_truthy(NativeCtx* ctx, PyObject* a, int32_t unit) {
   return r;
 }
 
+extern "C" PyObject* pypa_rt_format_value(NativeCtx* ctx, PyObject* value, PyObject* spec, int32_t oparg,
+                                          int32_t unit) {
+  if (!value) {
+    Py_XDECREF(spec);
+    return nullptr;
+  }
+  atInstruction(ctx, unit);
+  PyObject* (*conv)(PyObject*) = nullptr;
+  switch (oparg & 3) {
+    case 1: conv = PyObject_Str; break;
+    case 2: conv = PyObject_Repr; break;
+    case 3: conv = PyObject_ASCII; break;
+    default: break;
+  }
+  if (conv) {
+    PyObject* converted = conv(value);
+    Py_DECREF(value);
+    if (!converted) {
+      Py_XDECREF(spec);
+      return nullptr;
+    }
+    value = converted;
+  }
+  if (PyUnicode_CheckExact(value) && !spec) return value;  // format(s) of a str is s itself
+  PyObject* r = PyObject_Format(value, spec);
+  Py_DECREF(value);
+  Py_XDECREF(spec);
+  return r;
+}
+
+extern "C" PyObject* pypa_rt_build_string(NativeCtx*, PyObject** items, int32_t n) {
+  bool ok = true;
+  for (int32_t i = 0; i < n; i++) ok = ok && items[i];
+  PyObject* empty = ok ? PyUnicode_New(0, 0) : nullptr;
+  PyObject* r = empty ? _PyUnicode_JoinArray(empty, items, n) : nullptr;
+  Py_XDECREF(empty);
+  for (int32_t i = 0; i < n; i++) Py_XDECREF(items[i]);
+  return r;
+}
+
 extern "C" PyObject* pypa_rt_build_tuple(NativeCtx* ctx, PyObject** items, int32_t n) {
   bool ok = true;
   for (int32_t i = 0; i < n; i++) ok = ok && items[i];

@@ -257,3 +257,46 @@ def test_frame_object_outlives_a_native_call_with_its_back_link():
     plain = pair.gp["names"](pair.plain(1))
     fast = pair.gf["names"](pair.fast(1))
     assert fast == plain and fast[:2] == ["g", "f"], (plain, fast)
+
+
+# f-strings: FORMAT_VALUE (conversions !s !r !a, a format spec, a spec built at run time) and BUILD_STRING, on
+# numbers unboxed or not, str subclasses, and objects whose __format__/__str__/__repr__ raise.
+FSTRINGS_GLB = """
+class Loud:
+    def __format__(self, spec):
+        if spec == "boom":
+            raise ValueError("bad spec " + spec)
+        return "L" + spec
+
+    def __repr__(self):
+        return "Loud()"
+
+class BadStr:
+    def __str__(self):
+        raise KeyError("no str")
+
+class S(str):
+    pass
+"""
+
+
+def test_fstrings():
+    src = FSTRINGS_GLB + """
+def f(x, k):
+    if x == "loud":
+        x = Loud()
+    elif x == "badstr":
+        x = BadStr()
+    elif x == "sub":
+        x = S("sub")
+    w = k + 2
+    s = f"{x}|{x!r}|{x!s}|{k:>{w}}|{k * 1.5:.3f}|{k}"
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        s += f"{x:08.2f}"
+    if isinstance(x, Loud):
+        s += f"{x:abc}{x!a}"
+        s += f"{x:boom}"
+    return s
+"""
+    check(src, [(1, 3), (2.5, -1), (-0.0, 0), (float("nan"), 2), (2**70, 1), ("é", 2), ("sub", 1), (None, 0),
+                (True, 1), ("badstr", 1), ("loud", 4), (1, -2**63)], name="f")
