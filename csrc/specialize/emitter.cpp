@@ -187,11 +187,30 @@ bool Emitter::popBoxed(size_t n, const char* name, std::vector<int>* items) {
 }
 
 bool Emitter::buildFromStack(Op op, size_t n, const char* name) {
+  // A list or tuple display's example: one of that kind whose items are examples of the entries (a number stands
+  // for its type), so what reads it later predicts from it.
+  PyObject* example = nullptr;
+  if (opts.samples && (op == Op::BuildList || op == Op::BuildTuple) && n <= stack.size()) {
+    std::vector<PyObject*> items;
+    for (size_t i = stack.size() - n; i < stack.size(); i++) items.push_back(exampleOf(stack[i]));
+    example = opts.samples->sequence(op == Op::BuildTuple, items);
+  }
   std::vector<int> items;
   if (!popBoxed(n, name, &items)) return false;
   int ex = makeExit(ir::ExitKind::Raise, deopt::Reason::Raised, name);
   push(Type::Obj, emit(op, Type::Obj, items, 0, ex));
+  stack.back().sample = example;
   return true;
+}
+
+PyObject* Emitter::exampleOf(const StackEntry& s) const {
+  switch (s.type) {
+    case Type::Obj: return sampleOf(s);
+    case Type::Int: return opts.samples ? opts.samples->ofType(Type::Int) : nullptr;
+    case Type::Float: return opts.samples ? opts.samples->ofType(Type::Float) : nullptr;
+    case Type::Bool: return Py_False;
+    default: return nullptr;
+  }
 }
 
 bool Emitter::callApiOnStack(runtime::Helper h, std::initializer_list<int> order, Type result, const char* name) {

@@ -190,6 +190,8 @@ class Emitter {
 
   // Predictions (specialize/samples.h). The example of an entry's value, or null.
   PyObject* sampleOf(const StackEntry& s) const;
+  // An example of any entry: an Obj's, or an object of a number's type (0, 0.0, False); null when none.
+  PyObject* exampleOf(const StackEntry& s) const;
   // Whether `s` is an Obj entry whose example is an exact float or small int, and the fast paths were not widened
   // at this instruction (learned: they kept exiting here).
   bool predictsNumber(const StackEntry& s) const;

@@ -68,6 +68,44 @@ PyObject* Samples::attribute(PyObject* obj, PyObject* name) {
   return r;
 }
 
+PyObject* Samples::sequence(bool tuple, const std::vector<PyObject*>& items) {
+  PyObject* seq = tuple ? PyTuple_New(Py_ssize_t(items.size())) : PyList_New(Py_ssize_t(items.size()));
+  if (!seq) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  for (size_t i = 0; i < items.size(); i++) {
+    PyObject* o = items[i] ? items[i] : Py_None;
+    Py_INCREF(o);
+    if (tuple) PyTuple_SET_ITEM(seq, Py_ssize_t(i), o);
+    else PyList_SET_ITEM(seq, Py_ssize_t(i), o);
+  }
+  held_.push_back(seq);  // the new reference is the one held
+  return seq;
+}
+
+PyObject* Samples::binaryResult(int nb, PyObject* a, PyObject* b) {
+  // NB_ADD 0, NB_MULTIPLY 5, NB_INPLACE_ADD 13, NB_INPLACE_MULTIPLY 18 (Include/opcode.h).
+  auto seq = [](PyObject* o) { return o && (PyList_CheckExact(o) || PyTuple_CheckExact(o)); };
+  auto integer = [](PyObject* o) { return o && PyLong_CheckExact(o); };
+  if (nb == 5 || nb == 18) {
+    if (seq(a) && integer(b)) return a;
+    if (integer(a) && seq(b)) return b;
+  }
+  if ((nb == 0 || nb == 13) && seq(a) && b && Py_TYPE(a) == Py_TYPE(b)) return a;
+  return nullptr;
+}
+
+PyObject* Samples::ofType(ir::Type t) {
+  PyObject* o = t == ir::Type::Int ? PyLong_FromLong(0) : t == ir::Type::Float ? PyFloat_FromDouble(0.0) : nullptr;
+  if (!o) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  held_.push_back(o);  // the new reference is the one held
+  return o;
+}
+
 bool numberTag(PyObject* sample, ir::TypeTag* tag) {
   if (!sample) return false;
   if (PyFloat_CheckExact(sample)) {

@@ -33,6 +33,13 @@ class Samples {
   PyObject* item(PyObject* seq, int64_t index);  // seq[index] of an exact list or tuple (negative from the end)
   PyObject* firstYield(PyObject* iterable);       // the first item iterating an exact list, tuple or dict yields
   PyObject* attribute(PyObject* obj, PyObject* name);  // obj.name where it is a plain instance or class value
+  // A new list (or tuple) of these examples (None for a null one): the example of a display.
+  PyObject* sequence(bool tuple, const std::vector<PyObject*>& items);
+  // The example of `a op b` (a BINARY_OP oparg) where one side is an exact list or tuple and the operation makes
+  // another of the same kind (`[x] * n`, `xs + ys`, `xs += ys`): that side's example; else null.
+  PyObject* binaryResult(int nb, PyObject* a, PyObject* b);
+  // An object of an unboxed type (0, 0.0), for a display's items.
+  PyObject* ofType(ir::Type t);
 
  private:
   PyObject* hold(PyObject* o);  // a new reference, released with the Samples

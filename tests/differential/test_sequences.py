@@ -233,3 +233,25 @@ def f(seq, i):
     assert sys.getrefcount(item) == before
     lst[0] = 1.0  # the list releases it: only `item` holds it now
     assert sys.getrefcount(item) == before - 1
+
+
+DISPLAYS = """
+def f(n, v):
+    flags = [True] * (n + 1)
+    acc = [0.0, v] * 2
+    both = acc + [v]
+    t = (v, n)
+    for i in range(2, n + 1):
+        if flags[i]:
+            for m in range(i * i, n + 1, i):
+                flags[m] = False
+        acc[i % 4] += v * i
+        both[-1] = both[-1] + t[0]
+    return sum(flags), acc, both, t[1] * t[0]
+"""
+
+
+def test_displays_and_their_repetitions_predict_lists():
+    # `[True] * n`, `[0.0, v] * 2`, `xs + ys` and `(v, n)` are lists and tuples whose items are examples too.
+    check(DISPLAYS, [(30, 1.5), (30, 2), (10, 2**70), (5, "s"), (1, 0.0), (0, -1.0), (40, None)], name="f")
+    check_runs_without_exits(DISPLAYS, "f", [(50, 0.25), (20, -3.0)])

@@ -45,11 +45,13 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
   // Widened (learned: the fast path exited here too often) or not a number: the generic path, CPython's own number
   // protocol on boxed values; an exception unwinds from this instruction.
   if (a.type == Type::Obj || b.type == Type::Obj || e.opts.widen.count(in.unit)) {
+    PyObject* example = e.opts.samples ? e.opts.samples->binaryResult(in.arg, e.exampleOf(a), e.exampleOf(b)) : nullptr;
     int x = e.box(a), y = e.box(b);
     e.pop();
     e.pop();
     int ex = e.makeExit(ExitKind::Raise, Reason::Raised, what);
     e.push(Type::Obj, e.emit(Op::ObjBin, Type::Obj, {x, y}, in.arg, ex));
+    e.stack.back().sample = example;
     return true;
   }
 
