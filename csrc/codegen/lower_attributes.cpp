@@ -1,8 +1,8 @@
 // Lowering of attribute inline caches: a load or store in place when the object's type still has the version tag
 // the cache was filled for (what CPython 3.11's LOAD_ATTR_INSTANCE_VALUE, LOAD_ATTR_SLOT and
 // STORE_ATTR_INSTANCE_VALUE check), else the generic call, which refills the cache (runtime/object_ops.cpp).
-// The cache words: [0] the version tag (0: empty), [1] where (cpython/attr_cache.c: index << 1 for an inline value,
-// offset << 1 | 1 for a __slots__ member).
+// The cache: 4 entries direct-mapped by the version tag's low bits, each [0] the version tag (0: empty), [1] where
+// (cpython/attr_cache.c: index << 1 for an inline value, offset << 1 | 1 for a __slots__ member).
 #include "codegen/lowerer.h"
 #include "cpython/cpy.h"
 #include "cpython/layout.h"
@@ -23,18 +23,29 @@ AttrSite siteOf(Lowerer& l, const ir::Instr& in) {
   return {l.slotAddr(in.imm & 0xffffffff), int32_t(in.imm >> 32)};
 }
 
-// Branches to `hit` with the cache word when obj's type has the cached version, else to `miss`.
+// The entry of a direct-mapped cache of `words`-word entries (slot_kinds.def) for this version tag.
+llvm::Value* cacheEntry(Lowerer& l, llvm::Value* cache, llvm::Value* version, int words) {
+  llvm::Value* index = l.b.CreateMul(l.b.CreateAnd(version, l.b.getInt64(3)), l.b.getInt64(words));
+  return l.b.CreateInBoundsGEP(l.i64, cache, index);
+}
+
+llvm::Value* typeVersion(Lowerer& l, llvm::Value* type) {
+  return l.b.CreateZExt(l.b.CreateLoad(l.i32, l.b.CreateConstInBoundsGEP1_64(l.i8, type, PYPA_TYPE_VERSION_OFFSET)),
+                        l.i64);
+}
+
+// Branches to `hit` with the cache word when obj's type has a cached version, else to `miss`.
 llvm::Value* checkVersion(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm::BasicBlock* hit,
                           llvm::BasicBlock* miss) {
   auto& b = l.b;
   llvm::Value* type = b.CreateLoad(l.ptr, b.CreateConstInBoundsGEP1_64(l.i8, obj, PYPA_OBJECT_TYPE_OFFSET));
-  llvm::Value* version =
-      b.CreateZExt(b.CreateLoad(l.i32, b.CreateConstInBoundsGEP1_64(l.i8, type, PYPA_TYPE_VERSION_OFFSET)), l.i64);
-  llvm::Value* cached = b.CreateLoad(l.i64, cache);
+  llvm::Value* version = typeVersion(l, type);
+  llvm::Value* entry = cacheEntry(l, cache, version, 2);
+  llvm::Value* cached = b.CreateLoad(l.i64, entry);
   llvm::Value* ok = b.CreateAnd(b.CreateICmpEQ(version, cached), b.CreateICmpNE(cached, b.getInt64(0)));
   b.CreateCondBr(ok, hit, miss);
   b.SetInsertPoint(hit);
-  return b.CreateLoad(l.i64, b.CreateConstInBoundsGEP1_64(l.i64, cache, 1));
+  return b.CreateLoad(l.i64, b.CreateConstInBoundsGEP1_64(l.i64, entry, 1));
 }
 
 // The address of the attribute's pointer in obj, per the cache word; branches to `miss` when it has no inline
@@ -194,13 +205,14 @@ void Lowerer::lower<Op::SetAttrInPlace>(const ir::Instr& in) {
 
 namespace pypaccel::codegen {
 
-// The method cache's words: [0] version tag, [1] the function, [2] the shared keys (0: no instance dict at all),
-// [3] their entry count when filled.
+// The method cache's entries (4, direct-mapped by the version tag): [0] version tag, [1] the function, [2] the
+// shared keys (0: no instance dict at all), [3] their entry count when filled.
 template <>
 void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
   AttrSite site = siteOf(*this, in);
   llvm::Value* obj = val(in.args[0]);
-  auto word = [&](int k) { return b.CreateLoad(k == 0 || k == 3 ? i64 : ptr, b.CreateConstInBoundsGEP1_64(i64, site.cache, k)); };
+  llvm::Value* entry = nullptr;  // this type's entry, once its version is loaded
+  auto word = [&](int k) { return b.CreateLoad(k == 0 || k == 3 ? i64 : ptr, b.CreateConstInBoundsGEP1_64(i64, entry, k)); };
   llvm::BasicBlock* versionOk = llvm::BasicBlock::Create(ctx, "method_version_ok", func);
   llvm::BasicBlock* withDict = llvm::BasicBlock::Create(ctx, "method_values", func);
   llvm::BasicBlock* hasValues = llvm::BasicBlock::Create(ctx, "method_keys", func);
@@ -208,8 +220,8 @@ void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "method_miss", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "method", func);
   llvm::Value* type = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_OBJECT_TYPE_OFFSET));
-  llvm::Value* version =
-      b.CreateZExt(b.CreateLoad(i32, b.CreateConstInBoundsGEP1_64(i8, type, PYPA_TYPE_VERSION_OFFSET)), i64);
+  llvm::Value* version = typeVersion(*this, type);
+  entry = cacheEntry(*this, site.cache, version, 4);
   llvm::Value* cached = word(0);
   b.CreateCondBr(b.CreateAnd(b.CreateICmpEQ(version, cached), b.CreateICmpNE(cached, b.getInt64(0))), versionOk,
                  miss);

@@ -56,6 +56,7 @@ void Lowerer::lower<Op::GuardType>(const ir::Instr& in) {
     case TypeTag::ListOrTuple:
       ok = b.CreateOr(b.CreateICmpEQ(type, pySymbol("PyList_Type")), b.CreateICmpEQ(type, pySymbol("PyTuple_Type")));
       break;
+    case TypeTag::None: ok = b.CreateICmpEQ(obj, pySymbol("_Py_NoneStruct")); break;
   }
   guard(b.CreateNot(ok), in.exit);
 }

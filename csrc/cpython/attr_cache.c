@@ -16,9 +16,12 @@ static Py_ssize_t shared_key_index(PyTypeObject *tp, PyObject *name) {
     PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
     if (keys == NULL || keys->dk_kind == DICT_KEYS_GENERAL) return -1; /* shared keys are split: str keys only */
     PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    /* Names are interned: identity first, and only then the comparison of the characters. */
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++)
+        if (entries[i].me_key == name) return i;
     for (Py_ssize_t i = 0; i < keys->dk_nentries; i++) {
         PyObject *k = entries[i].me_key;
-        if (k == name || (k != NULL && _PyUnicode_EQ(k, name))) return i;
+        if (k != NULL && _PyUnicode_EQ(k, name)) return i;
     }
     return -1;
 }

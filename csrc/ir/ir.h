@@ -49,7 +49,7 @@ enum class BinKind : uint8_t { Add, Sub, Mul, FloorDiv, Mod, Pow, LShift, RShift
 enum class CmpKind : uint8_t { Lt, Le, Eq, Ne, Gt, Ge };  // COMPARE_OP's oparg order
 enum class UnaryKind : uint8_t { Neg, Pos, Invert, Not };
 // What GuardType checks an object is (its immediate), and which item layout SeqIndex/SeqItem read.
-enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple };
+enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple, None };
 
 struct Instr {
   Op op;

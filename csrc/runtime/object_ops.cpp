@@ -180,8 +180,9 @@ void refillAttrCache(PyObject* obj, PyObject* name, bool store, int64_t* cache) 
   uint32_t version = 0;
   int64_t word = 0;
   if (pypa_attr_cache_word(Py_TYPE(obj), name, store, &version, &word)) {
-    cache[0] = int64_t(version);
-    cache[1] = word;
+    int64_t* entry = cache + 2 * (version & 3);  // direct-mapped (slot_kinds.def AttrCache)
+    entry[0] = int64_t(version);
+    entry[1] = word;
   }
 }
 
@@ -213,9 +214,13 @@ extern "C" int32_t pypa_rt_setattr_cached(NativeCtx* ctx, PyObject* obj, PyObjec
 }
 
 extern "C" int32_t pypa_rt_attr_refill(NativeCtx* ctx, PyObject* obj, int32_t name, int32_t store, int64_t* cache) {
-  int64_t before = cache[0];
-  refillAttrCache(obj, nameOf(ctx, name), store != 0, cache);
-  return cache[0] != before || cache[0] != 0;
+  uint32_t version = 0;
+  int64_t word = 0;
+  if (!pypa_attr_cache_word(Py_TYPE(obj), nameOf(ctx, name), store != 0, &version, &word)) return 0;
+  int64_t* entry = cache + 2 * (version & 3);
+  entry[0] = int64_t(version);
+  entry[1] = word;
+  return 1;
 }
 
 extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_t name, int64_t* cache) {
@@ -224,10 +229,11 @@ extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_
   void* keys = nullptr;
   int64_t nentries = 0;
   if (!pypa_method_cache(obj, nameOf(ctx, name), &version, &func, &keys, &nentries)) return nullptr;
-  cache[0] = int64_t(version);
-  cache[1] = reinterpret_cast<int64_t>(func);
-  cache[2] = reinterpret_cast<int64_t>(keys);
-  cache[3] = nentries;
+  int64_t* entry = cache + 4 * (version & 3);  // direct-mapped (slot_kinds.def MethodCache)
+  entry[0] = int64_t(version);
+  entry[1] = reinterpret_cast<int64_t>(func);
+  entry[2] = reinterpret_cast<int64_t>(keys);
+  entry[3] = nentries;
   return func;
 }
 

@@ -379,6 +379,31 @@ void Emitter::unboxPredicted(std::initializer_list<size_t> indexes, int exitId) 
   }
 }
 
+bool Emitter::predictsTruth(const StackEntry& s) const {
+  PyObject* x = sampleOf(s);
+  ir::TypeTag tag;
+  return s.type == Type::Obj && x && !opts.widen.count(in->unit) && (PyBool_Check(x) || x == Py_None || numberTag(x, &tag));
+}
+
+int Emitter::truthPredicted(const StackEntry& s, int exitId) {
+  if (!predictsTruth(s)) return -1;
+  PyObject* x = sampleOf(s);
+  int obj = s.v[0];
+  if (PyBool_Check(x)) {
+    emitVoid(Op::GuardType, {obj}, int64_t(ir::TypeTag::Bool), exitId);
+    return emit(Op::UnboxBool, Type::Bool, {obj});
+  }
+  if (x == Py_None) {
+    emitVoid(Op::GuardType, {obj}, int64_t(ir::TypeTag::None), exitId);
+    return constBool(false);
+  }
+  ir::TypeTag tag;
+  numberTag(x, &tag);
+  emitVoid(Op::GuardType, {obj}, int64_t(tag), exitId);
+  if (tag == ir::TypeTag::Float) return emit(Op::FloatTruthy, Type::Bool, {emit(Op::UnboxFloat, Type::Float, {obj})});
+  return emit(Op::IntTruthy, Type::Bool, {emit(Op::UnboxInt, Type::Int, {obj})});
+}
+
 bool Emitter::jumpTo(int unit) {
   noteStackSamples(unit, stack);
   if (!finalStates_) {

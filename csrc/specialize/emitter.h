@@ -192,6 +192,11 @@ class Emitter {
   PyObject* sampleOf(const StackEntry& s) const;
   // An example of any entry: an Obj's, or an object of a number's type (0, 0.0, False); null when none.
   PyObject* exampleOf(const StackEntry& s) const;
+  // The truth of an Obj entry whose example is a bool, None, a float or a small int, under a GuardType leaving
+  // through `exitId` (a Reexec exit of the instruction testing it): a Bool value, the object left as it is (the
+  // caller releases it or keeps it on the stack). -1 (nothing emitted) without such an example, or widened here.
+  int truthPredicted(const StackEntry& s, int exitId);
+  bool predictsTruth(const StackEntry& s) const;
   // Whether `s` is an Obj entry whose example is an exact float or small int, and the fast paths were not widened
   // at this instruction (learned: they kept exiting here).
   bool predictsNumber(const StackEntry& s) const;

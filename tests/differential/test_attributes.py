@@ -243,3 +243,20 @@ def test_method_calls_stay_native():
     Slot = Pair(METHODS, name="run").plain.__globals__["Slot"]
     objs = (Slot(1), Slot(2))
     check_runs_without_exits(METHODS, "run", [(objs, 50, -1, _noop), (objs, 10, -1, _noop)])
+
+
+def test_polymorphic_sites_with_more_classes_than_entries():
+    # Six classes through one attribute site and one method site (the caches hold four, direct-mapped by the
+    # version tag): every class keeps its own answer, whatever entry it evicts.
+    src = """
+def f(objs, k):
+    t = 0
+    for i in range(k):
+        for o in objs:
+            t = t + o.v + o.get()
+    return t
+"""
+    classes = [type(f"K{n}", (), {"__init__": (lambda self, v: setattr(self, "v", v)),
+                                  "get": (lambda self, n=n: n)}) for n in range(6)]
+    objs = tuple(c(i * 10) for i, c in enumerate(classes))
+    check(src, [(objs, 5), (objs[::-1], 7), (objs[:2], 3), (objs + objs, 2)], name="f")

@@ -221,6 +221,13 @@ bool handle_UNARY_NOT(Emitter& e, const Instruction&) {
     e.push(Type::Bool, r);
     return true;
   }
+  if (a.type == Type::Obj && e.predictsTruth(a)) {
+    int t = e.truthPredicted(a, e.makeExit(ExitKind::Reexec, Reason::Predicted, "UNARY_NOT"));
+    e.pop();
+    e.emitVoid(Op::DecRef, {a.v[0]});
+    e.push(Type::Bool, e.emit(Op::BoolNot, Type::Bool, {t}));
+    return true;
+  }
   if (a.type == Type::Obj) {
     e.pop();
     int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "UNARY_NOT");

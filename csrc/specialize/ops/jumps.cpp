@@ -33,6 +33,13 @@ static int popCondition(Emitter& e, const char* what) {
     e.pop();
     return t;
   }
+  if (c.type == Type::Obj && e.predictsTruth(c)) {
+    // A predicted bool, None or number: one guard, then its truth in registers (a direct entry can do this).
+    int t = e.truthPredicted(c, e.makeExit(ExitKind::Reexec, Reason::Predicted, what));
+    e.pop();
+    e.emitVoid(Op::DecRef, {c.v[0]});
+    return t;
+  }
   if (c.type == Type::Obj) {
     e.pop();
     int ex = e.makeExit(ExitKind::Raise, Reason::Raised, what);
@@ -93,6 +100,8 @@ static bool jumpIfOrPop(Emitter& e, const Instruction& in, bool jumpWhen) {
   int t;
   if (ir::isNumeric(c.type)) {
     t = truthOf(e, c);
+  } else if (c.type == Type::Obj && e.predictsTruth(c)) {
+    t = e.truthPredicted(c, e.makeExit(ExitKind::Reexec, Reason::Predicted, "JUMP_IF_OR_POP"));
   } else if (c.type == Type::Obj) {
     e.emitVoid(Op::IncRef, {c.v[0]});  // ObjTruthy consumes; the value itself stays on the stack
     int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "JUMP_IF_OR_POP");
