@@ -255,3 +255,35 @@ def test_displays_and_their_repetitions_predict_lists():
     # `[True] * n`, `[0.0, v] * 2`, `xs + ys` and `(v, n)` are lists and tuples whose items are examples too.
     check(DISPLAYS, [(30, 1.5), (30, 2), (10, 2**70), (5, "s"), (1, 0.0), (0, -1.0), (40, None)], name="f")
     check_runs_without_exits(DISPLAYS, "f", [(50, 0.25), (20, -3.0)])
+
+
+TRUTH = """
+def f(xs):
+    n = 0
+    for x in xs:
+        if x:
+            n += 1
+        if not x:
+            n -= 2
+        n += 1 if (x or n) else 0
+    return n
+"""
+
+
+class Falsy:
+    def __bool__(self):
+        return False
+
+
+class Raises:
+    def __bool__(self):
+        raise RuntimeError("no truth")
+
+
+def test_predicted_truth_of_bools_none_and_numbers():
+    # Compiled for the first list's items (a bool, None, a float or an int): other objects in the middle exit,
+    # and their truth is CPython's (a __bool__ that raises included).
+    bools = [True, False] * 20
+    check(TRUTH, [(bools,), (bools + [0, 1, 2.5, None, "", "s", Falsy(), [], [0]],), ([None] * 5 + [1, Falsy()],),
+                  ([0.0, -0.0, float("nan"), 1e-300],), ([0, 1, -1, 2**62, 2**64],), (bools + [Raises()],)], name="f")
+    check_runs_without_exits(TRUTH, "f", [(bools,), (bools[::-1],)])
