@@ -29,6 +29,12 @@ SRC = {
     "exit_mid_loop": "def f(a, b):\n    s = b\n    for i in range(a):\n        s = s * 3\n    return s\n",
     # Another global of the module changes before every call: each call re-checks the guards of K and S.
     "global_recheck": "K = 2.5\nS = 'text'\ndef f(a, b):\n    return a * K + b, S\n",
+    # Vec temporaries: instances made and dropped, their attributes read in place, a method called directly,
+    # a tuple unpacked, a list display subscripted.
+    "vec_temporaries": ("class V:\n    def __init__(self, x, y):\n        self.x = x\n        self.y = y\n"
+                        "    def dot(self, o):\n        return self.x * o.x + self.y * o.y\n"
+                        "def f(a, b):\n    v = V(a, b)\n    w = V(b, a)\n    p, q = v.x, w.y\n    xs = [v, w]\n"
+                        "    return v.dot(w) + xs[1].x + p - q\n"),
 }
 ARGS = {
     "int_fast": lambda i: (i, 3),
@@ -40,6 +46,7 @@ ARGS = {
     "raise_every_third": lambda i: (i, 0 if i % 3 == 0 else 7),
     "exit_mid_loop": lambda i: (45 if i % 3 == 0 else 3, 1),
     "global_recheck": lambda i: (i, 1),
+    "vec_temporaries": lambda i: (i * 0.5, 1.5),
 }
 which = sys.argv[1:]
 n = int(os.environ.get("CALLS", "1000000"))
@@ -71,7 +78,7 @@ out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(out))
 '''
 
-GROUPS = [["int_fast", "float_boxed", "tuple", "loop", "global_recheck"],
+GROUPS = [["int_fast", "float_boxed", "tuple", "loop", "global_recheck", "vec_temporaries"],
           ["objects", "exit_every_third", "raise_every_third", "exit_mid_loop"]]
 CALLS = 1_000_000
 
