@@ -51,8 +51,8 @@ int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *
     return 1;
 }
 
-/* Method caches (LOAD_METHOD_WITH_VALUES / _NO_DICT): `obj.name` is a plain Python function of obj's type that no
- * instance can shadow while the cache holds: the type keeps its version tag, and for instances with inline values,
+/* Method caches (LOAD_METHOD_WITH_VALUES / _NO_DICT): `obj.name` is a plain Python function (or a builtin type's
+ * method descriptor) of obj's type that no instance can shadow while the cache holds: the type keeps its version tag, and for instances with inline values,
  * they still have them (no dict) and the shared keys still do not hold the name (they only grow: the same keys
  * with as many entries). Fills *version, *func (borrowed: the type's dict holds it while the version stands),
  * *keys (NULL when instances have no __dict__ at all) and *nentries; 0 when not cacheable. */
@@ -61,7 +61,9 @@ int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject
     PyTypeObject *tp = Py_TYPE(obj);
     if (!PyUnicode_CheckExact(name) || tp->tp_getattro != PyObject_GenericGetAttr) return 0;
     PyObject *descr = _PyType_Lookup(tp, name);
-    if (descr == NULL || !Py_IS_TYPE(descr, &PyFunction_Type)) return 0;
+    /* A Python function, or a method of a builtin type (str.split, list.append): both called with self first, as
+       LOAD_METHOD leaves them (PRECALL_NO_KW_METHOD_DESCRIPTOR_*: no bound method). */
+    if (descr == NULL || !(Py_IS_TYPE(descr, &PyFunction_Type) || Py_IS_TYPE(descr, &PyMethodDescr_Type))) return 0;
     if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
         PyDictKeysObject *k = ((PyHeapTypeObject *)tp)->ht_cached_keys;

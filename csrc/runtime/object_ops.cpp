@@ -121,6 +121,11 @@ extern "C" PyObject* pypa_rt_build_string(NativeCtx*, PyObject** items, int32_t 
   return r;
 }
 
+extern "C" PyObject* pypa_rt_box_range(int64_t start, int64_t stop, int64_t step) {
+  return PyObject_CallFunction(reinterpret_cast<PyObject*>(&PyRange_Type), "LLL", (long long)start, (long long)stop,
+                               (long long)step);
+}
+
 extern "C" PyObject* pypa_rt_build_tuple(NativeCtx* ctx, PyObject** items, int32_t n) {
   bool ok = true;
   for (int32_t i = 0; i < n; i++) ok = ok && items[i];

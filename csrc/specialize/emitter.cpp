@@ -252,6 +252,7 @@ int Emitter::box(const StackEntry& e) {
     case Type::Float: return emit(Op::BoxFloat, Type::Obj, {e.v[0]});
     case Type::Bool: return emit(Op::BoxBool, Type::Obj, {e.v[0]});
     case Type::Obj: return e.v[0];
+    case Type::Range: return emit(Op::BoxRange, Type::Obj, {e.v[0], e.v[1], e.v[2]});
     default: return -1;
   }
 }

@@ -288,3 +288,22 @@ def test_predicted_truth_of_bools_none_and_numbers():
     check(TRUTH, [(bools,), (bools + (0, 1, 2.5, None, "", "s", Falsy(), [], [0]),), ((None,) * 5 + (1, Falsy()),),
                   ((0.0, -0.0, float("nan"), 1e-300),), ((0, 1, -1, 2**62, 2**64),), (bools + (Raises(),),)], name="f")
     check_runs_without_exits(TRUTH, "f", [(bools,), (bools[::-1],)])
+
+
+RANGES_PASSED = """
+def f(a, b, c):
+    xs = list(range(a, b, c))
+    t = tuple(range(b))
+    total = sum(range(a)) + len(xs)
+    for i in range(len(xs)):
+        xs[i] = xs[i] * 2 + t[i % len(t)] if t else xs[i]
+    r = range(a, b)
+    return xs, t[-1:] , total, sorted(range(c, a), reverse=True), r == range(a, b), repr(range(b))
+"""
+
+
+def test_virtual_ranges_passed_to_calls():
+    # A range kept in registers is passed as a range object equal to it (repr, ==, len); list(...) and tuple(...)
+    # of it are predicted lists and tuples of ints.
+    check(RANGES_PASSED, [(0, 10, 1), (2, 20, 3), (5, -5, -2), (3, 3, 1), (0, 10, 0), (-2**62, -2**62 + 5, 1),
+                          (1, 2**63 - 1, 2**62)], name="f")

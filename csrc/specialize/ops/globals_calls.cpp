@@ -154,8 +154,19 @@ bool callGeneric(Emitter& e, size_t n, AfterCall after) {
   const StackEntry& callable = e.stack[meth ? base : base + 1];
   size_t firstArg = meth ? base + 1 : base + 2;
   if (!hasValue(callable.type)) return exitBeforeCall(e, Reason::NotCallable, "CALL of a virtual value");
+  // A virtual range is passed as a range object (`list(range(n))`); an iterator over one is not.
   for (size_t i = firstArg; i < size; i++)
-    if (!hasValue(e.stack[i].type)) return exitBeforeCall(e, Reason::Unsupported, "CALL with a virtual argument");
+    if (!hasValue(e.stack[i].type) && e.stack[i].type != Type::Range)
+      return exitBeforeCall(e, Reason::Unsupported, "CALL with a virtual argument");
+  // list(...) and tuple(...) make exactly that: the result's example (its items: ints for a range).
+  PyObject* example = nullptr;
+  PyObject* maker = e.sampleOf(callable);
+  if (e.opts.samples && (maker == reinterpret_cast<PyObject*>(&PyList_Type) ||
+                         maker == reinterpret_cast<PyObject*>(&PyTuple_Type))) {
+    std::vector<PyObject*> items;
+    if (size - firstArg == 1 && e.stack[firstArg].type == Type::Range) items.push_back(e.opts.samples->ofType(Type::Int));
+    example = e.opts.samples->sequence(maker == reinterpret_cast<PyObject*>(&PyTuple_Type), items);
+  }
   syncFrameLocals(e);
   std::vector<int> items;
   items.push_back(e.box(callable));
@@ -167,6 +178,7 @@ bool callGeneric(Emitter& e, size_t n, AfterCall after) {
   e.kwnamesIn = nullptr;
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
   e.push(Type::Obj, e.emit(Op::CallObj, Type::Obj, items, kw >= 0 ? 1 : 0, ex));
+  e.stack.back().sample = example;
   if (after == AfterCall::PollEvalBreaker) pollAfterCall(e);
   exitIfTracingAfterCall(e);
   return true;
