@@ -13,25 +13,18 @@ namespace {
 
 bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
 
-// A new attribute cache (ir_ops.def GetAttrCached) for co_names[name]: the immediate of its op.
-int64_t attrSite(Emitter& e, int name) {
+// A new inline cache of kind `head` (AttrCache for GetAttrCached/SetAttrCached, MethodCache for LoadMethodCached,
+// slot_kinds.def) for co_names[name]: the immediate of its op (the first slot | the name's index << 32).
+int64_t cacheSite(Emitter& e, ir::SlotKind head, int name) {
   int slot = int(e.fn.slots.size());
   PyObject* n = PyTuple_GET_ITEM(e.info.names.get(), name);
-  e.fn.slots.push_back(ir::Slot{ir::SlotKind::AttrCache, 0, PyUnicode_Check(n) ? PyUnicode_AsUTF8(n) : ""});
-  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::AttrCache); k++)
-    e.fn.slots.push_back(ir::Slot{ir::SlotKind::AttrWord, 0, ""});
+  e.fn.slots.push_back(ir::Slot{head, 0, PyUnicode_Check(n) ? PyUnicode_AsUTF8(n) : ""});
+  for (int k = 0; k < ir::slotGroupWords(head); k++) e.fn.slots.push_back(ir::Slot{ir::slotWordKind(head), 0, ""});
   return int64_t(slot) | (int64_t(name) << 32);
 }
 
-// A new method cache (ir_ops.def LoadMethodCached) for co_names[name]: the immediate of its op.
-int64_t methodSite(Emitter& e, int name) {
-  int slot = int(e.fn.slots.size());
-  PyObject* n = PyTuple_GET_ITEM(e.info.names.get(), name);
-  e.fn.slots.push_back(ir::Slot{ir::SlotKind::MethodCache, 0, PyUnicode_Check(n) ? PyUnicode_AsUTF8(n) : ""});
-  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::MethodCache); k++)
-    e.fn.slots.push_back(ir::Slot{ir::SlotKind::MethodWord, 0, ""});
-  return int64_t(slot) | (int64_t(name) << 32);
-}
+int64_t attrSite(Emitter& e, int name) { return cacheSite(e, ir::SlotKind::AttrCache, name); }
+int64_t methodSite(Emitter& e, int name) { return cacheSite(e, ir::SlotKind::MethodCache, name); }
 
 }  // namespace
 
