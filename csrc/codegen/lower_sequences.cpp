@@ -38,7 +38,7 @@ template <>
 void Lowerer::lower<Op::GuardType>(const ir::Instr& in) {
   llvm::Value* obj = val(in.args[0]);
   llvm::Value* type = typeOf(*this, obj);
-  llvm::Value* ok;
+  llvm::Value* ok = b.getFalse();  // every tag is a case below; an unknown one always exits
   switch (TypeTag(in.imm)) {
     case TypeTag::Float: ok = b.CreateICmpEQ(type, pySymbol("PyFloat_Type")); break;
     case TypeTag::SmallInt: {
