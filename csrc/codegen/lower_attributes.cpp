@@ -96,18 +96,28 @@ llvm::Value* loadInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm:
 void storeInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* value, llvm::Value* cache, llvm::BasicBlock* miss) {
   auto& b = l.b;
   llvm::BasicBlock* hit = llvm::BasicBlock::Create(l.ctx, "setattr_hit", l.func);
-  llvm::BasicBlock* store = llvm::BasicBlock::Create(l.ctx, "setattr_store", l.func);
   llvm::Value* word = checkVersion(l, obj, cache, hit, miss);
   llvm::Value* addr = fieldAddress(l, obj, word, miss);
   llvm::Value* old = b.CreateLoad(l.ptr, addr);
-  // An inline value not set yet also enters the values' insertion order: the generic path does that. A
-  // __slots__ member may be empty (it is set as member_set sets it).
-  b.CreateCondBr(b.CreateAnd(b.CreateIsNull(old), b.CreateNot(b.CreateTrunc(word, l.i1))), miss, store);
-  b.SetInsertPoint(store);
   b.CreateStore(value, addr);
   llvm::BasicBlock* release = llvm::BasicBlock::Create(l.ctx, "setattr_release", l.func);
+  llvm::BasicBlock* unset = llvm::BasicBlock::Create(l.ctx, "setattr_unset", l.func);
+  llvm::BasicBlock* ordered = llvm::BasicBlock::Create(l.ctx, "setattr_ordered", l.func);
   llvm::BasicBlock* released = llvm::BasicBlock::Create(l.ctx, "setattr_released", l.func);
-  b.CreateCondBr(b.CreateIsNull(old), released, release);
+  b.CreateCondBr(b.CreateIsNull(old), unset, release);
+  // An inline value not set before enters the values' insertion order, as STORE_ATTR_INSTANCE_VALUE does
+  // (_PyDictValues_AddToInsertionOrder: the order's length is the byte 2 before the values, the indexes before it;
+  // the values were made with room for every key their keys can hold). An empty __slots__ member has no order.
+  b.SetInsertPoint(unset);
+  b.CreateCondBr(b.CreateTrunc(word, l.i1), released, ordered);
+  b.SetInsertPoint(ordered);
+  llvm::Value* pos = b.CreateAShr(word, b.getInt64(1));
+  llvm::Value* values = b.CreateGEP(l.ptr, addr, b.CreateNeg(pos));
+  llvm::Value* sizePtr = b.CreateConstGEP1_64(l.i8, values, -2);
+  llvm::Value* size = b.CreateAdd(b.CreateZExt(b.CreateLoad(l.i8, sizePtr), l.i64), b.getInt64(1));
+  b.CreateStore(b.CreateTrunc(pos, l.i8), b.CreateGEP(l.i8, sizePtr, b.CreateNeg(size)));
+  b.CreateStore(b.CreateTrunc(size, l.i8), sizePtr);
+  b.CreateBr(released);
   b.SetInsertPoint(release);
   l.decref(old);  // after the store, as the interpreter: a finalizer sees the new value
   b.CreateBr(released);
@@ -251,6 +261,58 @@ void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
   phi->addIncoming(cachedFunc, hit);
   phi->addIncoming(looked, missEnd);
   def(in.id, phi);
+}
+
+}  // namespace pypaccel::codegen
+
+namespace pypaccel::codegen {
+
+// A class's slot function from its TypeMethodCache (4 entries of [version tag, function], direct-mapped by the
+// version): for LoadOperator the class is the operand's type, for LoadInit the callable itself, once it is known to
+// be a class (exactly a `type`: a metaclass may define __call__).
+template <>
+void Lowerer::lower<Op::LoadOperator>(const ir::Instr& in) {
+  llvm::Value* cache = slotAddr(in.imm & 0xffffffff);
+  int32_t which = in.op == Op::LoadInit ? -1 : int32_t(in.imm >> 32);
+  llvm::Value* obj = val(in.args[0]);
+  llvm::Value* objType = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_OBJECT_TYPE_OFFSET));
+  llvm::Value* type = objType;
+  if (in.op == Op::LoadInit) {
+    guard(b.CreateICmpNE(objType, pySymbol("PyType_Type")), in.exit);
+    type = obj;
+  }
+  llvm::BasicBlock* hit = llvm::BasicBlock::Create(ctx, "typemethod_hit", func);
+  llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "typemethod_miss", func);
+  llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "typemethod", func);
+  llvm::Value* version = typeVersion(*this, type);
+  llvm::Value* entry = cacheEntry(*this, cache, version, 2);
+  llvm::Value* cached = b.CreateLoad(i64, entry);
+  b.CreateCondBr(b.CreateAnd(b.CreateICmpEQ(version, cached), b.CreateICmpNE(cached, b.getInt64(0))), hit, miss);
+  b.SetInsertPoint(hit);
+  llvm::Value* fast = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i64, entry, 1));
+  b.CreateBr(join);
+  b.SetInsertPoint(miss);
+  llvm::Value* looked = coldCall(Helper::pypa_rt_type_method, {type, b.getInt32(which), cache});
+  guard(b.CreateIsNull(looked), in.exit);
+  llvm::BasicBlock* missEnd = b.GetInsertBlock();
+  b.CreateBr(join);
+  b.SetInsertPoint(join);
+  llvm::PHINode* phi = b.CreatePHI(ptr, 2);
+  phi->addIncoming(fast, hit);
+  phi->addIncoming(looked, missEnd);
+  def(in.id, phi);
+}
+
+}  // namespace pypaccel::codegen
+
+namespace pypaccel::codegen {
+
+template <>
+void Lowerer::lower<Op::GuardSameType>(const ir::Instr& in) {
+  auto typeOf = [&](llvm::Value* o) {
+    return b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, o, PYPA_OBJECT_TYPE_OFFSET));
+  };
+  guard(b.CreateICmpNE(typeOf(val(in.args[0])), typeOf(val(in.args[1]))), in.exit);
 }
 
 }  // namespace pypaccel::codegen

@@ -4,6 +4,7 @@
 #include <llvm/IR/MDBuilder.h>
 
 #include "codegen/lowerer.h"
+#include "cpython/layout.h"
 #include "deopt/specialization.h"
 #include "runtime/native_ctx.h"
 
@@ -22,8 +23,10 @@ namespace {
 class DirectCallSite {
  public:
   DirectCallSite(Lowerer& l, const ir::Instr& in)
-      : l_(l), b_(l.b), in_(in), site_(in.imm & 0xffffffff), borrowed_((in.imm >> 32) & 1),
-        callable_(l.val(in.args[0])), likely_(llvm::MDBuilder(l.ctx).createBranchWeights(1000, 1)) {
+      : l_(l), b_(l.b), in_(in), site_(in.imm & 0xffffffff), borrowed_((in.imm >> 32) & ir::kDirectBorrowed),
+        init_((in.imm >> 32) & ir::kDirectInit), operator_((in.imm >> 32) & ir::kDirectOperator),
+        oparg_(int32_t((in.imm >> 40) & 0xff)), callable_(l.val(in.args[0])),
+        likely_(llvm::MDBuilder(l.ctx).createBranchWeights(1000, 1)) {
     // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its entry:
     // a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
     if (!l.fn.direct)
@@ -33,9 +36,11 @@ class DirectCallSite {
   void lower() {
     joined_ = block("direct_returned");
     llvm::BasicBlock* check = block("direct_check");
-    if (l_.fn.direct && l_.fn.slots[size_t(site_)].name == l_.fn.signature) callSelf(check);
+    // (An __init__ that makes an instance of its own class calls itself with an instance allocated after the check.)
+    if (l_.fn.direct && !init_ && l_.fn.slots[size_t(site_)].name == l_.fn.signature) callSelf(check);
     else b_.CreateBr(check);
     auto [hdr, entry, call] = checkSite(check);
+    if (init_) allocateInstance();
     callTarget(hdr, entry, call);
     b_.SetInsertPoint(joined_);
     llvm::Value* res = results_[0].first;
@@ -49,16 +54,97 @@ class DirectCallSite {
       // this frame entry runs next (a direct entry runs nothing that reads it).
       b_.CreateStore(budget_, remaining_);
     }
-    // The call consumed the callable (unless borrowed) and object arguments (the callee took its own).
+    // The call consumed the callable (unless borrowed) and object arguments (the callee took its own); an
+    // operator's stay on the stack until its result is checked.
     if (!borrowed_) l_.decref(callable_);
-    for (size_t i = 1; i < in_.args.size(); i++)
-      if (l_.val(in_.args[i])->getType() == l_.ptr) l_.decref(l_.val(in_.args[i]));
-    l_.def(in_.id, decodeResult(res));
+    if (!operator_) releaseArgs();
+    if (init_) {
+      l_.def(in_.id, decodeInit(res));
+      return;
+    }
+    llvm::Value* value = decodeResult(res);
+    if (operator_) {
+      // NotImplemented: the other operand's slot has nothing either (the emitter calls only when it has not), so
+      // binary_op1 raises.
+      llvm::BasicBlock* notImpl = block("operator_unsupported");
+      llvm::BasicBlock* ok = block("operator_result");
+      b_.CreateCondBr(b_.CreateICmpEQ(value, l_.pySymbol("_Py_NotImplementedStruct")), notImpl, ok);
+      b_.SetInsertPoint(notImpl);
+      operatorResult(value);
+      b_.CreateBr(l_.exitBlock(in_.exit2));
+      b_.SetInsertPoint(ok);
+      releaseArgs();
+    }
+    l_.def(in_.id, value);
   }
 
  private:
   llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(l_.ctx, name, l_.func); }
   llvm::Value* word(int k) { return b_.CreateConstInBoundsGEP1_64(l_.i64, l_.ctxField(kCtxSlots), site_ + k); }
+
+  // The object arguments, released (an Init call's class among them).
+  void releaseArgs() {
+    for (size_t i = 1; i < in_.args.size(); i++)
+      if (l_.val(in_.args[i])->getType() == l_.ptr) l_.decref(l_.val(in_.args[i]));
+  }
+
+  // Init: the instance object's __new__ makes (self for __init__), once the site holds. If that fails, the call's
+  // arguments are released as the call would have, and the exception leaves through the Raise exit.
+  void allocateInstance() {
+    instance_ = l_.call(Helper::pypa_rt_new_instance, {l_.val(in_.args[1])});
+    llvm::BasicBlock* failed = block("init_alloc_failed");
+    llvm::BasicBlock* made = block("init_allocated");
+    b_.CreateCondBr(b_.CreateIsNull(instance_), failed, made, llvm::MDBuilder(l_.ctx).createBranchWeights(1, 1000));
+    b_.SetInsertPoint(failed);
+    if (!borrowed_) l_.decref(callable_);
+    releaseArgs();
+    b_.CreateBr(l_.exitBlock(in_.exit2));
+    b_.SetInsertPoint(made);
+  }
+
+  // Init: __init__ returned None (released), and the call's result is the instance; else the instance is released
+  // and the exception (the callee's, or slot_tp_init's TypeError for another result) leaves through the Raise exit.
+  llvm::Value* decodeInit(llvm::Value* res) {
+    llvm::Value* bits = b_.CreateExtractValue(res, 0);
+    llvm::Value* obj = b_.CreateExtractValue(res, 1);
+    llvm::BasicBlock* none = block("init_none");
+    llvm::BasicBlock* other = block("init_other");
+    llvm::BasicBlock* raised = block("init_raised");
+    llvm::BasicBlock* returned = block("init_returned");
+    llvm::BasicBlock* done = block("init_done");
+    b_.CreateCondBr(b_.CreateICmpEQ(obj, l_.pySymbol("_Py_NoneStruct")), none, other, likely_);
+    b_.SetInsertPoint(other);
+    b_.CreateCondBr(b_.CreateIsNull(obj), raised, returned);
+    b_.SetInsertPoint(raised);
+    l_.decref(instance_);
+    b_.CreateBr(l_.exitBlock(in_.exit2));
+    b_.SetInsertPoint(returned);
+    l_.coldCall(Helper::pypa_rt_init_returned, {instance_, obj, bits});
+    b_.CreateBr(l_.exitBlock(in_.exit2));
+    // A None from an exit down the chain (bits 1): Python code ran there and may have switched tracing on; then
+    // this frame goes on in the interpreter after the CALL, with the instance.
+    b_.SetInsertPoint(none);
+    l_.decref(obj);
+    llvm::BasicBlock* exited = block("init_exited");
+    b_.CreateCondBr(b_.CreateICmpEQ(bits, b_.getInt64(0)), done, exited, likely_);
+    b_.SetInsertPoint(exited);
+    b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), l_.exitBlockWithTop(in_.exit4, instance_), done);
+    b_.SetInsertPoint(done);
+    return instance_;
+  }
+
+  // Operator: the result of the class's __op__ (owned), or null with binary_op1's TypeError for NotImplemented.
+  llvm::Value* operatorResult(llvm::Value* result) {
+    llvm::Value* a = l_.val(in_.args[1]);
+    llvm::Value* other = l_.val(in_.args[2]);
+    llvm::Value* btype = other->getType() == l_.ptr
+                             ? static_cast<llvm::Value*>(b_.CreateLoad(
+                                   l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, other, PYPA_OBJECT_TYPE_OFFSET)))
+                         : other->getType() == l_.f64 ? l_.pySymbol("PyFloat_Type")
+                         : other->getType() == l_.i1  ? l_.pySymbol("PyBool_Type")
+                                                      : l_.pySymbol("PyLong_Type");
+    return l_.coldCall(Helper::pypa_rt_binop_result, {result, a, btype, b_.getInt32(oparg_)});
+  }
 
   // The call of `target` (a direct entry) with the callee's header: the callee reads only the thread's fields of
   // the context it gets (a direct entry passes on the one it got).
@@ -67,7 +153,7 @@ class DirectCallSite {
     std::vector<llvm::Type*> params = {l_.ptr, l_.ptr, l_.ptr, l_.i32};
     std::vector<llvm::Value*> args = {l_.fn.direct ? l_.func->getArg(0) : l_.argCtx, hdr, callable_, budget_};
     for (size_t i = 1; i < in_.args.size(); i++) {
-      llvm::Value* a = l_.val(in_.args[i]);
+      llvm::Value* a = init_ && i == 1 ? instance_ : l_.val(in_.args[i]);
       params.push_back(a->getType());
       args.push_back(a);
     }
@@ -202,7 +288,18 @@ class DirectCallSite {
     llvm::BasicBlock* convert = block("direct_convert");
     b_.CreateCondBr(b_.CreateICmpUGT(objWord, b_.getInt64(3)), boxed, convert);
     b_.SetInsertPoint(boxed);
-    b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), l_.exitBlockWithTop(in_.exit4, obj), convert);
+    if (operator_) {
+      // After the operator, as the interpreter would be: NotImplemented raised, the operands released.
+      llvm::BasicBlock* tracing = block("operator_tracing");
+      b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), tracing, convert);
+      b_.SetInsertPoint(tracing);
+      llvm::Value* r = operatorResult(obj);
+      l_.guard(b_.CreateIsNull(r), in_.exit2);
+      releaseArgs();
+      b_.CreateBr(l_.exitBlockWithTop(in_.exit4, r));
+    } else {
+      b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), l_.exitBlockWithTop(in_.exit4, obj), convert);
+    }
     b_.SetInsertPoint(convert);
     llvm::Value* objSlot = l_.entryAlloca(l_.ptr);
     llvm::Value* out = l_.entryAlloca(l_.i64);
@@ -235,7 +332,11 @@ class DirectCallSite {
   const ir::Instr& in_;
   int64_t site_;
   bool borrowed_;
+  bool init_;
+  bool operator_;
+  int32_t oparg_;
   llvm::Value* callable_;
+  llvm::Value* instance_ = nullptr;  // Init: the instance made for the call
   llvm::MDNode* likely_;
   llvm::Value* remaining_ = nullptr;  // a frame entry's &tstate->recursion_remaining
   llvm::Value* budget_ = nullptr;     // the callee's budget, loaded where the call is made, once

@@ -97,4 +97,49 @@ void Lowerer::lower<Op::UnpackIterable>(const ir::Instr& in) {
                          in.exit));
 }
 
+template <>
+void Lowerer::lower<Op::GetListIter>(const ir::Instr& in) {
+  llvm::Value* list = val(in.args[0]);
+  llvm::Value* it = call(Helper::PyObject_GetIter, {list});
+  decref(list);
+  guard(b.CreateIsNull(it), in.exit);
+  def(in.id, it);
+}
+
+template <>
+void Lowerer::lower<Op::ListIterNext>(const ir::Instr& in) {
+  llvm::Value* it = val(in.args[0]);
+  guard(b.CreateICmpNE(typeOf(*this, it), pySymbol("PyListIter_Type")), in.exit);
+  llvm::Value* null = llvm::Constant::getNullValue(ptr);
+  llvm::Value* seqAddr = b.CreateConstInBoundsGEP1_64(i8, it, PYPA_LISTITER_SEQ_OFFSET);
+  llvm::Value* indexAddr = b.CreateConstInBoundsGEP1_64(i8, it, PYPA_LISTITER_INDEX_OFFSET);
+  llvm::BasicBlock* live = llvm::BasicBlock::Create(ctx, "listiter_live", func);
+  llvm::BasicBlock* item = llvm::BasicBlock::Create(ctx, "listiter_item", func);
+  llvm::BasicBlock* ended = llvm::BasicBlock::Create(ctx, "listiter_ended", func);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "listiter_next", func);
+  llvm::BasicBlock* start = b.GetInsertBlock();
+  llvm::Value* seq = b.CreateLoad(ptr, seqAddr);
+  b.CreateCondBr(b.CreateIsNull(seq), done, live);
+  b.SetInsertPoint(live);
+  llvm::Value* index = b.CreateLoad(i64, indexAddr);
+  b.CreateCondBr(b.CreateICmpSLT(index, sizeOf(*this, seq)), item, ended);
+  b.SetInsertPoint(item);
+  llvm::Value* next = b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, itemsOf(*this, seq, TypeTag::List), index));
+  b.CreateStore(b.CreateAdd(index, b.getInt64(1)), indexAddr);
+  incref(next);
+  llvm::BasicBlock* itemEnd = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(ended);
+  b.CreateStore(null, seqAddr);
+  decref(seq);
+  llvm::BasicBlock* endedEnd = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  llvm::PHINode* phi = b.CreatePHI(ptr, 3);
+  phi->addIncoming(null, start);
+  phi->addIncoming(next, itemEnd);
+  phi->addIncoming(null, endedEnd);
+  def(in.id, phi);
+}
+
 }  // namespace pypaccel::codegen

@@ -83,3 +83,89 @@ int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject
 
 const int pypa_heaptype_cached_keys_offset = (int)offsetof(PyHeapTypeObject, ht_cached_keys);
 const int pypa_dictkeys_nentries_offset = (int)offsetof(PyDictKeysObject, dk_nentries);
+
+/* The dunder BINARY_OP's oparg calls on a user class (NB_* order of Include/opcode.h; in-place forms from 13). */
+static const char *const kBinaryDunders[] = {"__add__", "__and__", "__floordiv__", "__lshift__", "__matmul__",
+                                             "__mul__", "__mod__", "__or__", "__pow__", "__rshift__", "__sub__",
+                                             "__truediv__", "__xor__"};
+static const char *const kInplaceDunders[] = {"__iadd__", "__iand__", "__ifloordiv__", "__ilshift__", "__imatmul__",
+                                              "__imul__", "__imod__", "__ior__", "__ipow__", "__irshift__", "__isub__",
+                                              "__itruediv__", "__ixor__"};
+#define PYPA_NB_COUNT 13
+
+const char *pypa_binary_dunder(int oparg) { return kBinaryDunders[oparg % PYPA_NB_COUNT]; }
+
+/* `tp`'s slot function for __init__ (slot_tp_init), read off a class made for it: typeobject.c keeps it static. */
+static initproc python_init_slot(void) {
+    static initproc slot = NULL;
+    if (slot == NULL) {
+        PyObject *cls = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){s:O}", "_pypaccel_probe", "__init__",
+                                              Py_None);
+        /* (__init__ = None still takes the Python-level slot: update_one_slot sees a non-wrapper attribute.) */
+        if (cls == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        slot = ((PyTypeObject *)cls)->tp_init;
+        Py_DECREF(cls);
+    }
+    return slot;
+}
+
+static PyObject *lookup_function(PyTypeObject *tp, const char *name) {
+    PyObject *n = PyUnicode_InternFromString(name);
+    if (n == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *f = _PyType_Lookup(tp, n); /* borrowed; also assigns a version tag where it can */
+    Py_DECREF(n);
+    return f;
+}
+
+/* The Python function a class's slot calls, cached per version tag (slot_kinds.def TypeMethodCache):
+ *  - which in [0, 26): BINARY_OP's oparg on an instance of tp. Its slot (slot_nb_*) calls the class's __op__ with the
+ *    instance first. For an in-place oparg, only when the class has no __iop__ (then the binary slot runs, as
+ *    binary_iop1 does). ** is left out: its error message is ternary_op's.
+ *  - which = -1: calling tp itself, `tp(args)`: type_call with object's __new__ (object_new allocates and makes the
+ *    instance values) and a Python __init__ (slot_tp_init), for a class whose metaclass is type itself.
+ * Fills *version and *func (borrowed: tp's dict holds it while the version stands); 0 when not such a class. */
+int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **func) {
+    const char *name;
+    if (which == -1) {
+        if (!Py_IS_TYPE((PyObject *)tp, &PyType_Type)) return 0;
+        if (tp->tp_new != PyBaseObject_Type.tp_new || tp->tp_alloc != PyType_GenericAlloc) return 0;
+        if (tp->tp_flags & Py_TPFLAGS_IS_ABSTRACT) return 0;
+        if (tp->tp_init == NULL || tp->tp_init != python_init_slot()) return 0;
+        name = "__init__";
+    } else {
+        if (which < 0 || which >= 2 * PYPA_NB_COUNT || which % PYPA_NB_COUNT == 8 /* ** */) return 0;
+        if (which >= PYPA_NB_COUNT && lookup_function(tp, kInplaceDunders[which - PYPA_NB_COUNT]) != NULL) return 0;
+        name = kBinaryDunders[which % PYPA_NB_COUNT];
+    }
+    PyObject *f = lookup_function(tp, name);
+    if (f == NULL || !Py_IS_TYPE(f, &PyFunction_Type)) return 0;
+    if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
+    *version = tp->tp_version_tag;
+    *func = f;
+    return 1;
+}
+
+/* `tp()` with no arguments to object's __new__: the instance type_call gets before it runs __init__. */
+PyObject *pypa_new_instance(PyTypeObject *tp) {
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) return NULL;
+    PyObject *obj = PyBaseObject_Type.tp_new(tp, empty, NULL);
+    Py_DECREF(empty);
+    return obj;
+}
+
+/* The TypeError binary_op1 ends with when both operands' slots answered NotImplemented. */
+void pypa_binop_type_error(int oparg, PyTypeObject *a, PyTypeObject *b) {
+    static const char *const ops[] = {"+", "&", "//", "<<", "@", "*", "%", "|", "**", ">>", "-", "/", "^"};
+    static const char *const iops[] = {"+=", "&=", "//=", "<<=", "@=", "*=", "%=", "|=", "**=", ">>=", "-=", "/=",
+                                       "^="};
+    const char *op = oparg < PYPA_NB_COUNT ? ops[oparg] : iops[oparg - PYPA_NB_COUNT];
+    PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for %.100s: '%.100s' and '%.100s'", op, a->tp_name,
+                 b->tp_name);
+}

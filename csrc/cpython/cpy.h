@@ -98,6 +98,15 @@ int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *
  * the cache's words hold (version tag, the function, the shared keys or NULL, their entry count). */
 int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject **func, void **keys,
                       int64_t *nentries);
+/* A class's own slot functions (attr_cache.c): the Python function tp's slot for BINARY_OP's oparg `which` calls, or
+ * (which = -1) the __init__ `tp(...)` runs after object's __new__; 0 when tp's slot is not that. */
+int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **func);
+/* The dunder BINARY_OP's oparg calls on an instance ("__add__" for + and +=). */
+const char *pypa_binary_dunder(int oparg);
+/* The instance object's __new__ makes for tp (before __init__), or NULL with an exception. */
+PyObject *pypa_new_instance(PyTypeObject *tp);
+/* Sets binary_op1's TypeError for BINARY_OP's oparg on operands of types a and b. */
+void pypa_binop_type_error(int oparg, PyTypeObject *a, PyTypeObject *b);
 /* Offsets of internal structs native code reads (their headers are not public): a heap type's shared keys, and
    their entry count (Py_ssize_t). */
 extern const int pypa_heaptype_cached_keys_offset;

@@ -13,6 +13,13 @@
 extern "C" {
 #endif
 
+/* Objects/listobject.c's list iterator (listiterobject: in no header of 3.11), what FOR_ITER_LIST reads. */
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t it_index;
+    PyListObject *it_seq; /* NULL once exhausted */
+} PypaListIter;
+
 /* -- Offsets native code reads at ----------------------------------------------------------------------------- */
 /* Compile-time constants (an enum: a constant expression in C and C++ alike). The widths native code uses for them
    are checked in layout.c. Stored code holds them as immediates: Py_Version is in every cache key. */
@@ -35,7 +42,9 @@ enum PypaLayoutOffset {
     /* An instance's inline values (PyDictValues*, NULL once it has a dict), before the object header as
        _PyObject_ValuesPointer finds it: negative, from the object's address. */
     PYPA_OBJECT_VALUES_OFFSET = -4 * (int)sizeof(PyObject *),
-    PYPA_DICT_VERSION_OFFSET = offsetof(PyDictObject, ma_version_tag) /* uint64_t */
+    PYPA_DICT_VERSION_OFFSET = offsetof(PyDictObject, ma_version_tag), /* uint64_t */
+    PYPA_LISTITER_INDEX_OFFSET = offsetof(PypaListIter, it_index),      /* Py_ssize_t */
+    PYPA_LISTITER_SEQ_OFFSET = offsetof(PypaListIter, it_seq)           /* PyListObject* */
 };
 
 /* -- Fields the C++ stages read and write ---------------------------------------------------------------------- */

@@ -3,6 +3,8 @@
 #include "hook/compile.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -190,6 +192,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   opts.widen = widen;
   opts.direct = direct;
   opts.directReturn = directReturnType;
+  opts.directExample = directResultExample;
   opts.directInline = directInlineIR;
   if (direct) {
     auto kept = st.directSamples.find(sig);
@@ -201,6 +204,10 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   }
   auto fn = specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
   if (!fn) return fail(support::errorReason(fn.takeError()));
+  // PYPACCEL_DUMP_IR=DIR (jit/engine.cpp) also gets the typed IR of every compile, profitable or not
+  // (DIR/<qualname>.<signature>[.d].ir).
+  if (const char* dir = std::getenv("PYPACCEL_DUMP_IR"); dir && *dir)
+    std::ofstream(std::string(dir) + "/" + info->qualname + "." + sig + (direct ? ".d" : "") + ".ir") << ir::print(*fn);
   if (direct) {
     std::string impure = whyNotDirect(*fn);
     if (!impure.empty()) return fail(impure);

@@ -25,6 +25,8 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
 // `args` are examples of the arguments (null where none): the direct entry predicts from them when this call makes
 // it (they are kept until it is compiled).
 ir::Type directReturnType(PyObject* func, const std::string& sig, const std::vector<PyObject*>& args);
+// After directReturnType accepted it: an example of what that direct entry returns (borrowed), or null.
+PyObject* directResultExample(PyObject* func, const std::string& sig);
 // After directReturnType accepted it: the IR of that direct entry when it is small and calls nothing (then its
 // callers compile in a copy of it, see ir::Function::inlined), else null.
 std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::string& sig);

@@ -104,6 +104,7 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
   opts.direct = true;
   opts.stressExits = config().stressExits;
   opts.directReturn = directReturnType;
+  opts.directExample = directResultExample;
   opts.directInline = directInlineIR;
   // The examples this first call site had: the entry's compile (obtainDirect) takes the same ones, so its IR is the
   // IR inferred here.
@@ -145,6 +146,14 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
   if (result == Type::Void) st->directSamples.erase(sig);
   if (small && result != Type::Void) st->directInline[sig] = std::move(small);
   return result;
+}
+
+PyObject* directResultExample(PyObject* func, const std::string& sig) {
+  // The callee's examples stay until its entry is compiled (CodeState::directSamples), and its return's with them.
+  profile::CodeState* st = eligibleState(func);
+  if (!st) return nullptr;
+  auto it = st->directSamples.find(sig);
+  return it == st->directSamples.end() || !it->second ? nullptr : it->second->returned();
 }
 
 std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::string& sig) {

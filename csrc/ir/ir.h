@@ -27,7 +27,7 @@ inline constexpr int kOps = 0
 enum class OpKind : uint8_t { Pure, Guard, Effect, Term };
 enum class ImmKind : uint8_t { None, Int, Float, Var };
 enum class RunsPython : uint8_t { No, Yes, Frame };
-enum class OpWork : uint8_t { None, Native, Generic, Overhead };
+enum class OpWork : uint8_t { None, Native, Generic, Overhead, Call };
 OpKind opKind(Op op);
 const char* opName(Op op);
 bool opFromName(const std::string& name, Op* out);
@@ -50,6 +50,10 @@ enum class CmpKind : uint8_t { Lt, Le, Eq, Ne, Gt, Ge };  // COMPARE_OP's oparg 
 enum class UnaryKind : uint8_t { Neg, Pos, Invert, Not };
 // What GuardType checks an object is (its immediate), and which item layout SeqIndex/SeqItem read.
 enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple, None };
+
+// CallDirect's flags (its imm >> 32; ir_ops.def): the callable is not consumed; `C(args)` (the callable is C's
+// __init__, args[1] the class); a class's __op__ for BINARY_OP (the oparg in bits 8-15).
+enum DirectFlag : int64_t { kDirectBorrowed = 1, kDirectInit = 2, kDirectOperator = 4 };
 
 struct Instr {
   Op op;

@@ -242,6 +242,43 @@ extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_
   return func;
 }
 
+extern "C" PyObject* pypa_rt_type_method(PyObject* type, int32_t which, int64_t* cache) {
+  uint32_t version = 0;
+  PyObject* func = nullptr;
+  if (!pypa_type_method(reinterpret_cast<PyTypeObject*>(type), which, &version, &func)) return nullptr;
+  int64_t* entry = cache + 2 * (version & 3);  // direct-mapped (slot_kinds.def TypeMethodCache)
+  entry[0] = int64_t(version);
+  entry[1] = reinterpret_cast<int64_t>(func);
+  return func;
+}
+
+extern "C" PyObject* pypa_rt_new_instance(PyObject* type) {
+  return pypa_new_instance(reinterpret_cast<PyTypeObject*>(type));
+}
+
+extern "C" PyObject* pypa_rt_init_returned(PyObject* instance, PyObject* result, int64_t bits) {
+  // A direct entry's unboxed result is boxed only for its type's name.
+  if (pypaccel::runtime::isResultTag(result)) {
+    double d;
+    __builtin_memcpy(&d, &bits, sizeof(d));
+    result = result == pypaccel::runtime::kTagInt     ? PyLong_FromLongLong(bits)
+             : result == pypaccel::runtime::kTagFloat ? PyFloat_FromDouble(d)
+                                                      : PyBool_FromLong(bits & 1);
+  }
+  if (result)
+    PyErr_Format(PyExc_TypeError, "__init__() should return None, not '%.200s'", Py_TYPE(result)->tp_name);
+  Py_XDECREF(result);
+  Py_DECREF(instance);
+  return nullptr;
+}
+
+extern "C" PyObject* pypa_rt_binop_result(PyObject* result, PyObject* a, PyObject* btype, int32_t oparg) {
+  if (result != Py_NotImplemented) return result;
+  Py_DECREF(result);
+  pypa_binop_type_error(oparg, Py_TYPE(a), reinterpret_cast<PyTypeObject*>(btype));
+  return nullptr;
+}
+
 extern "C" PyObject* pypa_rt_getitem(NativeCtx* ctx, PyObject* container, PyObject* key, int32_t unit) {
   PyObject* r = nullptr;
   if (container && key) {

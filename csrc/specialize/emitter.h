@@ -93,6 +93,9 @@ struct SpecOptions {
   // direct calls (the Catch2 tests build without a hook).
   // `args`: an example of each argument (null where none), which the callee's direct entry predicts from.
   std::function<ir::Type(PyObject* func, const std::string& sig, const std::vector<PyObject*>& args)> directReturn;
+  // Asked after directReturn accepted a call: an example of what that callee returns (borrowed: the caller holds
+  // it at once), or null.
+  std::function<PyObject*(PyObject* func, const std::string& sig)> directExample;
   // Asked after directReturn accepted a call: the IR of that callee's direct entry when it is worth compiling
   // into the caller (ir::Function::inlined), else null.
   std::function<std::shared_ptr<const ir::Function>(PyObject* func, const std::string& sig)> directInline;

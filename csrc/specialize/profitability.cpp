@@ -20,6 +20,11 @@ constexpr int kMaxDepth = 3;
 // native part saves every interpreter dispatch around it too, and generic operations cost about what they cost in
 // the interpreter, except where 3.11 specializes them (attributes of instances, list subscripts, method calls).
 constexpr long kGenericPerNative = 2;
+// What a direct call saves against the interpreter's call of the same function (Work `Call`), in native operations:
+// CPython 3.11 does not inline a Python-to-Python call while a frame evaluation hook is installed, so each one
+// allocates a frame, passes through the hook and starts a new evaluation loop (bench/README.md, session 12: the
+// ray tracer's callers of small vector methods).
+constexpr long kCallWeight = 4;
 
 // The loop depth of each block, from the back edges: a jump to a block that starts at or before the jumping
 // block's own unit closes a loop over every block whose unit lies between the two.
@@ -63,6 +68,7 @@ WorkCount countWork(const ir::Function& fn) {
       switch (ir::opWork(in.op)) {
         case ir::OpWork::None: break;
         case ir::OpWork::Native: w.native += weight; break;
+        case ir::OpWork::Call: w.native += kCallWeight * weight; break;
         case ir::OpWork::Overhead:
           w.native -= weight;
           w.overhead += weight;

@@ -13,13 +13,20 @@ PyObject* Samples::hold(PyObject* o) {
   return o;
 }
 
+PyObject* Samples::instanceOf(PyTypeObject* tp) const {
+  for (PyObject* o : held_)
+    if (Py_TYPE(o) == tp) return o;
+  return nullptr;
+}
+
 PyObject* Samples::local(int l) const {
   auto it = locals_.find(l);
   return it == locals_.end() ? nullptr : it->second;
 }
 
 void Samples::setLocal(int l, PyObject* o) {
-  if (o && !locals_.count(l)) locals_[l] = hold(o);
+  auto it = locals_.find(l);
+  if (o && (it == locals_.end() || (it->second == Py_None && o != Py_None))) locals_[l] = hold(o);
 }
 
 PyObject* Samples::stackAt(int unit, int depth) const {
@@ -28,7 +35,8 @@ PyObject* Samples::stackAt(int unit, int depth) const {
 }
 
 void Samples::setStackAt(int unit, int depth, PyObject* o) {
-  if (o && !stack_.count({unit, depth})) stack_[{unit, depth}] = hold(o);
+  auto it = stack_.find({unit, depth});
+  if (o && (it == stack_.end() || (it->second == Py_None && o != Py_None))) stack_[{unit, depth}] = hold(o);
 }
 
 PyObject* Samples::item(PyObject* seq, int64_t index) {

@@ -21,8 +21,9 @@ class Samples {
   Samples& operator=(const Samples&) = delete;
   ~Samples();
 
-  // The example of local `l` (borrowed, held for the compile), or null. The first one seen wins: the analysis
-  // revisits blocks, and a stable choice keeps the fixed point.
+  // The example of local `l` (borrowed, held for the compile), or null. The first one seen wins, but for None,
+  // which the first other one replaces (`best = None` before a loop that finds one): the analysis revisits blocks,
+  // and a choice that changes at most once keeps the fixed point.
   PyObject* local(int l) const;
   void setLocal(int l, PyObject* o);
   // The example of the stack entry at `depth` when the block at `unit` starts (carried over block edges).
@@ -40,12 +41,23 @@ class Samples {
   PyObject* binaryResult(int nb, PyObject* a, PyObject* b);
   // An object of an unboxed type (0, 0.0), for a display's items.
   PyObject* ofType(ir::Type t);
+  // An example already held that is exactly of type `tp` (the example of `tp(...)`: an instance like the ones the
+  // call works with), or null.
+  PyObject* instanceOf(PyTypeObject* tp) const;
+  // An example the code returns (the first RETURN_VALUE with one other than None, else None): what a direct call of it gives its caller.
+  PyObject* returned() const { return returned_; }
+  void setReturned(PyObject* o) {
+    if (o && (!returned_ || returned_ == Py_None)) returned_ = hold(o);
+  }
+  // Holds `o` for the compile (an example another compile gave).
+  PyObject* keep(PyObject* o) { return hold(o); }
 
  private:
   PyObject* hold(PyObject* o);  // a new reference, released with the Samples
   std::map<int, PyObject*> locals_;
   std::map<std::pair<int, int>, PyObject*> stack_;
   std::vector<PyObject*> held_;
+  PyObject* returned_ = nullptr;
 };
 
 // The guard a number of this example's type gets before it is unboxed: Float for an exact float, SmallInt for an

@@ -1,6 +1,7 @@
 // Arithmetic: BINARY_OP (every NB_* and in-place form) and the unary operators, on unboxed int/float/bool with
 // exits wherever CPython would do something the fast path cannot (big ints, errors), generic C-API otherwise.
 #include "specialize/emitter.h"
+#include "specialize/ops/calls.h"
 
 namespace pypaccel::specialize {
 
@@ -41,6 +42,8 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
     a = e.stack[n - 2];
     b = e.stack[n - 1];
   }
+
+  if (nb != Pow && callOperator(e, in.arg)) return true;
 
   // Widened (learned: the fast path exited here too often) or not a number: the generic path, CPython's own number
   // protocol on boxed values; an exception unwinds from this instruction.

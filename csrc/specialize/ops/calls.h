@@ -12,6 +12,10 @@ enum class AfterCall { PollEvalBreaker, Nothing };
 bool callGeneric(Emitter& e, size_t n, AfterCall after);
 // The frame's slots get the current values of its bound locals, for a callee that looks at this frame.
 void syncFrameLocals(Emitter& e);
+// BINARY_OP `a op b` (oparg) where a is predicted to be an instance of a class whose slot for it is a Python function
+// (its __add__, ...) and b of the same class or an unboxed number: that function called directly, exactly as
+// binary_op1 would (NotImplemented raises its TypeError). False: not such an operation, nothing emitted.
+bool callOperator(Emitter& e, int oparg);
 // After a call: an exit to the next instruction when the callee switched tracing on.
 void exitIfTracingAfterCall(Emitter& e);
 

@@ -2,6 +2,7 @@
 // range(...) becomes a virtual range object.
 #include <cstring>
 
+#include "cpython/cpy.h"
 #include "deopt/specialization.h"
 #include "specialize/emitter.h"
 #include "specialize/ops/calls.h"
@@ -263,6 +264,108 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
   return true;
 }
 
+// An unboxed argument of this function passed on as it came (or a copy of one, on every path): the callee must get
+// the object itself (`g(a) is a`, as in CPython), so it is passed as that object. (A constant, or an origin on some
+// paths only, is passed as a number: its identity through the callee is lost, see limitations.)
+bool passesObject(const StackEntry& s) {
+  return hasOrigin(s.type) && s.origin >= 0 && !s.originMaybeNull && !s.originConst;
+}
+
+// The signature of a direct call's arguments, the top `n` entries (`self` first when `withSelf`: an Init call's
+// instance, an object that exists only once the call is made), and their examples; false when one of them cannot be
+// passed directly.
+bool directSignature(Emitter& e, size_t n, bool withSelf, std::string* sig, std::vector<PyObject*>* examples) {
+  size_t size = e.stack.size();
+  if (withSelf) {
+    *sig += 'o';
+    examples->push_back(nullptr);
+  }
+  for (size_t i = size - n; i < size; i++) {
+    const StackEntry& s = e.stack[i];
+    Type t = passesObject(s) ? Type::Obj : s.type;  // boxed before the call (boxArguments)
+    if (t == Type::Int) *sig += 'i';
+    else if (t == Type::Float) *sig += 'f';
+    else if (t == Type::Bool) *sig += 'b';
+    else if (t == Type::Obj) *sig += 'o';
+    else return false;
+    examples->push_back(t == Type::Obj ? e.exampleOf(s) : nullptr);
+  }
+  return true;
+}
+
+// The arguments directSignature passes as objects, boxed on the stack (each its origin object again).
+void boxArguments(Emitter& e, size_t n) {
+  for (size_t i = e.stack.size() - n; i < e.stack.size(); i++) {
+    if (!passesObject(e.stack[i])) continue;
+    StackEntry boxed;
+    boxed.type = Type::Obj;
+    boxed.sample = e.exampleOf(e.stack[i]);
+    boxed.v[0] = e.box(e.stack[i]);
+    e.stack[i] = boxed;
+  }
+}
+
+// What a direct call is of (ir::DirectFlag): a function on the stack; `C(args)` (the function is C's __init__, the
+// stack's callable C); a class's __op__ for BINARY_OP (the operands are the arguments, and stay on the stack until
+// it returns).
+enum class DirectKind { Call, Init, Operator };
+
+// The direct call of `target` (the Python function compiled for, whose direct entry returns `rtype`), `fn` its IR
+// value, with the top `n` stack entries (the call's entries start at `base`). Exits: `changed` (made by the caller,
+// before the call with the stack as it is: the site's callee is another), the callee's exception at this
+// instruction, and after it with its result.
+// `changed` is the exit before the call.
+void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std::string& sig, Type rtype, size_t n,
+                size_t base, bool borrowed, int oparg, int changed, PyObject* example) {
+  size_t size = e.stack.size();
+  std::vector<int> args = {fn};
+  if (kind == DirectKind::Init) args.push_back(e.stack[base + 1].v[0]);  // the class (consumed)
+  for (size_t i = size - n; i < size; i++) args.push_back(e.stack[i].v[0]);
+  // An operator's operands are still on the stack if it raises: the interpreter's unwinding releases them.
+  int raised = kind == DirectKind::Operator ? e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_OP") : -1;
+  e.stack.resize(base);
+  if (raised < 0) raised = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
+  // After the call, with its result (boxed) on the stack; the snapshot's top is a placeholder the lowering
+  // replaces with the returned object.
+  const Instruction* next = e.bc.at(e.in->next);
+  StackEntry placeholder;
+  placeholder.type = Type::Obj;
+  placeholder.v[0] = fn;
+  e.push(placeholder);
+  int mismatch = e.makeExit(ExitKind::Reexec, Reason::CallResultType, "CALL");
+  // The same place, for a callee that ran Python code (it exited) which switched tracing on: this frame goes on
+  // in the interpreter, which reports its events (direct entries do not check tracing when they start).
+  int tracing = e.makeExit(ExitKind::Reexec, Reason::TracingOn, "after CALL");
+  e.stack.pop_back();
+  for (int x : {mismatch, tracing}) {
+    ir::ExitPoint& mx = e.fn.exits[x];
+    mx.unit = next->unit;
+    mx.resumeUnit = next->start;
+    mx.line = next->line;
+  }
+  int slot = int(e.fn.slots.size());
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallSite, int(rtype), sig});
+  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::CallSite); k++)
+    e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
+  if (e.opts.directInline)
+    if (auto callee = e.opts.directInline(target, sig)) e.fn.inlined[slot] = std::move(callee);
+  int64_t flags = (borrowed ? ir::kDirectBorrowed : 0) | (kind == DirectKind::Init ? ir::kDirectInit : 0) |
+                  (kind == DirectKind::Operator ? ir::kDirectOperator | int64_t(oparg) << 8 : 0);
+  int r = e.emit(Op::CallDirect, rtype, args, int64_t(slot) | flags << 32, changed);
+  ir::Instr& call = e.cur->instrs.back();
+  call.exit2 = raised;
+  call.exit3 = mismatch;
+  call.exit4 = tracing;
+  e.push(rtype, r);
+  if (rtype == Type::Obj && e.opts.samples) {
+    if (!example && e.opts.directExample) example = e.opts.samples->keep(e.opts.directExample(target, sig));
+    e.stack.back().sample = example;
+  }
+}
+
+// The instruction after this one: the exits after a direct call resume there.
+bool hasNext(Emitter& e) { return e.bc.at(e.in->next) != nullptr; }
+
 // A Python function the callee-return callback accepts (simple positional signature, compilable as a direct
 // entry that never runs code which could look at frames): called natively with unboxed arguments. The site guards
 // the callee's code object at run time; another callee leaves before the call (the interpreter calls it).
@@ -270,27 +373,13 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
 // the `n` arguments are the top entries (a method call's first is self), and the call's entries start at `base`.
 bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t n, size_t base) {
   if (!e.opts.directReturn || !target || !PyFunction_Check(target)) return false;
-  if (Py_TYPE(target) != &PyFunction_Type) return false;
-  size_t size = e.stack.size();
+  if (Py_TYPE(target) != &PyFunction_Type || !hasNext(e)) return false;
   std::string sig;
-  for (size_t i = size - n; i < size; i++) {
-    Type t = e.stack[i].type;
-    // An argument of this function passed on as it came (or a copy of one, on every path): the generic call hands
-    // over the object itself, so the callee (and `g(a) is a`) sees the same object, as in CPython. A direct call
-    // would pass a copy. (A constant, or an origin on some paths only, still goes the direct way.)
-    const StackEntry& s = e.stack[i];
-    if (hasOrigin(t) && s.origin >= 0 && !s.originMaybeNull && !s.originConst) return false;
-    if (t == Type::Int) sig += 'i';
-    else if (t == Type::Float) sig += 'f';
-    else if (t == Type::Bool) sig += 'b';
-    else if (t == Type::Obj) sig += 'o';
-    else return false;
-  }
   std::vector<PyObject*> examples;
-  for (size_t i = size - n; i < size; i++) examples.push_back(e.stack[i].type == Type::Obj ? e.sampleOf(e.stack[i]) : nullptr);
+  if (!directSignature(e, n, false, &sig, &examples)) return false;
   Type rtype = e.opts.directReturn(target, sig, examples);
   if (rtype == Type::Void) return false;
-  // Before the call, with everything still on the stack: the site's callee is another one.
+  boxArguments(e, n);
   int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
   // The call site holds the function it matches, so the reference LOAD_GLOBAL took is not needed: when it was
   // taken in this block (and the value has no other owner), leave it out, and let the exits that hold the
@@ -320,45 +409,77 @@ bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t
           instrs.erase(instrs.begin() + long(k--));
     }
   }
-  std::vector<int> args = {callable.v[0]};
-  for (size_t i = size - n; i < size; i++) args.push_back(e.stack[i].v[0]);
-  e.stack.resize(base);
-  int raised = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
-  // After the call, with its result (boxed) on the stack; the snapshot's top is a placeholder the lowering
-  // replaces with the returned object.
-  const Instruction* next = e.bc.at(e.in->next);
-  if (!next) return false;
-  StackEntry placeholder;
-  placeholder.type = Type::Obj;
-  placeholder.v[0] = callable.v[0];
-  e.push(placeholder);
-  int mismatch = e.makeExit(ExitKind::Reexec, Reason::CallResultType, "CALL");
-  // The same place, for a callee that ran Python code (it exited) which switched tracing on: this frame goes on
-  // in the interpreter, which reports its events (direct entries do not check tracing when they start).
-  int tracing = e.makeExit(ExitKind::Reexec, Reason::TracingOn, "after CALL");
-  e.stack.pop_back();
-  for (int x : {mismatch, tracing}) {
-    ir::ExitPoint& mx = e.fn.exits[x];
-    mx.unit = next->unit;
-    mx.resumeUnit = next->start;
-    mx.line = next->line;
-  }
+  emitDirect(e, DirectKind::Call, cid, target, sig, rtype, n, base, borrowed, 0, changed, nullptr);
+  return true;
+}
+
+// A new TypeMethodCache (slot_kinds.def) for `dunder`: the first slot, LoadOperator's and LoadInit's immediate.
+int64_t typeMethodSite(Emitter& e, const char* dunder) {
   int slot = int(e.fn.slots.size());
-  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallSite, int(rtype), sig});
-  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::CallSite); k++)
-    e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
-  if (e.opts.directInline)
-    if (auto callee = e.opts.directInline(target, sig)) e.fn.inlined[slot] = std::move(callee);
-  int r = e.emit(Op::CallDirect, rtype, args, int64_t(slot) | (borrowed ? int64_t(1) << 32 : 0), changed);
-  ir::Instr& call = e.cur->instrs.back();
-  call.exit2 = raised;
-  call.exit3 = mismatch;
-  call.exit4 = tracing;
-  e.push(rtype, r);
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::TypeMethodCache, 0, dunder});
+  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::TypeMethodCache); k++)
+    e.fn.slots.push_back(ir::Slot{ir::slotWordKind(ir::SlotKind::TypeMethodCache), 0, ""});
+  return slot;
+}
+
+// `C(args)` of a class predicted to be one whose instances object's __new__ makes and a Python __init__ sets up
+// (type_call, slot_tp_init): the instance is allocated natively and __init__ runs as a direct call with it as self.
+// The class's version tag (its TypeMethodCache) guards all that; another callable leaves before the call.
+bool callInit(Emitter& e, const StackEntry& callable, size_t n) {
+  PyObject* cls = e.sampleOf(callable);
+  if (!e.opts.directReturn || !cls || !PyType_Check(cls) || e.opts.widen.count(e.in->unit) || !hasNext(e)) return false;
+  uint32_t version;
+  PyObject* init;
+  if (!pypa_type_method(reinterpret_cast<PyTypeObject*>(cls), -1, &version, &init)) return false;
+  std::string sig;
+  std::vector<PyObject*> examples;
+  if (!directSignature(e, n, true, &sig, &examples)) return false;
+  if (e.opts.directReturn(init, sig, examples) != Type::Obj) return false;
+  boxArguments(e, n);
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "CALL");
+  int fn = e.emit(Op::LoadInit, Type::Obj, {callable.v[0]}, typeMethodSite(e, "__init__"), ex);
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
+  PyObject* example = e.opts.samples ? e.opts.samples->instanceOf(reinterpret_cast<PyTypeObject*>(cls)) : nullptr;
+  emitDirect(e, DirectKind::Init, fn, init, sig, Type::Obj, n, e.stack.size() - n - 2, true, 0, changed, example);
   return true;
 }
 
 }  // namespace
+
+bool callOperator(Emitter& e, int oparg) {
+  size_t size = e.stack.size();
+  const StackEntry& a = e.stack[size - 2];
+  const StackEntry& b = e.stack[size - 1];
+  PyObject* ax = e.sampleOf(a);
+  if (!e.opts.directReturn || a.type != Type::Obj || !ax || e.opts.widen.count(e.in->unit) || !hasNext(e))
+    return false;
+  PyTypeObject* tp = Py_TYPE(ax);
+  // The other operand: of the same class (checked), whose slot answers NotImplemented no differently, or an unboxed
+  // number, whose type's slot is a C one (float_add...) that answers NotImplemented for a class instance. With any
+  // other type, binary_op1 may ask its slot first (a subclass) or after (__radd__): the generic path.
+  bool sameClass = b.type == Type::Obj;  // (before boxArguments: an unboxed b may be passed as its object)
+  if (sameClass) {
+    PyObject* bx = e.sampleOf(b);
+    if (!bx || Py_TYPE(bx) != tp) return false;
+  } else if (!ir::isNumeric(b.type)) {
+    return false;
+  }
+  uint32_t version;
+  PyObject* func;
+  if (!pypa_type_method(tp, oparg, &version, &func)) return false;
+  std::string sig;
+  std::vector<PyObject*> examples;
+  if (!directSignature(e, 2, false, &sig, &examples)) return false;
+  if (e.opts.directReturn(func, sig, examples) != Type::Obj) return false;
+  boxArguments(e, 2);
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BINARY_OP");
+  int64_t site = typeMethodSite(e, pypa_binary_dunder(oparg)) | int64_t(oparg) << 32;
+  int fn = e.emit(Op::LoadOperator, Type::Obj, {a.v[0]}, site, ex);
+  if (sameClass) e.emitVoid(Op::GuardSameType, {a.v[0], b.v[0]}, 0, ex);
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "BINARY_OP");
+  emitDirect(e, DirectKind::Operator, fn, func, sig, Type::Obj, 2, size - 2, true, oparg, changed, nullptr);
+  return true;
+}
 
 bool handle_PRECALL(Emitter& e, const Instruction& in) {
   size_t n = size_t(in.arg);
@@ -397,6 +518,7 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   if (plain && callable.known && callBuiltin(e, callable, n)) return true;
   if (plain && callable.type == Type::Obj && callDirect(e, callable, callable.known, n, e.stack.size() - n - 2))
     return true;
+  if (plain && callable.type == Type::Obj && callInit(e, callable, n)) return true;
   // obj.method(...) in the method form LOAD_METHOD left ([function, self, args...]): the function the example's
   // class has, called directly with self as its first argument.
   const StackEntry& method = e.stack[e.stack.size() - n - 2];

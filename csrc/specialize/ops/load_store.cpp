@@ -114,6 +114,7 @@ bool handle_COPY(Emitter& e, const Instruction& in) {
 bool handle_RETURN_VALUE(Emitter& e, const Instruction&) {
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "RETURN_VALUE of a virtual value");
   StackEntry v = e.pop();
+  if (e.opts.samples) e.opts.samples->setReturned(e.exampleOf(v));
   return e.returnValue(v);
 }
 

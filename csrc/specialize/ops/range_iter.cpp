@@ -1,11 +1,22 @@
 // Iteration over range(): GET_ITER turns the virtual range into a virtual iterator, FOR_ITER advances it in
 // registers. Exits materialize it as iter(range(cur, stop, step)), which yields exactly what is left.
-// Anything else is iterated through CPython's iterator protocol (GetIter / IterNext on boxed objects).
+// A list predicted by its example is iterated in place (FOR_ITER_LIST: GetListIter / ListIterNext); anything else
+// through CPython's iterator protocol (GetIter / IterNext on boxed objects).
 #include "specialize/emitter.h"
 
 namespace pypaccel::specialize {
 
 using deopt::Reason;
+
+namespace {
+
+// Iteration over a value whose example is an exact list (its iterator's example is the list too), where the
+// prediction has not failed here before.
+bool predictsList(Emitter& e, PyObject* sample) {
+  return sample && PyList_CheckExact(sample) && !e.opts.widen.count(e.in->unit);
+}
+
+}  // namespace
 
 bool handle_GET_ITER(Emitter& e, const Instruction&) {
   Type t = e.stack.back().type;
@@ -15,6 +26,16 @@ bool handle_GET_ITER(Emitter& e, const Instruction&) {
   }
   if (!ir::isNumeric(t) && t != Type::Obj) return e.exitNow(Reason::NotIterable, "GET_ITER");
   PyObject* sample = e.sampleOf(e.stack.back());
+  if (t == Type::Obj && predictsList(e, sample)) {
+    // A list, as predicted: its iterator made without a lookup, and FOR_ITER reads it in place.
+    int guard = e.makeExit(ir::ExitKind::Reexec, Reason::Predicted, "GET_ITER");
+    e.emitVoid(Op::GuardType, {e.stack.back().v[0]}, int64_t(ir::TypeTag::List), guard);
+    int obj = e.pop().v[0];
+    int ex = e.makeExit(ir::ExitKind::Raise, Reason::Raised, "GET_ITER");
+    e.push(Type::Obj, e.emit(Op::GetListIter, Type::Obj, {obj}, 0, ex));
+    e.stack.back().sample = sample;
+    return true;
+  }
   int obj = e.box(e.pop());
   int ex = e.makeExit(ir::ExitKind::Raise, Reason::Raised, "GET_ITER");
   e.push(Type::Obj, e.emit(Op::GetIter, Type::Obj, {obj}, 0, ex));
@@ -27,8 +48,10 @@ bool handle_FOR_ITER(Emitter& e, const Instruction& in) {
   StackEntry it = e.stack.back();
   if (it.type == Type::Obj) {
     // The iterator stays on the stack while the next item is fetched: an error unwinds with it there.
-    int ex = e.makeExit(ir::ExitKind::Raise, Reason::Raised, "FOR_ITER");
-    int next = e.emit(Op::IterNext, Type::Obj, {it.v[0]}, 0, ex);
+    bool list = predictsList(e, e.sampleOf(it));
+    int ex = list ? e.makeExit(ir::ExitKind::Reexec, Reason::Predicted, "FOR_ITER")
+                  : e.makeExit(ir::ExitKind::Raise, Reason::Raised, "FOR_ITER");
+    int next = e.emit(list ? Op::ListIterNext : Op::IterNext, Type::Obj, {it.v[0]}, 0, ex);
     int has = e.emit(Op::NotNull, Type::Bool, {next});
     std::vector<StackEntry> body = e.stack;
     StackEntry item;

@@ -1,0 +1,269 @@
+# User classes called natively (csrc/specialize/ops/globals_calls.cpp callInit/callOperator,
+# csrc/codegen/lower_direct_call.cpp): `C(args)` allocates the instance as object.__new__ does and runs a Python
+# __init__ as a direct call; `a + b` on an instance whose class has a Python __add__ calls it directly, as
+# binary_op1 would (NotImplemented raises its TypeError). Both sit under the class's version tag: a class changed
+# while its code is hot (a method replaced, __init__ or __new__ added, a subclass operand, __class__ assigned) must
+# give CPython's answer. Lists predicted by their example are iterated in place (FOR_ITER_LIST).
+import gc
+import sys
+
+from harness import check, check_runs_without_exits, run_steps
+
+VEC = """
+class Vec:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def __add__(self, other):
+        return Vec(self.x + other.x, self.y + other.y)
+
+    def __sub__(self, other):
+        return Vec(self.x - other.x, self.y - other.y)
+
+    def __mul__(self, k):
+        return Vec(self.x * k, self.y * k)
+
+    def dot(self, other):
+        return self.x * other.x + self.y * other.y
+
+"""
+
+KERNEL = VEC + """
+def f(n, k):
+    acc = Vec(0.0, 0.0)
+    step = Vec(1.5, -0.5)
+    for i in range(n):
+        acc = acc + step * k - Vec(0.25, 0.125)
+    return acc.x, acc.y, acc.dot(step), sorted(vars(acc))
+"""
+
+
+def test_vector_arithmetic_matches_cpython():
+    check(KERNEL, [(10, 2.0), (0, 1.0), (50, -0.0), (7, float("inf")), (3, float("nan")), (5, 3)], name="f")
+    check_runs_without_exits(KERNEL, "f", [(20, 2.0), (30, 0.5)])
+
+
+def test_init_makes_instances_with_cpythons_attribute_order():
+    src = """
+class P:
+    def __init__(self, a, b):
+        if a > 0:
+            self.b = b
+        self.a = a
+        self.c = a + b
+
+def f(n):
+    out = []
+    for i in range(n):
+        p = P(i - 2, 1.5)
+        out.append(list(vars(p).items()))
+    return out
+"""
+    check(src, [(5,), (1,), (0,)], name="f")
+
+
+def test_init_that_returns_a_value_or_raises():
+    src = """
+class R:
+    def __init__(self, x):
+        self.x = x
+        if x == 3:
+            return x
+        if x == 4:
+            raise ValueError("four")
+
+def f(n):
+    got = []
+    for i in range(n):
+        got.append(R(i).x)
+    return got
+"""
+    check(src, [(3,), (4,), (5,)], name="f")
+
+
+def test_classes_the_native_call_must_leave_to_cpython():
+    src = """
+import abc
+
+class WithNew:
+    def __new__(cls, x):
+        o = super().__new__(cls)
+        o.made = "new"
+        return o
+    def __init__(self, x):
+        self.x = x
+
+class Meta(type):
+    def __call__(cls, *args):
+        return ("meta", args)
+
+class M(metaclass=Meta):
+    def __init__(self, x):
+        self.x = x
+
+class A(abc.ABC):
+    @abc.abstractmethod
+    def g(self): ...
+    def __init__(self, x):
+        self.x = x
+
+class Slots:
+    __slots__ = ("x",)
+    def __init__(self, x):
+        self.x = x
+
+def f(which, n):
+    cls = {"WithNew": WithNew, "M": M, "A": A, "Slots": Slots}[which]
+    r = []
+    for i in range(n):
+        o = cls(i)
+        r.append(o if isinstance(o, tuple) else (type(o).__name__, o.x, getattr(o, "made", None)))
+    return r
+"""
+    check(src, [("WithNew", 3), ("M", 2), ("A", 1), ("Slots", 3)], name="f")
+
+
+def test_class_changed_while_hot():
+    src = VEC + """
+def f(n):
+    a = Vec(1.0, 2.0)
+    b = Vec(0.5, 0.25)
+    t = 0.0
+    for i in range(n):
+        c = a + b
+        t += c.x + c.y
+    return t
+"""
+
+    def replace_add(g):
+        g["Vec"].__add__ = lambda self, other: g["Vec"](self.x * other.x, 1.0)
+
+    def replace_init(g):
+        def init(self, x, y):
+            self.x = y
+            self.y = x
+        g["Vec"].__init__ = init
+
+    def drop_add(g):
+        del g["Vec"].__add__
+
+    run_steps(src, [("call", (10,)), ("do", replace_add), ("call", (10,)), ("do", replace_init), ("call", (10,)),
+                    ("do", drop_add), ("call", (3,))], name="f")
+
+
+def test_operators_raise_cpythons_errors():
+    src = """
+class V:
+    def __init__(self, x):
+        self.x = x
+    def __add__(self, other):
+        if isinstance(other, V):
+            return V(self.x + other.x)
+        return NotImplemented
+    def __mul__(self, k):
+        if k == 0:
+            raise ZeroDivisionError("zero scale")
+        return V(self.x * k)
+
+class W(V):
+    def __radd__(self, other):
+        return "W.__radd__"
+
+def f(a, b, k):
+    out = []
+    for op in ("add", "iadd", "mul"):
+        try:
+            if op == "add":
+                out.append(a + b)
+            elif op == "iadd":
+                c = a
+                c += b
+                out.append(c)
+            else:
+                out.append(a * k)
+        except Exception as e:
+            out.append((type(e).__name__, str(e)))
+    return [o.x if isinstance(o, V) else o for o in out]
+"""
+    check(src + """
+def g(case, k):
+    a = V(2.0)
+    b = {"same": V(3.0), "num": 1.5, "sub": W(1.0), "str": "s"}[case]
+    return f(a, b, k)
+""", [("same", 2.0), ("num", 2.0), ("sub", 0), ("str", 3), ("same", 0)], name="g")
+
+
+def test_operator_result_of_any_type_and_dunder_not_a_function():
+    src = """
+class Q:
+    def __init__(self, x):
+        self.x = x
+    def __mul__(self, other):
+        return self.x * other.x        # a float, not a Q
+    def __sub__(self, other):
+        return None
+
+class Callable:
+    def __call__(self, a, b):
+        return "called"
+
+class R(Q):
+    __add__ = Callable()          # not a function: CPython's slot calls it, and so does the generic path
+
+def f(n):
+    a, b = Q(1.5), Q(2.0)
+    t = 0.0
+    for i in range(n):
+        t += a * b
+    r = R(1)
+    return t, a - b, r + r
+"""
+    check(src, [(5,), (0,)], name="f")
+
+
+def test_instances_are_released():
+    src = VEC + """
+def f(n, k):
+    acc = Vec(0.0, 0.0)
+    for i in range(n):
+        acc = acc + Vec(1.0, 2.0) * k
+    return acc.x
+"""
+    check(src, [(1000, 0.5)], name="f")
+    from harness import Pair
+    pair = Pair(src, name="f")
+    Vec = pair.gf["Vec"]
+    gc.collect()
+    before = sum(1 for o in gc.get_objects() if type(o) is Vec)
+    refs = sys.getrefcount(Vec)
+    for _ in range(5):
+        pair.fast(2000, 0.25)
+    gc.collect()
+    assert sum(1 for o in gc.get_objects() if type(o) is Vec) == before
+    assert sys.getrefcount(Vec) == refs
+
+
+def test_list_iteration_in_place():
+    src = """
+def f(xs, n):
+    t = 0.0
+    count = 0
+    for x in xs:
+        t += x
+        count += 1
+        if count == n:
+            xs.append(1.0)
+        if count == n + 3:
+            del xs[:2]
+    return t, count, len(xs)
+"""
+    check(src, [([1.0, 2.0, 3.0], 2), ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], 1), ([], 1), ([0.5] * 20, 30),
+                ((1.0, 2.0), 5), ([1.0, 2, 3.5], 9)], name="f")
+    check_runs_without_exits("""
+def f(xs):
+    t = 0.0
+    for x in xs:
+        t += x
+    return t
+""", "f", [([1.0, 2.0],), ([0.5] * 100,)])
