@@ -1,8 +1,10 @@
 // Lowering of attribute inline caches: a load or store in place when the object's type still has the version tag
 // the cache was filled for (what CPython 3.11's LOAD_ATTR_INSTANCE_VALUE, LOAD_ATTR_SLOT and
 // STORE_ATTR_INSTANCE_VALUE check), else the generic call, which refills the cache (runtime/object_ops.cpp).
-// The cache: 4 entries direct-mapped by the version tag's low bits, each [0] the version tag (0: empty), [1] where
+// The cache: 4 entries tried in turn, each [0] the version tag (0: empty), [1] where
 // (cpython/attr_cache.c: index << 1 for an inline value, offset << 1 | 1 for a __slots__ member).
+#include <vector>
+
 #include "codegen/lowerer.h"
 #include "cpython/cpy.h"
 #include "cpython/layout.h"
@@ -23,10 +25,27 @@ AttrSite siteOf(Lowerer& l, const ir::Instr& in) {
   return {l.slotAddr(in.imm & 0xffffffff), int32_t(in.imm >> 32)};
 }
 
-// The entry of a direct-mapped cache of `words`-word entries (slot_kinds.def) for this version tag.
-llvm::Value* cacheEntry(Lowerer& l, llvm::Value* cache, llvm::Value* version, int words) {
-  llvm::Value* index = l.b.CreateMul(l.b.CreateAnd(version, l.b.getInt64(3)), l.b.getInt64(words));
-  return l.b.CreateInBoundsGEP(l.i64, cache, index);
+// The entry of a cache of 4 entries of `words` words (slot_kinds.def) that holds this version tag (never 0: no
+// valid tag), tried in turn, at the end of the current block's path; else a branch to `miss`. (Associative: a site
+// that sees up to four classes keeps them all, whatever their tags; runtime/object_ops.cpp fills them.)
+llvm::Value* findEntry(Lowerer& l, llvm::Value* cache, llvm::Value* version, int words, llvm::BasicBlock* miss) {
+  auto& b = l.b;
+  llvm::BasicBlock* found = llvm::BasicBlock::Create(l.ctx, "cache_found", l.func);
+  llvm::BasicBlock* first = llvm::BasicBlock::Create(l.ctx, "cache_entry", l.func);
+  b.CreateCondBr(b.CreateICmpEQ(version, b.getInt64(0)), miss, first);
+  b.SetInsertPoint(first);
+  std::vector<std::pair<llvm::Value*, llvm::BasicBlock*>> entries;
+  for (int k = 0; k < 4; k++) {
+    llvm::Value* entry = b.CreateConstInBoundsGEP1_64(l.i64, cache, k * words);
+    llvm::BasicBlock* next = k < 3 ? llvm::BasicBlock::Create(l.ctx, "cache_next", l.func) : miss;
+    entries.push_back({entry, b.GetInsertBlock()});
+    b.CreateCondBr(b.CreateICmpEQ(b.CreateLoad(l.i64, entry), version), found, next);
+    b.SetInsertPoint(next);
+  }
+  b.SetInsertPoint(found);
+  llvm::PHINode* phi = b.CreatePHI(l.ptr, 4);
+  for (auto& [entry, from] : entries) phi->addIncoming(entry, from);
+  return phi;
 }
 
 llvm::Value* typeVersion(Lowerer& l, llvm::Value* type) {
@@ -39,11 +58,8 @@ llvm::Value* checkVersion(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm
                           llvm::BasicBlock* miss) {
   auto& b = l.b;
   llvm::Value* type = b.CreateLoad(l.ptr, b.CreateConstInBoundsGEP1_64(l.i8, obj, PYPA_OBJECT_TYPE_OFFSET));
-  llvm::Value* version = typeVersion(l, type);
-  llvm::Value* entry = cacheEntry(l, cache, version, 2);
-  llvm::Value* cached = b.CreateLoad(l.i64, entry);
-  llvm::Value* ok = b.CreateAnd(b.CreateICmpEQ(version, cached), b.CreateICmpNE(cached, b.getInt64(0)));
-  b.CreateCondBr(ok, hit, miss);
+  llvm::Value* entry = findEntry(l, cache, typeVersion(l, type), 2, miss);
+  b.CreateBr(hit);
   b.SetInsertPoint(hit);
   return b.CreateLoad(l.i64, b.CreateConstInBoundsGEP1_64(l.i64, entry, 1));
 }
@@ -215,7 +231,7 @@ void Lowerer::lower<Op::SetAttrInPlace>(const ir::Instr& in) {
 
 namespace pypaccel::codegen {
 
-// The method cache's entries (4, direct-mapped by the version tag): [0] version tag, [1] the function, [2] the
+// The method cache's entries (4, tried in turn): [0] version tag, [1] the function, [2] the
 // shared keys (0: no instance dict at all), [3] their entry count when filled.
 template <>
 void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
@@ -231,10 +247,8 @@ void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "method", func);
   llvm::Value* type = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_OBJECT_TYPE_OFFSET));
   llvm::Value* version = typeVersion(*this, type);
-  entry = cacheEntry(*this, site.cache, version, 4);
-  llvm::Value* cached = word(0);
-  b.CreateCondBr(b.CreateAnd(b.CreateICmpEQ(version, cached), b.CreateICmpNE(cached, b.getInt64(0))), versionOk,
-                 miss);
+  entry = findEntry(*this, site.cache, version, 4, miss);
+  b.CreateBr(versionOk);
   // No instance of this type can shadow the name (no __dict__), or this one has inline values whose keys still
   // lack it.
   b.SetInsertPoint(versionOk);
@@ -267,8 +281,8 @@ void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
 
 namespace pypaccel::codegen {
 
-// A class's slot function from its TypeMethodCache (4 entries of [version tag, function], direct-mapped by the
-// version): for LoadOperator the class is the operand's type, for LoadInit the callable itself, once it is known to
+// A class's slot function from its TypeMethodCache (4 entries of [version tag, function], tried in turn): for
+// LoadOperator the class is the operand's type, for LoadInit the callable itself, once it is known to
 // be a class (exactly a `type`: a metaclass may define __call__).
 template <>
 void Lowerer::lower<Op::LoadOperator>(const ir::Instr& in) {
@@ -285,9 +299,8 @@ void Lowerer::lower<Op::LoadOperator>(const ir::Instr& in) {
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "typemethod_miss", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "typemethod", func);
   llvm::Value* version = typeVersion(*this, type);
-  llvm::Value* entry = cacheEntry(*this, cache, version, 2);
-  llvm::Value* cached = b.CreateLoad(i64, entry);
-  b.CreateCondBr(b.CreateAnd(b.CreateICmpEQ(version, cached), b.CreateICmpNE(cached, b.getInt64(0))), hit, miss);
+  llvm::Value* entry = findEntry(*this, cache, version, 2, miss);
+  b.CreateBr(hit);
   b.SetInsertPoint(hit);
   llvm::Value* fast = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i64, entry, 1));
   b.CreateBr(join);

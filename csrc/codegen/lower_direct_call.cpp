@@ -3,6 +3,9 @@
 // decoding the result. See runtime/native_ctx.h (DirectResult, SpecHeader) and docs/architecture.md.
 #include <llvm/IR/MDBuilder.h>
 
+#include <tuple>
+#include <vector>
+
 #include "codegen/lowerer.h"
 #include "cpython/layout.h"
 #include "deopt/specialization.h"
@@ -190,28 +193,36 @@ class DirectCallSite {
     llvm::BasicBlock* call;  // the block that calls it, where the returned values meet
   };
 
-  // The site's words against the callable: its identity, its code, an entry in its header. A miss resolves the
-  // site (which fills it for this callable, with an entry to call, else answers 0: the exit). Then straight to
-  // the call, not back to the checks: a loop there (through a helper call) made the register allocator keep the
-  // caller's loop values in memory across the whole hot path.
+  // The site's words against the callable, entry by entry (one for a CallSite, four for a PolyCallSite): its
+  // identity, its code, an entry in its header. A miss of every entry resolves the site (which fills an entry for
+  // this callable and answers which, else answers 0: the exit). Then straight to the call, not back to the checks:
+  // a loop there (through a helper call) made the register allocator keep the caller's loop values in memory
+  // across the whole hot path.
   Target checkSite(llvm::BasicBlock* check) {
-    llvm::BasicBlock* checkCode = block("direct_code");
-    llvm::BasicBlock* checkEntry = block("direct_entry");
+    int entries = ir::callSiteEntries(l_.fn.slots[size_t(site_)].kind);
     llvm::BasicBlock* slow = block("direct_resolve");
     llvm::BasicBlock* call = block("direct_call");
-    b_.SetInsertPoint(check);
-    llvm::Value* same = b_.CreateICmpEQ(b_.CreatePtrToInt(callable_, l_.i64), b_.CreateLoad(l_.i64, word(0)));
-    b_.CreateCondBr(same, checkCode, slow, likely_);
-
-    b_.SetInsertPoint(checkCode);
-    llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, PYPA_FUNC_CODE_OFFSET));
-    same = b_.CreateICmpEQ(b_.CreatePtrToInt(code, l_.i64), b_.CreateLoad(l_.i64, word(2)));
-    b_.CreateCondBr(same, checkEntry, slow, likely_);
-
-    b_.SetInsertPoint(checkEntry);
-    llvm::Value* hdr0 = b_.CreateLoad(l_.ptr, word(1));
-    llvm::Value* entry0 = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, hdr0, kHdrDirectEntry));
-    b_.CreateCondBr(b_.CreateIsNull(entry0), slow, call, likely_);
+    std::vector<std::tuple<llvm::Value*, llvm::Value*, llvm::BasicBlock*>> found;  // header, entry, from
+    llvm::BasicBlock* next = check;
+    for (int k = 0; k < entries; k++) {
+      llvm::BasicBlock* checkCode = block("direct_code");
+      llvm::BasicBlock* checkEntry = block("direct_entry");
+      llvm::BasicBlock* miss = k + 1 < entries ? block("direct_next") : slow;
+      b_.SetInsertPoint(next);
+      llvm::Value* same = b_.CreateICmpEQ(b_.CreatePtrToInt(callable_, l_.i64), b_.CreateLoad(l_.i64, word(3 * k)));
+      b_.CreateCondBr(same, checkCode, miss, k == 0 ? likely_ : nullptr);
+      b_.SetInsertPoint(checkCode);
+      // (Read once the callable is known to be a function: the entry's.)
+      llvm::Value* code = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.i8, callable_, PYPA_FUNC_CODE_OFFSET));
+      same = b_.CreateICmpEQ(b_.CreatePtrToInt(code, l_.i64), b_.CreateLoad(l_.i64, word(3 * k + 2)));
+      b_.CreateCondBr(same, checkEntry, slow, likely_);
+      b_.SetInsertPoint(checkEntry);
+      llvm::Value* hdr = b_.CreateLoad(l_.ptr, word(3 * k + 1));
+      llvm::Value* entry = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, hdr, kHdrDirectEntry));
+      b_.CreateCondBr(b_.CreateIsNull(entry), slow, call, likely_);
+      found.emplace_back(hdr, entry, checkEntry);
+      next = miss;
+    }
 
     b_.SetInsertPoint(slow);
     llvm::Value* resolved = l_.coldCall(Helper::pypa_rt_direct_resolve,
@@ -219,17 +230,21 @@ class DirectCallSite {
     llvm::BasicBlock* filled = block("direct_filled");
     b_.CreateCondBr(b_.CreateICmpNE(resolved, b_.getInt32(0)), filled, l_.exitBlock(in_.exit));
     b_.SetInsertPoint(filled);
-    llvm::Value* hdr1 = b_.CreateLoad(l_.ptr, word(1));
+    // The header of the entry it filled (resolved - 1).
+    llvm::Value* k = b_.CreateZExt(b_.CreateSub(resolved, b_.getInt32(1)), l_.i64);
+    llvm::Value* hdrWord = b_.CreateInBoundsGEP(l_.i64, word(1), b_.CreateMul(k, b_.getInt64(3)));
+    llvm::Value* hdr1 = b_.CreateLoad(l_.ptr, hdrWord);
     llvm::Value* entry1 = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, hdr1, kHdrDirectEntry));
     b_.CreateBr(call);
+    found.emplace_back(hdr1, entry1, filled);
 
     b_.SetInsertPoint(call);
-    llvm::PHINode* hdr = b_.CreatePHI(l_.ptr, 2);
-    hdr->addIncoming(hdr0, checkEntry);
-    hdr->addIncoming(hdr1, filled);
-    llvm::PHINode* entry = b_.CreatePHI(l_.ptr, 2);
-    entry->addIncoming(entry0, checkEntry);
-    entry->addIncoming(entry1, filled);
+    llvm::PHINode* hdr = b_.CreatePHI(l_.ptr, unsigned(found.size()));
+    llvm::PHINode* entry = b_.CreatePHI(l_.ptr, unsigned(found.size()));
+    for (auto& [h, en, from] : found) {
+      hdr->addIncoming(h, from);
+      entry->addIncoming(en, from);
+    }
     return {hdr, entry, call};
   }
 

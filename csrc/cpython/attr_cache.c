@@ -3,6 +3,7 @@
  * the cache: an instance's inline values (PyDictValues, one pointer per key of its type's shared keys) and a
  * __slots__ member's offset. */
 #include "cpython/cpy.h"
+#include "opcode.h"
 #include "internal/pycore_dict.h"
 #include "internal/pycore_object.h"
 #include "structmember.h"
@@ -93,7 +94,14 @@ static const char *const kInplaceDunders[] = {"__iadd__", "__iand__", "__ifloord
                                               "__itruediv__", "__ixor__"};
 #define PYPA_NB_COUNT 13
 
-const char *pypa_binary_dunder(int oparg) { return kBinaryDunders[oparg % PYPA_NB_COUNT]; }
+/* COMPARE_OP's oparg order (Py_LT ... Py_GE), and the reflected operation do_richcompare tries second. */
+static const char *const kCompareDunders[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
+static const int kSwappedCompare[] = {4, 5, 2, 3, 0, 1};
+#define PYPA_COMPARE_BASE (2 * PYPA_NB_COUNT)
+
+const char *pypa_binary_dunder(int oparg) {
+    return oparg >= PYPA_COMPARE_BASE ? kCompareDunders[oparg - PYPA_COMPARE_BASE] : kBinaryDunders[oparg % PYPA_NB_COUNT];
+}
 
 /* `tp`'s slot function for __init__ (slot_tp_init), read off a class made for it: typeobject.c keeps it static. */
 static initproc python_init_slot(void) {
@@ -127,6 +135,9 @@ static PyObject *lookup_function(PyTypeObject *tp, const char *name) {
  *  - which in [0, 26): BINARY_OP's oparg on an instance of tp. Its slot (slot_nb_*) calls the class's __op__ with the
  *    instance first. For an in-place oparg, only when the class has no __iop__ (then the binary slot runs, as
  *    binary_iop1 does). ** is left out: its error message is ternary_op's.
+ *  - which in [26, 32): COMPARE_OP's oparg + 26, an ordering (< <= > >=) on an instance of tp: slot_tp_richcompare
+ *    calls the class's __lt__ (...); only when the reflected method do_richcompare would try after a NotImplemented
+ *    is object's own (which answers NotImplemented to an ordering), so that NotImplemented means its TypeError.
  *  - which = -1: calling tp itself, `tp(args)`: type_call with object's __new__ (object_new allocates and makes the
  *    instance values) and a Python __init__ (slot_tp_init), for a class whose metaclass is type itself.
  * Fills *version and *func (borrowed: tp's dict holds it while the version stands); 0 when not such a class. */
@@ -138,8 +149,15 @@ int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **
         if (tp->tp_flags & Py_TPFLAGS_IS_ABSTRACT) return 0;
         if (tp->tp_init == NULL || tp->tp_init != python_init_slot()) return 0;
         name = "__init__";
+    } else if (which >= PYPA_COMPARE_BASE) {
+        int op = which - PYPA_COMPARE_BASE;
+        if (op >= 6 || op == 2 || op == 3) return 0; /* == and != have object's identity fallback */
+        const char *reflected = kCompareDunders[kSwappedCompare[op]];
+        PyObject *own = lookup_function(&PyBaseObject_Type, reflected);
+        if (own == NULL || lookup_function(tp, reflected) != own) return 0;
+        name = kCompareDunders[op];
     } else {
-        if (which < 0 || which >= 2 * PYPA_NB_COUNT || which % PYPA_NB_COUNT == 8 /* ** */) return 0;
+        if (which < 0 || which % PYPA_NB_COUNT == 8 /* ** */) return 0;
         if (which >= PYPA_NB_COUNT && lookup_function(tp, kInplaceDunders[which - PYPA_NB_COUNT]) != NULL) return 0;
         name = kBinaryDunders[which % PYPA_NB_COUNT];
     }
@@ -160,12 +178,44 @@ PyObject *pypa_new_instance(PyTypeObject *tp) {
     return obj;
 }
 
-/* The TypeError binary_op1 ends with when both operands' slots answered NotImplemented. */
+/* The TypeError binary_op1 (or do_richcompare, for an oparg from 26 on) ends with when both operands' slots answered
+ * NotImplemented. */
 void pypa_binop_type_error(int oparg, PyTypeObject *a, PyTypeObject *b) {
+    static const char *const cmps[] = {"<", "<=", "==", "!=", ">", ">="};
+    if (oparg >= PYPA_COMPARE_BASE) {
+        PyErr_Format(PyExc_TypeError, "'%s' not supported between instances of '%.100s' and '%.100s'",
+                     cmps[oparg - PYPA_COMPARE_BASE], a->tp_name, b->tp_name);
+        return;
+    }
     static const char *const ops[] = {"+", "&", "//", "<<", "@", "*", "%", "|", "**", ">>", "-", "/", "^"};
     static const char *const iops[] = {"+=", "&=", "//=", "<<=", "@=", "*=", "%=", "|=", "**=", ">>=", "-=", "/=",
                                        "^="};
     const char *op = oparg < PYPA_NB_COUNT ? ops[oparg] : iops[oparg - PYPA_NB_COUNT];
     PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for %.100s: '%.100s' and '%.100s'", op, a->tp_name,
                  b->tp_name);
+}
+
+/* The stores `self.NAME = PARAM` in a function's code, straight from a parameter (LOAD_FAST param, LOAD_FAST 0,
+ * STORE_ATTR name: what an __init__ does with its arguments): up to `max` of them into params[] (the parameter's
+ * index, from 1) and names[] (borrowed from co_names), in code order. */
+int pypa_param_stores(PyObject *func, int *params, PyObject **names, int max) {
+    PyCodeObject *co = (PyCodeObject *)PyFunction_GET_CODE(func);
+    PyObject *bytes = PyCode_GetCode(co);
+    if (bytes == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    const uint8_t *code = (const uint8_t *)PyBytes_AS_STRING(bytes);
+    Py_ssize_t n = PyBytes_GET_SIZE(bytes) / 2;
+    int found = 0;
+    for (Py_ssize_t i = 0; i + 2 < n && found < max; i++) {
+        const uint8_t *u = code + 2 * i;
+        if (u[0] != LOAD_FAST || u[2] != LOAD_FAST || u[3] != 0 || u[4] != STORE_ATTR) continue;
+        if (u[1] == 0 || u[1] >= co->co_argcount || u[5] >= PyTuple_GET_SIZE(co->co_names)) continue;
+        params[found] = u[1];
+        names[found] = PyTuple_GET_ITEM(co->co_names, u[5]);
+        found++;
+    }
+    Py_DECREF(bytes);
+    return found;
 }

@@ -101,6 +101,8 @@ int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject
 /* A class's own slot functions (attr_cache.c): the Python function tp's slot for BINARY_OP's oparg `which` calls, or
  * (which = -1) the __init__ `tp(...)` runs after object's __new__; 0 when tp's slot is not that. */
 int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **func);
+/* `self.NAME = PARAM` stores of a function straight from its parameters (attr_cache.c): their count, up to max. */
+int pypa_param_stores(PyObject *func, int *params, PyObject **names, int max);
 /* The dunder BINARY_OP's oparg calls on an instance ("__add__" for + and +=). */
 const char *pypa_binary_dunder(int oparg);
 /* The instance object's __new__ makes for tp (before __init__), or NULL with an exception. */

@@ -135,10 +135,12 @@ Specialization::~Specialization() {
       slotWords[i] = 0;
       continue;
     }
-    if (meta.slots[i].kind != ir::SlotKind::CallSite) continue;
-    Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i]));
-    Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i + 2]));
-    slotWords[i] = slotWords[i + 2] = 0;
+    // A direct call site holds each entry's function and code.
+    for (int k = 0; k < ir::callSiteEntries(meta.slots[i].kind) && i + 3 * k + 2 < slotWords.size(); k++) {
+      Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i + 3 * k]));
+      Py_XDECREF(reinterpret_cast<PyObject*>(slotWords[i + 3 * k + 2]));
+      slotWords[i + 3 * k] = slotWords[i + 3 * k + 2] = 0;
+    }
   }
 }
 

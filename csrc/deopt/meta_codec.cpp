@@ -274,7 +274,7 @@ bool decodeMeta(const std::string& blob, SpecMeta* out) {
     for (int k = 1; k <= words; k++)
       if (m.slots[i + k].kind != ir::slotWordKind(s.kind)) return false;
     // A call site's expected type is a value type, and its signature fits.
-    if (s.kind == ir::SlotKind::CallSite &&
+    if (ir::callSiteEntries(s.kind) &&
         ((s.index != int(ir::Type::Int) && s.index != int(ir::Type::Float) && s.index != int(ir::Type::Bool) &&
           s.index != int(ir::Type::Obj)) ||
          s.name.size() > 255))

@@ -172,7 +172,10 @@ extern "C" int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int
   auto* spec = static_cast<deopt::Specialization*>(ctx->spec);
   if (site < 0 || size_t(site) + 2 >= spec->meta.slots.size()) return 0;
   const ir::Slot& sl = spec->meta.slots[site];
-  if (sl.kind != ir::SlotKind::CallSite || !hook::simpleSignature(callable, sl.name)) return 0;
+  int entries = ir::callSiteEntries(sl.kind);
+  if (!entries || size_t(site) + size_t(ir::slotGroupWords(sl.kind)) >= spec->slotWords.size() ||
+      !hook::simpleSignature(callable, sl.name))
+    return 0;
   PyObject *et, *ev, *etb;
   PyErr_Fetch(&et, &ev, &etb);
   hook::pauseThread();  // what compiling runs (cache path lookups) is not hooked
@@ -186,14 +189,24 @@ extern "C" int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int
   // The site holds the function and its code: what it matches cannot die while native code calls it (the
   // callable is borrowed), and a code address cannot come back as another code object.
   PyObject* code = PyFunction_GET_CODE(callable);
-  auto* oldFunc = reinterpret_cast<PyObject*>(spec->slotWords[site]);
-  auto* oldCode = reinterpret_cast<PyObject*>(spec->slotWords[site + 2]);
+  // The entry this callable has (its code was replaced, or its entry was cleared), else an empty one, else the
+  // one whose turn it is (a polymorphic site's last word counts the turns).
+  int64_t* words = &spec->slotWords[size_t(site)];
+  int k = 0;
+  while (k < entries && words[3 * k] != reinterpret_cast<int64_t>(callable)) k++;
+  if (k == entries) {
+    k = 0;
+    while (k < entries && words[3 * k] != 0) k++;
+  }
+  if (k == entries) k = entries == 1 ? 0 : int(words[3 * entries]++ % entries);  // (only a PolyCallSite counts)
+  auto* oldFunc = reinterpret_cast<PyObject*>(words[3 * k]);
+  auto* oldCode = reinterpret_cast<PyObject*>(words[3 * k + 2]);
   Py_INCREF(callable);
   Py_INCREF(code);
-  spec->slotWords[site] = reinterpret_cast<int64_t>(callable);
-  spec->slotWords[site + 1] = reinterpret_cast<int64_t>(&callee->header);
-  spec->slotWords[site + 2] = reinterpret_cast<int64_t>(code);
+  words[3 * k] = reinterpret_cast<int64_t>(callable);
+  words[3 * k + 1] = reinterpret_cast<int64_t>(&callee->header);
+  words[3 * k + 2] = reinterpret_cast<int64_t>(code);
   Py_XDECREF(oldFunc);
   Py_XDECREF(oldCode);
-  return 1;
+  return k + 1;
 }

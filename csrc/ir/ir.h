@@ -187,6 +187,10 @@ constexpr bool isSlotWord(SlotKind k) {
 #undef SLOT_GROUP
   return false;
 }
+// The entries of a direct call site's words (three each: function, SpecHeader*, code), 0 for any other slot.
+constexpr int callSiteEntries(SlotKind k) {
+  return k == SlotKind::CallSite ? 1 : k == SlotKind::PolyCallSite ? 4 : 0;
+}
 const char* slotKindName(SlotKind k);
 struct Slot {
   SlotKind kind;

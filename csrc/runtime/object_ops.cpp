@@ -181,11 +181,22 @@ extern "C" PyObject* pypa_rt_getattr(NativeCtx* ctx, PyObject* obj, int32_t name
 
 namespace {
 
+// The entry of a 4-entry inline cache (AttrCache, MethodCache, TypeMethodCache: `words` words each, the version
+// tag first) to fill for `version`: the one holding it already, else an empty one, else the one its low bits pick.
+// Native code tries all four (codegen/lower_attributes.cpp findEntry).
+int64_t* cacheEntryFor(int64_t* cache, uint32_t version, int words) {
+  for (int k = 0; k < 4; k++)
+    if (cache[k * words] == int64_t(version)) return cache + k * words;
+  for (int k = 0; k < 4; k++)
+    if (cache[k * words] == 0) return cache + k * words;
+  return cache + words * (version & 3);
+}
+
 void refillAttrCache(PyObject* obj, PyObject* name, bool store, int64_t* cache) {
   uint32_t version = 0;
   int64_t word = 0;
   if (pypa_attr_cache_word(Py_TYPE(obj), name, store, &version, &word)) {
-    int64_t* entry = cache + 2 * (version & 3);  // direct-mapped (slot_kinds.def AttrCache)
+    int64_t* entry = cacheEntryFor(cache, version, 2);
     entry[0] = int64_t(version);
     entry[1] = word;
   }
@@ -222,7 +233,7 @@ extern "C" int32_t pypa_rt_attr_refill(NativeCtx* ctx, PyObject* obj, int32_t na
   uint32_t version = 0;
   int64_t word = 0;
   if (!pypa_attr_cache_word(Py_TYPE(obj), nameOf(ctx, name), store != 0, &version, &word)) return 0;
-  int64_t* entry = cache + 2 * (version & 3);
+  int64_t* entry = cacheEntryFor(cache, version, 2);
   entry[0] = int64_t(version);
   entry[1] = word;
   return 1;
@@ -234,7 +245,7 @@ extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_
   void* keys = nullptr;
   int64_t nentries = 0;
   if (!pypa_method_cache(obj, nameOf(ctx, name), &version, &func, &keys, &nentries)) return nullptr;
-  int64_t* entry = cache + 4 * (version & 3);  // direct-mapped (slot_kinds.def MethodCache)
+  int64_t* entry = cacheEntryFor(cache, version, 4);
   entry[0] = int64_t(version);
   entry[1] = reinterpret_cast<int64_t>(func);
   entry[2] = reinterpret_cast<int64_t>(keys);
@@ -246,7 +257,7 @@ extern "C" PyObject* pypa_rt_type_method(PyObject* type, int32_t which, int64_t*
   uint32_t version = 0;
   PyObject* func = nullptr;
   if (!pypa_type_method(reinterpret_cast<PyTypeObject*>(type), which, &version, &func)) return nullptr;
-  int64_t* entry = cache + 2 * (version & 3);  // direct-mapped (slot_kinds.def TypeMethodCache)
+  int64_t* entry = cacheEntryFor(cache, version, 2);
   entry[0] = int64_t(version);
   entry[1] = reinterpret_cast<int64_t>(func);
   return func;

@@ -1,15 +1,43 @@
 #include "specialize/samples.h"
 
+#include <string>
+
+#include "cpython/cpy.h"
+
 namespace pypaccel::specialize {
 
+namespace {
+
+// The attribute examples of blank instances (Samples::blankInstance), shared by every Samples that holds one; an
+// entry goes with the last of them. (Compiles run under the GIL.)
+struct BlankAttributes {
+  int holders = 0;
+  std::map<std::string, PyObject*> attrs;  // new references
+};
+
+std::map<PyObject*, BlankAttributes>& blanks() {
+  static auto* m = new std::map<PyObject*, BlankAttributes>();
+  return *m;
+}
+
+}  // namespace
+
 Samples::~Samples() {
-  for (PyObject* o : held_) Py_DECREF(o);
+  for (PyObject* o : held_) {
+    auto it = blanks().find(o);
+    if (it != blanks().end() && --it->second.holders == 0) {
+      for (auto& [name, v] : it->second.attrs) Py_DECREF(v);
+      blanks().erase(it);
+    }
+    Py_DECREF(o);
+  }
 }
 
 PyObject* Samples::hold(PyObject* o) {
   if (!o) return nullptr;
   Py_INCREF(o);
   held_.push_back(o);
+  if (auto it = blanks().find(o); it != blanks().end()) it->second.holders++;
   return o;
 }
 
@@ -17,6 +45,30 @@ PyObject* Samples::instanceOf(PyTypeObject* tp) const {
   for (PyObject* o : held_)
     if (Py_TYPE(o) == tp) return o;
   return nullptr;
+}
+
+PyObject* Samples::blankInstance(PyTypeObject* tp, PyObject* init, const std::vector<PyObject*>& args) {
+  if (tp->tp_finalize || tp->tp_del || tp->tp_new != PyBaseObject_Type.tp_new) return nullptr;
+  PyObject* o = pypa_new_instance(tp);
+  if (!o) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  BlankAttributes& b = blanks()[o];
+  b.holders = 1;
+  held_.push_back(o);  // the new reference is the one held
+  // `self.NAME = PARAM` in __init__, the first store of each name.
+  int params[32];
+  PyObject* names[32];
+  int n = pypa_param_stores(init, params, names, 32);
+  for (int i = 0; i < n; i++) {
+    size_t param = size_t(params[i]);
+    if (param > args.size() || !args[param - 1] || !PyUnicode_Check(names[i])) continue;
+    const char* name = PyUnicode_AsUTF8(names[i]);
+    if (!name || b.attrs.count(name)) continue;
+    b.attrs[name] = Py_NewRef(args[param - 1]);
+  }
+  return o;
 }
 
 PyObject* Samples::local(int l) const {
@@ -49,6 +101,7 @@ PyObject* Samples::item(PyObject* seq, int64_t index) {
 
 PyObject* Samples::firstYield(PyObject* iterable) {
   if (!iterable) return nullptr;
+  if (auto it = yields_.find(iterable); it != yields_.end()) return it->second;
   if (PyDict_CheckExact(iterable)) {
     Py_ssize_t pos = 0;
     PyObject *k, *v;
@@ -57,8 +110,49 @@ PyObject* Samples::firstYield(PyObject* iterable) {
   return item(iterable, 0);
 }
 
+PyObject* Samples::zipped(bool enumerate, const std::vector<PyObject*>& iterables) {
+  if (iterables.empty() || (enumerate && iterables.size() != 1)) return nullptr;
+  std::vector<PyObject*> firsts;
+  for (PyObject* x : iterables) {
+    if (!x || !(PyList_CheckExact(x) || PyTuple_CheckExact(x)) || Py_SIZE(x) == 0) return nullptr;
+    firsts.push_back(PyList_CheckExact(x) ? PyList_GET_ITEM(x, 0) : PyTuple_GET_ITEM(x, 0));
+  }
+  // Made from iterators of the held examples (list and tuple iterators run no Python code), never iterated.
+  PyObject* args = PyTuple_New(Py_ssize_t(iterables.size()));
+  PyObject* first = PyTuple_New(enumerate ? 2 : Py_ssize_t(firsts.size()));
+  if (!args || !first) {
+    Py_XDECREF(args);
+    Py_XDECREF(first);
+    PyErr_Clear();
+    return nullptr;
+  }
+  for (size_t i = 0; i < iterables.size(); i++) PyTuple_SET_ITEM(args, Py_ssize_t(i), PyObject_GetIter(iterables[i]));
+  if (enumerate) {
+    PyTuple_SET_ITEM(first, 0, PyLong_FromLong(0));
+    PyTuple_SET_ITEM(first, 1, Py_NewRef(firsts[0]));
+  } else {
+    for (size_t i = 0; i < firsts.size(); i++) PyTuple_SET_ITEM(first, Py_ssize_t(i), Py_NewRef(firsts[i]));
+  }
+  PyObject* maker = reinterpret_cast<PyObject*>(enumerate ? &PyEnum_Type : &PyZip_Type);
+  PyObject* z = PyErr_Occurred() ? nullptr : PyObject_CallObject(maker, args);
+  Py_DECREF(args);
+  if (!z) {
+    PyErr_Clear();
+    Py_DECREF(first);
+    return nullptr;
+  }
+  held_.push_back(z);      // the new references are the ones held
+  held_.push_back(first);
+  yields_[z] = first;
+  return z;
+}
+
 PyObject* Samples::attribute(PyObject* obj, PyObject* name) {
   if (!obj || !PyUnicode_CheckExact(name)) return nullptr;
+  if (auto it = blanks().find(obj); it != blanks().end()) {
+    auto a = it->second.attrs.find(PyUnicode_AsUTF8(name));
+    return a == it->second.attrs.end() ? nullptr : hold(a->second);
+  }
   PyTypeObject* tp = Py_TYPE(obj);
   // Only the generic lookup, and only where it runs no Python code: no __getattr__/__getattribute__ of the class,
   // and a class attribute of that name (if any) that is no descriptor, or a __slots__ member (a C getter). A

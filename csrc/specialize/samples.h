@@ -39,11 +39,20 @@ class Samples {
   // The example of `a op b` (a BINARY_OP oparg) where one side is an exact list or tuple and the operation makes
   // another of the same kind (`[x] * n`, `xs + ys`, `xs += ys`): that side's example; else null.
   PyObject* binaryResult(int nb, PyObject* a, PyObject* b);
+  // The example of `zip(xs, ys, ...)` (enumerate: `enumerate(xs)`) of exact lists or tuples with an item each: a zip
+  // (enumerate) object of their iterators, whose first yield is known without iterating it (firstYield); else null.
+  PyObject* zipped(bool enumerate, const std::vector<PyObject*>& iterables);
   // An object of an unboxed type (0, 0.0), for a display's items.
   PyObject* ofType(ir::Type t);
   // An example already held that is exactly of type `tp` (the example of `tp(...)`: an instance like the ones the
   // call works with), or null.
   PyObject* instanceOf(PyTypeObject* tp) const;
+  // Else a new instance of `tp` as object's __new__ makes it, when tp's instances have no finalizer that releasing
+  // it would run; else null. Its attributes are examples of their own, never set on it: what `init` (tp's __init__
+  // function) stores straight from its parameters (`self.x = x`), given `args`, the examples of the call's
+  // arguments after self (null where none). Every Samples holding it sees them (the compile of a direct callee it
+  // is passed to, later too).
+  PyObject* blankInstance(PyTypeObject* tp, PyObject* init, const std::vector<PyObject*>& args);
   // An example the code returns (the first RETURN_VALUE with one other than None, else None): what a direct call of it gives its caller.
   PyObject* returned() const { return returned_; }
   void setReturned(PyObject* o) {
@@ -58,6 +67,7 @@ class Samples {
   std::map<std::pair<int, int>, PyObject*> stack_;
   std::vector<PyObject*> held_;
   PyObject* returned_ = nullptr;
+  std::map<PyObject*, PyObject*> yields_;  // zipped(): the first yield of each such example
 };
 
 // The guard a number of this example's type gets before it is unboxed: Float for an exact float, SmallInt for an

@@ -267,3 +267,77 @@ def f(xs):
         t += x
     return t
 """, "f", [([1.0, 2.0],), ([0.5] * 100,)])
+
+
+def test_orderings_on_a_class_and_their_errors():
+    src = """
+class M:
+    def __init__(self, c):
+        self.c = c
+    def __lt__(self, other):
+        if isinstance(other, M):
+            return self.c < other.c
+        if other == 99:
+            return NotImplemented
+        return self.c < other
+    def __ge__(self, other):
+        return "ge" if other is not None else NotImplemented
+
+class N(M):
+    def __gt__(self, other):
+        return "N.__gt__"
+
+def f(which, n):
+    a = M(5)
+    b = {"same": M(7), "int": 3, "float": 9.5, "ni": 99, "sub": N(1), "none": None}[which]
+    out = []
+    for i in range(n):
+        for op in ("lt", "ge", "gt", "le"):
+            try:
+                if op == "lt":
+                    out.append(a < b)
+                elif op == "ge":
+                    out.append(a >= b)
+                elif op == "gt":
+                    out.append(a > b)
+                else:
+                    out.append(a <= b)
+            except TypeError as e:
+                out.append(str(e))
+    return out
+"""
+    check(src, [("same", 3), ("int", 2), ("float", 2), ("ni", 2), ("sub", 2), ("none", 2)], name="f")
+
+
+def test_zip_and_enumerate_examples():
+    src = """
+class Money:
+    def __init__(self, cents):
+        self.cents = cents
+    def __add__(self, other):
+        return Money(self.cents + other.cents)
+    def __mul__(self, k):
+        return Money(self.cents * k)
+    def __lt__(self, other):
+        return self.cents < other.cents
+
+def total(values, weights, limit):
+    t = limit * 0
+    for v, w in zip(values, weights):
+        t = t + v * w
+        if limit < t:
+            t = t * 0
+    for i, v in enumerate(values):
+        t = t + v * i
+    return t
+
+def f(kind, n):
+    ws = [i % 3 + 1 for i in range(n)]
+    if kind == "money":
+        r = total([Money(i) for i in range(n)], ws, Money(50))
+        return r.cents
+    if kind == "float":
+        return total([i * 0.5 for i in range(n)], ws, 40.0)
+    return total(list(range(n)), ws, 50)
+"""
+    check(src, [("money", 30), ("float", 30), ("int", 30), ("money", 0)], name="f")

@@ -12,10 +12,12 @@ enum class AfterCall { PollEvalBreaker, Nothing };
 bool callGeneric(Emitter& e, size_t n, AfterCall after);
 // The frame's slots get the current values of its bound locals, for a callee that looks at this frame.
 void syncFrameLocals(Emitter& e);
-// BINARY_OP `a op b` (oparg) where a is predicted to be an instance of a class whose slot for it is a Python function
-// (its __add__, ...) and b of the same class or an unboxed number: that function called directly, exactly as
-// binary_op1 would (NotImplemented raises its TypeError). False: not such an operation, nothing emitted.
-bool callOperator(Emitter& e, int oparg);
+// BINARY_OP `a op b` (`which` = its oparg; COMPARE_OP's oparg + kCompareOperator for an ordering) where a is
+// predicted to be an instance of a class whose slot for it calls a Python function (its __add__, __lt__, ...) and b
+// of the same class or a number: that function called directly, exactly as binary_op1 / do_richcompare would
+// (NotImplemented raises their TypeError). False: not such an operation, nothing emitted.
+constexpr int kCompareOperator = 26;  // cpython/attr_cache.c's PYPA_COMPARE_BASE
+bool callOperator(Emitter& e, int which);
 // After a call: an exit to the next instruction when the callee switched tracing on.
 void exitIfTracingAfterCall(Emitter& e);
 

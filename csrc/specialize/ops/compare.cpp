@@ -1,5 +1,6 @@
 // Comparisons: COMPARE_OP on numbers (exact int/float mixing) or generically, IS_OP.
 #include "specialize/emitter.h"
+#include "specialize/ops/calls.h"
 
 namespace pypaccel::specialize {
 
@@ -22,6 +23,7 @@ bool handle_COMPARE_OP(Emitter& e, const Instruction& in) {
     a = e.stack[n - 2];
     b = e.stack[n - 1];
   }
+  if (callOperator(e, kCompareOperator + in.arg)) return true;
   if (a.type == Type::Obj || b.type == Type::Obj) {
     int x = e.box(a), y = e.box(b);
     e.pop();

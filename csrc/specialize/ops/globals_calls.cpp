@@ -167,6 +167,12 @@ bool callGeneric(Emitter& e, size_t n, AfterCall after) {
     std::vector<PyObject*> items;
     if (size - firstArg == 1 && e.stack[firstArg].type == Type::Range) items.push_back(e.opts.samples->ofType(Type::Int));
     example = e.opts.samples->sequence(maker == reinterpret_cast<PyObject*>(&PyTuple_Type), items);
+  } else if (e.opts.samples && maker && (maker == deopt::originalBuiltin("zip") ||
+                                         maker == deopt::originalBuiltin("enumerate"))) {
+    // zip(xs, ys) and enumerate(xs): what they yield first, for `for x, y in zip(xs, ys)`.
+    std::vector<PyObject*> iterables;
+    for (size_t i = firstArg; i < size; i++) iterables.push_back(e.exampleOf(e.stack[i]));
+    example = e.opts.samples->zipped(maker == deopt::originalBuiltin("enumerate"), iterables);
   }
   syncFrameLocals(e);
   std::vector<int> items;
@@ -288,7 +294,7 @@ bool directSignature(Emitter& e, size_t n, bool withSelf, std::string* sig, std:
     else if (t == Type::Bool) *sig += 'b';
     else if (t == Type::Obj) *sig += 'o';
     else return false;
-    examples->push_back(t == Type::Obj ? e.exampleOf(s) : nullptr);
+    examples->push_back(e.exampleOf(s));
   }
   return true;
 }
@@ -313,10 +319,10 @@ enum class DirectKind { Call, Init, Operator };
 // The direct call of `target` (the Python function compiled for, whose direct entry returns `rtype`), `fn` its IR
 // value, with the top `n` stack entries (the call's entries start at `base`). Exits: `changed` (made by the caller,
 // before the call with the stack as it is: the site's callee is another), the callee's exception at this
-// instruction, and after it with its result.
-// `changed` is the exit before the call.
+// instruction, and after it with its result. `example`: the result's, when the caller knows one (else the callee's
+// return example); `poly`: the site may see several callees (a PolyCallSite).
 void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std::string& sig, Type rtype, size_t n,
-                size_t base, bool borrowed, int oparg, int changed, PyObject* example) {
+                size_t base, bool borrowed, int oparg, int changed, PyObject* example, bool poly) {
   size_t size = e.stack.size();
   std::vector<int> args = {fn};
   if (kind == DirectKind::Init) args.push_back(e.stack[base + 1].v[0]);  // the class (consumed)
@@ -343,10 +349,12 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
     mx.resumeUnit = next->start;
     mx.line = next->line;
   }
+  // A method's or an operator's site may see the methods of several classes (a polymorphic `task.step()`).
+  ir::SlotKind kindOfSite = poly ? ir::SlotKind::PolyCallSite : ir::SlotKind::CallSite;
   int slot = int(e.fn.slots.size());
-  e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallSite, int(rtype), sig});
-  for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::CallSite); k++)
-    e.fn.slots.push_back(ir::Slot{ir::SlotKind::CallWord, 0, ""});
+  e.fn.slots.push_back(ir::Slot{kindOfSite, int(rtype), sig});
+  for (int k = 0; k < ir::slotGroupWords(kindOfSite); k++)
+    e.fn.slots.push_back(ir::Slot{ir::slotWordKind(kindOfSite), 0, ""});
   if (e.opts.directInline)
     if (auto callee = e.opts.directInline(target, sig)) e.fn.inlined[slot] = std::move(callee);
   int64_t flags = (borrowed ? ir::kDirectBorrowed : 0) | (kind == DirectKind::Init ? ir::kDirectInit : 0) |
@@ -371,7 +379,7 @@ bool hasNext(Emitter& e) { return e.bc.at(e.in->next) != nullptr; }
 // the callee's code object at run time; another callee leaves before the call (the interpreter calls it).
 // `target` is the function compiled for (the callable's known object, or the method the example's class has);
 // the `n` arguments are the top entries (a method call's first is self), and the call's entries start at `base`.
-bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t n, size_t base) {
+bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t n, size_t base, bool poly = false) {
   if (!e.opts.directReturn || !target || !PyFunction_Check(target)) return false;
   if (Py_TYPE(target) != &PyFunction_Type || !hasNext(e)) return false;
   std::string sig;
@@ -409,7 +417,7 @@ bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t
           instrs.erase(instrs.begin() + long(k--));
     }
   }
-  emitDirect(e, DirectKind::Call, cid, target, sig, rtype, n, base, borrowed, 0, changed, nullptr);
+  emitDirect(e, DirectKind::Call, cid, target, sig, rtype, n, base, borrowed, 0, changed, nullptr, poly);
   return true;
 }
 
@@ -439,8 +447,14 @@ bool callInit(Emitter& e, const StackEntry& callable, size_t n) {
   int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "CALL");
   int fn = e.emit(Op::LoadInit, Type::Obj, {callable.v[0]}, typeMethodSite(e, "__init__"), ex);
   int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
-  PyObject* example = e.opts.samples ? e.opts.samples->instanceOf(reinterpret_cast<PyTypeObject*>(cls)) : nullptr;
-  emitDirect(e, DirectKind::Init, fn, init, sig, Type::Obj, n, e.stack.size() - n - 2, true, 0, changed, example);
+  PyObject* example = nullptr;
+  if (e.opts.samples) {
+    auto* tp = reinterpret_cast<PyTypeObject*>(cls);
+    example = e.opts.samples->instanceOf(tp);
+    if (!example) example = e.opts.samples->blankInstance(tp, init, std::vector<PyObject*>(examples.begin() + 1, examples.end()));
+  }
+  emitDirect(e, DirectKind::Init, fn, init, sig, Type::Obj, n, e.stack.size() - n - 2, true, 0, changed, example,
+             false);
   return true;
 }
 
@@ -448,36 +462,41 @@ bool callInit(Emitter& e, const StackEntry& callable, size_t n) {
 
 bool callOperator(Emitter& e, int oparg) {
   size_t size = e.stack.size();
-  const StackEntry& a = e.stack[size - 2];
-  const StackEntry& b = e.stack[size - 1];
-  PyObject* ax = e.sampleOf(a);
-  if (!e.opts.directReturn || a.type != Type::Obj || !ax || e.opts.widen.count(e.in->unit) || !hasNext(e))
+  PyObject* ax = e.sampleOf(e.stack[size - 2]);
+  if (!e.opts.directReturn || e.stack[size - 2].type != Type::Obj || !ax || e.opts.widen.count(e.in->unit) ||
+      !hasNext(e))
     return false;
   PyTypeObject* tp = Py_TYPE(ax);
-  // The other operand: of the same class (checked), whose slot answers NotImplemented no differently, or an unboxed
-  // number, whose type's slot is a C one (float_add...) that answers NotImplemented for a class instance. With any
-  // other type, binary_op1 may ask its slot first (a subclass) or after (__radd__): the generic path.
-  bool sameClass = b.type == Type::Obj;  // (before boxArguments: an unboxed b may be passed as its object)
-  if (sameClass) {
-    PyObject* bx = e.sampleOf(b);
-    if (!bx || Py_TYPE(bx) != tp) return false;
-  } else if (!ir::isNumeric(b.type)) {
-    return false;
-  }
+  // The other operand: of the same class (checked), whose slot answers NotImplemented no differently, or a number
+  // (unboxed, or predicted and then guarded and unboxed: `money * weight`), whose type's slot is a C one (float_add,
+  // long_richcompare...) that answers NotImplemented for a class instance. With any other type, binary_op1 and
+  // do_richcompare may ask its slot first (a subclass) or after (__radd__, a reflected comparison): the generic path.
+  const StackEntry& b = e.stack[size - 1];
+  bool unbox = e.predictsNumber(b);
+  bool sameClass = b.type == Type::Obj && !unbox;
+  if (sameClass && (!e.sampleOf(b) || Py_TYPE(e.sampleOf(b)) != tp)) return false;
+  if (!sameClass && !unbox && !ir::isNumeric(b.type)) return false;
   uint32_t version;
   PyObject* func;
   if (!pypa_type_method(tp, oparg, &version, &func)) return false;
   std::string sig;
   std::vector<PyObject*> examples;
   if (!directSignature(e, 2, false, &sig, &examples)) return false;
-  if (e.opts.directReturn(func, sig, examples) != Type::Obj) return false;
+  ir::TypeTag tag;
+  if (unbox && numberTag(e.sampleOf(b), &tag)) sig[1] = tag == ir::TypeTag::Float ? 'f' : 'i';
+  // Whatever it returns, the site takes it as an object: NotImplemented must be seen as such (a bool or float
+  // result comes back unboxed and is boxed, see DirectCallSite::decodeResult).
+  if (e.opts.directReturn(func, sig, examples) == Type::Void) return false;
+  const char* what = oparg >= kCompareOperator ? "COMPARE_OP" : "BINARY_OP";
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, what);
+  if (unbox) e.unboxPredicted({size - 1}, ex);
   boxArguments(e, 2);
-  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BINARY_OP");
+  int a = e.stack[size - 2].v[0];
   int64_t site = typeMethodSite(e, pypa_binary_dunder(oparg)) | int64_t(oparg) << 32;
-  int fn = e.emit(Op::LoadOperator, Type::Obj, {a.v[0]}, site, ex);
-  if (sameClass) e.emitVoid(Op::GuardSameType, {a.v[0], b.v[0]}, 0, ex);
-  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "BINARY_OP");
-  emitDirect(e, DirectKind::Operator, fn, func, sig, Type::Obj, 2, size - 2, true, oparg, changed, nullptr);
+  int fn = e.emit(Op::LoadOperator, Type::Obj, {a}, site, ex);
+  if (sameClass) e.emitVoid(Op::GuardSameType, {a, e.stack[size - 1].v[0]}, 0, ex);
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, what);
+  emitDirect(e, DirectKind::Operator, fn, func, sig, Type::Obj, 2, size - 2, true, oparg, changed, nullptr, true);
   return true;
 }
 
@@ -523,7 +542,7 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   // class has, called directly with self as its first argument.
   const StackEntry& method = e.stack[e.stack.size() - n - 2];
   if (method.type == Type::Obj && method.hint && e.kwnamesConst < 0 &&
-      callDirect(e, method, method.hint, n + 1, e.stack.size() - n - 2))
+      callDirect(e, method, method.hint, n + 1, e.stack.size() - n - 2, true))
     return true;
   return callGeneric(e, n, AfterCall::PollEvalBreaker);
 }
