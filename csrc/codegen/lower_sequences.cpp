@@ -91,6 +91,28 @@ void Lowerer::lower<Op::ListStore>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::ListStoreFloat>(const ir::Instr& in) {
+  llvm::Value* slot = b.CreateInBoundsGEP(ptr, itemsOf(*this, val(in.args[0]), TypeTag::List), val(in.args[1]));
+  llvm::Value* value = val(in.args[2]);
+  llvm::Value* old = b.CreateLoad(ptr, slot);
+  llvm::BasicBlock* checkCount = llvm::BasicBlock::Create(ctx, "float_store_count", func);
+  llvm::BasicBlock* inPlace = llvm::BasicBlock::Create(ctx, "float_store_in_place", func);
+  llvm::BasicBlock* boxed = llvm::BasicBlock::Create(ctx, "float_store_boxed", func);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "float_stored", func);
+  b.CreateCondBr(b.CreateICmpEQ(typeOf(*this, old), pySymbol("PyFloat_Type")), checkCount, boxed);
+  b.SetInsertPoint(checkCount);
+  b.CreateCondBr(b.CreateICmpEQ(b.CreateLoad(i64, old), b.getInt64(1)), inPlace, boxed);
+  b.SetInsertPoint(inPlace);
+  b.CreateStore(value, b.CreateConstInBoundsGEP1_64(i8, old, PYPA_FLOAT_VALUE_OFFSET));
+  b.CreateBr(done);
+  b.SetInsertPoint(boxed);
+  b.CreateStore(call(Helper::PyFloat_FromDouble, {value}), slot);
+  decref(old);  // after the store, as list_ass_item
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
+template <>
 void Lowerer::lower<Op::UnpackIterable>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_unpack,
                          {ctxArg(), val(in.args[0]), b.getInt32(int32_t(in.imm)), b.getInt32(exitUnit(in.exit))},

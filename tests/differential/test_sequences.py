@@ -307,3 +307,33 @@ def test_virtual_ranges_passed_to_calls():
     # of it are predicted lists and tuples of ints.
     check(RANGES_PASSED, [(0, 10, 1), (2, 20, 3), (5, -5, -2), (3, 3, 1), (0, 10, 0), (-2**62, -2**62 + 5, 1),
                           (1, 2**63 - 1, 2**62)], name="f")
+
+
+class F(float):
+    pass
+
+
+def test_float_stores_in_place_only_where_nothing_else_sees_the_old_item():
+    # ListStoreFloat: the old item's value is replaced when only the list holds it; a float held elsewhere too (a
+    # local, another list, the caller), a float subclass or an int there gets a new float, as in CPython.
+    src = """
+def f(xs, k):
+    keep = xs[0]
+    other = [xs[2]]
+    for i in range(k):
+        xs[0] += 1.0
+        xs[1] = xs[1] * -2.0
+        xs[2] = xs[2] - 0.5
+        xs[3] = xs[3] / 3.0
+    return keep, other[0], xs, keep is xs[0]
+"""
+    shared = 7.25
+    check(src, [([1.5, 2.5, shared, 4.0], 3), ([1.5, -0.0, 0.0, float("nan")], 2), ([1.5, F(2.5), 3.0, 1], 2),
+                ([1.5, 2.5, 3.0, 4.0], 0), ([float("inf"), 1e308, -1e308, 5e-324], 4)], name="f")
+    check_runs_without_exits("""
+def f(xs, k):
+    for i in range(k):
+        for j in range(len(xs)):
+            xs[j] = xs[j] * 0.5 + 1.0
+    return xs
+""", "f", [([1.0, 2.0, 3.0], 10), ([0.5] * 8, 3)])

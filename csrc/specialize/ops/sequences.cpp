@@ -91,8 +91,13 @@ bool handle_STORE_SUBSCR(Emitter& e, const Instruction& in) {
                    e.makeExit(ExitKind::Reexec, Reason::OutOfRange, "STORE_SUBSCR"));
     e.pop();
     e.pop();
-    int value = e.box(e.pop());
-    e.emitVoid(Op::ListStore, {container.v[0], i, value});
+    StackEntry v = e.pop();
+    if (v.type == Type::Float && v.origin < 0) {
+      // A float computed here: written into the old item in place when nothing else can see that (see the op).
+      e.emitVoid(Op::ListStoreFloat, {container.v[0], i, v.v[0]});
+    } else {
+      e.emitVoid(Op::ListStore, {container.v[0], i, e.box(v)});
+    }
     e.discard(container);
     return true;
   }
