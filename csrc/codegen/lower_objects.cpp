@@ -114,6 +114,21 @@ void Lowerer::lower<Op::GetItem>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::GetItemInPlace>(const ir::Instr& in) {
+  llvm::Value* rc;
+  llvm::Value* out = nullptr;
+  if (in.op == Op::GetItemInPlace) {
+    out = entryAlloca(ptr);
+    rc = call(Helper::pypa_rt_getitem_in_place, {val(in.args[0]), val(in.args[1]), out});
+  } else {
+    rc = call(Helper::pypa_rt_setitem_in_place, {val(in.args[0]), val(in.args[1]), val(in.args[2])});
+  }
+  guard(b.CreateICmpEQ(rc, b.getInt32(0)), in.exit);
+  guard(b.CreateICmpSLT(rc, b.getInt32(0)), in.exit2);
+  if (out) def(in.id, b.CreateLoad(ptr, out));
+}
+
+template <>
 void Lowerer::lower<Op::SetItem>(const ir::Instr& in) {
   callChecked(Helper::pypa_rt_setitem,
               {ctxArg(), val(in.args[0]), val(in.args[1]), val(in.args[2]), b.getInt32(exitUnit(in.exit))}, in.exit);

@@ -5,11 +5,16 @@
 // frames (sys._getframe, tracebacks being printed, locals()): its native code may only compute on numbers, guard
 // globals and call other direct callees. Everything else about it (exits, exceptions passing through, the
 // recursion limit) is exact: an exit gets a frame then (hook.cpp, exitThroughNewFrame).
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "cpython/layout.h"
 #include "deopt/refusals.h"
 #include "hook/compile.h"
+
+#include <cstdlib>
+#include <fstream>
 #include "hook/hook.h"
 #include "runtime/helpers.h"
 #include "specialize/builder.h"
@@ -125,6 +130,10 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
       llvm::consumeError(fn.takeError());
       break;
     }
+    // PYPACCEL_DUMP_IR=DIR: the inferred IR too (DIR/<qualname>.<signature>.infer.ir), with why it cannot be one.
+    if (const char* dir = std::getenv("PYPACCEL_DUMP_IR"); dir && *dir)
+      std::ofstream(std::string(dir) + "/" + info->qualname + "." + sig + ".infer.ir")
+          << ir::print(*fn) << "# " << whyNotDirect(*fn) << "\n";
     if (!whyNotDirect(*fn).empty()) break;
     result = joinReturns(*fn, assume);
     if (!st->directAssumptionUsed) {

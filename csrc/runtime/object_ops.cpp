@@ -290,6 +290,41 @@ extern "C" PyObject* pypa_rt_binop_result(PyObject* result, PyObject* a, PyObjec
   return nullptr;
 }
 
+namespace {
+
+bool plainIndex(PyObject* x) { return x == Py_None || PyLong_CheckExact(x); }
+
+// A key whose use as an index or slice of an exact list, tuple or str calls no Python code (__index__).
+bool plainKey(PyObject* key) {
+  if (PyLong_CheckExact(key)) return true;
+  if (!PySlice_Check(key)) return false;
+  auto* s = reinterpret_cast<PySliceObject*>(key);
+  return plainIndex(s->start) && plainIndex(s->stop) && plainIndex(s->step);
+}
+
+}  // namespace
+
+extern "C" int32_t pypa_rt_getitem_in_place(PyObject* container, PyObject* key, PyObject** out) {
+  if (!(PyList_CheckExact(container) || PyTuple_CheckExact(container) || PyUnicode_CheckExact(container)) ||
+      !plainKey(key))
+    return 0;
+  *out = PyObject_GetItem(container, key);
+  Py_DECREF(container);
+  Py_DECREF(key);
+  return *out ? 1 : -1;
+}
+
+extern "C" int32_t pypa_rt_setitem_in_place(PyObject* container, PyObject* key, PyObject* value) {
+  if (!PyList_CheckExact(container) || !plainKey(key)) return 0;
+  // A slice takes its items from a list or tuple as they are (PySequence_Fast); anything else is iterated.
+  if (PySlice_Check(key) && !(PyList_CheckExact(value) || PyTuple_CheckExact(value))) return 0;
+  int r = PyObject_SetItem(container, key, value);
+  Py_DECREF(container);
+  Py_DECREF(key);
+  Py_DECREF(value);
+  return r < 0 ? -1 : 1;
+}
+
 extern "C" PyObject* pypa_rt_getitem(NativeCtx* ctx, PyObject* container, PyObject* key, int32_t unit) {
   PyObject* r = nullptr;
   if (container && key) {

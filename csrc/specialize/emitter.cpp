@@ -194,6 +194,8 @@ bool Emitter::buildFromStack(Op op, size_t n, const char* name) {
     std::vector<PyObject*> items;
     for (size_t i = stack.size() - n; i < stack.size(); i++) items.push_back(exampleOf(stack[i]));
     example = opts.samples->sequence(op == Op::BuildTuple, items);
+  } else if (opts.samples && op == Op::BuildSlice) {
+    example = opts.samples->slice();  // a slice: what subscripting with it makes is told by the container
   }
   std::vector<int> items;
   if (!popBoxed(n, name, &items)) return false;

@@ -147,6 +147,16 @@ PyObject* Samples::zipped(bool enumerate, const std::vector<PyObject*>& iterable
   return z;
 }
 
+PyObject* Samples::slice() {
+  PyObject* s = PySlice_New(nullptr, nullptr, nullptr);
+  if (!s) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  held_.push_back(s);  // the new reference is the one held
+  return s;
+}
+
 PyObject* Samples::attribute(PyObject* obj, PyObject* name) {
   if (!obj || !PyUnicode_CheckExact(name)) return nullptr;
   if (auto it = blanks().find(obj); it != blanks().end()) {

@@ -42,6 +42,8 @@ class Samples {
   // The example of `zip(xs, ys, ...)` (enumerate: `enumerate(xs)`) of exact lists or tuples with an item each: a zip
   // (enumerate) object of their iterators, whose first yield is known without iterating it (firstYield); else null.
   PyObject* zipped(bool enumerate, const std::vector<PyObject*>& iterables);
+  // slice(None): the example of a BUILD_SLICE.
+  PyObject* slice();
   // An object of an unboxed type (0, 0.0), for a display's items.
   PyObject* ofType(ir::Type t);
   // An example already held that is exactly of type `tp` (the example of `tp(...)`: an instance like the ones the

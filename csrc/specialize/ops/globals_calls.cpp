@@ -146,6 +146,35 @@ static void pollAfterCall(Emitter& e) {
   e.cur->instrs.back().exit2 = raise;
 }
 
+// A method of list or str, called on an exact list or str (a method cache's descriptor guarantees that) with these
+// arguments, that never runs Python code: it stores, moves or returns its arguments, compares only strs, and takes
+// an index only as an unboxed int (an object's __index__ could run code). No callee can look at this frame's
+// locals during it, so they need not be synced first.
+bool runsNoPythonCode(PyObject* method, const StackEntry* args, size_t n) {
+  if (!method || !Py_IS_TYPE(method, &PyMethodDescr_Type)) return false;
+  auto* d = reinterpret_cast<PyMethodDescrObject*>(method);
+  const char* name = d->d_method->ml_name;
+  auto is = [&](std::initializer_list<const char*> names) {
+    for (const char* x : names)
+      if (std::strcmp(x, name) == 0) return true;
+    return false;
+  };
+  auto intArg = [&](size_t i) { return args[i].type == Type::Int || args[i].type == Type::Bool; };
+  if (d->d_common.d_type == &PyList_Type) {
+    if (is({"append"})) return n == 1;
+    if (is({"pop"})) return n == 0 || (n == 1 && intArg(0));
+    if (is({"insert"})) return n == 2 && intArg(0);
+    if (is({"reverse", "copy", "clear"})) return n == 0;
+  } else if (d->d_common.d_type == &PyUnicode_Type) {
+    if (is({"upper", "lower", "isdigit", "isalpha", "isspace"})) return n == 0;
+    if (is({"strip", "lstrip", "rstrip", "split", "rsplit", "startswith", "endswith", "partition", "rpartition",
+            "find", "rfind"}))
+      return n <= 1;
+    if (is({"replace"})) return n == 2;
+  }
+  return false;
+}
+
 // Any callable, through the vectorcall protocol (CPython's own CALL): the arguments are boxed, the result is an
 // object, and an exception raised by the callee leaves through a Raise exit at this instruction.
 bool callGeneric(Emitter& e, size_t n, AfterCall after) {
@@ -174,7 +203,8 @@ bool callGeneric(Emitter& e, size_t n, AfterCall after) {
     for (size_t i = firstArg; i < size; i++) iterables.push_back(e.exampleOf(e.stack[i]));
     example = e.opts.samples->zipped(maker == deopt::originalBuiltin("enumerate"), iterables);
   }
-  syncFrameLocals(e);
+  if (!meth || e.kwnamesConst >= 0 || !runsNoPythonCode(e.stack[base].hint, &e.stack[firstArg + 1], size - firstArg - 1))
+    syncFrameLocals(e);
   std::vector<int> items;
   items.push_back(e.box(callable));
   int kw = e.kwnamesConst;
@@ -512,6 +542,12 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   StackEntry callable = e.stack[e.stack.size() - n - 1];
   bool plain = e.stack[e.stack.size() - n - 2].type == Type::Null && e.kwnamesConst < 0;
   if (plain && callable.known == reinterpret_cast<PyObject*>(&PyRange_Type) && n >= 1 && n <= 3) {
+    // An argument predicted to be a small int (an int passed on as its object) is guarded and unboxed.
+    size_t size = e.stack.size();
+    ir::TypeTag tag;
+    for (size_t i = size - n; i < size; i++)
+      if (e.predictsNumber(e.stack[i]) && numberTag(e.sampleOf(e.stack[i]), &tag) && tag == ir::TypeTag::SmallInt)
+        e.unboxPredicted({i}, e.makeExit(ExitKind::Reexec, Reason::Predicted, "range()"));
     int args[3];
     for (size_t i = 0; i < n; i++) {
       const StackEntry& a = e.stack[e.stack.size() - n + i];

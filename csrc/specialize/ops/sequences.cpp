@@ -68,10 +68,29 @@ bool handle_BINARY_SUBSCR(Emitter& e, const Instruction& in) {
     e.push(r);
     return true;
   }
+  // A slice of an exact list or tuple is one of the same kind, of the same items: the container's example.
+  PyObject* ks = e.sampleOf(e.stack[n - 1]);
+  PyObject* example = ks && PySlice_Check(ks) && cs && (PyList_CheckExact(cs) || PyTuple_CheckExact(cs)) ? cs : nullptr;
+  if (e.opts.direct) {
+    // No frame: only what runs no Python code, else an exit with the operands on the stack.
+    int key = e.box(e.pop());
+    int c = e.box(e.pop());
+    e.push(Type::Obj, c);  // (as objects, for the exit before the operation)
+    e.push(Type::Obj, key);
+    int other = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BINARY_SUBSCR");
+    e.pop();
+    e.pop();
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_SUBSCR");
+    e.push(Type::Obj, e.emit(Op::GetItemInPlace, Type::Obj, {c, key}, 0, other));
+    e.cur->instrs.back().exit2 = ex;
+    e.stack.back().sample = example;
+    return true;
+  }
   int key = e.box(e.pop());
   int c = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_SUBSCR");
   e.push(Type::Obj, e.emit(Op::GetItem, Type::Obj, {c, key}, 0, ex));
+  e.stack.back().sample = example;
   return true;
 }
 
@@ -104,6 +123,16 @@ bool handle_STORE_SUBSCR(Emitter& e, const Instruction& in) {
   int key = e.box(e.pop());
   int c = e.box(e.pop());
   int value = e.box(e.pop());
+  if (e.opts.direct) {
+    // No frame: only what runs no Python code, else an exit with the operands on the stack (as objects).
+    for (int v : {value, c, key}) e.push(Type::Obj, v);
+    int other = e.makeExit(ExitKind::Reexec, Reason::Predicted, "STORE_SUBSCR");
+    e.stack.resize(e.stack.size() - 3);
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_SUBSCR");
+    e.emitVoid(Op::SetItemInPlace, {c, key, value}, 0, other);
+    e.cur->instrs.back().exit2 = ex;
+    return true;
+  }
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_SUBSCR");
   e.emitVoid(Op::SetItem, {c, key, value}, 0, ex);
   return true;
