@@ -54,6 +54,9 @@ PyObject* Samples::blankInstance(PyTypeObject* tp, PyObject* init, const std::ve
     PyErr_Clear();
     return nullptr;
   }
+  // Not one of the program's objects: no reference cycle can go through it (its values stay empty), and
+  // gc.get_objects() must not list it.
+  if (PyObject_GC_IsTracked(o)) PyObject_GC_UnTrack(o);
   BlankAttributes& b = blanks()[o];
   b.holders = 1;
   held_.push_back(o);  // the new reference is the one held
