@@ -173,7 +173,10 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       s->cacheKey = key;
       s->widened = widen;
       st.loaded++;
-      if (direct) st.directSamples.erase(sig);
+      if (direct) {
+        st.directSamples.erase(sig);
+        st.directIR.erase(sig);
+      }
       st.specs.push_back(std::move(s));
       return st.specs.back().get();
     }
@@ -202,8 +205,13 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     PyObject** args = pypa_frame_localsplus(home.frame);
     for (size_t i = 0; i < sig.size(); i++) opts.samples->setLocal(int(i), args[i]);
   }
-  auto fn = specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
+  // A direct entry compiles the IR its callers were built against (directReturnType inferred it), when there is one.
+  auto inferred = direct ? st.directIR.find(sig) : st.directIR.end();
+  auto fn = inferred != st.directIR.end()
+                ? llvm::Expected<ir::Function>(ir::Function(*inferred->second))
+                : specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
   if (!fn) return fail(support::errorReason(fn.takeError()));
+  fn->name = symbol;
   // PYPACCEL_DUMP_IR=DIR (jit/engine.cpp) also gets the typed IR of every compile, profitable or not
   // (DIR/<qualname>.<signature>[.d].ir).
   if (const char* dir = std::getenv("PYPACCEL_DUMP_IR"); dir && *dir)
@@ -241,7 +249,10 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   s->cacheKey = key;
   s->widened = widen;
   st.compiled++;
-  if (direct) st.directSamples.erase(sig);
+  if (direct) {
+    st.directSamples.erase(sig);
+    st.directIR.erase(sig);
+  }
 
   // (3) Store it: code that cannot be keyed is not, and a file without a writable database may say why.
   cache::Entry ent;

@@ -136,6 +136,7 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
           << ir::print(*fn) << "# " << whyNotDirect(*fn) << "\n";
     if (!whyNotDirect(*fn).empty()) break;
     result = joinReturns(*fn, assume);
+    st->directIR[sig] = std::make_shared<const ir::Function>(*fn);
     if (!st->directAssumptionUsed) {
       size_t n = 0;
       bool calls = false;
@@ -152,7 +153,10 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
   st->directAssumed.erase(sig);
   if (PyErr_Occurred()) PyErr_Clear();
   st->directReturn[sig] = result;
-  if (result == Type::Void) st->directSamples.erase(sig);
+  if (result == Type::Void) {
+    st->directSamples.erase(sig);
+    st->directIR.erase(sig);
+  }
   if (small && result != Type::Void) st->directInline[sig] = std::move(small);
   return result;
 }

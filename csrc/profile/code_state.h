@@ -68,8 +68,12 @@ struct CodeState {
   bool directAssumptionUsed = false;
   // The inferred IR of a direct entry small enough to be compiled into its callers (ir::Function::inlined).
   std::map<std::string, std::shared_ptr<const ir::Function>> directInline;
-  // The examples a direct entry was inferred with, until it is compiled with them (then dropped: they hold objects).
+  // The examples a direct entry was inferred with, until it is compiled (then dropped: they hold objects).
   std::map<std::string, std::shared_ptr<specialize::Samples>> directSamples;
+  // The IR inferred for a direct entry, until it is compiled: what its callers were built against is what is
+  // compiled. (Built again later, it could differ: an example it had, the return example of a callee compiled
+  // since, is gone by then.)
+  std::map<std::string, std::shared_ptr<const ir::Function>> directIR;
 
   // The live specialization for `sig` (a retired one was replaced by a recompile with wider operations).
   deopt::Specialization* find(const std::string& sig) {
