@@ -388,3 +388,27 @@ def f(n, swap):
     return t, s.k, type(s).__name__
 """
     check(src, [(30, False), (60, True), (5, False)], name="f")
+
+
+def test_direct_callee_compiled_after_its_own_callee_keeps_its_inferred_code():
+    # Ray.at is inferred (inside f's compile) with the example of what Vec.__mul__ returns; Vec.__mul__'s entry is
+    # compiled at its first call, before Ray.at's: Ray.at must still be the code f was built against (a rebuilt
+    # Ray.at without that example ran `+` generically, could not be a direct entry, and every call of it exited).
+    src = VEC + """
+class Ray:
+    def __init__(self, origin, direction):
+        self.origin = origin
+        self.direction = direction
+    def at(self, t):
+        return self.origin + self.direction * t
+
+def f(n):
+    r = Ray(Vec(0.0, 1.0), Vec(1.0, 2.0))
+    w = Vec(3.0, 4.0) * 2.0
+    s = w.x
+    for i in range(n):
+        p = r.at(i * 0.5)
+        s += p.x + p.y
+    return s
+"""
+    check_runs_without_exits(src, "f", [(10,), (50,), (3,)])
