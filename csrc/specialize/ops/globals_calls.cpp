@@ -357,10 +357,11 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
   std::vector<int> args = {fn};
   if (kind == DirectKind::Init) args.push_back(e.stack[base + 1].v[0]);  // the class (consumed)
   for (size_t i = size - n; i < size; i++) args.push_back(e.stack[i].v[0]);
+  const char* what = kind != DirectKind::Operator ? "CALL" : oparg >= kCompareOperator ? "COMPARE_OP" : "BINARY_OP";
   // An operator's operands are still on the stack if it raises: the interpreter's unwinding releases them.
-  int raised = kind == DirectKind::Operator ? e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_OP") : -1;
+  int raised = kind == DirectKind::Operator ? e.makeExit(ExitKind::Raise, Reason::Raised, what) : -1;
   e.stack.resize(base);
-  if (raised < 0) raised = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
+  if (raised < 0) raised = e.makeExit(ExitKind::Raise, Reason::Raised, what);
   // After the call, with its result (boxed) on the stack; the snapshot's top is a placeholder the lowering
   // replaces with the returned object.
   const Instruction* next = e.bc.at(e.in->next);
@@ -368,10 +369,10 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
   placeholder.type = Type::Obj;
   placeholder.v[0] = fn;
   e.push(placeholder);
-  int mismatch = e.makeExit(ExitKind::Reexec, Reason::CallResultType, "CALL");
+  int mismatch = e.makeExit(ExitKind::Reexec, Reason::CallResultType, what);
   // The same place, for a callee that ran Python code (it exited) which switched tracing on: this frame goes on
   // in the interpreter, which reports its events (direct entries do not check tracing when they start).
-  int tracing = e.makeExit(ExitKind::Reexec, Reason::TracingOn, "after CALL");
+  int tracing = e.makeExit(ExitKind::Reexec, Reason::TracingOn, std::string("after ") + what);
   e.stack.pop_back();
   for (int x : {mismatch, tracing}) {
     ir::ExitPoint& mx = e.fn.exits[x];
