@@ -85,19 +85,38 @@ int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject
 const int pypa_heaptype_cached_keys_offset = (int)offsetof(PyHeapTypeObject, ht_cached_keys);
 const int pypa_dictkeys_nentries_offset = (int)offsetof(PyDictKeysObject, dk_nentries);
 
-/* The dunder BINARY_OP's oparg calls on a user class (NB_* order of Include/opcode.h; in-place forms from 13). */
-static const char *const kBinaryDunders[] = {"__add__", "__and__", "__floordiv__", "__lshift__", "__matmul__",
-                                             "__mul__", "__mod__", "__or__", "__pow__", "__rshift__", "__sub__",
-                                             "__truediv__", "__xor__"};
-static const char *const kInplaceDunders[] = {"__iadd__", "__iand__", "__ifloordiv__", "__ilshift__", "__imatmul__",
-                                              "__imul__", "__imod__", "__ior__", "__ipow__", "__irshift__", "__isub__",
-                                              "__itruediv__", "__ixor__"};
-#define PYPA_NB_COUNT 13
+/* The dunders BINARY_OP's oparg calls on a user class, and their symbols (binary_ops.def). */
+#define BINARY_OP_KIND(name, symbol, dunder, idunder) dunder,
+static const char *const kBinaryDunders[] = {
+#include "cpython/binary_ops.def"
+};
+#undef BINARY_OP_KIND
+#define BINARY_OP_KIND(name, symbol, dunder, idunder) idunder,
+static const char *const kInplaceDunders[] = {
+#include "cpython/binary_ops.def"
+};
+#undef BINARY_OP_KIND
+#define BINARY_OP_KIND(name, symbol, dunder, idunder) symbol,
+static const char *const kBinarySymbols[] = {
+#include "cpython/binary_ops.def"
+};
+#undef BINARY_OP_KIND
+#define BINARY_OP_KIND(name, symbol, dunder, idunder) symbol "=",
+static const char *const kInplaceSymbols[] = {
+#include "cpython/binary_ops.def"
+};
+#undef BINARY_OP_KIND
+_Static_assert(sizeof kBinaryDunders / sizeof *kBinaryDunders == PYPA_NB_COUNT, "binary_ops.def: 13 NB_* kinds");
 
 /* COMPARE_OP's oparg order (Py_LT ... Py_GE), and the reflected operation do_richcompare tries second. */
 static const char *const kCompareDunders[] = {"__lt__", "__le__", "__eq__", "__ne__", "__gt__", "__ge__"};
+static const char *const kCompareSymbols[] = {"<", "<=", "==", "!=", ">", ">="};
 static const int kSwappedCompare[] = {4, 5, 2, 3, 0, 1};
-#define PYPA_COMPARE_BASE (2 * PYPA_NB_COUNT)
+
+const char *pypa_binary_symbol(int oparg) {
+    if (oparg >= PYPA_COMPARE_BASE) return kCompareSymbols[oparg - PYPA_COMPARE_BASE];
+    return oparg < PYPA_NB_COUNT ? kBinarySymbols[oparg] : kInplaceSymbols[oparg - PYPA_NB_COUNT];
+}
 
 const char *pypa_binary_dunder(int oparg) {
     return oparg >= PYPA_COMPARE_BASE ? kCompareDunders[oparg - PYPA_COMPARE_BASE] : kBinaryDunders[oparg % PYPA_NB_COUNT];
@@ -181,18 +200,12 @@ PyObject *pypa_new_instance(PyTypeObject *tp) {
 /* The TypeError binary_op1 (or do_richcompare, for an oparg from 26 on) ends with when both operands' slots answered
  * NotImplemented. */
 void pypa_binop_type_error(int oparg, PyTypeObject *a, PyTypeObject *b) {
-    static const char *const cmps[] = {"<", "<=", "==", "!=", ">", ">="};
-    if (oparg >= PYPA_COMPARE_BASE) {
+    if (oparg >= PYPA_COMPARE_BASE)
         PyErr_Format(PyExc_TypeError, "'%s' not supported between instances of '%.100s' and '%.100s'",
-                     cmps[oparg - PYPA_COMPARE_BASE], a->tp_name, b->tp_name);
-        return;
-    }
-    static const char *const ops[] = {"+", "&", "//", "<<", "@", "*", "%", "|", "**", ">>", "-", "/", "^"};
-    static const char *const iops[] = {"+=", "&=", "//=", "<<=", "@=", "*=", "%=", "|=", "**=", ">>=", "-=", "/=",
-                                       "^="};
-    const char *op = oparg < PYPA_NB_COUNT ? ops[oparg] : iops[oparg - PYPA_NB_COUNT];
-    PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for %.100s: '%.100s' and '%.100s'", op, a->tp_name,
-                 b->tp_name);
+                     pypa_binary_symbol(oparg), a->tp_name, b->tp_name);
+    else
+        PyErr_Format(PyExc_TypeError, "unsupported operand type(s) for %.100s: '%.100s' and '%.100s'",
+                     pypa_binary_symbol(oparg), a->tp_name, b->tp_name);
 }
 
 /* The stores `self.NAME = PARAM` in a function's code, straight from a parameter (LOAD_FAST param, LOAD_FAST 0,

@@ -103,8 +103,14 @@ int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject
 int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **func);
 /* `self.NAME = PARAM` stores of a function straight from its parameters (attr_cache.c): their count, up to max. */
 int pypa_param_stores(PyObject *func, int *params, PyObject **names, int max);
-/* The dunder BINARY_OP's oparg calls on an instance ("__add__" for + and +=). */
+/* Operator opargs: BINARY_OP's (binary_ops.def: NB_* order, then the in-place forms), then COMPARE_OP's from
+   PYPA_COMPARE_BASE (Py_LT ... Py_GE). */
+#define PYPA_NB_COUNT 13
+#define PYPA_COMPARE_BASE (2 * PYPA_NB_COUNT)
+/* The dunder an operator oparg calls on an instance ("__add__" for + and +=). */
 const char *pypa_binary_dunder(int oparg);
+/* The operator's symbol as CPython's TypeErrors name it ("+", "+=", "<"). */
+const char *pypa_binary_symbol(int oparg);
 /* The instance object's __new__ makes for tp (before __init__), or NULL with an exception. */
 PyObject *pypa_new_instance(PyTypeObject *tp);
 /* Sets binary_op1's TypeError for BINARY_OP's oparg on operands of types a and b. */

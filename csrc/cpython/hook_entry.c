@@ -2,10 +2,11 @@
  * passes) goes straight to the interpreter after a few loads: with a hook installed 3.11 no longer inlines
  * Python-to-Python calls, so every call of every function comes here, and code pypaccel does not compile must
  * not pay more than that. Anything else goes to the C++ hook (hook/hook.cpp), which decides and arms gates. */
+#include "cpython/cpy.h" /* first: Python.h defines _GNU_SOURCE, which pthread_getattr_np needs */
+
 #include <pthread.h>
 #include <stdint.h>
 
-#include "cpython/cpy.h"
 #include "internal/pycore_code.h"
 #include "internal/pycore_frame.h"
 

@@ -11,14 +11,14 @@ using ir::ExitKind;
 
 namespace {
 
-// NB_* oparg order (Include/opcode.h): ADD AND FLOOR_DIVIDE LSHIFT MATRIX_MULTIPLY MULTIPLY REMAINDER OR POWER
-// RSHIFT SUBTRACT TRUE_DIVIDE XOR, then the in-place forms in the same order.
-enum Nb { Add, And, FloorDiv, LShift, MatMul, Mul, Rem, Or, Pow, RShift, Sub, TrueDiv, Xor, NbCount };
-
-const char* nbName(int nb) {
-  static const char* const kNames[] = {"+", "&", "//", "<<", "@", "*", "%", "|", "**", ">>", "-", "/", "^"};
-  return kNames[nb];
-}
+// NB_* oparg order (cpython/binary_ops.def), then the in-place forms in the same order.
+enum Nb {
+#define BINARY_OP_KIND(name, symbol, dunder, idunder) name,
+#include "cpython/binary_ops.def"
+#undef BINARY_OP_KIND
+  NbCount
+};
+static_assert(NbCount == PYPA_NB_COUNT);
 
 bool isIntLike(Type t) { return t == Type::Int || t == Type::Bool; }
 bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
@@ -30,7 +30,7 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
   int nb = in.arg % NbCount;
   StackEntry a = e.stack[e.stack.size() - 2];
   StackEntry b = e.stack[e.stack.size() - 1];
-  std::string what = std::string("BINARY_OP ") + nbName(nb);
+  std::string what = std::string("BINARY_OP ") + pypa_binary_symbol(nb);
   if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, what + " on a virtual value");
 
   // An object predicted to be a float or small int (specialize/samples.h) is guarded and unboxed: the fast paths

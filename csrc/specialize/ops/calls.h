@@ -1,6 +1,7 @@
 #pragma once
 // The generic call path (globals_calls.cpp), shared with the instructions that call what an object provides
 // (BEFORE_WITH's __enter__, WITH_EXCEPT_START's __exit__).
+#include "cpython/cpy.h"
 #include "specialize/emitter.h"
 
 namespace pypaccel::specialize {
@@ -16,7 +17,7 @@ void syncFrameLocals(Emitter& e);
 // predicted to be an instance of a class whose slot for it calls a Python function (its __add__, __lt__, ...) and b
 // of the same class or a number: that function called directly, exactly as binary_op1 / do_richcompare would
 // (NotImplemented raises their TypeError). False: not such an operation, nothing emitted.
-constexpr int kCompareOperator = 26;  // cpython/attr_cache.c's PYPA_COMPARE_BASE
+constexpr int kCompareOperator = PYPA_COMPARE_BASE;
 bool callOperator(Emitter& e, int which);
 // After a call: an exit to the next instruction when the callee switched tracing on.
 void exitIfTracingAfterCall(Emitter& e);
