@@ -57,6 +57,7 @@ void Lowerer::lower<Op::GuardType>(const ir::Instr& in) {
       ok = b.CreateOr(b.CreateICmpEQ(type, pySymbol("PyList_Type")), b.CreateICmpEQ(type, pySymbol("PyTuple_Type")));
       break;
     case TypeTag::None: ok = b.CreateICmpEQ(obj, pySymbol("_Py_NoneStruct")); break;
+    case TypeTag::Str: ok = b.CreateICmpEQ(type, pySymbol("PyUnicode_Type")); break;
   }
   guard(b.CreateNot(ok), in.exit);
 }
@@ -110,6 +111,20 @@ void Lowerer::lower<Op::ListStoreFloat>(const ir::Instr& in) {
   decref(old);  // after the store, as list_ass_item
   b.CreateBr(done);
   b.SetInsertPoint(done);
+}
+
+template <>
+void Lowerer::lower<Op::SeqSlice>(const ir::Instr& in) {
+  def(in.id, callChecked(Helper::pypa_rt_seq_slice,
+                         {val(in.args[0]), val(in.args[1]), val(in.args[2]), val(in.args[3]), b.getInt32(int32_t(in.imm))},
+                         in.exit));
+}
+
+template <>
+void Lowerer::lower<Op::ListAssignSlice>(const ir::Instr& in) {
+  callChecked(Helper::pypa_rt_list_assign_slice,
+              {val(in.args[0]), val(in.args[1]), val(in.args[2]), val(in.args[3]), b.getInt32(int32_t(in.imm))},
+              in.exit);
 }
 
 template <>

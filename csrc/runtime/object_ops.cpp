@@ -401,6 +401,86 @@ extern "C" PyObject* pypa_rt_build_slice(NativeCtx*, PyObject** items, int32_t n
   return s;
 }
 
+namespace {
+
+// PySlice_Unpack of slice(start, stop, step) with the bounds `given` (bits 0-2) and the others None: false with its
+// ValueError for a zero step.
+bool unpackSlice(int64_t* start, int64_t* stop, int64_t* step, int32_t given) {
+  *step = given & 4 ? *step : 1;
+  if (*step == 0) {
+    PyErr_SetString(PyExc_ValueError, "slice step cannot be zero");
+    return false;
+  }
+  if (*step < -PY_SSIZE_T_MAX) *step = -PY_SSIZE_T_MAX;  // so that -step cannot overflow
+  if (!(given & 1)) *start = *step < 0 ? PY_SSIZE_T_MAX : 0;
+  if (!(given & 2)) *stop = *step < 0 ? PY_SSIZE_T_MIN : PY_SSIZE_T_MAX;
+  return true;
+}
+
+// The items seq[start::step] (slicelength of them, a step other than 1) as a new list or tuple of the same kind.
+PyObject* steppedItems(PyObject* seq, Py_ssize_t start, Py_ssize_t step, Py_ssize_t n) {
+  PyObject* out = PyList_CheckExact(seq) ? PyList_New(n) : PyTuple_New(n);
+  if (!out || n == 0) return out;
+  PyObject** from = PySequence_Fast_ITEMS(seq);
+  PyObject** to = PySequence_Fast_ITEMS(out);
+  for (Py_ssize_t i = 0, cur = start; i < n; i++, cur += step) {
+    to[i] = from[cur];
+    Py_INCREF(to[i]);
+  }
+  return out;
+}
+
+// seq[slice(start, stop, step)] through a slice object, as BINARY_SUBSCR does it.
+PyObject* viaSliceObject(PyObject* seq, int64_t start, int64_t stop, int64_t step, int32_t given) {
+  PyObject* parts[3] = {given & 1 ? PyLong_FromLongLong(start) : Py_NewRef(Py_None),
+                        given & 2 ? PyLong_FromLongLong(stop) : Py_NewRef(Py_None),
+                        given & 4 ? PyLong_FromLongLong(step) : Py_NewRef(Py_None)};
+  PyObject* r = nullptr;
+  if (parts[0] && parts[1] && parts[2]) {
+    PyObject* slice = PySlice_New(parts[0], parts[1], parts[2]);
+    if (slice) {
+      r = PyObject_GetItem(seq, slice);
+      Py_DECREF(slice);
+    }
+  }
+  for (PyObject* p : parts) Py_XDECREF(p);
+  return r;
+}
+
+}  // namespace
+
+extern "C" PyObject* pypa_rt_seq_slice(PyObject* seq, int64_t start, int64_t stop, int64_t step, int32_t given) {
+  PyObject* r = nullptr;
+  bool str = PyUnicode_CheckExact(seq);
+  if (str && (given & 4)) {
+    r = viaSliceObject(seq, start, stop, step, given);  // a stepped str slice: unicode_subscript's own loop
+  } else if (unpackSlice(&start, &stop, &step, given)) {
+    Py_ssize_t lo = start, hi = stop;
+    Py_ssize_t n = PySlice_AdjustIndices(str ? PyUnicode_GET_LENGTH(seq) : Py_SIZE(seq), &lo, &hi, step);
+    if (str) {
+      r = PyUnicode_Substring(seq, lo, lo + n);  // (a full exact str is itself, as in unicode_subscript)
+    } else if (step == 1) {
+      r = PyList_CheckExact(seq) ? PyList_GetSlice(seq, lo, lo + n) : PyTuple_GetSlice(seq, lo, lo + n);
+    } else {
+      r = steppedItems(seq, lo, step, n);
+    }
+  }
+  Py_DECREF(seq);
+  return r;
+}
+
+extern "C" int32_t pypa_rt_list_assign_slice(PyObject* list, int64_t start, int64_t stop, PyObject* value,
+                                             int32_t given) {
+  int64_t step = 1;
+  unpackSlice(&start, &stop, &step, given & 3);
+  Py_ssize_t lo = start, hi = stop;
+  PySlice_AdjustIndices(PyList_GET_SIZE(list), &lo, &hi, 1);
+  int r = PyList_SetSlice(list, lo, hi, value);  // list_ass_slice, as list_ass_subscript calls it for a step of 1
+  Py_DECREF(list);
+  Py_DECREF(value);
+  return r;
+}
+
 extern "C" PyObject* pypa_rt_build_list(NativeCtx*, PyObject** items, int32_t n) {
   bool ok = true;
   for (int32_t i = 0; i < n; i++) ok = ok && items[i];

@@ -337,3 +337,59 @@ def f(xs, k):
             xs[j] = xs[j] * 0.5 + 1.0
     return xs
 """, "f", [([1.0, 2.0, 3.0], 10), ([0.5] * 8, 3)])
+
+
+class SubList(list):
+    def __getitem__(self, k):
+        return ("sub", list.__getitem__(self, k))
+
+    def __setitem__(self, k, v):
+        list.__setitem__(self, k, ["set", v])
+
+
+# BUILD_SLICE of ints and Nones then the subscript (ops/sequences.cpp sliceInPlace): one SeqSlice or
+# ListAssignSlice, no slice object, on an exact list, tuple (read) or str (read, no step).
+SLICE_READS = """
+def f(seq, a, b, step):
+    r = [seq[a:b], seq[a:], seq[:b], seq[:], seq[b::-1], seq[a:b:2], seq[a::step], seq[True:a]]
+    return r, seq[:] is seq
+"""
+
+SLICE_STORES = """
+def f(xs, a, b, v):
+    xs[a:b] = v
+    xs[:a] = xs
+    return xs
+"""
+
+
+@pytest.mark.parametrize("seq", [[1, 2, 3, 4, 5], (9.5, 8, 7, "x"), "abcdef", "", [], (),
+                                 SubList([1, 2, 3]), range(6), {0: 1}])
+def test_slices_in_place_read(seq):
+    bounds = [(1, 3, 1), (-2, 4, -1), (0, 2**63 - 1, 3), (-2**63, 2, -2), (3, 1, 2), (7, -7, -3), (-1, 0, 1)]
+    check(SLICE_READS, [(seq, a, b, s) for a, b, s in bounds], name="f")
+    # A zero step, and the most negative one (clamped by PySlice_Unpack).
+    check(SLICE_READS, [(seq, 1, 2, 0), (seq, 0, -1, -2**63), (seq, 0, 3, 2**63 - 1)], name="f")
+
+
+@pytest.mark.parametrize("value", [[10, 20], (10,), [], [1, 2, 3, 4, 5, 6], "ab", range(7, 9), {7}, None, 5])
+def test_slices_in_place_stored(value):
+    for xs in ([1, 2, 3, 4], [], SubList([1, 2, 3])):
+        inputs = [(list(xs) if type(xs) is list else SubList(xs), a, b,
+                   value) for a, b in ((1, 3), (-1, 10), (3, 1), (-2**63, 2**63 - 1))]
+        check(SLICE_STORES, inputs, name="f")
+
+
+def test_slice_in_place_reverses_a_prefix_without_exits():
+    # fannkuch's flip: a stepped read and a store of the same list, in a hot loop, with no exit.
+    check_runs_without_exits("""
+def f(t, k):
+    xs = list(t)
+    n = 0
+    first = xs[0]
+    while first:
+        xs[:first + 1] = xs[first::-1]
+        n += 1
+        first = xs[0]
+    return n, xs, xs[1:-1], tuple(xs)[::2], "abcd"[k:]
+""", "f", [((3, 1, 0, 2), 1), ((2, 0, 1), -3), ((0, 1), 9)])

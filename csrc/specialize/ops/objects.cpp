@@ -117,10 +117,6 @@ bool handle_BUILD_LIST(Emitter& e, const Instruction& in) {
   return e.buildFromStack(Op::BuildList, size_t(in.arg), "BUILD_LIST");
 }
 
-bool handle_BUILD_SLICE(Emitter& e, const Instruction& in) {
-  return e.buildFromStack(Op::BuildSlice, size_t(in.arg), "BUILD_SLICE");  // start, stop[, step]
-}
-
 bool handle_LIST_APPEND(Emitter& e, const Instruction& in) {
   // list.append(TOS) for the list at STACK[-(arg + 1)] after the pop (comprehensions).
   size_t n = e.stack.size();

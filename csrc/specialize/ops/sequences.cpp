@@ -39,7 +39,76 @@ bool intIndex(const Emitter& e, const StackEntry& key) {
   return e.predictsNumber(key) && numberTag(e.sampleOf(key), &tag) && tag == TypeTag::SmallInt;
 }
 
+// A bound of a slice taken in place: an int, or None (given = false).
+bool sliceBound(const Emitter& e, const StackEntry& s) {
+  return isIntLike(s.type) || (s.type == Type::Obj && s.known == Py_None) || intIndex(e, s);
+}
+
+// `x[a:b:c]` and `x[a:b] = v` where BUILD_SLICE of ints and Nones is followed by the subscript: both instructions
+// as one SeqSlice / ListAssignSlice on an exact list (a tuple or str to read), with no slice object and the bounds
+// unboxed. Every guard exits (Reexec) at BUILD_SLICE, before anything is consumed. False: not such a slice, nothing
+// emitted.
+bool sliceInPlace(Emitter& e, const Instruction& in) {
+  const Instruction* next = e.bc.at(in.next);
+  if (!next || e.leaders->count(next->start) || e.opts.widen.count(in.unit)) return false;
+  bool store = next->op == STORE_SUBSCR;
+  if (!store && next->op != BINARY_SUBSCR) return false;
+  size_t nb = size_t(in.arg), n = e.stack.size();
+  if (n < nb + (store ? 2 : 1)) return false;
+  for (size_t i = n - nb; i < n; i++)
+    if (!sliceBound(e, e.stack[i])) return false;
+  const StackEntry& container = e.stack[n - nb - 1];
+  PyObject* cs = e.sampleOf(container);
+  TypeTag tag;
+  if (container.type != Type::Obj || !cs) return false;
+  if (PyUnicode_CheckExact(cs) && !store && nb == 2) tag = TypeTag::Str;
+  else if (!seqTag(cs, &tag) || (store && (tag != TypeTag::List || nb != 2))) return false;
+  if (store) {
+    // The items are taken as they are from an exact list or tuple; anything else would be iterated.
+    const StackEntry& value = e.stack[n - nb - 2];
+    PyObject* vs = e.sampleOf(value);
+    if (value.type != Type::Obj || !vs || !(PyList_CheckExact(vs) || PyTuple_CheckExact(vs))) return false;
+  }
+
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BUILD_SLICE");
+  e.emitVoid(Op::GuardType, {container.v[0]}, int64_t(tag), ex);
+  if (store) e.emitVoid(Op::GuardType, {e.stack[n - nb - 2].v[0]}, int64_t(TypeTag::ListOrTuple), ex);
+  for (size_t i = n - nb; i < n; i++)
+    if (e.stack[i].type == Type::Obj && e.stack[i].known != Py_None) e.unboxPredicted({i}, ex);
+  int bounds[3];
+  int64_t given = 0;
+  for (size_t k = nb; k-- > 0;) {
+    StackEntry b = e.pop();
+    bool none = b.type == Type::Obj;
+    bounds[k] = none ? e.constInt(0) : e.asInt(b);
+    if (none) e.discard(b);
+    else given |= int64_t(1) << k;
+  }
+  if (nb == 2) bounds[2] = e.constInt(1);
+  // The subscript now: its exits are its own.
+  e.in = next;
+  StackEntry c = e.pop();
+  if (store) {
+    StackEntry value = e.pop();
+    int raise = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_SUBSCR");
+    e.emitVoid(Op::ListAssignSlice, {c.v[0], bounds[0], bounds[1], value.v[0]}, given, raise);
+    return true;
+  }
+  int raise = e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_SUBSCR");
+  StackEntry r;
+  r.type = Type::Obj;
+  r.v[0] = e.emit(Op::SeqSlice, Type::Obj, {c.v[0], bounds[0], bounds[1], bounds[2]}, given, raise);
+  r.sample = tag == TypeTag::Str ? nullptr : cs;  // a slice of a list or tuple: one of the same kind and items
+  e.push(r);
+  return true;
+}
+
 }  // namespace
+
+bool handle_BUILD_SLICE(Emitter& e, const Instruction& in) {
+  if (sliceInPlace(e, in)) return true;
+  return e.buildFromStack(Op::BuildSlice, size_t(in.arg), "BUILD_SLICE");  // start, stop[, step]
+}
 
 bool handle_BINARY_SUBSCR(Emitter& e, const Instruction& in) {
   size_t n = e.stack.size();
