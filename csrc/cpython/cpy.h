@@ -113,6 +113,11 @@ const char *pypa_binary_dunder(int oparg);
 const char *pypa_binary_symbol(int oparg);
 /* The instance object's __new__ makes for tp (before __init__), or NULL with an exception. */
 PyObject *pypa_new_instance(PyTypeObject *tp);
+/* Dicts (dict_keys.c): 1 when `dict[key]` and `dict[key] = v` on this exact dict run no Python code (its keys and
+   `key` are all exact str, int, float, bool or None, so every comparison is C), else 0. */
+int pypa_dict_plain_for(PyObject *dict, PyObject *key);
+/* After such a store: keeps the dict known plain under its new version. */
+void pypa_dict_still_plain(PyObject *dict, PyObject *key);
 /* Sets binary_op1's TypeError for BINARY_OP's oparg on operands of types a and b. */
 void pypa_binop_type_error(int oparg, PyTypeObject *a, PyTypeObject *b);
 /* Offsets of internal structs native code reads (their headers are not public): a heap type's shared keys, and

@@ -305,9 +305,8 @@ bool plainKey(PyObject* key) {
 }  // namespace
 
 extern "C" int32_t pypa_rt_getitem_in_place(PyObject* container, PyObject* key, PyObject** out) {
-  if (!(PyList_CheckExact(container) || PyTuple_CheckExact(container) || PyUnicode_CheckExact(container)) ||
-      !plainKey(key))
-    return 0;
+  bool seq = PyList_CheckExact(container) || PyTuple_CheckExact(container) || PyUnicode_CheckExact(container);
+  if (seq ? !plainKey(key) : !pypa_dict_plain_for(container, key)) return 0;
   *out = PyObject_GetItem(container, key);
   Py_DECREF(container);
   Py_DECREF(key);
@@ -315,6 +314,19 @@ extern "C" int32_t pypa_rt_getitem_in_place(PyObject* container, PyObject* key, 
 }
 
 extern "C" int32_t pypa_rt_setitem_in_place(PyObject* container, PyObject* key, PyObject* value) {
+  if (PyDict_CheckExact(container)) {
+    if (!pypa_dict_plain_for(container, key)) return 0;
+    // The replaced value is released only after the new version is noted: its finalizer may change the dict.
+    PyObject* old = PyDict_GetItemWithError(container, key);
+    Py_XINCREF(old);
+    int r = PyDict_SetItem(container, key, value);
+    if (r == 0) pypa_dict_still_plain(container, key);
+    Py_XDECREF(old);
+    Py_DECREF(container);
+    Py_DECREF(key);
+    Py_DECREF(value);
+    return r < 0 ? -1 : 1;
+  }
   if (!PyList_CheckExact(container) || !plainKey(key)) return 0;
   // A slice takes its items from a list or tuple as they are (PySequence_Fast); anything else is iterated.
   if (PySlice_Check(key) && !(PyList_CheckExact(value) || PyTuple_CheckExact(value))) return 0;

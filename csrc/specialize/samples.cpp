@@ -102,6 +102,21 @@ PyObject* Samples::item(PyObject* seq, int64_t index) {
   return hold(PyList_CheckExact(seq) ? PyList_GET_ITEM(seq, index) : PyTuple_GET_ITEM(seq, index));
 }
 
+PyObject* Samples::value(PyObject* dict, PyObject* key) {
+  if (!dict || !PyDict_CheckExact(dict)) return nullptr;
+  Py_ssize_t pos = 0;
+  PyObject *k, *v, *first = nullptr;
+  bool comparable = key && (PyUnicode_CheckExact(key) || PyLong_CheckExact(key));
+  while (PyDict_Next(dict, &pos, &k, &v)) {
+    if (!first) first = v;
+    if (!comparable) break;
+    // Only these comparisons: a key of any other type could run Python code in its __eq__.
+    if (k == key || (Py_TYPE(k) == Py_TYPE(key) && PyObject_RichCompareBool(k, key, Py_EQ) == 1)) return hold(v);
+  }
+  PyErr_Clear();
+  return first ? hold(first) : nullptr;
+}
+
 PyObject* Samples::firstYield(PyObject* iterable) {
   if (!iterable) return nullptr;
   if (auto it = yields_.find(iterable); it != yields_.end()) return it->second;

@@ -32,6 +32,9 @@ class Samples {
 
   // Derived examples, held for the compile, or null. None of them runs Python code.
   PyObject* item(PyObject* seq, int64_t index);  // seq[index] of an exact list or tuple (negative from the end)
+  // dict[key] of an exact dict, found comparing only exact str and int keys; with no key known (null), or not
+  // there, its first value (a prediction of what its values are).
+  PyObject* value(PyObject* dict, PyObject* key);
   PyObject* firstYield(PyObject* iterable);       // the first item iterating an exact list, tuple or dict yields
   PyObject* attribute(PyObject* obj, PyObject* name);  // obj.name where it is a plain instance or class value
   // A new list (or tuple) of these examples (None for a null one): the example of a display.

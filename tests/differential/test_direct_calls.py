@@ -408,3 +408,70 @@ def test_frames_seen_from_a_callee():
     plain, fast = two_modules(INTROSPECT, "<direct-introspect>")
     m = pypaccel.specialize(fast["main"])
     assert m(50) == plain["main"](50)
+
+
+DICT_CALLEES = """
+LOG = []
+
+class Key:
+    # Hashes as its int: a lookup of that int compares with it and runs this __eq__.
+    def __init__(self, k):
+        self.k = k
+    def __hash__(self):
+        return hash(self.k)
+    def __eq__(self, other):
+        LOG.append(("eq", self.k, other))
+        return other == self.k
+    def __repr__(self):
+        return "Key(%r)" % self.k
+
+class Spoiler:
+    # Replaced in the dict, its finalizer adds a key whose comparisons run Python code.
+    def __init__(self, d):
+        self.d = d
+    def __del__(self):
+        self.d[Key(20)] = "spoiled"
+    def __repr__(self):
+        return "Spoiler"
+
+class Missing(dict):
+    def __missing__(self, k):
+        return ("missing", k)
+
+def get(d, k):
+    return d[k]
+
+def put(d, k, v):
+    d[k] = v * 2 - v
+    return v + 1
+
+def f(d, keys, n):
+    out = []
+    for i in range(n):
+        for k in keys:
+            try:
+                out.append(get(d, k))
+            except KeyError as e:
+                out.append(("KeyError", e.args))
+            out.append(put(d, k, i))
+    return out, sorted(map(repr, d.items())), LOG
+"""
+
+
+def test_dict_subscripts_in_direct_callees():
+    # get() and put() are direct callees: a dict whose keys compare in C (exact str, int, float, bool, None) is read
+    # and written in place; one holding a key whose __eq__ is Python code (there from the start, or added by a
+    # finalizer during a store) leaves that lookup to the interpreter, which runs the __eq__ as CPython does.
+    check(DICT_CALLEES, [({1: "a", 2: "b", "x": 3.5}, [1, 2, "x"], 4), ({1: "a"}, [1, 5, 1.0, True], 3),
+                         ({None: 0, 2.5: 1}, [None, 2.5, "y"], 3), ({}, ["a", "b", "a"], 3),
+                         ({"k": 1, 2: 2}, [2, "k", 3], 40)], name="f")
+    src = DICT_CALLEES + """
+def g(n):
+    d = {1: "a", 2: "b"}
+    r = f(d, [1, 2], n)
+    d[1] = Spoiler(d)
+    r2 = f(d, [1, 2], n)
+    d[Key(7)] = "seven"
+    return r, r2, f(d, [7, 1, 8], n)
+"""
+    check(src, [(3,), (30,)], name="g")

@@ -140,6 +140,8 @@ bool handle_BINARY_SUBSCR(Emitter& e, const Instruction& in) {
   // A slice of an exact list or tuple is one of the same kind, of the same items: the container's example.
   PyObject* ks = e.sampleOf(e.stack[n - 1]);
   PyObject* example = ks && PySlice_Check(ks) && cs && (PyList_CheckExact(cs) || PyTuple_CheckExact(cs)) ? cs : nullptr;
+  // An item of a dict: the value at the key's example, else any of its values.
+  if (!example && cs && PyDict_CheckExact(cs) && e.opts.samples) example = e.opts.samples->value(cs, ks);
   if (e.opts.direct) {
     // No frame: only what runs no Python code, else an exit with the operands on the stack.
     int key = e.box(e.pop());
