@@ -239,7 +239,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   for (const auto& x : fn->exits) spillWords += size_t(deopt::exitBufferWords(x));
   if (spillWords > kMaxSpillWords)
     return fail("too large to compile (its exits spill " + std::to_string(spillWords) + " words)");
-  auto obj = e->compile(**mod, spillWords, [&](llvm::Module& m) {
+  auto obj = e->compile(**mod, spillWords, anyLoopReached(*fn, *bc), [&](llvm::Module& m) {
     if (llvm::Function* f = direct ? m.getFunction(symbol) : nullptr) codegen::splitFrameFreeFront(*f);
   });
   if (!obj) return fail(support::errorReason(obj.takeError()));

@@ -107,9 +107,14 @@ Expected<std::unique_ptr<Engine>> Engine::Create(const EngineOptions& opts) {
   return std::unique_ptr<Engine>(new Engine(std::move(*jit), std::move(*tm), cpu, opts.optLevel));
 }
 
-// Above this many exit-spill words the full pipeline costs more than it can save (measured: a function of 100
-// locals took 0.8 s at O2, 0.02 s without optimization).
+// Above this many exit-spill words the full IR pipeline costs more than it can save (measured: a function of 100
+// locals took 0.8 s at O2, 0.02 s without optimization): a light one runs instead.
 constexpr size_t kLightPipelineSpillWords = 3000;
+// Above this many, the fast instruction selector and register allocator too. Below it the full ones are worth their
+// time: the fast allocator keeps every value in memory, and n-body's `advance` (4,033 words: 27 locals, 83 exits)
+// ran 0.49 s with it and 0.30 s with the full one, for 135 ms of compiling instead of 22 ms (a function of 50 locals
+// and 18,231 words: 104 ms against 429 ms).
+constexpr size_t kFastCodegenSpillWords = 10000;
 
 namespace {
 
@@ -125,7 +130,7 @@ void dumpModule(const Module& mod, const char* suffix) {
 
 }  // namespace
 
-Expected<std::string> Engine::compile(Module& mod, size_t spillWords,
+Expected<std::string> Engine::compile(Module& mod, size_t spillWords, bool loops,
                                       const std::function<void(Module&)>& afterOptimize) {
   mod.setDataLayout(tm_->createDataLayout());
   mod.setTargetTriple(tm_->getTargetTriple().str());
@@ -157,10 +162,12 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords,
   }
   SmallVector<char, 0> buf;
   raw_svector_ostream os(buf);
-  // The same functions get the fast instruction selector and register allocator: their size is exit spill code,
+  // The largest functions get the fast instruction selector and register allocator: their size is exit spill code,
   // which the full ones spend seconds on (300 locals: 3.4 s, most of it here) for nothing the hot path uses.
   CodeGenOptLevel level = tm_->getOptLevel();
-  if (spillWords > kLightPipelineSpillWords) tm_->setOptLevel(CodeGenOptLevel::None);
+  // Loop-free code runs once per call: its size, not its speed, is what counts there (raytrace's `make_scene`, 7,000
+  // words, called once: 600 ms of compiling with the full allocator).
+  if (spillWords > (loops ? kFastCodegenSpillWords : kLightPipelineSpillWords)) tm_->setOptLevel(CodeGenOptLevel::None);
   legacy::PassManager pm;  // codegen still runs on the legacy pass manager in LLVM 19
   bool failed = tm_->addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile);
   if (!failed) pm.run(mod);
