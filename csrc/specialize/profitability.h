@@ -13,12 +13,14 @@ struct WorkCount {
   long native = 0;
   long generic = 0;
   long overhead = 0;  // the Overhead ops' weight (already taken off native)
+  bool loops = false;  // some block is inside a loop
   std::string genericOps;  // the generic ops with the most weight, for the refusal ("GetAttr 12, CallObj 4")
 };
 WorkCount countWork(const ir::Function& fn);
 
 // The refusal text (deopt::Refusal::Unprofitable) when `fn`'s generic work outweighs its native work (by
-// kGenericPerNative), or when the guards of its predictions leave no native work, else "".
+// kGenericPerNative), when the guards of its predictions leave no native work, or when a loop-free function's native
+// work does not pay for the hook's entry into native code (kEntryWeight), else "". For frame entries.
 std::string whyUnprofitable(const ir::Function& fn);
 
 }  // namespace pypaccel::specialize

@@ -41,3 +41,18 @@ TEST_CASE("generic code is declined with a named refusal, numeric code is not", 
   REQUIRE(numeric->fn);
   CHECK(specialize::whyUnprofitable(*numeric->fn) == "");
 }
+
+TEST_CASE("a loop-free function must save more than entering native code costs", "[specialize][profitability]") {
+  // Two float operations save less than the hook's entry into native code; six save more; a loop pays at once.
+  auto small = tryBuild("def f(a, b):\n    return a * b + 1.0\n", "ff");
+  REQUIRE(small->fn);
+  std::string why = specialize::whyUnprofitable(*small->fn);
+  CHECK(deopt::refusalOf(why) == deopt::Refusal::Unprofitable);
+  CHECK(why.find("entering native code") != std::string::npos);
+  auto larger = tryBuild("def f(a, b):\n    return (a * b + 1.0) * (a - b) / (b + 2.0) - a\n", "ff");
+  REQUIRE(larger->fn);
+  CHECK(specialize::whyUnprofitable(*larger->fn) == "");
+  auto loop = tryBuild("def f(a, n):\n    for i in range(n):\n        a = a + 1.0\n    return a\n", "fi");
+  REQUIRE(loop->fn);
+  CHECK(specialize::whyUnprofitable(*loop->fn) == "");
+}

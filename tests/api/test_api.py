@@ -146,7 +146,7 @@ HOT = """\
     warnings.simplefilter("always")
     pypaccel.enable(threshold=0)
     def f(x):
-        return x + 1
+        return (x + 1) * 3 - (x ^ 5)  # worth entering natively (specialize/profitability.cpp, kEntryWeight)
     for i in range(50):
         f(i)
     print(json.dumps(pypaccel.stats()["notes"]))
@@ -218,7 +218,7 @@ CLOSURE = """\
             return x + n
         return inner
     def hot(n):  # compiled: the file gets a database (code only ever ineligible would not create one)
-        return n + 1
+        return (n + 1) * 3 - (n ^ 5)
     inner = outer(3)
     for i in range(300):
         inner(hot(i))

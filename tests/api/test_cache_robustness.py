@@ -319,7 +319,7 @@ LEARN = textwrap.dedent('''
         return total % 1000003
 
     def small(a):
-        return a * 2 + 1
+        return a * 2 + 1 - (a ^ a)   # worth entering natively (specialize/profitability.cpp, kEntryWeight)
 ''')
 
 

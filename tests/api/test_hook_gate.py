@@ -32,8 +32,9 @@ def last_json(lines):
 def test_calls_are_counted_and_the_threshold_call_compiles(run_python, tmp_path):
     out = run(run_python, tmp_path, """
         pypaccel.enable(threshold=50)
-        def g(x): return x * 3
-        def cold(x): return x - 1
+        # (Enough native work to be worth entering natively: specialize/profitability.cpp, kEntryWeight.)
+        def g(x): return (x * 3 + 1) ^ (x - 7)
+        def cold(x): return (x - 1) * 5 + (x ^ 3)
         for i in range(120): g(i)
         for i in range(5000): cold(i)
         report("g", "cold")
@@ -98,7 +99,7 @@ def test_specialize_after_the_gate_was_armed(run_python, tmp_path):
 def test_a_new_threshold_takes_effect_for_gated_code(run_python, tmp_path):
     out = run(run_python, tmp_path, """
         pypaccel.enable(threshold=10**9)
-        def h(x): return x + 1
+        def h(x): return (x + 1) * 2 - (x ^ 9)   # worth entering natively (profitability.cpp, kEntryWeight)
         for i in range(100): h(i)
         pypaccel.disable()
         pypaccel.enable(threshold=10)

@@ -180,7 +180,7 @@ def test_usage_errors(run_python, args):
 def test_main_script_gets_a_cache_database(run_python, tmp_path):
     write(tmp_path / "hot.py", """\
         def f(x):
-            return x + 1
+            return (x + 1) * 1 + (x ^ x)   # worth entering natively (specialize/profitability.cpp, kEntryWeight)
         total = 0
         for i in range(1000):
             total = f(total)
