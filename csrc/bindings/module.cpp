@@ -152,6 +152,7 @@ py::object exclude(py::object func) {
   st->classified = true;
   st->never = profile::kExcludedReason;
   st->specs.clear();
+  st->last = nullptr;
   return func;
 }
 

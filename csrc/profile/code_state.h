@@ -50,6 +50,7 @@ struct CodeState {
   std::string codeHash;      // empty until computed (or when the code cannot be keyed)
   bool hashTried = false;
   std::vector<std::unique_ptr<deopt::Specialization>> specs;
+  deopt::Specialization* last = nullptr;  // the frame entry found for the latest call (the hook's first guess)
   std::map<std::string, Interpreted> failedSignatures;  // signature -> why it is interpreted
   std::map<std::string, bool> deferred;  // signatures not worth compiling at the first call; wait for the threshold
   std::map<std::string, uint64_t> fallbacks;            // reason -> times (stats count each reason once per run)
