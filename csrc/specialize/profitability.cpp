@@ -29,8 +29,9 @@ constexpr long kCallWeight = 4;
 // hook finds the specialization for the frame's arguments, sets up the native context and links the frame, about
 // 25 ns over passing the frame on (a method called from a generator expression: 72-80 ns native, 45-55 ns
 // interpreted with the hook installed, whatever the body). A loop-free function pays it on every call, so it must
-// save more than that (a float operation saves about a float allocation, ~10 ns: four of them just pay). Direct
-// entries, called from native code without the hook, do not pay it.
+// save more than that (a float operation saves about a float allocation, ~10 ns: four of them just pay). A direct
+// call saves a whole interpreted call (a frame, the hook, an evaluation loop): code that makes one always pays.
+// Direct entries, called from native code without the hook, do not pay the entry.
 constexpr long kEntryWeight = 4;
 
 // The loop depth of each block, from the back edges: a jump to a block that starts at or before the jumping
@@ -76,7 +77,10 @@ WorkCount countWork(const ir::Function& fn) {
       switch (ir::opWork(in.op)) {
         case ir::OpWork::None: break;
         case ir::OpWork::Native: w.native += weight; break;
-        case ir::OpWork::Call: w.native += kCallWeight * weight; break;
+        case ir::OpWork::Call:
+          w.native += kCallWeight * weight;
+          w.calls++;
+          break;
         case ir::OpWork::Overhead:
           w.native -= weight;
           w.overhead += weight;
@@ -105,7 +109,8 @@ std::string whyUnprofitable(const ir::Function& fn) {
   // interpreting a function this small (measured: a one-line __init__ ran 1.7x slower compiled).
   else if (w.native <= 0) why = "no native work left once its guards are counted";
   // Frame entries only (the caller does not ask for a direct entry's profitability).
-  else if (!w.loops && w.native < kEntryWeight) why = "too little native work to pay for entering native code";
+  else if (!w.loops && !w.calls && w.native < kEntryWeight)
+    why = "too little native work to pay for entering native code";
   else return "";
   return deopt::refusalText(deopt::Refusal::Unprofitable, {why, std::to_string(w.generic), std::to_string(w.native),
                                                            w.genericOps.empty() ? "none" : w.genericOps});

@@ -14,6 +14,7 @@ struct WorkCount {
   long generic = 0;
   long overhead = 0;  // the Overhead ops' weight (already taken off native)
   bool loops = false;  // some block is inside a loop
+  long calls = 0;      // direct calls (Work `Call`), unweighted
   std::string genericOps;  // the generic ops with the most weight, for the refusal ("GetAttr 12, CallObj 4")
 };
 WorkCount countWork(const ir::Function& fn);

@@ -55,4 +55,5 @@ TEST_CASE("a loop-free function must save more than entering native code costs",
   auto loop = tryBuild("def f(a, n):\n    for i in range(n):\n        a = a + 1.0\n    return a\n", "fi");
   REQUIRE(loop->fn);
   CHECK(specialize::whyUnprofitable(*loop->fn) == "");
+  CHECK(specialize::countWork(*small->fn).calls == 0);
 }

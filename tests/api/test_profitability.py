@@ -123,3 +123,35 @@ def test_a_declined_module_gets_no_database(run_python, tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stdout == "45150\n"
     assert not list(run_python.cache_dir.rglob("only_generic.*")), list(run_python.cache_dir.rglob("*"))
+
+
+def test_a_small_leaf_entered_from_the_interpreter_stays_interpreted(run_python, tmp_path):
+    # Entering native code through the hook costs more than interpreting a small loop-free function
+    # (profitability.cpp, kEntryWeight): `scale` (two float operations) stays interpreted; `poly` (six) and
+    # `wrapped` (a direct call of `poly`, which saves a whole interpreted call) compile. All are called from a
+    # generator expression, which pypaccel leaves interpreted.
+    script = tmp_path / "leaves.py"
+    script.write_text(textwrap.dedent("""
+        import json, pypaccel
+        pypaccel.enable(threshold=0)
+        def scale(x):
+            return x * 2.5 + 1.0
+        def poly(x):
+            return ((x * 2.5 + 1.0) * x - 3.0) * x + 0.5 * x - 7.0
+        def wrapped(x):
+            return poly(x)
+        r = [sum(f(i * 0.5) for i in range(200)) for f in (scale, poly, wrapped)]
+        fs = {f["qualname"]: f for f in pypaccel.stats()["functions"] if f["file"] == __file__}
+        print(json.dumps([r, {q: [fs[q]["compiled"], [x["reason"] for x in fs[q]["fallbacks"]]]
+                              for q in ("scale", "poly", "wrapped")}]))
+    """))
+    r = run_python(script)
+    assert r.returncode == 0, r.stderr
+    result, funcs = json.loads(r.stdout)
+    ns = {}
+    exec(compile("def scale(x):\n    return x * 2.5 + 1.0\n"
+                 "def poly(x):\n    return ((x * 2.5 + 1.0) * x - 3.0) * x + 0.5 * x - 7.0\n", "leaves", "exec"), ns)
+    assert result == [sum(ns["scale"](i * 0.5) for i in range(200)), sum(ns["poly"](i * 0.5) for i in range(200)),
+                      sum(ns["poly"](i * 0.5) for i in range(200))]
+    assert funcs["scale"][0] == 0 and "too little native work to pay for entering native code" in funcs["scale"][1][0]
+    assert funcs["poly"][0] >= 1 and funcs["wrapped"][0] == 1, funcs
