@@ -129,6 +129,13 @@ void Lowerer::lower<Op::ListAssignSlice>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::UnpackIterable>(const ir::Instr& in) {
+  if (in.op == Op::UnpackStarred) {
+    def(in.id, callChecked(Helper::pypa_rt_unpack_ex,
+                           {ctxArg(), val(in.args[0]), b.getInt32(int32_t(in.imm & 0xFF)),
+                            b.getInt32(int32_t(in.imm >> 8)), b.getInt32(exitUnit(in.exit))},
+                           in.exit));
+    return;
+  }
   def(in.id, callChecked(Helper::pypa_rt_unpack,
                          {ctxArg(), val(in.args[0]), b.getInt32(int32_t(in.imm)), b.getInt32(exitUnit(in.exit))},
                          in.exit));

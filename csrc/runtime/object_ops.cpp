@@ -348,11 +348,12 @@ extern "C" PyObject* pypa_rt_getitem(NativeCtx* ctx, PyObject* container, PyObje
   return r;
 }
 
-// ceval.c's unpack_iterable for UNPACK_SEQUENCE (no starred target): the same calls in the same order, so a
-// generator, an iterator whose __next__ raises, or a sequence with the wrong length behaves and fails as there.
-extern "C" PyObject* pypa_rt_unpack(NativeCtx* ctx, PyObject* seq, int32_t n, int32_t unit) {
-  if (!seq) return nullptr;
-  atInstruction(ctx, unit);
+namespace {
+
+// ceval.c's unpack_iterable: the same calls in the same order, so a generator, an iterator whose __next__ raises,
+// or a sequence with the wrong length behaves and fails as there. `after` < 0: no starred target (UNPACK_SEQUENCE);
+// else UNPACK_EX's, whose middle items become a list. Returns a new tuple of the targets in order (seq consumed).
+PyObject* unpackIterable(PyObject* seq, int before, int after) {
   PyObject* it = PyObject_GetIter(seq);
   if (!it) {
     if (PyErr_ExceptionMatches(PyExc_TypeError) && Py_TYPE(seq)->tp_iter == nullptr && !PySequence_Check(seq)) {
@@ -363,33 +364,69 @@ extern "C" PyObject* pypa_rt_unpack(NativeCtx* ctx, PyObject* seq, int32_t n, in
     return nullptr;
   }
   Py_DECREF(seq);
-  PyObject* out = PyTuple_New(n);
+  PyObject* out = PyTuple_New(after < 0 ? before : before + 1 + after);
   if (!out) {
     Py_DECREF(it);
     return nullptr;
   }
-  for (int32_t i = 0; i < n; i++) {
+  auto fail = [&]() -> PyObject* {
+    Py_DECREF(it);
+    Py_DECREF(out);
+    return nullptr;
+  };
+  for (int i = 0; i < before; i++) {
     PyObject* w = PyIter_Next(it);
     if (!w) {
-      if (!PyErr_Occurred())
-        PyErr_Format(PyExc_ValueError, "not enough values to unpack (expected %d, got %d)", int(n), int(i));
-      Py_DECREF(it);
-      Py_DECREF(out);
-      return nullptr;
+      if (!PyErr_Occurred()) {
+        if (after < 0)
+          PyErr_Format(PyExc_ValueError, "not enough values to unpack (expected %d, got %d)", before, i);
+        else
+          PyErr_Format(PyExc_ValueError, "not enough values to unpack (expected at least %d, got %d)",
+                       before + after, i);
+      }
+      return fail();
     }
     PyTuple_SET_ITEM(out, i, w);
   }
-  PyObject* w = PyIter_Next(it);
-  if (w) {
-    Py_DECREF(w);
-    PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d)", int(n));
+  if (after < 0) {
+    PyObject* w = PyIter_Next(it);
+    if (w) {
+      Py_DECREF(w);
+      PyErr_Format(PyExc_ValueError, "too many values to unpack (expected %d)", before);
+    }
+    if (PyErr_Occurred()) return fail();
+    Py_DECREF(it);
+    return out;
   }
+  PyObject* rest = PySequence_List(it);
+  if (!rest) return fail();
+  Py_ssize_t n = PyList_GET_SIZE(rest);
+  if (n < after) {
+    PyErr_Format(PyExc_ValueError, "not enough values to unpack (expected at least %d, got %zd)", before + after,
+                 before + n);
+    Py_DECREF(rest);
+    return fail();
+  }
+  // The last `after` items leave the list as ceval takes them (the list shrinks; their references move).
+  for (int j = 0; j < after; j++) PyTuple_SET_ITEM(out, before + 1 + j, PyList_GET_ITEM(rest, n - after + j));
+  Py_SET_SIZE(rest, n - after);
+  PyTuple_SET_ITEM(out, before, rest);
   Py_DECREF(it);
-  if (PyErr_Occurred()) {
-    Py_DECREF(out);
-    return nullptr;
-  }
   return out;
+}
+
+}  // namespace
+
+extern "C" PyObject* pypa_rt_unpack(NativeCtx* ctx, PyObject* seq, int32_t n, int32_t unit) {
+  if (!seq) return nullptr;
+  atInstruction(ctx, unit);
+  return unpackIterable(seq, n, -1);
+}
+
+extern "C" PyObject* pypa_rt_unpack_ex(NativeCtx* ctx, PyObject* seq, int32_t before, int32_t after, int32_t unit) {
+  if (!seq) return nullptr;
+  atInstruction(ctx, unit);
+  return unpackIterable(seq, before, after);
 }
 
 extern "C" int32_t pypa_rt_setitem(NativeCtx* ctx, PyObject* container, PyObject* key, PyObject* value,

@@ -393,3 +393,40 @@ def f(t, k):
         first = xs[0]
     return n, xs, xs[1:-1], tuple(xs)[::2], "abcd"[k:]
 """, "f", [((3, 1, 0, 2), 1), ((2, 0, 1), -3), ((0, 1), 9)])
+
+
+def _raises_after_two():
+    yield 1
+    yield 2
+    raise KeyError("third")
+
+
+STARRED = """
+def f(x):
+    a, *b, c = x
+    *d, e = x
+    g, *h = x
+    [*i] = x
+    j, k, *m, n, o = x
+    return a, b, c, d, e, g, h, i, j, k, m, n, o, b is not i
+"""
+
+
+@pytest.mark.parametrize("value", [[1, 2, 3, 4, 5, 6], (1.5, 2.5, 3.5, 4.5), "abcdefg", range(9), {3: 4, 5: 6},
+                                   [1, 2, 3], (1,), [], "ab", 5, None])
+def test_starred_unpacking_of_anything(value):
+    # UNPACK_EX: ceval's own unpacking (its ValueError and TypeError messages), the middle a new list every time.
+    check(STARRED, [(value,), (value,)], name="f")
+
+
+def test_starred_unpacking_of_iterators_that_end_or_raise():
+    src = """
+def f(make):
+    try:
+        first, *rest, last = make()
+    except (ValueError, KeyError) as e:
+        return type(e).__name__, str(e)
+    return first, rest, last
+"""
+    check(src, [(lambda: iter([1, 2, 3, 4]),), (lambda: (i * i for i in range(5)),), (_raises_after_two,),
+                (lambda: iter([1]),), (lambda: iter(()),)], name="f")

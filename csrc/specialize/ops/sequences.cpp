@@ -248,4 +248,33 @@ bool handle_UNPACK_SEQUENCE(Emitter& e, const Instruction& in) {
   return true;
 }
 
+// `a, *b, c = seq`: ceval's own unpacking (any iterable, its errors) into one tuple of the targets, whose items are
+// pushed last first: the first item on top, then the list of the middle ones, then the last ones.
+bool handle_UNPACK_EX(Emitter& e, const Instruction& in) {
+  StackEntry seq = e.stack.back();
+  if (seq.type != Type::Obj) {
+    if (ir::isNumeric(seq.type)) return e.exitNow(Reason::TypeError, "UNPACK_EX of a number");
+    return e.exitNow(Reason::Unsupported, "UNPACK_EX of a virtual value");
+  }
+  int before = in.arg & 0xFF, after = in.arg >> 8;
+  PyObject* ss = e.sampleOf(seq);
+  if (ss && !(PyList_CheckExact(ss) || PyTuple_CheckExact(ss))) ss = nullptr;
+  e.pop();
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "UNPACK_EX");
+  int items = e.emit(Op::UnpackStarred, Type::Obj, {seq.v[0]}, int64_t(before) | int64_t(after) << 8, ex);
+  int count = before + 1 + after;
+  for (int k = count; k-- > 0;) {
+    int item = e.emit(Op::SeqItem, Type::Obj, {items, e.constInt(k)}, int64_t(TypeTag::Tuple));
+    e.emitVoid(Op::IncRef, {item});
+    StackEntry s;
+    s.type = Type::Obj;
+    s.v[0] = item;
+    // The examples of the single targets: the example's items at the same place from either end.
+    if (e.opts.samples && k != before) s.sample = e.opts.samples->item(ss, k < before ? k : k - count);
+    e.push(s);
+  }
+  e.emitVoid(Op::DecRef, {items});
+  return true;
+}
+
 }  // namespace pypaccel::specialize
