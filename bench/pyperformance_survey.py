@@ -525,6 +525,7 @@ class Benchmark:
         self.drive = [SCRIPT, "drive", benchmarks_dir, name, str(n)]
         self.plain_cmd = [python, *self.drive]
         self.pypaccel_cmd = [python, "-m", "pypaccel", "run", *self.drive]
+        self.scratch = scratch
         self.warm_dir = os.path.join(scratch, "warm", name)
         self.cold_parent = os.path.join(scratch, "cold")
         self.stats_dir = os.path.join(scratch, "stats")
@@ -533,6 +534,7 @@ class Benchmark:
         self.digests = {v: [] for v in VARIANTS}
         self.untimed = []  # fill and check runs: variant, seconds, digest, stats totals
         self.fill_stats = self.warm_stats = None
+        self.fill_runs = 1  # untimed runs before the warm cache stopped changing
         self.error = None
         self.stderr = {}
 
@@ -540,8 +542,7 @@ class Benchmark:
         return self.plain_cmd if variant == "plain" else self.pypaccel_cmd
 
     def run_once(self, variant, env, timeout, what):
-        out, err, wall = run(self.command(variant), env, timeout, f"{self.name} {what}", cwd=os.path.dirname(
-            self.warm_dir))
+        out, err, wall = run(self.command(variant), env, timeout, f"{self.name} {what}", cwd=self.scratch)
         timed, check = parse_output(out, f"{self.name} {what}")
         if err.strip() and variant not in self.stderr:
             self.stderr[variant] = err.decode("utf-8", "replace").strip()[-500:]
@@ -569,10 +570,15 @@ class Benchmark:
             totals = self.warm_stats["totals"]
             if totals["compiled"] == 0:
                 break
-            warnings.append(f"{self.name}: warm run {attempt} still compiled {totals['compiled']}"
-                            + ("; timed warm runs may compile too" if attempt == MAX_FILL_RUNS else
-                               "; it counts as a fill run"))
-            log("  warning: " + warnings[-1])
+            # Usual: the second run compiles what the first one learned (a widening, a type seen after an exit).
+            if attempt < MAX_FILL_RUNS:
+                self.fill_runs += 1
+                log(f"  warm run {attempt} still compiled {totals['compiled']}: it counts as fill run "
+                    f"{self.fill_runs}")
+            else:
+                warnings.append(f"{self.name}: warm run {attempt} still compiled {totals['compiled']}: timed warm "
+                                f"runs may compile too")
+                log("  warning: " + warnings[-1])
         if self.fill_stats["totals"]["compiled"] > 0 and self.warm_stats["totals"]["loaded"] == 0:
             warnings.append(f"{self.name}: the warm run loaded nothing from the cache ({self.warm_stats['totals']})")
             log("  warning: " + warnings[-1])
@@ -644,7 +650,7 @@ def analyse(bench):
                           + " (PYPACCEL_CACHE_DIR: filled by the untimed runs)",
                           "cold": shlex.join(bench.pypaccel_cmd) + " (PYPACCEL_CACHE_DIR: new and empty each run)"},
              "values": bench.values, "digests": bench.digests, "untimed_runs": bench.untimed,
-             "result": bench.result_check(), "stderr": bench.stderr,
+             "result": bench.result_check(), "stderr": bench.stderr, "fill_runs": bench.fill_runs,
              "fill_stats": bench.fill_stats, "warm_stats": bench.warm_stats}
     for kind in ("timed_s", "wall_s"):
         med = {v: median(bench.values[v][kind]) for v in VARIANTS}
