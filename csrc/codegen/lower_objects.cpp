@@ -55,6 +55,13 @@ void Lowerer::lower<Op::ObjLen>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::IsInstance>(const ir::Instr& in) {
+  llvm::Value* r = callChecked(Helper::pypa_rt_isinstance,
+                               {ctxArg(), val(in.args[0]), val(in.args[1]), b.getInt32(exitUnit(in.exit))}, in.exit);
+  def(in.id, b.CreateICmpNE(r, b.getInt32(0)));
+}
+
+template <>
 void Lowerer::lower<Op::BuildTuple>(const ir::Instr& in) {
   def(in.id, callChecked(Helper::pypa_rt_build_tuple,
                          {ctxArg(), valueArray(argValues(in)), b.getInt32(int32_t(in.args.size()))}, in.exit));

@@ -63,6 +63,13 @@ void Lowerer::lower<Op::GuardType>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::TypeOf>(const ir::Instr& in) {
+  llvm::Value* type = typeOf(*this, val(in.args[0]));
+  incref(type);
+  def(in.id, type);
+}
+
+template <>
 void Lowerer::lower<Op::GuardLen>(const ir::Instr& in) {
   guard(b.CreateICmpNE(sizeOf(*this, val(in.args[0])), b.getInt64(in.imm)), in.exit);
 }

@@ -62,6 +62,23 @@ extern "C" int64_t pypa_rt_len(NativeCtx* ctx, PyObject* a, int32_t unit) {
   return n;
 }
 
+extern "C" int32_t pypa_rt_isinstance(NativeCtx* ctx, PyObject* obj, PyObject* cls, int32_t unit) {
+  // PyObject_IsInstance's own first answers, which run no Python code: the exact type, and for a class whose
+  // metaclass is type itself (no __instancecheck__ of its own) a subclass found in the MRO. Else the whole protocol
+  // (__instancecheck__, a tuple of classes, obj.__class__).
+  int r;
+  if (Py_TYPE(obj) == reinterpret_cast<PyTypeObject*>(cls) ||
+      (PyType_CheckExact(cls) && PyType_IsSubtype(Py_TYPE(obj), reinterpret_cast<PyTypeObject*>(cls)))) {
+    r = 1;
+  } else {
+    atInstruction(ctx, unit);
+    r = PyObject_IsInstance(obj, cls);
+  }
+  Py_DECREF(obj);
+  Py_DECREF(cls);
+  return r;
+}
+
 extern "C" PyObject* pypa_rt_compare(NativeCtx* ctx, int32_t op, PyObject* a, PyObject* b, int32_t unit) {
   PyObject* r = nullptr;
   if (a && b) {

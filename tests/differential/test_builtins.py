@@ -127,3 +127,61 @@ def f(x):
 
 def test_stress_mode():
     report_stress(__file__)
+
+
+ISINSTANCE_GLB = """
+import abc
+
+class Base:
+    pass
+
+class Sub(Base):
+    pass
+
+class Meta(type):
+    def __instancecheck__(cls, obj):
+        CHECKED.append(type(obj).__name__)
+        return obj == 3
+
+class Odd(metaclass=Meta):
+    pass
+
+class Abstract(abc.ABC):
+    pass
+
+Abstract.register(int)
+
+class Liar:
+    @property
+    def __class__(self):
+        CHECKED.append("liar")
+        return Sub
+
+class Raising:
+    @property
+    def __class__(self):
+        raise KeyError("no class")
+
+CHECKED = []
+"""
+
+
+@pytest.mark.parametrize("obj", ["Base()", "Sub()", "3", "4", "Liar()", "Raising()", "None", "[1]", "True"])
+def test_isinstance_and_type_of_objects(obj):
+    # IsInstance: the exact type and a subclass of a plain class answer without Python code; a metaclass's
+    # __instancecheck__, an ABC's registry, a __class__ property (called, or raising), a tuple of classes and a
+    # non-class second argument (TypeError) go through PyObject_IsInstance, as the builtin does. TypeOf: type(x).
+    src = ISINSTANCE_GLB + f"""
+def f(n):
+    x = {obj}
+    r = []
+    for C in (Base, Sub, Odd, Abstract, int, object, (Sub, int), 5):
+        try:
+            r.append(isinstance(x, C))
+        except (TypeError, KeyError) as e:
+            r.append((type(e).__name__, str(e)))
+    for i in range(n):
+        r.append((isinstance(x, Base), type(x) is Sub, type(x).__name__, type(x) is not type(r)))
+    return r, CHECKED
+"""
+    check(src, [(1,), (3,)], name="f")

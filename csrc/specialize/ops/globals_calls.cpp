@@ -17,7 +17,7 @@ namespace {
 
 // Builtins whose calls on unboxed numbers are compiled natively (see callBuiltin).
 bool nativeBuiltin(const char* name) {
-  for (const char* n : {"abs", "min", "max", "float", "int", "bool", "len", "isinstance"})
+  for (const char* n : {"abs", "min", "max", "float", "int", "bool", "len", "isinstance", "type"})
     if (std::strcmp(n, name) == 0) return true;
   return false;
 }
@@ -260,6 +260,25 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
     result = e.constBool(yes);
     rtype = Type::Bool;
     release = 1;
+  } else if (is("isinstance") && n == 2 && args[0].type == Type::Obj && args[1].type == Type::Obj) {
+    // As len(): both arguments consumed by the op, a raise (from __instancecheck__, a bad second argument) leaves
+    // through a Raise exit here. The result is a Bool for the code that tests it.
+    StackEntry fn = callable;
+    int obj = args[0].v[0], cls = args[1].v[0];
+    e.stack.resize(size - n - 2);
+    e.discard(fn);
+    int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "isinstance()");
+    e.push(Type::Bool, e.emit(Op::IsInstance, Type::Bool, {obj, cls}, 0, ex));
+    return true;
+  } else if (is("type") && n == 1 && args[0].type == Type::Obj) {
+    StackEntry fn = callable;
+    StackEntry obj = args[0];
+    e.stack.resize(size - n - 2);
+    int t = e.emit(Op::TypeOf, Type::Obj, {obj.v[0]});
+    e.discard(obj);
+    e.discard(fn);
+    e.push(Type::Obj, t);
+    return true;
   } else if (is("len") && n == 1 && args[0].type == Type::Obj) {
     // As a generic CALL: callable and argument leave the stack, an error leaves through a Raise exit here.
     StackEntry fn = callable;
