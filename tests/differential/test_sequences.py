@@ -430,3 +430,4 @@ def f(make):
 """
     check(src, [(lambda: iter([1, 2, 3, 4]),), (lambda: (i * i for i in range(5)),), (_raises_after_two,),
                 (lambda: iter([1]),), (lambda: iter(()),)], name="f")
+

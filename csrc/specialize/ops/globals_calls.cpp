@@ -538,9 +538,10 @@ bool callOperator(Emitter& e, int oparg) {
   // result comes back unboxed and is boxed, see DirectCallSite::decodeResult).
   if (e.opts.directReturn(func, sig, examples) == Type::Void) return false;
   const char* what = oparg >= kCompareOperator ? "COMPARE_OP" : "BINARY_OP";
-  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, what);
-  if (unbox) e.unboxPredicted({size - 1}, ex);
+  if (unbox) e.unboxPredicted({size - 1}, e.makeExit(ExitKind::Reexec, Reason::Predicted, what));
   boxArguments(e, 2);
+  // Taken after the unboxing: an exit made before it would still list the released object on the stack.
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, what);
   int a = e.stack[size - 2].v[0];
   int64_t site = typeMethodSite(e, pypa_binary_dunder(oparg)) | int64_t(oparg) << 32;
   int fn = e.emit(Op::LoadOperator, Type::Obj, {a}, site, ex);

@@ -73,8 +73,12 @@ bool sliceInPlace(Emitter& e, const Instruction& in) {
   int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BUILD_SLICE");
   e.emitVoid(Op::GuardType, {container.v[0]}, int64_t(tag), ex);
   if (store) e.emitVoid(Op::GuardType, {e.stack[n - nb - 2].v[0]}, int64_t(TypeTag::ListOrTuple), ex);
+  // Each bound gets an exit of its own, taken after the ones before it were unboxed and their objects released: a
+  // shared exit would still list them as objects (stress mode, failing the second guard, wrote a released object
+  // into the frame).
   for (size_t i = n - nb; i < n; i++)
-    if (e.stack[i].type == Type::Obj && e.stack[i].known != Py_None) e.unboxPredicted({i}, ex);
+    if (e.stack[i].type == Type::Obj && e.stack[i].known != Py_None)
+      e.unboxPredicted({i}, e.makeExit(ExitKind::Reexec, Reason::Predicted, "BUILD_SLICE"));
   int bounds[3];
   int64_t given = 0;
   for (size_t k = nb; k-- > 0;) {
