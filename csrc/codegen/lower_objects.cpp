@@ -122,6 +122,9 @@ void Lowerer::lower<Op::GetItem>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::GetItemInPlace>(const ir::Instr& in) {
+  // Stress mode forces the Reexec exit before the helper runs: after it, the operands its snapshot lists are
+  // consumed (the subscript done), and an exit then would hand released objects to the interpreter.
+  if (fn.stressExits) guard(b.getFalse(), in.exit);
   llvm::Value* rc;
   llvm::Value* out = nullptr;
   if (in.op == Op::GetItemInPlace) {
@@ -130,7 +133,10 @@ void Lowerer::lower<Op::GetItemInPlace>(const ir::Instr& in) {
   } else {
     rc = call(Helper::pypa_rt_setitem_in_place, {val(in.args[0]), val(in.args[1]), val(in.args[2])});
   }
-  guard(b.CreateICmpEQ(rc, b.getInt32(0)), in.exit);
+  // rc 0: nothing consumed, the interpreter does it (no stress forcing here, see above).
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "item_in_place", func);
+  b.CreateCondBr(b.CreateICmpEQ(rc, b.getInt32(0)), exitBlock(in.exit), done);
+  b.SetInsertPoint(done);
   guard(b.CreateICmpSLT(rc, b.getInt32(0)), in.exit2);
   if (out) def(in.id, b.CreateLoad(ptr, out));
 }

@@ -475,3 +475,27 @@ def g(n):
     return r, r2, f(d, [7, 1, 8], n)
 """
     check(src, [(3,), (30,)], name="g")
+
+
+def test_dict_subscripts_in_direct_callees_keep_reference_counts():
+    # Subscripts of a dict in direct callees (in place) and in the caller leave the dict, the key and the value with
+    # the reference counts CPython leaves them with, in every test mode (in stress mode the forced Reexec exit of an
+    # in-place subscript comes before its helper runs: after it, its operands are consumed).
+    src = DICT_CALLEES + """
+import sys
+
+def h(n):
+    d = {1: "a", 2: "b", "x": 3.5}
+    key = 10 ** 6 + 1
+    value = [7]
+    before = sys.getrefcount(d), sys.getrefcount(key), sys.getrefcount(value)
+    f(d, [1, "x", key], 2)             # (stress mode's forced exits happen in the first calls)
+    for i in range(n):
+        put(d, key, i)
+        get(d, key)
+        d[key] = value
+        get(d, key)
+    d.pop(key)
+    return [a - b for a, b in zip((sys.getrefcount(d), sys.getrefcount(key), sys.getrefcount(value)), before)]
+"""
+    check(src, [(3,), (20,)], name="h")
