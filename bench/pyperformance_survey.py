@@ -430,7 +430,6 @@ if __name__ == "__main__" and sys.argv[1:2] == ["drive"]:
         sys.exit(_status)
 else:
     import argparse
-    import datetime
     import random
     import shlex
     import shutil
@@ -438,8 +437,8 @@ else:
     import zipfile
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from run_bench import (BenchError, RESULTS_DIR, build_fingerprint, cache_stats, child_environment, git_info,
-                           log, machine_info, preflight, run)
+    from run_bench import (BenchError, RESULTS_DIR, begin_run, build_fingerprint, cache_stats, git_info, log,
+                           machine_info, preflight, run)
 
 # -- The harness ---------------------------------------------------------------------------------------------------
 
@@ -777,17 +776,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    invocation = shlex.join([sys.executable, os.path.relpath(SCRIPT, os.getcwd()),
-                             *(sys.argv[1:] if argv is None else argv)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    env = child_environment()
+    invocation, now, stamp, env = begin_run(SCRIPT, argv)
     warnings = []
-    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        log("note: PYTHONDONTWRITEBYTECODE is set here; it is NOT passed to any benchmark child "
-            "(it would make pypaccel's cache read-only)")
-    log("child environment: " + " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items())
-                                           if k != "PATH") + " PATH=(inherited)")
     scratch = tempfile.mkdtemp(prefix="pypaccel-pyperf-")
     try:
         try:

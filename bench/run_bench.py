@@ -154,6 +154,21 @@ def child_environment():
     return env
 
 
+def begin_run(script, argv):
+    """What every benchmark script does first: the command line as run (for the results file), the UTC time and
+    its file stamp, and the child environment, logged (PYTHONDONTWRITEBYTECODE noted: it is never passed on)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    invocation = shlex.join([sys.executable, os.path.relpath(os.path.abspath(script), os.getcwd()), *argv])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    env = child_environment()
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        log("note: PYTHONDONTWRITEBYTECODE is set here; it is NOT passed to any benchmark child "
+            "(it would make pypaccel's cache read-only)")
+    log("child environment: " + " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items())
+                                           if k != "PATH") + " PATH=(inherited)")
+    return invocation, now, now.strftime("%Y%m%dT%H%M%SZ"), env
+
+
 PREFLIGHT = r"""
 import json, os, sys
 info = {"executable": sys.executable, "version": sys.version, "implementation": sys.implementation.name,
@@ -640,18 +655,8 @@ def parse_args(argv):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    invocation = shlex.join([sys.executable, os.path.relpath(os.path.abspath(sys.argv[0]), os.getcwd()),
-                             *(sys.argv[1:] if argv is None else argv)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    env = child_environment()
+    invocation, now, stamp, env = begin_run(sys.argv[0], argv)
     warnings = []
-
-    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
-        log("note: PYTHONDONTWRITEBYTECODE is set here; it is NOT passed to any benchmark child "
-            "(it would make pypaccel's cache read-only)")
-    log("child environment: " + " ".join(f"{k}={shlex.quote(v)}" for k, v in sorted(env.items())
-                                           if k != "PATH") + " PATH=(inherited)")
 
     scratch = tempfile.mkdtemp(prefix="pypaccel-bench-")
     try:

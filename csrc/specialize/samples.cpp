@@ -111,9 +111,16 @@ PyObject* Samples::value(PyObject* dict, PyObject* key) {
     if (!first) first = v;
     if (!comparable) break;
     // Only these comparisons: a key of any other type could run Python code in its __eq__.
-    if (k == key || (Py_TYPE(k) == Py_TYPE(key) && PyObject_RichCompareBool(k, key, Py_EQ) == 1)) return hold(v);
+    if (k == key) return hold(v);
+    if (Py_TYPE(k) == Py_TYPE(key)) {
+      int same = PyObject_RichCompareBool(k, key, Py_EQ);  // (exact int or str: only a memory error can fail)
+      if (same < 0) {
+        PyErr_Clear();
+        break;
+      }
+      if (same) return hold(v);
+    }
   }
-  PyErr_Clear();
   return first ? hold(first) : nullptr;
 }
 
