@@ -11,6 +11,8 @@
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/MC/MCSubtargetInfo.h>
 #include <llvm/MC/TargetRegistry.h>
+#include <llvm/Object/ObjectFile.h>
+#include <llvm/Object/SymbolSize.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/raw_os_ostream.h>
@@ -18,6 +20,8 @@
 #include <llvm/TargetParser/Host.h>
 
 #include <Python.h>
+
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -202,7 +206,38 @@ Expected<Engine::Linked> Engine::link(const std::string& object, const std::stri
   });
   linked_[symbol] = owner;
   addresses_[symbol] = addr->toPtr<void*>();
+  if (const char* map = std::getenv("PYPACCEL_PERF_MAP"); map && *map && *map != '0') writePerfMap(object);
   return Linked{addresses_[symbol], owner};
+}
+
+// PYPACCEL_PERF_MAP=1: every global function of a linked object, with its address and size, appended to
+// /tmp/perf-PID.map, where `perf report` looks up code it has no file for. (Code freed later keeps its lines:
+// perf reads the map once the run is over.)
+void Engine::writePerfMap(const std::string& object) {
+  auto file = object::ObjectFile::createObjectFile(MemoryBufferRef(object, "perf-map"));
+  if (!file) {
+    consumeError(file.takeError());
+    return;
+  }
+  std::ofstream out("/tmp/perf-" + std::to_string(getpid()) + ".map", std::ios::app);
+  for (auto& [sym, size] : object::computeSymbolSizes(**file)) {
+    auto type = sym.getType();
+    auto flags = sym.getFlags();
+    auto name = sym.getName();
+    if (!type || !flags || !name || *type != object::SymbolRef::ST_Function ||
+        !(*flags & object::SymbolRef::SF_Global)) {
+      if (!type) consumeError(type.takeError());
+      if (!flags) consumeError(flags.takeError());
+      if (!name) consumeError(name.takeError());
+      continue;
+    }
+    auto addr = jit_->lookup(*name);
+    if (!addr) {
+      consumeError(addr.takeError());
+      continue;
+    }
+    out << std::hex << addr->getValue() << " " << size << std::dec << " " << name->str() << "\n";
+  }
 }
 
 }  // namespace pypaccel::jit

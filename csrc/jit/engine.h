@@ -54,6 +54,7 @@ class Engine {
   std::string identity_;
   std::map<std::string, std::weak_ptr<void>> linked_;
   std::map<std::string, void*> addresses_;
+  void writePerfMap(const std::string& object);
 };
 
 // The CPU compiled code targets: a named x86-64 micro-architecture level the host supports (portable across

@@ -68,21 +68,25 @@ double pypa_rt_float_floordiv(double a, double b) {
 }
 
 // 1 with *out set when the result is exactly what float.__pow__ gives without an error; 0 to let the interpreter
-// decide (zero or negative bases, non-finite operands, overflow).
+// decide (zero bases, negative bases with a fractional exponent, non-finite operands, overflow).
 int32_t pypa_rt_float_pow(double a, double b, double* out) {
   if (b == 0.0) {
     *out = 1.0;
     return 1;
   }
-  if (!(a > 0.0) || !std::isfinite(a) || !std::isfinite(b)) return 0;
-  if (a == 1.0) {
-    *out = 1.0;
-    return 1;
+  if (!std::isfinite(a) || !std::isfinite(b) || a == 0.0) return 0;
+  // A negative base with an integral exponent: float_pow takes pow of its absolute value and negates the result
+  // for an odd exponent (a fractional one makes a complex: the interpreter's).
+  bool negate = false;
+  if (a < 0.0) {
+    if (b != std::floor(b)) return 0;
+    a = -a;
+    negate = std::fmod(std::fabs(b), 2.0) == 1.0;
   }
-  double r = std::pow(a, b);
+  double r = a == 1.0 ? 1.0 : std::pow(a, b);
   // Overflow raises; a subnormal result may come with ERANGE, which CPython also turns into OverflowError.
   if (!std::isfinite(r) || (r != 0.0 && std::fabs(r) < 2.2250738585072014e-308)) return 0;
-  *out = r;
+  *out = negate ? -r : r;
   return 1;
 }
 

@@ -316,6 +316,54 @@ TEST_CASE("native generic object code keeps reference counts balanced", "[codege
   CHECK(Py_REFCNT(a.get()) == ra);
 }
 
+TEST_CASE("x ** 0.5 and x ** 2.0 computed without pow give pow's own result", "[codegen][native]") {
+  // The shortcut (lower_arith.cpp, powBySquareOrRoot) against the libm's pow, which float.__pow__ calls, bit for
+  // bit: log-uniform arguments over the range it takes, and squares and roots built to sit next to a rounding
+  // boundary, where it must leave the answer to pow.
+  Native root("def f(x):\n    return x ** 0.5\n", "f", "pypa_t_root");
+  Native square("def f(x):\n    return x ** 2.0\n", "f", "pypa_t_square");
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  auto same = [](double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; };
+  // Not constants: the C++ compiler would make std::pow(a, 2.0) a * a, which is what is under test.
+  volatile double half = 0.5, two = 2.0;
+  int bad = 0;
+  for (int i = 0; i < 400000; i++) {
+    double mant = 1.0 + double(next() >> 12) * 0x1p-52;
+    double a = std::ldexp(mant, int(next() % 1000) - 500);
+    if (i % 3 == 1) {
+      double r = std::sqrt(a);
+      double mid = r + (std::nextafter(r, kInf) - r) / 2;  // (r + ULP/2)**2: the root next to a midpoint
+      a = mid * mid;
+    } else if (i % 3 == 2) {
+      a = std::sqrt(a) * (1.0 + double(next() % 64) * 0x1p-53);  // squares next to a midpoint, now and then
+    }
+    Ref x = Ref::steal(PyFloat_FromDouble(a));
+    Ref r = root.call({x.get()});
+    Ref s = square.call({x.get()});
+    bool ok = same(PyFloat_AS_DOUBLE(r.get()), std::pow(a, half)) && same(PyFloat_AS_DOUBLE(s.get()), std::pow(a, two));
+    if (!ok && bad++ < 5) FAIL_CHECK("x = " << repr(x.get()));
+    if (i % 2 == 0) {  // negative bases: the square only
+      Ref nx = Ref::steal(PyFloat_FromDouble(-a));
+      Ref ns = square.call({nx.get()});
+      if (!same(PyFloat_AS_DOUBLE(ns.get()), std::pow(-a, two)) && bad++ < 5) FAIL_CHECK("x = " << repr(nx.get()));
+    }
+  }
+  CHECK(bad == 0);
+  // Against the interpreter too, on the edges of the range (powers of two, the limits, 1.0).
+  for (double a : {1.0, 4.0, 2.0, 0.5, 0x1p-900, 0x1p900, 0x1.8p-900, 0x1.fffffffffffffp899, 1e-300, 1e300, 3.0,
+                   0.1, 1e-150, 1e150, 0x1p-500, 0x1.0000000000001p500}) {
+    Ref x = Ref::steal(PyFloat_FromDouble(a));
+    checkSame(root, {x.get()});
+    if (std::fabs(a) <= 1e150 && std::fabs(a) >= 1e-150) checkSame(square, {x.get()});
+  }
+}
+
 TEST_CASE("native bool int and float mixes match the interpreter", "[codegen][native]") {
   Native bools("def f(p, q):\n    return (p + q, p & q, p | q, p ^ q, -p, +q, ~q, p < q, p == q, p * 2.5, not p,\n"
                "            p and q, p or q, p - True, q // True, p % True)\n",

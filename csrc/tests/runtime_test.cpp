@@ -75,6 +75,9 @@ TEST_CASE("pypa_rt_float_pow is exact or declines", "[runtime]") {
   for (double a : {2.0, 10.0, 0.5, 1.5, 1e-10})
     for (double b : {-1074.0, -1080.0, -1022.5, 1023.0, 1024.0, 0.5, -0.5, 1e-300, 53.0, -310.0})
       pairs.emplace_back(a, b);
+  for (double a : {-2.0, -10.0, -0.5, -1.5, -1.0, -1e-10})  // float_pow's |a| and sign for integral exponents
+    for (double b : {3.0, 4.0, -3.0, 2.0, 53.0, 1024.0, 1023.0, -1075.0, -1074.0, 0.5, 1e300, -1e300, 9007199254740993.0})
+      pairs.emplace_back(a, b);
   auto py = pythonFloats("**", pairs);
   int fast = 0;
   for (size_t i = 0; i < pairs.size(); i++) {
@@ -87,8 +90,9 @@ TEST_CASE("pypa_rt_float_pow is exact or declines", "[runtime]") {
       REQUIRE(py[i].has_value());  // the interpreter does not raise where the helper answered
       CHECK(sameBits(out, *py[i]));
     }
-    // Positive finite operands with a normal (or zero) finite result always take the fast path.
-    if (a > 0 && std::isfinite(a) && std::isfinite(b) && py[i] && std::isfinite(*py[i]) &&
+    // Finite nonzero operands (a negative base with an integral exponent) with a normal (or zero) finite result
+    // always take the fast path.
+    if (a != 0 && (a > 0 || b == std::floor(b)) && std::isfinite(a) && std::isfinite(b) && py[i] && std::isfinite(*py[i]) &&
         (*py[i] == 0.0 || std::fabs(*py[i]) >= std::numeric_limits<double>::min()))
       CHECK(ok == 1);
   }

@@ -20,6 +20,7 @@ ENVIRONMENT = (
     ("PYPACCEL_EXCLUDE", "file of FILE:FIRSTLINENO:QUALNAME lines: functions kept interpreted"),
     ("PYPACCEL_NATIVE_LOG", "file to which each process appends the functions that ran natively (bisect)"),
     ("PYPACCEL_DUMP_IR", "directory to write each compiled module's LLVM IR to (development)"),
+    ("PYPACCEL_PERF_MAP", "1: name native code for perf in /tmp/perf-PID.map (profiling)"),
 )
 
 
