@@ -28,12 +28,15 @@ class DirectCallSite {
   DirectCallSite(Lowerer& l, const ir::Instr& in)
       : l_(l), b_(l.b), in_(in), site_(in.imm & 0xffffffff), borrowed_((in.imm >> 32) & ir::kDirectBorrowed),
         init_((in.imm >> 32) & ir::kDirectInit), operator_((in.imm >> 32) & ir::kDirectOperator),
+        generic_((in.imm >> 32) & ir::kDirectGeneric),
         oparg_(int32_t((in.imm >> 40) & 0xff)), callable_(l.val(in.args[0])),
         likely_(llvm::MDBuilder(l.ctx).createBranchWeights(1000, 1)) {
     // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its entry:
     // a call out of it may have moved the limit since (sys.setrecursionlimit shifts the remaining count).
-    if (!l.fn.direct)
+    if (!l.fn.direct) {
       remaining_ = b_.CreateConstInBoundsGEP1_64(l.i8, l.ctxField(kCtxTstate), PYPA_TSTATE_RECURSION_REMAINING_OFFSET);
+      budget_ = b_.CreateLoad(l.i32, remaining_);
+    }
   }
 
   void lower() {
@@ -187,6 +190,27 @@ class DirectCallSite {
     callAndJoin(l_.func, l_.argHdr);
   }
 
+  // A callee the site could not fill an entry for, called through vectorcall (kDirectGeneric): its result as a
+  // direct callee's that exited (bits 1: Python code ran), which decodeResult checks and converts.
+  llvm::BasicBlock* callGeneric() {
+    llvm::BasicBlock* generic = block("direct_generic");
+    llvm::IRBuilderBase::InsertPointGuard keep(b_);
+    b_.SetInsertPoint(generic);
+    int n = int(in_.args.size()) - 1;
+    llvm::Value* items = l_.entryAlloca(l_.ptr, n + 1);
+    b_.CreateStore(callable_, items);
+    for (int i = 1; i <= n; i++) b_.CreateStore(l_.val(in_.args[size_t(i)]), b_.CreateConstInBoundsGEP1_64(l_.ptr, items, i));
+    llvm::Value* r = l_.call(Helper::pypa_rt_direct_generic,
+                             {l_.ctxArg(true), items, b_.getInt32(n), b_.getInt32(l_.exitUnit(in_.exit))});
+    llvm::Value* res = llvm::UndefValue::get(l_.directResultTy);
+    res = b_.CreateInsertValue(res, b_.getInt64(1), 0);
+    res = b_.CreateInsertValue(res, r, 1);
+    res = b_.CreateInsertValue(res, llvm::ConstantFP::get(l_.f64, 0.0), 2);
+    results_.push_back({res, b_.GetInsertBlock()});
+    b_.CreateBr(joined_);
+    return generic;
+  }
+
   struct Target {
     llvm::Value* hdr;
     llvm::Value* entry;
@@ -225,10 +249,18 @@ class DirectCallSite {
     }
 
     b_.SetInsertPoint(slow);
-    llvm::Value* resolved = l_.coldCall(Helper::pypa_rt_direct_resolve,
-                                        {l_.ctxArg(true), b_.getInt32(int32_t(site_)), callable_});
+    // The arguments go along as examples (null where unboxed): the callee's entry may be compiled now.
+    int n = int(in_.args.size()) - 1;
+    llvm::Value* examples = l_.entryAlloca(l_.ptr, unsigned(std::max(n, 1)));
+    for (int i = 1; i <= n; i++) {
+      llvm::Value* a = init_ && i == 1 ? nullptr : l_.val(in_.args[size_t(i)]);  // (Init: the instance is not made yet)
+      b_.CreateStore(a && a->getType() == l_.ptr ? a : llvm::ConstantPointerNull::get(llvm::PointerType::get(l_.ctx, 0)),
+                     b_.CreateConstInBoundsGEP1_64(l_.ptr, examples, i - 1));
+    }
+    llvm::Value* resolved = l_.coldCall(Helper::pypa_rt_direct_resolve_with,
+                                        {l_.ctxArg(true), b_.getInt32(int32_t(site_)), callable_, examples, b_.getInt32(n)});
     llvm::BasicBlock* filled = block("direct_filled");
-    b_.CreateCondBr(b_.CreateICmpNE(resolved, b_.getInt32(0)), filled, l_.exitBlock(in_.exit));
+    b_.CreateCondBr(b_.CreateICmpNE(resolved, b_.getInt32(0)), filled, generic_ ? callGeneric() : l_.exitBlock(in_.exit));
     b_.SetInsertPoint(filled);
     // The header of the entry it filled (resolved - 1).
     llvm::Value* k = b_.CreateZExt(b_.CreateSub(resolved, b_.getInt32(1)), l_.i64);
@@ -261,7 +293,6 @@ class DirectCallSite {
     llvm::Function* copy = l_.mod.getFunction(inlinedName(l_.fn, int(site_)));
     llvm::BasicBlock* callCopy = block("direct_inline");
     llvm::BasicBlock* callLinked = block("direct_linked");
-    if (!l_.fn.direct) budget_ = b_.CreateLoad(l_.i32, remaining_);
     llvm::Value* variant = b_.CreateLoad(l_.i64, b_.CreateConstInBoundsGEP1_64(l_.i64, hdr, kHdrVariant));
     uint64_t want = deopt::irVariant(*l_.fn.inlined.at(int(site_)));
     b_.CreateCondBr(b_.CreateICmpEQ(variant, b_.getInt64(want)), callCopy, callLinked, likely_);
@@ -349,6 +380,7 @@ class DirectCallSite {
   bool borrowed_;
   bool init_;
   bool operator_;
+  bool generic_;
   int32_t oparg_;
   llvm::Value* callable_;
   llvm::Value* instance_ = nullptr;  // Init: the instance made for the call

@@ -142,6 +142,26 @@ void Lowerer::lower<Op::GetItemInPlace>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::LenInPlace>(const ir::Instr& in) {
+  // As GetItemInPlace: a forced exit before the helper, else its Reexec exit only where it consumed nothing.
+  if (fn.stressExits) guard(b.getFalse(), in.exit);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "done_in_place", func);
+  if (in.op == Op::LenInPlace) {
+    llvm::Value* out = entryAlloca(i64);
+    llvm::Value* rc = call(Helper::pypa_rt_len_in_place, {val(in.args[0]), out});
+    b.CreateCondBr(b.CreateICmpEQ(rc, b.getInt32(0)), exitBlock(in.exit), done);
+    b.SetInsertPoint(done);
+    def(in.id, b.CreateLoad(i64, out));
+  } else {
+    llvm::Value* rc =
+        call(Helper::pypa_rt_compare_in_place, {val(in.args[0]), val(in.args[1]), b.getInt32(int32_t(in.imm))});
+    b.CreateCondBr(b.CreateICmpSLT(rc, b.getInt32(0)), exitBlock(in.exit), done);
+    b.SetInsertPoint(done);
+    def(in.id, b.CreateTrunc(rc, i1));
+  }
+}
+
+template <>
 void Lowerer::lower<Op::SetItem>(const ir::Instr& in) {
   callChecked(Helper::pypa_rt_setitem,
               {ctxArg(), val(in.args[0]), val(in.args[1]), val(in.args[2]), b.getInt32(exitUnit(in.exit))}, in.exit);

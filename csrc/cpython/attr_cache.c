@@ -232,3 +232,22 @@ int pypa_param_stores(PyObject *func, int *params, PyObject **names, int max) {
     Py_DECREF(bytes);
     return found;
 }
+
+/* The attributes an instance holds in its inline values (its type's shared keys, in key order): up to `max` names and
+ * values (both borrowed) of the set ones. 0 for an instance without inline values (a dict taken over, __slots__). */
+int pypa_instance_values(PyObject *obj, PyObject **names, PyObject **values, int max) {
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (!(tp->tp_flags & Py_TPFLAGS_MANAGED_DICT)) return 0;
+    PyDictValues *vals = *_PyObject_ValuesPointer(obj);
+    PyDictKeysObject *keys = ((PyHeapTypeObject *)tp)->ht_cached_keys;
+    if (vals == NULL || keys == NULL || keys->dk_kind == DICT_KEYS_GENERAL) return 0;
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    int n = 0;
+    for (Py_ssize_t i = 0; i < keys->dk_nentries && n < max; i++) {
+        if (entries[i].me_key == NULL || vals->values[i] == NULL) continue;
+        names[n] = entries[i].me_key;
+        values[n] = vals->values[i];
+        n++;
+    }
+    return n;
+}

@@ -174,7 +174,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       s->widened = widen;
       st.loaded++;
       if (direct) {
-        st.directSamples.erase(sig);
+        forgetDirectExamples(st, sig);
         st.directIR.erase(sig);
       }
       st.specs.push_back(std::move(s));
@@ -250,7 +250,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   s->widened = widen;
   st.compiled++;
   if (direct) {
-    st.directSamples.erase(sig);
+    forgetDirectExamples(st, sig);
     st.directIR.erase(sig);
   }
 

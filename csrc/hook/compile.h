@@ -27,6 +27,9 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
 ir::Type directReturnType(PyObject* func, const std::string& sig, const std::vector<PyObject*>& args);
 // After directReturnType accepted it: an example of what that direct entry returns (borrowed), or null.
 PyObject* directResultExample(PyObject* func, const std::string& sig);
+// Once the direct entry for `sig` is compiled or loaded: drops the examples it was inferred with (they hold the
+// program's objects), keeping a stand-in of its return example (Samples::standIn) for callers compiled later.
+void forgetDirectExamples(profile::CodeState& st, const std::string& sig);
 // After directReturnType accepted it: the IR of that direct entry when it is small and calls nothing (then its
 // callers compile in a copy of it, see ir::Function::inlined), else null.
 std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::string& sig);

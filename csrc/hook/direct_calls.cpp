@@ -12,9 +12,6 @@
 #include "cpython/layout.h"
 #include "deopt/refusals.h"
 #include "hook/compile.h"
-
-#include <cstdlib>
-#include <fstream>
 #include "hook/hook.h"
 #include "runtime/helpers.h"
 #include "specialize/builder.h"
@@ -134,7 +131,11 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
     if (const char* dir = std::getenv("PYPACCEL_DUMP_IR"); dir && *dir)
       std::ofstream(std::string(dir) + "/" + info->qualname + "." + sig + ".infer.ir")
           << ir::print(*fn) << "# " << whyNotDirect(*fn) << "\n";
-    if (!whyNotDirect(*fn).empty()) break;
+    if (!whyNotDirect(*fn).empty()) {
+      // Perhaps only under this assumption (`bounce = self.trace(...)` taken as an int has no `.tint`): the next.
+      if (st->directAssumptionUsed) continue;
+      break;
+    }
     result = joinReturns(*fn, assume);
     st->directIR[sig] = std::make_shared<const ir::Function>(*fn);
     if (!st->directAssumptionUsed) {
@@ -162,11 +163,26 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
 }
 
 PyObject* directResultExample(PyObject* func, const std::string& sig) {
-  // The callee's examples stay until its entry is compiled (CodeState::directSamples), and its return's with them.
+  // The callee's examples stay until its entry is compiled (CodeState::directSamples), and its return's with them;
+  // after that a stand-in of it (forgetDirectExamples).
   profile::CodeState* st = eligibleState(func);
   if (!st) return nullptr;
   auto it = st->directSamples.find(sig);
-  return it == st->directSamples.end() || !it->second ? nullptr : it->second->returned();
+  if (getenv("DBGX")) fprintf(stderr, "DBGX %s %s samples=%d ret=%p kept=%d\n", st->qualname.c_str(), sig.c_str(), it != st->directSamples.end(), it != st->directSamples.end() && it->second ? (void*)it->second->returned() : nullptr, (int)st->directReturned.count(sig));
+  if (it != st->directSamples.end() && it->second) return it->second->returned();
+  auto kept = st->directReturned.find(sig);
+  return kept == st->directReturned.end() ? nullptr : kept->second->returned();
+}
+
+void forgetDirectExamples(profile::CodeState& st, const std::string& sig) {
+  auto it = st.directSamples.find(sig);
+  if (it == st.directSamples.end()) return;
+  if (it->second && it->second->returned() && !st.directReturned.count(sig)) {
+    auto kept = std::make_shared<specialize::Samples>();
+    kept->setReturned(kept->standIn(it->second->returned()));
+    if (kept->returned()) st.directReturned[sig] = std::move(kept);
+  }
+  st.directSamples.erase(it);
 }
 
 std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::string& sig) {
@@ -181,6 +197,11 @@ std::shared_ptr<const ir::Function> directInlineIR(PyObject* func, const std::st
 }  // namespace pypaccel::hook
 
 extern "C" int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int32_t site, PyObject* callable) {
+  return pypa_rt_direct_resolve_with(ctx, site, callable, nullptr, 0);
+}
+
+extern "C" int32_t pypa_rt_direct_resolve_with(pypaccel::runtime::NativeCtx* ctx, int32_t site, PyObject* callable,
+                                               PyObject** args, int32_t n) {
   using namespace pypaccel;
   auto* spec = static_cast<deopt::Specialization*>(ctx->spec);
   if (site < 0 || size_t(site) + 2 >= spec->meta.slots.size()) return 0;
@@ -193,8 +214,16 @@ extern "C" int32_t pypa_rt_direct_resolve(pypaccel::runtime::NativeCtx* ctx, int
   PyErr_Fetch(&et, &ev, &etb);
   hook::pauseThread();  // what compiling runs (cache path lookups) is not hooked
   deopt::Specialization* callee = nullptr;
-  if (profile::CodeState* st = hook::eligibleState(callable))
+  if (profile::CodeState* st = hook::eligibleState(callable)) {
+    // A callee no caller inferred yet (a subclass's method met at run time): this call's arguments are its
+    // examples, kept until its entry is compiled (forgetDirectExamples).
+    if (args && !st->directSamples.count(sl.name) && !st->findDirect(sl.name)) {
+      auto samples = std::make_shared<specialize::Samples>();
+      for (int32_t i = 0; i < n; i++) samples->setLocal(int(i), args[i]);
+      st->directSamples[sl.name] = std::move(samples);
+    }
     callee = hook::obtainDirect(*st, sl.name, callable);
+  }
   hook::resumeThread();
   if (PyErr_Occurred()) PyErr_Clear();
   PyErr_Restore(et, ev, etb);

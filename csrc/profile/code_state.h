@@ -71,6 +71,9 @@ struct CodeState {
   std::map<std::string, std::shared_ptr<const ir::Function>> directInline;
   // The examples a direct entry was inferred with, until it is compiled (then dropped: they hold objects).
   std::map<std::string, std::shared_ptr<specialize::Samples>> directSamples;
+  // After that: a stand-in of what the entry returns (Samples::standIn, made of new objects only), the example a
+  // caller compiled later gives the call's result.
+  std::map<std::string, std::shared_ptr<specialize::Samples>> directReturned;
   // The IR inferred for a direct entry, until it is compiled: what its callers were built against is what is
   // compiled. (Built again later, it could differ: an example it had, the return example of a callee compiled
   // since, is gone by then.)

@@ -1,5 +1,5 @@
 // Run-time side of direct calls between compiled functions: the conversion of a callee's result the call site did
-// not expect. (Resolving a call site may compile the callee: that lives with the compiler, hook/direct_calls.cpp.)
+// not expect, and the call of a callee the site cannot call directly. (Resolving a call site may compile the callee: that lives with the compiler, hook/direct_calls.cpp.)
 #include "runtime/helpers.h"
 
 using pypaccel::runtime::kTagBool;
@@ -7,6 +7,14 @@ using pypaccel::runtime::kTagFloat;
 using pypaccel::runtime::kTagInt;
 
 extern "C" {
+
+PyObject* pypa_rt_direct_generic(pypaccel::runtime::NativeCtx* ctx, PyObject** items, int32_t n, int32_t unit) {
+  pypaccel::runtime::atInstruction(ctx, unit);
+  PyObject* callable = items[0];
+  PyObject* r = PyObject_Vectorcall(callable, items + 1, size_t(n) | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr);
+  items[0] = callable;  // a callee may have borrowed the slot
+  return r;
+}
 
 int32_t pypa_rt_direct_convert(PyObject** objp, int64_t bits, int32_t want, int64_t* out) {
   using pypaccel::ir::Type;

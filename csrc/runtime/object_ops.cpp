@@ -321,6 +321,38 @@ bool plainKey(PyObject* key) {
 
 }  // namespace
 
+extern "C" int32_t pypa_rt_len_in_place(PyObject* obj, int64_t* out) {
+  // Their lengths are C functions of their own, reading a size field.
+  if (!(PyList_CheckExact(obj) || PyTuple_CheckExact(obj) || PyUnicode_CheckExact(obj) || PyBytes_CheckExact(obj) ||
+        PyDict_CheckExact(obj) || PyAnySet_CheckExact(obj)))
+    return 0;
+  *out = int64_t(PyObject_Length(obj));
+  Py_DECREF(obj);
+  return 1;
+}
+
+// Types whose rich comparison is C code that calls nothing else, whatever the other side of this list it meets.
+static bool comparesInC(PyObject* o) {
+  return PyUnicode_CheckExact(o) || PyLong_CheckExact(o) || PyFloat_CheckExact(o) || PyBytes_CheckExact(o) ||
+         PyBool_Check(o) || o == Py_None;
+}
+
+extern "C" int32_t pypa_rt_compare_in_place(PyObject* a, PyObject* b, int32_t op) {
+  if (!comparesInC(a) || !comparesInC(b)) return -1;
+  PyObject* r = PyObject_RichCompare(a, b, op);  // (not ...Bool: `nan == nan` is False, identity or not)
+  if (!r || !PyBool_Check(r)) {
+    // `"a" < 1`: a TypeError the interpreter raises itself when it does it again (no code ran here).
+    if (!r) PyErr_Clear();
+    Py_XDECREF(r);
+    return -1;
+  }
+  int32_t yes = r == Py_True;
+  Py_DECREF(r);
+  Py_DECREF(a);
+  Py_DECREF(b);
+  return yes;
+}
+
 extern "C" int32_t pypa_rt_getitem_in_place(PyObject* container, PyObject* key, PyObject** out) {
   bool seq = PyList_CheckExact(container) || PyTuple_CheckExact(container) || PyUnicode_CheckExact(container);
   if (seq ? !plainKey(key) : !pypa_dict_plain_for(container, key)) return 0;

@@ -374,12 +374,61 @@ void Emitter::unboxPredicted(std::initializer_list<size_t> indexes, int exitId) 
     int obj = stack[i].v[0];
     Type t = tag == ir::TypeTag::Float ? Type::Float : Type::Int;
     int v = emit(tag == ir::TypeTag::Float ? Op::UnboxFloat : Op::UnboxInt, t, {obj});
-    emitVoid(Op::DecRef, {obj});
     StackEntry n;
     n.type = t;
     n.v[0] = v;
     stack[i] = n;
+    // (A local's float used in arithmetic: no reference count update at all.)
+    if (!dropLocalLoadReference(obj)) emitVoid(Op::DecRef, {obj});
   }
+}
+
+void Emitter::predictLikeOperand(size_t i, size_t other) {
+  StackEntry& s = stack[i];
+  const StackEntry& o = stack[other];
+  if (!opts.direct || !opts.samples || s.type != Type::Obj || sampleOf(s) || opts.widen.count(in->unit)) return;
+  // Ints only: next to a float, an object is as often a vector of floats (`v * 0.5`) as a float.
+  ir::TypeTag tag;
+  bool intBeside = o.type == Type::Int || (predictsNumber(o) && numberTag(sampleOf(o), &tag) && tag == ir::TypeTag::SmallInt);
+  if (intBeside) s.sample = opts.samples->ofType(Type::Int);
+}
+
+void Emitter::markBorrowed(int obj) {
+  for (ir::ExitPoint& x : fn.exits)
+    for (ir::SnapValue& v : x.stack)
+      if (v.type == Type::Obj && v.v[0] == obj) v.borrowed = true;
+  for (int landing : landings) {
+    auto& instrs = fn.blocks[size_t(landing)].instrs;
+    for (size_t k = 0; k < instrs.size(); k++)
+      if (instrs[k].op == Op::DecRef && instrs[k].args.size() == 1 && instrs[k].args[0] == obj)
+        instrs.erase(instrs.begin() + long(k--));
+  }
+}
+
+bool Emitter::dropLocalLoadReference(int obj) {
+  for (const StackEntry& s : stack)
+    if (s.type == Type::Obj && s.v[0] == obj) return false;  // still on the stack, owned
+  auto& instrs = cur->instrs;
+  size_t inc = instrs.size();
+  for (size_t k = instrs.size(); k-- > 0;) {
+    const ir::Instr& x = instrs[k];
+    if (x.op == Op::IncRef && x.args.size() == 1 && x.args[0] == obj) {
+      inc = k;
+      break;
+    }
+    switch (x.op) {  // what may run between: no call, no release, no store
+      case Op::LoadVar: case Op::IncRef: case Op::GuardType: case Op::UnboxFloat: case Op::UnboxInt:
+      case Op::ConstInt: case Op::ConstFloat: case Op::ConstBool: case Op::LoadSlotInt: case Op::LoadSlotFloat:
+        continue;
+      default: return false;
+    }
+  }
+  if (inc == 0 || inc == instrs.size()) return false;
+  const ir::Instr& def = instrs[inc - 1];
+  if (def.id != obj || def.op != Op::LoadVar || fn.vars[size_t(def.imm)].kind != ir::VarKind::Local) return false;
+  instrs.erase(instrs.begin() + long(inc));
+  markBorrowed(obj);
+  return true;
 }
 
 bool Emitter::predictsTruth(const StackEntry& s) const {

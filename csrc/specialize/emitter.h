@@ -207,6 +207,19 @@ class Emitter {
   // through `exitId`, a Reexec exit of the instruction consuming them, taken with every object still owned by the
   // stack), then the unboxing, each object released. The entries become numbers with no origin.
   void unboxPredicted(std::initializer_list<size_t> indexes, int exitId);
+  // In a direct entry (which may not take the generic path of an operator: it could run Python code), an operand
+  // without an example, next to an int (unboxed, or predicted), is predicted to be a small int too
+  // (`self.seen * 31 + packet.datum` where no packet was seen yet): guarded, and exited from when wrong, like any
+  // prediction.
+  void predictLikeOperand(size_t i, size_t other);
+  // The exits (and native handlers' landing blocks) from here back to `obj`'s definition no longer own `obj`: an
+  // exit takes a reference of its own (SnapValue::borrowed), a landing block releases none.
+  void markBorrowed(int obj);
+  // Whether the reference LOAD_FAST took of `obj` (a LoadVar of a local's variable, then an IncRef, both in this
+  // block) was dropped, because `obj` is released now and only guards and unboxing ran since: the local keeps it
+  // alive meanwhile (nothing ran that could rebind the local or run Python code). Then its exits are marked
+  // borrowed and the caller releases nothing.
+  bool dropLocalLoadReference(int obj);
 
   // Conversions of stack entries.
   int asInt(const StackEntry& e);  // Int or Bool

@@ -20,15 +20,30 @@ std::map<PyObject*, BlankAttributes>& blanks() {
   return *m;
 }
 
+// One holder of `o` less (a Samples, or a blank instance whose attribute example it is); the last one releases its
+// attribute examples.
+void dropBlankHold(PyObject* o) {
+  auto it = blanks().find(o);
+  if (it == blanks().end() || --it->second.holders > 0) return;
+  std::map<std::string, PyObject*> attrs = std::move(it->second.attrs);
+  blanks().erase(it);
+  for (auto& [name, v] : attrs) {
+    dropBlankHold(v);
+    Py_DECREF(v);
+  }
+}
+
+// `v` as the attribute example `name` of blank `b` (a new reference; a blank instance there is held by it).
+void setBlankAttribute(BlankAttributes& b, const char* name, PyObject* v) {
+  if (auto it = blanks().find(v); it != blanks().end()) it->second.holders++;
+  b.attrs[name] = Py_NewRef(v);
+}
+
 }  // namespace
 
 Samples::~Samples() {
   for (PyObject* o : held_) {
-    auto it = blanks().find(o);
-    if (it != blanks().end() && --it->second.holders == 0) {
-      for (auto& [name, v] : it->second.attrs) Py_DECREF(v);
-      blanks().erase(it);
-    }
+    dropBlankHold(o);
     Py_DECREF(o);
   }
 }
@@ -47,7 +62,7 @@ PyObject* Samples::instanceOf(PyTypeObject* tp) const {
   return nullptr;
 }
 
-PyObject* Samples::blankInstance(PyTypeObject* tp, PyObject* init, const std::vector<PyObject*>& args) {
+PyObject* Samples::blank(PyTypeObject* tp) {
   if (tp->tp_finalize || tp->tp_del || tp->tp_new != PyBaseObject_Type.tp_new) return nullptr;
   PyObject* o = pypa_new_instance(tp);
   if (!o) {
@@ -57,9 +72,15 @@ PyObject* Samples::blankInstance(PyTypeObject* tp, PyObject* init, const std::ve
   // Not one of the program's objects: no reference cycle can go through it (its values stay empty), and
   // gc.get_objects() must not list it.
   if (PyObject_GC_IsTracked(o)) PyObject_GC_UnTrack(o);
-  BlankAttributes& b = blanks()[o];
-  b.holders = 1;
+  blanks()[o].holders = 1;
   held_.push_back(o);  // the new reference is the one held
+  return o;
+}
+
+PyObject* Samples::blankInstance(PyTypeObject* tp, PyObject* init, const std::vector<PyObject*>& args) {
+  PyObject* o = blank(tp);
+  if (!o) return nullptr;
+  BlankAttributes& b = blanks()[o];
   // `self.NAME = PARAM` in __init__, the first store of each name.
   int params[32];
   PyObject* names[32];
@@ -69,9 +90,62 @@ PyObject* Samples::blankInstance(PyTypeObject* tp, PyObject* init, const std::ve
     if (param > args.size() || !args[param - 1] || !PyUnicode_Check(names[i])) continue;
     const char* name = PyUnicode_AsUTF8(names[i]);
     if (!name || b.attrs.count(name)) continue;
-    b.attrs[name] = Py_NewRef(args[param - 1]);
+    setBlankAttribute(b, name, args[param - 1]);
   }
   return o;
+}
+
+void Samples::noteStore(PyObject* obj, PyObject* name, PyObject* value) {
+  if (!obj || !value || !PyUnicode_CheckExact(name)) return;
+  auto it = blanks().find(obj);
+  const char* n = PyUnicode_AsUTF8(name);
+  if (it == blanks().end() || !n || it->second.attrs.count(n)) return;
+  setBlankAttribute(it->second, n, value);
+}
+
+PyObject* Samples::standIn(PyObject* o, int depth) {
+  if (!o) return nullptr;
+  PyObject* made = nullptr;
+  if (o == Py_None || PyBool_Check(o)) return hold(o);
+  if (PyFloat_CheckExact(o)) {
+    made = PyFloat_FromDouble(PyFloat_AS_DOUBLE(o));
+  } else if (PyLong_CheckExact(o)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (!overflow) made = PyLong_FromLongLong(v);
+  } else if (PyUnicode_CheckExact(o)) {
+    // The characters matter only as a dict key's example; a long text is not kept.
+    Py_ssize_t n = PyUnicode_GET_LENGTH(o);
+    made = n <= 64 ? PyUnicode_FromKindAndData(PyUnicode_KIND(o), PyUnicode_DATA(o), n) : PyUnicode_New(0, 127);
+  } else if ((PyTuple_CheckExact(o) || PyList_CheckExact(o)) && depth > 0 && Py_SIZE(o) <= 8) {
+    std::vector<PyObject*> items;
+    for (Py_ssize_t i = 0; i < Py_SIZE(o); i++)
+      items.push_back(standIn(PyTuple_CheckExact(o) ? PyTuple_GET_ITEM(o, i) : PyList_GET_ITEM(o, i), depth - 1));
+    return sequence(PyTuple_CheckExact(o), items);
+  } else if (depth > 0 && !PyType_Check(o)) {
+    // A blank instance's attribute examples, else the instance's own values.
+    std::vector<std::pair<std::string, PyObject*>> attrs;
+    if (auto it = blanks().find(o); it != blanks().end()) {
+      for (auto& [name, v] : it->second.attrs) attrs.emplace_back(name, v);
+    } else {
+      PyObject* names[32];
+      PyObject* values[32];
+      int n = pypa_instance_values(o, names, values, 32);
+      for (int i = 0; i < n; i++)
+        if (const char* name = PyUnicode_AsUTF8(names[i])) attrs.emplace_back(name, values[i]);
+    }
+    PyObject* b = attrs.empty() ? nullptr : blank(Py_TYPE(o));
+    for (size_t i = 0; b && i < attrs.size(); i++)
+      if (PyObject* v = standIn(attrs[i].second, depth - 1)) setBlankAttribute(blanks()[b], attrs[i].first.c_str(), v);
+    if (PyErr_Occurred()) PyErr_Clear();
+    return b;
+  }
+  if (!made) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  held_.push_back(made);  // the new reference is the one held
+  return made;
 }
 
 PyObject* Samples::local(int l) const {

@@ -58,6 +58,16 @@ class Samples {
   // arguments after self (null where none). Every Samples holding it sees them (the compile of a direct callee it
   // is passed to, later too).
   PyObject* blankInstance(PyTypeObject* tp, PyObject* init, const std::vector<PyObject*>& args);
+  // A copy of example `o` made of new objects only, for an example that outlives the compile that held `o` (a
+  // direct callee's return example, CodeState::directReturned): it keeps none of the program's objects alive. None
+  // and bools as they are; a new float, int (64 bits) or str (of at most 64 characters, else empty) of the same
+  // value; a tuple or list (of at most 8) of stand-ins; a blank instance whose attribute examples are stand-ins of
+  // the instance's inline values. Up to `depth` containers deep; null for anything else.
+  PyObject* standIn(PyObject* o, int depth = 2);
+  // `obj.name = value` seen by the analysis: when obj is a blank instance, value becomes its attribute example
+  // `name` (the first store wins), for every Samples holding it: what an __init__ inferred with a blank `self`
+  // stores (`self.background = Vec(...)`, not only its parameters).
+  void noteStore(PyObject* obj, PyObject* name, PyObject* value);
   // An example the code returns (the first RETURN_VALUE with one other than None, else None): what a direct call of it gives its caller.
   PyObject* returned() const { return returned_; }
   void setReturned(PyObject* o) {
@@ -68,6 +78,7 @@ class Samples {
 
  private:
   PyObject* hold(PyObject* o);  // a new reference, released with the Samples
+  PyObject* blank(PyTypeObject* tp);  // a held new instance (blankInstance) without attribute examples yet, or null
   std::map<int, PyObject*> locals_;
   std::map<std::pair<int, int>, PyObject*> stack_;
   std::vector<PyObject*> held_;

@@ -4,6 +4,7 @@
 
 #include <sstream>
 
+#include "specialize/samples.h"
 #include "test_support.h"
 
 using namespace pypaccel;
@@ -354,4 +355,57 @@ TEST_CASE("exception tables decode as dis reads them", "[specialize]") {
   CHECK((*one)[0].target == 6);
   CHECK((*one)[0].depth == 1);
   CHECK((*one)[0].lasti);
+}
+
+TEST_CASE("a stand-in example keeps the example's types and none of its objects", "[specialize]") {
+  // A direct callee's return example outlives the compile that held it (CodeState::directReturned): its stand-in
+  // is made of new objects, so no object of the program is kept alive by it.
+  Ref g = execSource(
+      "class V:\n"
+      "    def __init__(self, x, y, tag):\n"
+      "        self.x = x\n"
+      "        self.y = y\n"
+      "        self.tag = tag\n"
+      "v = V(1.5, 7, 'name')\n"
+      "inner = V(0.25, 2, None)\n"
+      "v.inner = inner\n");
+  PyObject* v = PyDict_GetItemString(g.get(), "v");
+  PyObject* inner = PyDict_GetItemString(g.get(), "inner");
+  Py_ssize_t before = Py_REFCNT(v), innerBefore = Py_REFCNT(inner);
+  {
+    specialize::Samples s;
+    PyObject* copy = s.standIn(v);
+    REQUIRE(copy);
+    CHECK(copy != v);
+    CHECK(Py_TYPE(copy) == Py_TYPE(v));
+    CHECK(Py_REFCNT(v) == before);
+    CHECK(Py_REFCNT(inner) == innerBefore);
+    Ref x = Ref::steal(PyUnicode_FromString("x"));
+    Ref y = Ref::steal(PyUnicode_FromString("y"));
+    Ref tag = Ref::steal(PyUnicode_FromString("tag"));
+    Ref in = Ref::steal(PyUnicode_FromString("inner"));
+    PyObject* cx = s.attribute(copy, x.get());
+    REQUIRE(cx);
+    CHECK(PyFloat_CheckExact(cx));
+    CHECK(PyFloat_AS_DOUBLE(cx) == 1.5);
+    Ref vx = Ref::steal(PyObject_GetAttrString(v, "x"));
+    CHECK(cx != vx.get());
+    CHECK(PyLong_CheckExact(s.attribute(copy, y.get())));
+    PyObject* ct = s.attribute(copy, tag.get());
+    REQUIRE(ct);
+    CHECK(PyUnicode_CompareWithASCIIString(ct, "name") == 0);
+    PyObject* ci = s.attribute(copy, in.get());
+    REQUIRE(ci);
+    CHECK(ci != inner);
+    CHECK(Py_TYPE(ci) == Py_TYPE(inner));
+    CHECK(PyFloat_CheckExact(s.attribute(ci, x.get())));
+    // A stand-in of a stand-in (a blank instance) carries its attribute examples on.
+    PyObject* again = s.standIn(copy);
+    REQUIRE(again);
+    CHECK(PyFloat_CheckExact(s.attribute(again, x.get())));
+    // Nothing else has a stand-in: a function, a class.
+    CHECK(s.standIn(PyDict_GetItemString(g.get(), "V")) == nullptr);
+  }
+  CHECK(Py_REFCNT(v) == before);
+  CHECK(Py_REFCNT(inner) == innerBefore);
 }

@@ -390,6 +390,44 @@ def f(n, swap):
     check(src, [(30, False), (60, True), (5, False)], name="f")
 
 
+def test_polymorphic_site_calls_a_method_without_direct_entry_through_vectorcall():
+    # The site is compiled for Base.step (a direct entry); Lookup.step and Peek.step run other Python code, so they
+    # have none: the site calls them through vectorcall instead of leaving the frame (which would have run the
+    # rest of the loop in the interpreter). Peek sees the caller's frame as the interpreter shows it.
+    src = """
+import sys
+
+class Base:
+    def __init__(self, k):
+        self.k = k
+    def step(self):
+        return self.k
+class Twice(Base):
+    def step(self):
+        return self.k + self.k
+class Lookup(Base):
+    def step(self):
+        return getattr(self, "k")
+class Peek(Base):
+    def step(self):
+        return sorted(sys._getframe(1).f_locals)
+class Raises(Base):
+    def step(self):
+        if self.k == "boom":
+            raise ValueError(getattr(self, "k"))
+        return self.k
+
+def f(x):
+    objs = [Base("a"), Twice("b"), Lookup("c"), Peek("d"), Raises(x)]
+    out = []
+    for o in objs:
+        out.append(o.step())
+    return out
+"""
+    check_runs_without_exits(src, "f", [("x",), ("yz",), ("",)])
+    check(src, [("x",), ("boom",), ("q",)], name="f")
+
+
 def test_direct_callee_compiled_after_its_own_callee_keeps_its_inferred_code():
     # Ray.at is inferred (inside f's compile) with the example of what Vec.__mul__ returns; Vec.__mul__'s entry is
     # compiled at its first call, before Ray.at's: Ray.at must still be the code f was built against (a rebuilt

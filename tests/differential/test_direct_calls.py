@@ -499,3 +499,80 @@ def h(n):
     return [a - b for a, b in zip((sys.getrefcount(d), sys.getrefcount(key), sys.getrefcount(value)), before)]
 """
     check(src, [(3,), (20,)], name="h")
+
+
+def test_operand_without_example_predicted_from_the_other_operand():
+    # g is inferred with p = None (the first item), so p.n has no example; a direct entry may not add generically
+    # (it could run Python code), so `p.n * 3 + 1` and `p.n < 10` predict small ints like the constants next to
+    # them: guarded, and an exit where p.n is a float, a big int, a str or an object with __mul__.
+    src = """
+class P:
+    def __init__(self, n):
+        self.n = n
+
+class Weird:
+    def __mul__(self, k):
+        return 5
+    def __lt__(self, k):
+        return True
+
+def g(p):
+    if p is None:
+        return 0
+    if p.n < 10:
+        return p.n * 3 + 1
+    return p.n
+
+def f(ns):
+    vals = [None if n == "none" else P(Weird() if n == "weird" else n) for n in ns]
+    t = 0
+    for p in vals:
+        t += g(p)
+    return t
+"""
+    check(src, [(["none", 1, 2, 30],),
+                (["none", 1.5, 2 ** 70, -4],),
+                ([3, "weird", 4],),
+                (["ab", "none"],)], name="f")
+
+
+def test_len_and_comparisons_in_a_direct_entry():
+    # A direct entry has no frame: len() and comparisons of objects run there only where CPython does them in C
+    # (exact list, tuple, str, dict, set, bytes; str, int, float, bytes, bool and None compared), else they exit
+    # and the interpreter does them: a user __len__ or __eq__ (which could look at frames), `"a" < 1`'s TypeError.
+    src = """
+class Sized:
+    def __len__(self):
+        return 42
+
+class Eq:
+    def __eq__(self, other):
+        return "eq"
+    __hash__ = None
+
+class Item:
+    def __init__(self, kind, data):
+        self.kind = kind
+        self.data = data
+
+def g(it):
+    n = len(it.data)
+    if it.kind == "work":
+        return n + 1
+    if it.kind < 3:
+        return -n
+    return n
+
+def f(spec):
+    items = []
+    for kind, data in spec:
+        items.append(Item(Eq() if kind == "eq" else kind, Sized() if data == "sized" else data))
+    t = 0
+    for it in items:
+        t += g(it)
+    return t
+"""
+    check(src, [([("work", [1, 2]), ("other", (1,)), (1, "abc"), (2.5, {1: 2}), (None, {3}), (b"x", b"yz")],),
+                ([("work", "sized"), ("eq", [1])],),
+                ([("work", []), ("a", [1])],),
+                ([(True, [1, 2, 3]), (float("nan"), "")],)], name="f")

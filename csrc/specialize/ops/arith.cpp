@@ -33,6 +33,13 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
   std::string what = std::string("BINARY_OP ") + pypa_binary_symbol(nb);
   if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, what + " on a virtual value");
 
+  {
+    size_t n = e.stack.size();
+    e.predictLikeOperand(n - 2, n - 1);
+    e.predictLikeOperand(n - 1, n - 2);
+    a = e.stack[n - 2];
+    b = e.stack[n - 1];
+  }
   // An object predicted to be a float or small int (specialize/samples.h) is guarded and unboxed: the fast paths
   // below then apply.
   if (nb != MatMul && (a.type == Type::Obj || b.type == Type::Obj) &&

@@ -15,6 +15,13 @@ bool handle_COMPARE_OP(Emitter& e, const Instruction& in) {
   StackEntry a = e.stack[e.stack.size() - 2];
   StackEntry b = e.stack[e.stack.size() - 1];
   if (!hasValue(a.type) || !hasValue(b.type)) return e.exitNow(Reason::Unsupported, "COMPARE_OP on a virtual value");
+  {
+    size_t n = e.stack.size();
+    e.predictLikeOperand(n - 2, n - 1);
+    e.predictLikeOperand(n - 1, n - 2);
+    a = e.stack[n - 2];
+    b = e.stack[n - 1];
+  }
   int r;
   if ((a.type == Type::Obj || b.type == Type::Obj) && (a.type != Type::Obj || e.predictsNumber(a)) &&
       (b.type != Type::Obj || e.predictsNumber(b))) {
@@ -24,6 +31,15 @@ bool handle_COMPARE_OP(Emitter& e, const Instruction& in) {
     b = e.stack[n - 1];
   }
   if (callOperator(e, kCompareOperator + in.arg)) return true;
+  if (e.opts.direct && a.type == Type::Obj && b.type == Type::Obj) {
+    // No frame: only comparisons CPython does in C, else the interpreter does it (operands untouched).
+    int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "COMPARE_OP");
+    int r = e.emit(Op::CompareInPlace, Type::Bool, {a.v[0], b.v[0]}, in.arg, ex);
+    e.pop();
+    e.pop();
+    e.push(Type::Bool, r);
+    return true;
+  }
   if (a.type == Type::Obj || b.type == Type::Obj) {
     int x = e.box(a), y = e.box(b);
     e.pop();

@@ -106,15 +106,22 @@ void exitIfTracingAfterCall(Emitter& e) {
   e.emitVoid(Op::GuardNotTracing, {}, 0, ex);
 }
 
+// Whether local `l` must be written into the frame before a callee may look at it: a bound number the frame does
+// not hold as it is (Obj locals live there already, see Emitter::localsInFrame, and arguments never stored to are
+// there as the objects they came in as).
+static bool needsSync(Emitter& e, size_t l) {
+  const LocalState& ls = e.locals[l];
+  if (ls.def == Def::No || !hasValue(ls.type) || e.stableArg(int(l))) return false;
+  return !(ls.type == Type::Obj && e.localsInFrame());
+}
+
 void syncFrameLocals(Emitter& e) {
   // The callee may look at this frame (locals(), sys._getframe(1).f_locals, traceback.walk_stack with
-  // capture_locals): give the frame the current values of its bound locals first. Obj locals live there already
-  // (Emitter::localsInFrame), and arguments never stored to are there as the objects they came in as; a number
-  // with an origin is synced as that object.
+  // capture_locals): give the frame the current values of its bound locals first; a number with an origin is
+  // synced as that object.
   for (size_t l = 0; l < e.locals.size(); l++) {
     const LocalState& ls = e.locals[l];
-    if (ls.def == Def::No || !hasValue(ls.type) || e.stableArg(int(l))) continue;
-    if (ls.type == Type::Obj && e.localsInFrame()) continue;
+    if (!needsSync(e, l)) continue;
     StackEntry v = e.loadLocal(int(l));
     std::vector<int> args = {v.v[0]};
     if (ls.def == Def::Maybe) args.push_back(e.emit(Op::LoadVar, Type::Bool, {}, e.flagVar(int(l))));
@@ -279,6 +286,16 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
     e.discard(fn);
     e.push(Type::Obj, t);
     return true;
+  } else if (is("len") && n == 1 && args[0].type == Type::Obj && e.opts.direct) {
+    // No frame: the lengths C code gives, else the interpreter calls len() (the stack untouched).
+    StackEntry fn = callable;
+    int obj = args[0].v[0];
+    int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "len()");
+    int r = e.emit(Op::LenInPlace, Type::Int, {obj}, 0, ex);
+    e.stack.resize(size - n - 2);
+    e.discard(fn);
+    e.push(Type::Int, r);
+    return true;
   } else if (is("len") && n == 1 && args[0].type == Type::Obj) {
     // As a generic CALL: callable and argument leave the stack, an error leaves through a Raise exit here.
     StackEntry fn = callable;
@@ -407,8 +424,16 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
     e.fn.slots.push_back(ir::Slot{ir::slotWordKind(kindOfSite), 0, ""});
   if (e.opts.directInline)
     if (auto callee = e.opts.directInline(target, sig)) e.fn.inlined[slot] = std::move(callee);
+  // A site may meet a callee with no direct entry (a subclass's method that runs other Python code, a callee whose
+  // entry exited too often): called through vectorcall then, where nothing else is needed for it (the arguments
+  // are objects, and no local of this frame entry waits to be synced for a callee that looks at it), rather than
+  // leaving the frame.
+  bool generic = kind == DirectKind::Call && !e.opts.direct &&
+                 sig.find_first_not_of('o') == std::string::npos;
+  for (size_t l = 0; generic && l < e.locals.size(); l++) generic = !needsSync(e, l);
   int64_t flags = (borrowed ? ir::kDirectBorrowed : 0) | (kind == DirectKind::Init ? ir::kDirectInit : 0) |
-                  (kind == DirectKind::Operator ? ir::kDirectOperator | int64_t(oparg) << 8 : 0);
+                  (kind == DirectKind::Operator ? ir::kDirectOperator | int64_t(oparg) << 8 : 0) |
+                  (generic ? ir::kDirectGeneric : 0);
   int r = e.emit(Op::CallDirect, rtype, args, int64_t(slot) | flags << 32, changed);
   ir::Instr& call = e.cur->instrs.back();
   call.exit2 = raised;
@@ -456,17 +481,7 @@ bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t
       break;
     }
   }
-  if (borrowed) {
-    for (ir::ExitPoint& x : e.fn.exits)
-      for (ir::SnapValue& v : x.stack)
-        if (v.type == Type::Obj && v.v[0] == cid) v.borrowed = true;
-    for (int landing : e.landings) {
-      auto& instrs = e.fn.blocks[size_t(landing)].instrs;
-      for (size_t k = 0; k < instrs.size(); k++)
-        if (instrs[k].op == Op::DecRef && instrs[k].args.size() == 1 && instrs[k].args[0] == cid)
-          instrs.erase(instrs.begin() + long(k--));
-    }
-  }
+  if (borrowed) e.markBorrowed(cid);
   emitDirect(e, DirectKind::Call, cid, target, sig, rtype, n, base, borrowed, 0, changed, nullptr, poly);
   return true;
 }
@@ -492,17 +507,20 @@ bool callInit(Emitter& e, const StackEntry& callable, size_t n) {
   std::string sig;
   std::vector<PyObject*> examples;
   if (!directSignature(e, n, true, &sig, &examples)) return false;
-  if (e.opts.directReturn(init, sig, examples) != Type::Obj) return false;
-  boxArguments(e, n);
-  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "CALL");
-  int fn = e.emit(Op::LoadInit, Type::Obj, {callable.v[0]}, typeMethodSite(e, "__init__"), ex);
-  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
+  // The instance's example, and self's in __init__: an instance of C already held, else a blank one, which
+  // __init__'s analysis (when this call infers it) gives the examples of what it stores (Samples::noteStore).
   PyObject* example = nullptr;
   if (e.opts.samples) {
     auto* tp = reinterpret_cast<PyTypeObject*>(cls);
     example = e.opts.samples->instanceOf(tp);
     if (!example) example = e.opts.samples->blankInstance(tp, init, std::vector<PyObject*>(examples.begin() + 1, examples.end()));
+    examples[0] = example;
   }
+  if (e.opts.directReturn(init, sig, examples) != Type::Obj) return false;
+  boxArguments(e, n);
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "CALL");
+  int fn = e.emit(Op::LoadInit, Type::Obj, {callable.v[0]}, typeMethodSite(e, "__init__"), ex);
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
   emitDirect(e, DirectKind::Init, fn, init, sig, Type::Obj, n, e.stack.size() - n - 2, true, 0, changed, example,
              false);
   return true;

@@ -92,6 +92,9 @@ bool handle_STORE_ATTR(Emitter& e, const Instruction& in) {
   // TOS is the object, TOS1 the value.
   if (!hasValue(e.stack.back().type) || !hasValue(e.stack[e.stack.size() - 2].type))
     return e.exitNow(Reason::Unsupported, "STORE_ATTR on a virtual value");
+  if (e.opts.samples)
+    e.opts.samples->noteStore(e.sampleOf(e.stack.back()), PyTuple_GET_ITEM(e.info.names.get(), in.arg),
+                              e.exampleOf(e.stack[e.stack.size() - 2]));
   if (e.opts.direct) {
     int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "STORE_ATTR");
     int obj = e.box(e.pop());
