@@ -168,7 +168,6 @@ PyObject* directResultExample(PyObject* func, const std::string& sig) {
   profile::CodeState* st = eligibleState(func);
   if (!st) return nullptr;
   auto it = st->directSamples.find(sig);
-  if (getenv("DBGX")) fprintf(stderr, "DBGX %s %s samples=%d ret=%p kept=%d\n", st->qualname.c_str(), sig.c_str(), it != st->directSamples.end(), it != st->directSamples.end() && it->second ? (void*)it->second->returned() : nullptr, (int)st->directReturned.count(sig));
   if (it != st->directSamples.end() && it->second) return it->second->returned();
   auto kept = st->directReturned.find(sig);
   return kept == st->directReturned.end() ? nullptr : kept->second->returned();
@@ -217,12 +216,15 @@ extern "C" int32_t pypa_rt_direct_resolve_with(pypaccel::runtime::NativeCtx* ctx
   if (profile::CodeState* st = hook::eligibleState(callable)) {
     // A callee no caller inferred yet (a subclass's method met at run time): this call's arguments are its
     // examples, kept until its entry is compiled (forgetDirectExamples).
-    if (args && !st->directSamples.count(sl.name) && !st->findDirect(sl.name)) {
+    bool given = args && !st->directSamples.count(sl.name) && !st->findDirect(sl.name);
+    if (given) {
       auto samples = std::make_shared<specialize::Samples>();
       for (int32_t i = 0; i < n; i++) samples->setLocal(int(i), args[i]);
       st->directSamples[sl.name] = std::move(samples);
     }
     callee = hook::obtainDirect(*st, sl.name, callable);
+    // Declined: they would hold the program's objects for nothing.
+    if (given && !callee) st->directSamples.erase(sl.name);
   }
   hook::resumeThread();
   if (PyErr_Occurred()) PyErr_Clear();
