@@ -191,7 +191,9 @@ class DirectCallSite {
   }
 
   // A callee the site could not fill an entry for, called through vectorcall (kDirectGeneric): its result as a
-  // direct callee's that exited (bits 1: Python code ran), which decodeResult checks and converts.
+  // direct callee's that exited (bits 1: Python code ran), which decodeResult checks and converts. As after
+  // CPython's CALL, a pending signal's handler runs once it returned; its exception is the call's (the result
+  // dropped). Anything else the eval breaker asks for waits for the next check, as after a direct call.
   llvm::BasicBlock* callGeneric() {
     llvm::BasicBlock* generic = block("direct_generic");
     llvm::IRBuilderBase::InsertPointGuard keep(b_);
@@ -202,6 +204,30 @@ class DirectCallSite {
     for (int i = 1; i <= n; i++) b_.CreateStore(l_.val(in_.args[size_t(i)]), b_.CreateConstInBoundsGEP1_64(l_.ptr, items, i));
     llvm::Value* r = l_.call(Helper::pypa_rt_direct_generic,
                              {l_.ctxArg(true), items, b_.getInt32(n), b_.getInt32(l_.exitUnit(in_.exit))});
+    auto* flag = b_.CreateLoad(l_.i32, l_.ctxField(kCtxEvalBreaker));
+    flag->setAtomic(llvm::AtomicOrdering::Monotonic);
+    flag->setAlignment(llvm::Align(4));
+    llvm::BasicBlock* poll = block("direct_generic_poll");
+    llvm::BasicBlock* raised = block("direct_generic_handler_raised");
+    llvm::BasicBlock* done = block("direct_generic_done");
+    llvm::Value* pending = b_.CreateAnd(b_.CreateICmpNE(flag, b_.getInt32(0)), b_.CreateIsNotNull(r));
+    llvm::BasicBlock* called = b_.GetInsertBlock();
+    b_.CreateCondBr(pending, poll, done,
+                    llvm::MDBuilder(l_.ctx).createBranchWeights(1, 1000));
+    b_.SetInsertPoint(poll);
+    llvm::Value* rc = l_.coldCall(Helper::pypa_rt_poll, {l_.ctxArg(true)});
+    llvm::BasicBlock* polled = b_.GetInsertBlock();
+    b_.CreateCondBr(b_.CreateICmpSLT(rc, b_.getInt32(0)), raised, done);
+    b_.SetInsertPoint(raised);
+    l_.decref(r);
+    llvm::BasicBlock* released = b_.GetInsertBlock();
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+    llvm::PHINode* result = b_.CreatePHI(l_.ptr, 3);
+    result->addIncoming(r, called);
+    result->addIncoming(r, polled);
+    result->addIncoming(llvm::ConstantPointerNull::get(llvm::PointerType::get(l_.ctx, 0)), released);
+    r = result;
     llvm::Value* res = llvm::UndefValue::get(l_.directResultTy);
     res = b_.CreateInsertValue(res, b_.getInt64(1), 0);
     res = b_.CreateInsertValue(res, r, 1);

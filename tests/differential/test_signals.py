@@ -263,6 +263,27 @@ def handler_runs_at_the_call(obj):
     EVENTS.append("after the call")
     return obj
 
+# The same inside a callee that a method call site compiled for a direct callee (Quiet.poke) calls through
+# vectorcall (Tripper.poke runs other Python code: no direct entry): the handler runs at the callee's CALL, and
+# its exception comes out of the site's CALL, not the next one.
+class Quiet:
+    def __init__(self):
+        self.n = 1
+    def poke(self):
+        return self.n
+
+class Tripper(Quiet):
+    def poke(self):
+        _thread.interrupt_main()
+        return 2
+
+def via_site(obj):
+    out = []
+    for o in (Quiet(), Tripper(), Quiet()):
+        r = o.poke()
+        EVENTS.append(r)
+    return out
+
 # A signal still pending when a call starts: CPython's RESUME runs the handler, in the callee's frame (`def` line).
 # map() calls the function right after interrupt_main() returned, with no CALL instruction in between. `cold` is
 # compiled at its first call (the compiler runs Python code of its own), `warm` already was.
@@ -287,7 +308,7 @@ COLD = pypaccel.specialize(cold) if fast else cold
 WARM = pypaccel.specialize(warm) if fast else warm
 WARM()
 cases = ((caught, raising), (in_with, raising), (uncaught, raising), (handler_runs_at_the_call, quiet),
-         (pending_at_compile, raising), (pending_at_native_start, raising))
+         (pending_at_compile, raising), (pending_at_native_start, raising), (via_site, raising))
 first = {f.__name__: f.__code__.co_firstlineno for f in (cold, warm) + tuple(f for f, _ in cases)}
 for f, handler in cases:
     signal.signal(signal.SIGINT, handler)
@@ -320,11 +341,12 @@ def test_signal_tripped_by_a_call_is_handled_at_that_call(tmp_path, scratch_env)
     assert plain["handler_runs_at_the_call"][0] == ["obj", ["handler", "after the call"], 0], plain
     assert plain["pending_at_compile"][0] == [[["pending_at_compile", 1], ["cold", 0]], ["handler"], 0], plain
     assert plain["pending_at_native_start"][0] == [[["pending_at_native_start", 1], ["warm", 0]], ["handler"], 0]
+    assert plain["via_site"][0] == [[["via_site", 3]], [1, "handler"], 0], plain
     calls = fast.pop("native_calls")
     plain.pop("native_calls")
     assert fast == plain
     for name in ("caught", "in_with", "uncaught", "handler_runs_at_the_call", "pending_at_compile",
-                 "pending_at_native_start"):
+                 "pending_at_native_start", "via_site"):
         assert calls.get(name, 0) == 3, calls
     assert calls.get("warm", 0) >= 1, calls  # compiled and run natively before the signal
 
