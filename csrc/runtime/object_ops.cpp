@@ -573,6 +573,18 @@ extern "C" int32_t pypa_rt_list_assign_slice(PyObject* list, int64_t start, int6
   unpackSlice(&start, &stop, &step, given & 3);
   Py_ssize_t lo = start, hi = stop;
   PySlice_AdjustIndices(PyList_GET_SIZE(list), &lo, &hi, 1);
+  if (PyList_CheckExact(value) && value != list && Py_REFCNT(value) == 1 && hi > lo &&
+      PyList_GET_SIZE(value) == hi - lo) {
+    // As many items from a list nothing else holds (a slice made for this store: fannkuch's
+    // `a[:k + 1] = a[k::-1]`): the items change places, and releasing the value list releases the old ones, in
+    // the order list_ass_slice releases them (last first), after the list has its new items. No buffer, no moves.
+    PyObject** to = reinterpret_cast<PyListObject*>(list)->ob_item + lo;
+    PyObject** from = reinterpret_cast<PyListObject*>(value)->ob_item;
+    for (Py_ssize_t k = 0; k < hi - lo; k++) std::swap(to[k], from[k]);
+    Py_DECREF(list);
+    Py_DECREF(value);
+    return 0;
+  }
   int r = PyList_SetSlice(list, lo, hi, value);  // list_ass_slice, as list_ass_subscript calls it for a step of 1
   Py_DECREF(list);
   Py_DECREF(value);

@@ -395,6 +395,42 @@ def f(t, k):
 """, "f", [((3, 1, 0, 2), 1), ((2, 0, 1), -3), ((0, 1), 9)])
 
 
+def test_slice_store_of_a_fresh_list_releases_the_old_items_after_the_store():
+    # A store of a list nothing else holds, as long as the slice (the flip's): the items change places and the
+    # old ones go with the value list, released last first once the list has its new items, as list_ass_slice
+    # does. A finalizer sees the list already changed, and the order of finalizers is CPython's.
+    src = """
+LOG = []
+
+class Tracked:
+    def __init__(self, name, seen):
+        self.name = name
+        self.seen = seen
+    def __del__(self):
+        LOG.append((self.name, list(map(str, self.seen))))
+    def __repr__(self):
+        return self.name
+
+def f(k, keep):
+    LOG.clear()
+    xs = []
+    for i in range(4):
+        xs.append(Tracked("t%d" % i, xs))
+    kept = xs[:]
+    if not keep:
+        kept = None
+    zs = ["a", "b", "c", "d"]
+    xs[:k] = zs[:k]
+    xs[1:3] = xs[2:0:-1]
+    xs[2:4] = zs[k - 2:k]
+    ys = [1, 2, 3]
+    xs[:3] = ys
+    xs[:2] = [str(x) for x in xs[:2]]
+    return list(map(str, xs)), list(LOG), ys
+"""
+    check(src, [(2, False), (3, False), (0, False), (4, True), (2, True)], name="f")
+
+
 def _raises_after_two():
     yield 1
     yield 2
