@@ -103,6 +103,8 @@ int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject
 int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **func);
 /* `self.NAME = PARAM` stores of a function straight from its parameters (attr_cache.c): their count, up to max. */
 int pypa_param_stores(PyObject *func, int *params, PyObject **names, int max);
+/* Lists (lists.c): items [lo, lo + n) of `list` and [0, n) of `value` (another list) change places. */
+void pypa_list_swap_items(PyObject *list, Py_ssize_t lo, PyObject *value, Py_ssize_t n);
 /* The set inline values of an instance (attr_cache.c): their count, up to max; names and values borrowed. */
 int pypa_instance_values(PyObject *obj, PyObject **names, PyObject **values, int max);
 /* Operator opargs: BINARY_OP's (binary_ops.def: NB_* order, then the in-place forms), then COMPARE_OP's from

@@ -578,9 +578,7 @@ extern "C" int32_t pypa_rt_list_assign_slice(PyObject* list, int64_t start, int6
     // As many items from a list nothing else holds (a slice made for this store: fannkuch's
     // `a[:k + 1] = a[k::-1]`): the items change places, and releasing the value list releases the old ones, in
     // the order list_ass_slice releases them (last first), after the list has its new items. No buffer, no moves.
-    PyObject** to = reinterpret_cast<PyListObject*>(list)->ob_item + lo;
-    PyObject** from = reinterpret_cast<PyListObject*>(value)->ob_item;
-    for (Py_ssize_t k = 0; k < hi - lo; k++) std::swap(to[k], from[k]);
+    pypa_list_swap_items(list, lo, value, hi - lo);
     Py_DECREF(list);
     Py_DECREF(value);
     return 0;
