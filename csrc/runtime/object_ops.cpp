@@ -339,6 +339,8 @@ static bool comparesInC(PyObject* o) {
 
 extern "C" int32_t pypa_rt_compare_in_place(PyObject* a, PyObject* b, int32_t op) {
   if (!comparesInC(a) || !comparesInC(b)) return -1;
+  // bytes against str warns under `python -b` (BytesWarning), and a warning may run Python code.
+  if ((PyBytes_CheckExact(a) && PyUnicode_CheckExact(b)) || (PyUnicode_CheckExact(a) && PyBytes_CheckExact(b))) return -1;
   PyObject* r = PyObject_RichCompare(a, b, op);  // (not ...Bool: `nan == nan` is False, identity or not)
   if (!r || !PyBool_Check(r)) {
     // `"a" < 1`: a TypeError the interpreter raises itself when it does it again (no code ran here).
