@@ -14,12 +14,14 @@ namespace pypaccel::cache {
 namespace {
 
 // An exit whose cause a generic (boxed) operation handles without leaving (a big int, a type other than the one
-// predicted, an index out of range): learning it widens that instruction.
+// predicted, an index out of range, a callee other than the one a direct call was compiled for, a direct call's
+// result of another type; that exit is at the instruction after the call): learning it widens that instruction.
 bool widenable(int reason) {
   using deopt::Reason;
   auto r = static_cast<Reason>(reason);
   return r == Reason::IntOverflow || r == Reason::InexactIntToFloat || r == Reason::NegativePower ||
-         r == Reason::FloatPowDomain || r == Reason::Predicted || r == Reason::OutOfRange;
+         r == Reason::FloatPowDomain || r == Reason::Predicted || r == Reason::OutOfRange ||
+         r == Reason::CalleeChanged || r == Reason::CallResultType;
 }
 
 // The units as the profile's `widen` column stores them: byte offsets, "12,40".
@@ -106,6 +108,10 @@ void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string
   }
 }
 
+std::string profileSignature(const std::string& sig, bool direct) { return direct ? sig + "|d" : sig; }
+
+std::string profileSignature(const deopt::Specialization& s) { return profileSignature(s.meta.signature, s.meta.direct); }
+
 bool retireForWidening(profile::CodeState& st, deopt::Specialization& s) {
   if (s.meta.stressExits || s.retired) return false;
   std::set<int> units = s.widened;
@@ -113,7 +119,7 @@ bool retireForWidening(profile::CodeState& st, deopt::Specialization& s) {
     if (s.exitCounts[i] && widenable(s.meta.exits[i].reason)) units.insert(s.meta.exits[i].unit);
   if (units == s.widened) return false;
   s.retired = true;
-  st.widen[s.meta.signature] = units;
+  st.widen[profileSignature(s)] = units;
   st.fallback("re-specialized: generic arithmetic where the fast path kept exiting (at offsets " +
               widenSuffix(units).substr(2) + ")");
   return true;
@@ -146,7 +152,7 @@ std::vector<Profile> profilesForNextRun(const profile::CodeState& st, const std:
   }
   for (const auto& s : st.specs) {
     // A direct entry's record is its own ("|d"): what it learns must not keep the frame entry interpreted.
-    Profile& p = row(s->meta.signature + (s->meta.direct ? "|d" : ""));
+    Profile& p = row(profileSignature(*s));
     p.entries += s->entries + s->header.entries;
     p.exits += s->exits;
     for (size_t i = 0; i < s->meta.exits.size() && i < s->exitCounts.size(); i++)

@@ -18,6 +18,11 @@ namespace pypaccel::cache {
 // build identity ("" without a JIT); it is asked only when the file has a database.
 void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string()> build);
 
+// The signature a specialization's profile row (and its widened units, CodeState::widen) is kept under: a direct
+// entry's is its own ("|d"), so what it learns does not keep the frame entry of the signature interpreted.
+std::string profileSignature(const std::string& sig, bool direct);
+std::string profileSignature(const deopt::Specialization& s);
+
 // Native code that exits too often at instructions a generic operation would handle: retire it (the next call
 // recompiles with those instructions widened). False when widening would not help.
 bool retireForWidening(profile::CodeState& st, deopt::Specialization& s);

@@ -252,8 +252,20 @@ class DirectCallSite {
     int entries = ir::callSiteEntries(l_.fn.slots[size_t(site_)].kind);
     llvm::BasicBlock* slow = block("direct_resolve");
     // A callable the site knows has no direct entry (its header has none): straight to vectorcall where the site
-    // may (kDirectGeneric), else resolved again (it may have one by now) or the exit.
-    llvm::BasicBlock* noEntry = generic_ ? callGeneric() : slow;
+    // may (kDirectGeneric), unless a wider entry replaced that one; else resolved again (it may have one by now)
+    // or the exit.
+    llvm::BasicBlock* noEntry = slow;
+    llvm::PHINode* noEntryHdr = nullptr;
+    llvm::BasicBlock* generic = generic_ ? callGeneric() : nullptr;
+    if (generic_) {
+      noEntry = block("direct_no_entry");
+      llvm::IRBuilderBase::InsertPointGuard keep(b_);
+      b_.SetInsertPoint(noEntry);
+      noEntryHdr = b_.CreatePHI(l_.ptr, unsigned(entries));
+      llvm::Value* replaced =
+          b_.CreateLoad(l_.i64, b_.CreateConstInBoundsGEP1_64(l_.i64, noEntryHdr, kHdrReplaced));
+      b_.CreateCondBr(b_.CreateICmpEQ(replaced, b_.getInt64(0)), generic, slow, likely_);
+    }
     llvm::BasicBlock* call = block("direct_call");
     std::vector<std::tuple<llvm::Value*, llvm::Value*, llvm::BasicBlock*>> found;  // header, entry, from
     llvm::BasicBlock* next = check;
@@ -273,6 +285,7 @@ class DirectCallSite {
       llvm::Value* hdr = b_.CreateLoad(l_.ptr, word(3 * k + 1));
       llvm::Value* entry = b_.CreateLoad(l_.ptr, b_.CreateConstInBoundsGEP1_64(l_.ptr, hdr, kHdrDirectEntry));
       b_.CreateCondBr(b_.CreateIsNull(entry), noEntry, call, likely_);
+      if (noEntryHdr) noEntryHdr->addIncoming(hdr, checkEntry);
       found.emplace_back(hdr, entry, checkEntry);
       next = miss;
     }
@@ -289,7 +302,7 @@ class DirectCallSite {
     llvm::Value* resolved = l_.coldCall(Helper::pypa_rt_direct_resolve_with,
                                         {l_.ctxArg(true), b_.getInt32(int32_t(site_)), callable_, examples, b_.getInt32(n)});
     llvm::BasicBlock* filled = block("direct_filled");
-    b_.CreateCondBr(b_.CreateICmpNE(resolved, b_.getInt32(0)), filled, generic_ ? noEntry : l_.exitBlock(in_.exit));
+    b_.CreateCondBr(b_.CreateICmpNE(resolved, b_.getInt32(0)), filled, generic_ ? generic : l_.exitBlock(in_.exit));
     b_.SetInsertPoint(filled);
     // The header of the entry it filled (resolved - 1).
     llvm::Value* k = b_.CreateZExt(b_.CreateSub(resolved, b_.getInt32(1)), l_.i64);

@@ -130,6 +130,9 @@ void Lowerer::lower<Op::GetItemInPlace>(const ir::Instr& in) {
   if (in.op == Op::GetItemInPlace) {
     out = entryAlloca(ptr);
     rc = call(Helper::pypa_rt_getitem_in_place, {val(in.args[0]), val(in.args[1]), out});
+  } else if (in.op == Op::BinaryInPlace) {
+    out = entryAlloca(ptr);
+    rc = call(Helper::pypa_rt_binop_in_place, {val(in.args[0]), val(in.args[1]), b.getInt32(int32_t(in.imm)), out});
   } else {
     rc = call(Helper::pypa_rt_setitem_in_place, {val(in.args[0]), val(in.args[1]), val(in.args[2])});
   }

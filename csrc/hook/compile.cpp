@@ -26,7 +26,9 @@ namespace pypaccel::hook {
 
 namespace {
 
-constexpr size_t kMaxSignatures = 8;  // specializations per code object (Refusal::TooManySignatures)
+// Specializations per code object (Refusal::TooManySignatures), not counting those replaced by a wider one: each
+// signature's widened instructions only grow, so those are bounded by its instructions.
+constexpr size_t kMaxSignatures = 8;
 // Past this, even the light pipeline takes seconds and hundreds of MB (see jit/engine.cpp): not worth it.
 constexpr size_t kMaxSpillWords = 60000;
 
@@ -139,7 +141,9 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     st.fallback(reason);
     return nullptr;
   };
-  if (st.specs.size() >= kMaxSignatures)
+  size_t live = 0;
+  for (const auto& s : st.specs) live += !s->retired;
+  if (live >= kMaxSignatures)
     return fail(deopt::refusalText(deopt::Refusal::TooManySignatures, {std::to_string(kMaxSignatures), sig}));
   jit::Engine* e = engine();
   if (!e) {
@@ -148,8 +152,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   }
   PyObject* code = home.code;
   cache::ensureCodeHash(st);
-  std::set<int> noWiden;
-  const std::set<int>& widen = direct ? noWiden : st.widen[sig];
+  const std::set<int>& widen = st.widen[cache::profileSignature(sig, direct)];
   std::string key = cache::specializationKey(st.codeHash.empty() ? st.qualname : st.codeHash,
                                              sig + cache::widenSuffix(widen) + (direct ? "|d" : ""), identityOf(*e));
   std::string symbol = cache::keySymbol(key);
@@ -289,7 +292,7 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
   if (st.directFailed.count(sig)) return nullptr;
   // A direct entry runs the same code as the frame entry of its signature: when either exited on most entries (in
   // this run or an earlier one), calls of this signature stay interpreted.
-  for (const std::string& key : {sig + "|d", sig}) {
+  for (const std::string& key : {cache::profileSignature(sig, true), sig}) {
     auto learned = st.failedSignatures.find(key);
     // Not the frame entry declined as unprofitable: called directly, the same code runs without the hook's entry,
     // which is what made it not worth it (direct entries skip the rule).

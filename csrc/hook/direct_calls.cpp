@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "cache/learning.h"
 #include "cpython/layout.h"
 #include "deopt/refusals.h"
 #include "hook/compile.h"
@@ -28,6 +29,9 @@ constexpr int kMaxDirectArgs = 64;
 constexpr int kMaxInferDepth = 4;  // callees of callees... whose result types are inferred for one compile
 constexpr size_t kMaxInlineInstrs = 80;  // a direct entry compiled into its callers: a few operations, no calls
 thread_local int tInferDepth = 0;
+// Set when an inference stopped at kMaxInferDepth: what was inferred above it holds for this compile only (a
+// callee taken as not direct because it was too deep is direct when a shallower caller asks).
+thread_local bool tInferCut = false;
 
 // A positional-only shape the call site fills exactly: no defaults needed, nothing packed into *args/**kwargs.
 bool simpleSignature(PyObject* func, const std::string& sig) {
@@ -89,7 +93,10 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
     st->directAssumptionUsed = true;
     return assumed->second;
   }
-  if (tInferDepth >= kMaxInferDepth) return Type::Void;
+  if (tInferDepth >= kMaxInferDepth) {
+    tInferCut = true;
+    return Type::Void;
+  }
   auto info = specialize::readCodeInfo(PyFunction_GET_CODE(func));
   if (!info) {
     llvm::consumeError(info.takeError());
@@ -102,8 +109,15 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
   }
   // The options of the direct entry's own compile (hook/compile.cpp): the IR inferred here is the IR that entry
   // will have, so callers may compile it in (directInlineIR).
+  // With what earlier runs learned: the instructions that kept exiting are generic in the entry (its cache key
+  // says so, hook/compile.cpp), so here too.
+  if (!st->profileRead) {
+    cache::learnFromEarlierRuns(*st, buildIdentity);
+    if (PyErr_Occurred()) PyErr_Clear();
+  }
   specialize::SpecOptions opts;
   opts.direct = true;
+  opts.widen = st->widen[cache::profileSignature(sig, true)];
   opts.stressExits = config().stressExits;
   opts.directReturn = directReturnType;
   opts.directExample = directResultExample;
@@ -116,6 +130,8 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
   opts.samples = samples;
   Type result = Type::Void;
   std::shared_ptr<const ir::Function> small;
+  bool cutAbove = tInferCut;
+  tInferCut = false;
   tInferDepth++;
   // Recursion: assume what its own calls return, infer, and accept the assumption when the inference agrees.
   for (Type assume : {Type::Int, Type::Float, Type::Obj}) {
@@ -151,13 +167,17 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
     if (result == assume) break;
   }
   tInferDepth--;
+  bool cut = tInferCut;
+  tInferCut = cutAbove || cut;
   st->directAssumed.erase(sig);
   if (PyErr_Occurred()) PyErr_Clear();
-  st->directReturn[sig] = result;
   if (result == Type::Void) {
     st->directSamples.erase(sig);
     st->directIR.erase(sig);
+    // Not direct only because a callee was too deep to infer here: asked again from a shallower caller.
+    if (cut) return result;
   }
+  st->directReturn[sig] = result;
   if (small && result != Type::Void) st->directInline[sig] = std::move(small);
   return result;
 }

@@ -123,6 +123,26 @@ std::string exitShare(const deopt::Specialization& s, uint64_t entries) {
   return "exits on " + std::to_string(s.exits * 100 / entries) + "% of entries";
 }
 
+// An exit costs far more than an entry saves (a frame is made and the rest of the call runs in the interpreter:
+// microseconds, against tens of nanoseconds): past one exit in eight entries (of 20 or more), code whose exits a
+// generic operation would have handled (an int where a float was predicted) is compiled again with those
+// operations generic (cache::retireForWidening). Exits of other kinds keep it until they are most entries. Code
+// with a loop at its first such exit: the rest of that call ran in the interpreter, loop and all.
+bool exitsTooOftenToKeep(const profile::CodeState& st, const deopt::Specialization& s, uint64_t entries) {
+  return !s.meta.stressExits && (st.hasLoops || (entries >= 20 && s.exits * 8 > entries));
+}
+
+// After an exit of `s`: replaced by a wider specialization, or no longer entered, when it exits too often. True
+// when it will not be entered again.
+bool retireAfterExit(profile::CodeState& st, deopt::Specialization& s, uint64_t entries) {
+  if (exitsTooOftenToKeep(st, s, entries) && cache::retireForWidening(st, s)) return true;
+  if (!exitsOnMostEntries(s, entries)) return false;
+  s.disabled = true;
+  s.disabledReason = exitShare(s, entries);
+  return true;
+}
+
+
 PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deopt::Specialization* s) {
   if (Py_EnterRecursiveCall("")) return nullptr;
   PyCodeObject* co = pypa_frame_code(f);
@@ -154,12 +174,8 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
   if (!ctx.exited) {
     pypa_frame_unlink(ts, f);
     Py_LeaveRecursiveCall();
-  } else if (exitsOnMostEntries(*s, s->entries)) {
-    // Recompile it with generic operations where that helps (an int that outgrew 64 bits), else stop entering it.
-    if (!cache::retireForWidening(st, *s)) {
-      s->disabled = true;
-      s->disabledReason = exitShare(*s, s->entries);
-    }
+  } else {
+    retireAfterExit(st, *s, s->entries);
   }
   return r;
 }
@@ -317,18 +333,20 @@ PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t*
   }
   ctx->exited = 1;
   auto* spec = static_cast<deopt::Specialization*>(ctx->spec);
-  if (spec->header.directEntry && exitsOnMostEntries(*spec, spec->header.entries)) {
-    // As runNative does for frame entries: code that exits on most entries is not entered again; call sites then
-    // leave to the interpreter, which calls the function the usual way.
+  profile::CodeState* st = profile::existingState(PyFunction_GET_CODE(func));
+  if (spec->header.directEntry && st && retireAfterExit(*st, *spec, spec->header.entries)) {
+    // As runNative does for frame entries. Call sites resolve a replaced entry again (the wider one is compiled
+    // then, with that call's arguments as examples); one no longer entered leaves them to the interpreter, which
+    // calls the function the usual way.
     spec->header.directEntry = nullptr;
-    spec->disabled = true;
-    spec->disabledReason = exitShare(*spec, spec->header.entries);
-    // The frame entry of the same signature would exit the same way: the calls now go through the interpreter.
-    if (profile::CodeState* st = profile::existingState(PyFunction_GET_CODE(func)))
-      if (!st->find(spec->meta.signature))
-        st->failedSignatures[spec->meta.signature] =
-            profile::Interpreted{spec->disabledReason + " (called directly)", "disabled",
-                                 spec->disabledReason + " (called directly)"};
+    if (spec->retired) {
+      spec->header.replaced = 1;
+    } else if (!st->find(spec->meta.signature)) {
+      // The frame entry of the same signature would exit the same way: the calls now go through the interpreter.
+      st->failedSignatures[spec->meta.signature] =
+          profile::Interpreted{spec->disabledReason + " (called directly)", "disabled",
+                               spec->disabledReason + " (called directly)"};
+    }
   }
   return r;
 }

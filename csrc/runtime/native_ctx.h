@@ -10,7 +10,7 @@
 namespace pypaccel::runtime {
 
 // Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
-constexpr int kNativeFormat = 6;
+constexpr int kNativeFormat = 7;
 
 struct NativeCtx {
   PyThreadState* tstate;     // 0
@@ -48,6 +48,10 @@ struct SpecHeader {
   // 6 deopt::irVariant of its IR: a caller holding a compiled copy of an entry with this variant may run that copy
   // instead (ir::Function::inlined). 0: not a direct entry.
   uint64_t variant;
+  // 7 nonzero once a specialization with wider operations replaced this one (it exited too often on a type it
+  // did not predict): a call site holding this header resolves the callable again instead of calling it
+  // generically (kDirectGeneric).
+  uint64_t replaced;
 };
 
 enum CtxField : unsigned {
@@ -91,7 +95,7 @@ static_assert(sizeof(NativeCtx) == (size_t(kCtxRecursion) + 1) * 8, "a NativeCtx
 #undef PYPA_CTX_AT
 
 enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries,
-                                     kHdrVariant };
+                                     kHdrVariant, kHdrReplaced };
 #define PYPA_HDR_AT(field, index) \
   static_assert(offsetof(SpecHeader, field) == size_t(index) * 8, "SpecHeader field order vs SpecHeaderField")
 PYPA_HDR_AT(directEntry, kHdrDirectEntry);
@@ -101,7 +105,8 @@ PYPA_HDR_AT(firstInstr, kHdrFirstInstr);
 PYPA_HDR_AT(spec, kHdrSpec);
 PYPA_HDR_AT(entries, kHdrEntries);
 PYPA_HDR_AT(variant, kHdrVariant);
-static_assert(sizeof(SpecHeader) == (size_t(kHdrVariant) + 1) * 8, "a SpecHeader field without a SpecHeaderField");
+PYPA_HDR_AT(replaced, kHdrReplaced);
+static_assert(sizeof(SpecHeader) == (size_t(kHdrReplaced) + 1) * 8, "a SpecHeader field without a SpecHeaderField");
 #undef PYPA_HDR_AT
 
 // What a direct entry returns: `bits` is the result when `obj` is one of the tags below, else `obj` is the result

@@ -355,6 +355,17 @@ extern "C" int32_t pypa_rt_compare_in_place(PyObject* a, PyObject* b, int32_t op
   return yes;
 }
 
+// Types whose number slots are C code that calls nothing else, whatever number of these it meets.
+static bool computesInC(PyObject* o) { return PyLong_CheckExact(o) || PyFloat_CheckExact(o) || PyBool_Check(o); }
+
+extern "C" int32_t pypa_rt_binop_in_place(PyObject* a, PyObject* b, int32_t nb, PyObject** out) {
+  if (!computesInC(a) || !computesInC(b) || nb < 0 || nb >= 26) return 0;
+  *out = kBinary[nb](a, b);
+  Py_DECREF(a);
+  Py_DECREF(b);
+  return *out ? 1 : -1;
+}
+
 extern "C" int32_t pypa_rt_getitem_in_place(PyObject* container, PyObject* key, PyObject** out) {
   bool seq = PyList_CheckExact(container) || PyTuple_CheckExact(container) || PyUnicode_CheckExact(container);
   if (seq ? !plainKey(key) : !pypa_dict_plain_for(container, key)) return 0;

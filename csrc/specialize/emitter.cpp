@@ -386,7 +386,9 @@ void Emitter::unboxPredicted(std::initializer_list<size_t> indexes, int exitId) 
 void Emitter::predictLikeOperand(size_t i, size_t other) {
   StackEntry& s = stack[i];
   const StackEntry& o = stack[other];
-  if (!opts.direct || !opts.samples || s.type != Type::Obj || sampleOf(s) || opts.widen.count(in->unit)) return;
+  if (!opts.direct || !opts.samples || s.type != Type::Obj || sampleOf(s) || opts.widen.count(in->unit) ||
+      inPlaceNumbers.count(s.v[0]))
+    return;
   // Ints only: next to a float, an object is as often a vector of floats (`v * 0.5`) as a float.
   ir::TypeTag tag;
   bool intBeside = o.type == Type::Int || (predictsNumber(o) && numberTag(sampleOf(o), &tag) && tag == ir::TypeTag::SmallInt);

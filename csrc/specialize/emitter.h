@@ -172,6 +172,9 @@ class Emitter {
   // Landing blocks made by catchNatively in this block: they drop stack entries, so a value found borrowed later
   // (a direct call's callable) must lose its DecRef there too.
   std::vector<int> landings;
+  // Values BinaryInPlace made: an exact int, float or bool each, whose kind is not known (it was widened because
+  // it varies), so the operation they meet next may be done in place too.
+  std::set<int> inPlaceNumbers;
   // Ends the block with an unconditional exit before the current instruction. Returns false (block done).
   bool exitNow(deopt::Reason reason, const std::string& detail = "");
   // Fails compilation of the whole function.
@@ -210,7 +213,7 @@ class Emitter {
   // In a direct entry (which may not take the generic path of an operator: it could run Python code), an operand
   // without an example, next to an int (unboxed, or predicted), is predicted to be a small int too
   // (`self.seen * 31 + packet.datum` where no packet was seen yet): guarded, and exited from when wrong, like any
-  // prediction.
+  // prediction. Not a BinaryInPlace result (inPlaceNumbers): its kind is known to vary.
   void predictLikeOperand(size_t i, size_t other);
   // The exits (and native handlers' landing blocks) from here back to `obj`'s definition no longer own `obj`: an
   // exit takes a reference of its own (SnapValue::borrowed), a landing block releases none.

@@ -341,7 +341,9 @@ def test_second_process_starts_native_and_widened(run_python, tmp_path):
     assert first.returncode == 0, first.stderr
     a = json.loads(first.stdout)
     assert a["r"] == plain
-    assert a["grow_exits"] >= 1 and a["small_native"] == 0
+    # grow() exits once: a function with a loop is compiled again with that operation widened at its first such
+    # exit (hook.cpp, exitsTooOftenToKeep), so its later calls stay native in this process too.
+    assert a["grow_exits"] == 1 and a["grow_widened"] >= 1 and a["small_native"] == 0
     first2 = run_python("-c", prog.replace("pypaccel.enable()", "pypaccel.enable(threshold=0)"), cwd=d, env=env)
     assert first2.returncode == 0, first2.stderr  # small() compiled and ran natively once: its profile says so
     second = run_python("-c", prog, cwd=d, env=env)
@@ -349,7 +351,7 @@ def test_second_process_starts_native_and_widened(run_python, tmp_path):
     b = json.loads(second.stdout)
     assert b["r"] == plain
     assert b["grow_exits"] == 0 and b["grow_native"] == 3  # widened: the overflow no longer leaves native code
-    assert b["grow_widened"] >= 1 and a["grow_widened"] == 0
+    assert b["grow_widened"] >= 1
     assert b["small_native"] == 5  # started native at its first call, not after 200
 
 

@@ -181,6 +181,7 @@ class Pair:
         self.raw_fast = self.gf[self.name]
         self.fast = pypaccel.specialize(self.raw_fast)
         self.qualname = self.raw_fast.__qualname__
+        self.left_native = False  # whether the last compared call left native code (compare)
 
     @staticmethod
     def _globals(glb):
@@ -243,6 +244,7 @@ def summary(st):
 def compare(pair, args, *, expect_exit=None, native=True, nan_bits=False, label=None):
     """Calls both functions of `pair` with `args`; returns the list of problems (empty when all is well)."""
     p, f, before, after = pair.run(args)
+    pair.left_native = left(after) > left(before)
     call = label or describe_call(pair.name, args)
     problems = []
     if p.key(nan_bits) != f.key(nan_bits):
@@ -272,7 +274,8 @@ def check(src, inputs, *, name=None, glb=None, expect_exit=None, native=True, pe
 
     expect_exit: None (do not care), True/False, or a callable(args, plain_outcome) -> bool saying whether that call
     must have left native code. Inputs are grouped by argument type signature (one specialization each) and a
-    fresh pair is built every `per_pair` calls, so no specialization gets switched off for exiting too often."""
+    fresh pair is built every `per_pair` calls, and after a call that left native code, so no specialization gets
+    switched off or compiled again wider (hook.cpp, retireAfterExit) before every input met it."""
     src = textwrap.dedent(src)
     groups = {}
     for args in inputs:
@@ -281,11 +284,13 @@ def check(src, inputs, *, name=None, glb=None, expect_exit=None, native=True, pe
     problems = []
     ncalls = 0
     for sig, group in groups.items():
-        for start in range(0, len(group), per_pair):
-            pair = Pair(src, name=name, glb=glb, tag=sig)
-            for args in group[start:start + per_pair]:
-                ncalls += 1
-                problems += compare(pair, args, expect_exit=expect_exit, native=native, nan_bits=nan_bits)
+        pair, used = None, 0
+        for args in group:
+            if pair is None or used >= per_pair or pair.left_native:
+                pair, used = Pair(src, name=name, glb=glb, tag=sig), 0
+            used += 1
+            ncalls += 1
+            problems += compare(pair, args, expect_exit=expect_exit, native=native, nan_bits=nan_bits)
     if problems:
         fail(src, problems, ncalls, max_report)
     return ncalls
@@ -303,7 +308,7 @@ class PairPool:
         args = tuple(args)
         key = (src, signature(args))
         entry = self.pairs.get(key)
-        if entry is None or entry[1] >= self.per_pair:
+        if entry is None or entry[1] >= self.per_pair or entry[0].left_native:
             entry = self.pairs[key] = [Pair(src, tag=key[1]), 0]
         entry[1] += 1
         problems = compare(entry[0], args, **kw)

@@ -576,3 +576,76 @@ def f(spec):
                 ([("work", "sized"), ("eq", [1])],),
                 ([("work", []), ("a", [1])],),
                 ([(True, [1, 2, 3]), (float("nan"), "")],)], name="f")
+
+
+VEC_OF_EITHER_KIND = """
+class Vec:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+    def dot(self, o):
+        return self.x * o.x + self.y * o.y
+
+    def scale(self, k):
+        return Vec(self.x * k, self.y * k)
+
+    def inverse_x(self):
+        return 1 / self.x
+
+def f(coords, k):
+    vs = [Vec(x, y) for x, y in coords]
+    t = 0
+    for v in vs:
+        for w in vs:
+            t = t + v.dot(w)
+        t = t + v.scale(k).dot(v)
+    return t, vs[-1].inverse_x()
+"""
+
+
+def test_operands_of_either_kind_in_a_direct_entry():
+    # Coordinates that are ints in some vectors and floats in others: the direct entries predicted from the first
+    # example keep exiting, are compiled again with those operations computed in place among ints and floats
+    # (BinaryInPlace) and then stay native. Other operands (a str, a big int past 2**64, a bool) and a zero
+    # divisor inside a direct entry give CPython's results, exceptions and tracebacks.
+    coords = [(1.5, 2.0), (3, 4), (0.5, -1), (2, 2.25)] * 8
+    check(VEC_OF_EITHER_KIND, [(coords, 3), (coords, 0.5),
+                               ([(2**63, 2**64), (1.0, -0.0), (True, 2)] * 6, 3),
+                               ([(1, 2), ("ab", 2)], 2),
+                               ([(1.0, 2), (0, 1)], 2),
+                               ([(1, 2), (0.0, 1)], 2),
+                               ([(float("inf"), float("nan")), (-1, 3)] * 4, -1)], name="f")
+
+
+def test_direct_entry_that_keeps_exiting_on_types_is_replaced_not_disabled():
+    # In one process: Vec.dot's direct entry, predicted from float vectors, exits on int ones; past one exit in
+    # eight entries it is retired, its call sites resolve it again, and the wider entry runs the rest natively.
+    # Its caller, whose loop got another type back than inferred, is compiled again too (a function with a loop
+    # at its first such exit) and takes any result: the third call runs natively throughout.
+    from harness import Pair, STRESS
+    src = VEC_OF_EITHER_KIND + """
+def total(vs, k):
+    t = 0
+    for v in vs:
+        for w in vs:
+            t = t + v.dot(w) * k
+    return t
+"""
+    pair = Pair(src, name="total")
+    coords = [(1.5, 2.0), (0.25, 1.0)] * 4 + [(3, 4), (5, 6)] * 12
+    for k in (2, 2, 2):
+        plain = pair.plain([pair.gp["Vec"](x, y) for x, y in coords], k)
+        fast = pair.fast([pair.gf["Vec"](x, y) for x, y in coords], k)
+        assert fast == plain and type(fast) is type(plain)
+    if STRESS:
+        return  # stress-mode code is never retired
+    stats = {fn["qualname"]: fn for fn in pypaccel.stats(pair.filename)["functions"]
+             if fn["file"] == pair.filename and fn["state"] != "excluded"}
+    dot, total = stats["Vec.dot"], stats["total"]
+    for fn in (dot, total):
+        assert fn["state"] == "native", fn
+        assert any("re-specialized" in x["reason"] for x in fn["fallbacks"]), fn
+    assert sum(x["count"] for x in dot["exits"]) < 100, dot
+    assert sum(x["count"] for x in total["exits"]) <= 2, total
+    assert dot["native_calls"] > len(coords) ** 2, dot  # the last call's, and some of the first two

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from conftest import report_stress
-from harness import Pair
+from harness import STRESS, Pair
 
 RSS_SCRIPT = r'''
 import gc, json, os, resource, sys
@@ -73,7 +73,7 @@ for name in which:
     after = rss()
     st = [x for x in pypaccel.stats()["functions"] if x["file"] == "<mem-%s>" % name][0]
     out[name] = {"growth": after - before, "native_calls": st["native_calls"], "state": st["state"],
-                 "exits": sum(e["count"] for e in st["exits"])}
+                 "exits": sum(e["count"] for e in st["exits"]), "widened": len(st["widened"])}
 out["maxrss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 print(json.dumps(out))
 '''
@@ -96,7 +96,14 @@ def test_million_calls_leave_rss_flat(names, tmp_path, scratch_env):
         # Every call native (the counters include the warm-up calls).
         assert st["native_calls"] >= CALLS, (name, st)
         assert st["state"] == "native", (name, st)
-        if "exit" in name or "raise" in name:
+        if "raise" in name:
+            assert st["exits"] >= CALLS // 3, (name, st)
+        elif "exit" in name and not STRESS:
+            # An overflow on a third of the calls is more exits than the fast path is worth: the code is compiled
+            # again with that operation generic (hook.cpp, exitsTooOftenToKeep) during the warm-up, and exits no
+            # more. The raises above take exits still; stress mode (never retired) takes these on every third call.
+            assert st["widened"] and st["exits"] <= 20, (name, st)
+        elif "exit" in name:
             assert st["exits"] >= CALLS // 3, (name, st)
         # A leak of one small object per call would be >= 16 MB; allow 4 MB of allocator noise.
         assert st["growth"] < 4 * 2**20, f"{name}: RSS grew by {st['growth'] / 2**20:.1f} MB over {CALLS} calls: {st}"

@@ -23,6 +23,15 @@ static_assert(NbCount == PYPA_NB_COUNT);
 bool isIntLike(Type t) { return t == Type::Int || t == Type::Bool; }
 bool hasValue(Type t) { return ir::isNumeric(t) || t == Type::Obj; }
 
+// 1: a number (unboxed, an in-place result, or an object whose example is an exact int, float or bool); 0: an
+// object without an example; -1: an object whose example is something else.
+int numberKnown(Emitter& e, const StackEntry& s) {
+  if (s.type != Type::Obj || e.inPlaceNumbers.count(s.v[0])) return 1;
+  PyObject* x = e.sampleOf(s);
+  if (!x) return 0;
+  return PyLong_CheckExact(x) || PyFloat_CheckExact(x) || PyBool_Check(x) ? 1 : -1;
+}
+
 }  // namespace
 
 bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
@@ -56,11 +65,31 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
   // protocol on boxed values; an exception unwinds from this instruction.
   if (a.type == Type::Obj || b.type == Type::Obj || e.opts.widen.count(in.unit)) {
     PyObject* example = e.opts.samples ? e.opts.samples->binaryResult(in.arg, e.exampleOf(a), e.exampleOf(b)) : nullptr;
+    // A direct entry (no frame) computes in place what stays among ints and floats (a Vec of ints here and
+    // floats there: widened); another operand leaves for the interpreter. Only where one operand is known to be a
+    // number and the other is not known to be anything else: an operation of a str or an instance is the generic
+    // path, which a direct entry cannot hold.
+    int ka = numberKnown(e, a), kb = numberKnown(e, b);
+    bool inPlace = e.opts.direct && nb != MatMul && ka >= 0 && kb >= 0 && ka + kb > 0;
     int x = e.box(a), y = e.box(b);
     e.pop();
     e.pop();
+    int other = -1;
+    if (inPlace) {
+      e.push(Type::Obj, x);  // (as objects, for the exit before the operation)
+      e.push(Type::Obj, y);
+      other = e.makeExit(ExitKind::Reexec, Reason::NotNumbers, what);
+      e.pop();
+      e.pop();
+    }
     int ex = e.makeExit(ExitKind::Raise, Reason::Raised, what);
-    e.push(Type::Obj, e.emit(Op::ObjBin, Type::Obj, {x, y}, in.arg, ex));
+    if (inPlace) {
+      e.push(Type::Obj, e.emit(Op::BinaryInPlace, Type::Obj, {x, y}, in.arg, other));
+      e.cur->instrs.back().exit2 = ex;
+      e.inPlaceNumbers.insert(e.stack.back().v[0]);
+    } else {
+      e.push(Type::Obj, e.emit(Op::ObjBin, Type::Obj, {x, y}, in.arg, ex));
+    }
     e.stack.back().sample = example;
     return true;
   }

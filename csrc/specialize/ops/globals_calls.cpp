@@ -455,13 +455,16 @@ bool hasNext(Emitter& e) { return e.bc.at(e.in->next) != nullptr; }
 // `target` is the function compiled for (the callable's known object, or the method the example's class has);
 // the `n` arguments are the top entries (a method call's first is self), and the call's entries start at `base`.
 bool callDirect(Emitter& e, const StackEntry& callable, PyObject* target, size_t n, size_t base, bool poly = false) {
-  if (!e.opts.directReturn || !target || !PyFunction_Check(target)) return false;
+  if (!e.opts.directReturn || !target || !PyFunction_Check(target) || e.opts.widen.count(e.in->unit)) return false;
   if (Py_TYPE(target) != &PyFunction_Type || !hasNext(e)) return false;
   std::string sig;
   std::vector<PyObject*> examples;
   if (!directSignature(e, n, false, &sig, &examples)) return false;
   Type rtype = e.opts.directReturn(target, sig, examples);
   if (rtype == Type::Void) return false;
+  // The callee kept returning other types than inferred (its CallResultType exit, at the next instruction, was
+  // widened): any result is taken, as an object.
+  if (e.opts.widen.count(e.bc.at(e.in->next)->unit)) rtype = Type::Obj;
   boxArguments(e, n);
   int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "CALL");
   // The call site holds the function it matches, so the reference LOAD_GLOBAL took is not needed: when it was
