@@ -266,7 +266,8 @@ void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
   llvm::Value* cachedFunc = word(1);
   b.CreateBr(join);
   b.SetInsertPoint(miss);
-  llvm::Value* looked = call(Helper::pypa_rt_method_lookup, {ctxArg(), obj, b.getInt32(site.name), site.cache});
+  Helper lookup = in.op == Op::LoadClassValue ? Helper::pypa_rt_class_value_lookup : Helper::pypa_rt_method_lookup;
+  llvm::Value* looked = call(lookup, {ctxArg(), obj, b.getInt32(site.name), site.cache});
   guard(b.CreateIsNull(looked), in.exit);
   llvm::BasicBlock* missEnd = b.GetInsertBlock();
   b.CreateBr(join);
@@ -283,7 +284,8 @@ namespace pypaccel::codegen {
 
 // A class's slot function from its TypeMethodCache (4 entries of [version tag, function], tried in turn): for
 // LoadOperator the class is the operand's type, for LoadInit the callable itself, once it is known to
-// be a class (exactly a `type`: a metaclass may define __call__).
+// be a class (exactly a `type`: a metaclass may define __call__). LoadClassAttr: an attribute of the class itself,
+// a staticmethod's (its address | 1 in the cache) read from it.
 template <>
 void Lowerer::lower<Op::LoadOperator>(const ir::Instr& in) {
   llvm::Value* cache = slotAddr(in.imm & 0xffffffff);
@@ -291,7 +293,7 @@ void Lowerer::lower<Op::LoadOperator>(const ir::Instr& in) {
   llvm::Value* obj = val(in.args[0]);
   llvm::Value* objType = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_OBJECT_TYPE_OFFSET));
   llvm::Value* type = objType;
-  if (in.op == Op::LoadInit) {
+  if (in.op == Op::LoadInit || in.op == Op::LoadClassAttr) {
     guard(b.CreateICmpNE(objType, pySymbol("PyType_Type")), in.exit);
     type = obj;
   }
@@ -303,6 +305,29 @@ void Lowerer::lower<Op::LoadOperator>(const ir::Instr& in) {
   b.CreateBr(hit);
   b.SetInsertPoint(hit);
   llvm::Value* fast = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i64, entry, 1));
+  if (in.op == Op::LoadClassAttr) {
+    llvm::BasicBlock* wrapped = llvm::BasicBlock::Create(ctx, "class_attr_staticmethod", func);
+    llvm::BasicBlock* plain = b.GetInsertBlock();
+    llvm::Value* word = b.CreatePtrToInt(fast, i64);
+    b.CreateCondBr(b.CreateICmpNE(b.CreateAnd(word, b.getInt64(1)), b.getInt64(0)), wrapped, join);
+    b.SetInsertPoint(wrapped);
+    llvm::Value* sm = b.CreateIntToPtr(b.CreateAnd(word, b.getInt64(~int64_t(1))), ptr);
+    llvm::Value* callable = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, sm, pypa_staticmethod_callable_offset()));
+    llvm::BasicBlock* wrappedEnd = b.GetInsertBlock();
+    b.CreateBr(join);
+    b.SetInsertPoint(miss);
+    llvm::Value* looked = coldCall(Helper::pypa_rt_class_attr, {ctxArg(true), type, b.getInt32(which), cache});
+    guard(b.CreateIsNull(looked), in.exit);
+    llvm::BasicBlock* missEnd = b.GetInsertBlock();
+    b.CreateBr(join);
+    b.SetInsertPoint(join);
+    llvm::PHINode* phi = b.CreatePHI(ptr, 3);
+    phi->addIncoming(fast, plain);
+    phi->addIncoming(callable, wrappedEnd);
+    phi->addIncoming(looked, missEnd);
+    def(in.id, phi);
+    return;
+  }
   b.CreateBr(join);
   b.SetInsertPoint(miss);
   llvm::Value* looked = coldCall(Helper::pypa_rt_type_method, {type, b.getInt32(which), cache});

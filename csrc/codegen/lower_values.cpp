@@ -14,6 +14,37 @@ void Lowerer::lower<Op::LoadArg>(const ir::Instr& in) {
   def(in.id, b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm)));
 }
 
+// Free variables: the cells live in the frame's last slots from CopyFreeVars on (the frame releases them).
+template <>
+void Lowerer::lower<Op::CopyFreeVars>(const ir::Instr& in) {
+  call(runtime::Helper::pypa_rt_copy_free_vars,
+       {ctxField(runtime::kCtxFunc), argLocals, b.getInt32(int32_t(fn.nlocals)), b.getInt32(int32_t(in.imm))});
+}
+
+template <>
+void Lowerer::lower<Op::LoadFree>(const ir::Instr& in) {
+  llvm::Value* cell = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm));
+  llvm::Value* v = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, cell, PYPA_CELL_REF_OFFSET));
+  guard(b.CreateIsNull(v), in.exit);
+  incref(v);
+  def(in.id, v);
+}
+
+template <>
+void Lowerer::lower<Op::StoreFree>(const ir::Instr& in) {
+  llvm::Value* cell = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm));
+  llvm::Value* slot = b.CreateConstInBoundsGEP1_64(i8, cell, PYPA_CELL_REF_OFFSET);
+  llvm::Value* old = b.CreateLoad(ptr, slot);
+  b.CreateStore(val(in.args[0]), slot);
+  llvm::BasicBlock* release = llvm::BasicBlock::Create(ctx, "cell_old", func);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "cell_stored", func);
+  b.CreateCondBr(b.CreateIsNull(old), done, release);
+  b.SetInsertPoint(release);
+  decref(old);
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+}
+
 template <>
 void Lowerer::lower<Op::UnboxInt>(const ir::Instr& in) {
   def(in.id, call(runtime::Helper::pypa_rt_unbox_int, {val(in.args[0])}));

@@ -57,14 +57,21 @@ int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *
  * they still have them (no dict) and the shared keys still do not hold the name (they only grow: the same keys
  * with as many entries). Fills *version, *func (borrowed: the type's dict holds it while the version stands),
  * *keys (NULL when instances have no __dict__ at all) and *nentries; 0 when not cacheable. */
-int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject **func, void **keys,
+int pypa_method_cache(PyObject *obj, PyObject *name, int values, uint32_t *version, PyObject **func, void **keys,
                       int64_t *nentries) {
     PyTypeObject *tp = Py_TYPE(obj);
     if (!PyUnicode_CheckExact(name) || tp->tp_getattro != PyObject_GenericGetAttr) return 0;
     PyObject *descr = _PyType_Lookup(tp, name);
-    /* A Python function, or a method of a builtin type (str.split, list.append): both called with self first, as
-       LOAD_METHOD leaves them (PRECALL_NO_KW_METHOD_DESCRIPTOR_*: no bound method). */
-    if (descr == NULL || !(Py_IS_TYPE(descr, &PyFunction_Type) || Py_IS_TYPE(descr, &PyMethodDescr_Type))) return 0;
+    if (descr == NULL) return 0;
+    if (values) {
+        /* A class attribute that is no descriptor (a constant, a default): what `obj.name` gives as it is, where no
+           instance attribute shadows it (LOAD_ATTR_NONDESCRIPTOR_WITH_VALUES of CPython 3.12). */
+        if (Py_TYPE(descr)->tp_descr_get != NULL) return 0;
+    } else if (!(Py_IS_TYPE(descr, &PyFunction_Type) || Py_IS_TYPE(descr, &PyMethodDescr_Type))) {
+        /* A Python function, or a method of a builtin type (str.split, list.append): both called with self first,
+           as LOAD_METHOD leaves them (PRECALL_NO_KW_METHOD_DESCRIPTOR_*: no bound method). */
+        return 0;
+    }
     if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
         PyDictKeysObject *k = ((PyHeapTypeObject *)tp)->ht_cached_keys;
@@ -185,6 +192,36 @@ int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **
     if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
     *version = tp->tp_version_tag;
     *func = f;
+    return 1;
+}
+
+/* staticmethod's layout (Objects/funcobject.c keeps it private): the callable it wraps. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *sm_callable;
+    PyObject *sm_dict;
+} pypa_staticmethod;
+
+int pypa_staticmethod_callable_offset(void) { return (int)offsetof(pypa_staticmethod, sm_callable); }
+
+int pypa_class_attr(PyTypeObject *tp, PyObject *name, uint32_t *version, int64_t *word) {
+    /* type_getattro looks in the metaclass first (its data descriptors win, its other attributes come last): a
+       metaclass of `type` itself, whose attributes (static type: they never change) do not include the name. */
+    if (!Py_IS_TYPE((PyObject *)tp, &PyType_Type) || !PyUnicode_CheckExact(name)) return 0;
+    if (_PyType_Lookup(&PyType_Type, name) != NULL) return 0;
+    PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr == NULL || !PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
+    if (Py_TYPE(descr)->tp_descr_get == NULL || Py_IS_TYPE(descr, &PyFunction_Type)) {
+        *word = (int64_t)(intptr_t)descr; /* itself (a function's __get__ with no instance gives the function) */
+    } else if (Py_IS_TYPE(descr, &PyStaticMethod_Type) &&
+               PyStaticMethod_Type.tp_basicsize == (Py_ssize_t)sizeof(pypa_staticmethod)) {
+        /* What it wraps, read from it at each use (staticmethod.__init__ may change it in place). */
+        if (((pypa_staticmethod *)descr)->sm_callable == NULL) return 0;
+        *word = (int64_t)(intptr_t)descr | 1;
+    } else {
+        return 0; /* a classmethod (a new bound method each time), a property, another descriptor */
+    }
+    *version = tp->tp_version_tag;
     return 1;
 }
 

@@ -94,10 +94,16 @@ int pypa_code_nlocalsplus(PyCodeObject *co);
 /* Attribute caches (attr_cache.c): the cache word of attribute `name` of `tp`'s instances and the version tag it
  * holds under; 0 when it cannot be cached. */
 int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *version, int64_t *word);
-/* Method caches (attr_cache.c): whether obj.name is a Python function of obj's type no instance can shadow while
- * the cache's words hold (version tag, the function, the shared keys or NULL, their entry count). */
-int pypa_method_cache(PyObject *obj, PyObject *name, uint32_t *version, PyObject **func, void **keys,
+/* Method caches (attr_cache.c): whether obj.name is a Python function of obj's type (values: a class attribute
+ * that is no descriptor) no instance can shadow while the cache's words hold (version tag, the function or value,
+ * the shared keys or NULL, their entry count). */
+int pypa_method_cache(PyObject *obj, PyObject *name, int values, uint32_t *version, PyObject **func, void **keys,
                       int64_t *nentries);
+/* Class attributes (attr_cache.c): `tp.name` of a class whose metaclass is type, valid while tp's version tag is
+ * *version: *word the value (borrowed: tp's dict holds it), or a staticmethod's address | 1 (its callable is read
+ * at pypa_staticmethod_callable_offset); 0 for anything else (a classmethod, a property, a metaclass attribute). */
+int pypa_class_attr(PyTypeObject *tp, PyObject *name, uint32_t *version, int64_t *word);
+int pypa_staticmethod_callable_offset(void);
 /* A class's own slot functions (attr_cache.c): the Python function tp's slot for BINARY_OP's oparg `which` calls, or
  * (which = -1) the __init__ `tp(...)` runs after object's __new__; 0 when tp's slot is not that. */
 int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **func);

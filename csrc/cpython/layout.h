@@ -44,7 +44,8 @@ enum PypaLayoutOffset {
     PYPA_OBJECT_VALUES_OFFSET = -4 * (int)sizeof(PyObject *),
     PYPA_DICT_VERSION_OFFSET = offsetof(PyDictObject, ma_version_tag), /* uint64_t */
     PYPA_LISTITER_INDEX_OFFSET = offsetof(PypaListIter, it_index),      /* Py_ssize_t */
-    PYPA_LISTITER_SEQ_OFFSET = offsetof(PypaListIter, it_seq)           /* PyListObject* */
+    PYPA_LISTITER_SEQ_OFFSET = offsetof(PypaListIter, it_seq),          /* PyListObject* */
+    PYPA_CELL_REF_OFFSET = offsetof(PyCellObject, ob_ref)               /* PyObject*: a cell's value, NULL when empty */
 };
 
 /* -- Fields the C++ stages read and write ---------------------------------------------------------------------- */

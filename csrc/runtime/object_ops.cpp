@@ -256,18 +256,51 @@ extern "C" int32_t pypa_rt_attr_refill(NativeCtx* ctx, PyObject* obj, int32_t na
   return 1;
 }
 
-extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_t name, int64_t* cache) {
+namespace {
+
+PyObject* classLookup(NativeCtx* ctx, PyObject* obj, int32_t name, int values, int64_t* cache) {
   uint32_t version = 0;
   PyObject* func = nullptr;
   void* keys = nullptr;
   int64_t nentries = 0;
-  if (!pypa_method_cache(obj, nameOf(ctx, name), &version, &func, &keys, &nentries)) return nullptr;
+  if (!pypa_method_cache(obj, nameOf(ctx, name), values, &version, &func, &keys, &nentries)) return nullptr;
   int64_t* entry = cacheEntryFor(cache, version, 4);
   entry[0] = int64_t(version);
   entry[1] = reinterpret_cast<int64_t>(func);
   entry[2] = reinterpret_cast<int64_t>(keys);
   entry[3] = nentries;
   return func;
+}
+
+}  // namespace
+
+extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_t name, int64_t* cache) {
+  return classLookup(ctx, obj, name, 0, cache);
+}
+
+extern "C" PyObject* pypa_rt_class_value_lookup(NativeCtx* ctx, PyObject* obj, int32_t name, int64_t* cache) {
+  return classLookup(ctx, obj, name, 1, cache);
+}
+
+extern "C" void pypa_rt_copy_free_vars(PyObject* func, PyObject** localsplus, int32_t offset, int32_t n) {
+  // As COPY_FREE_VARS: the frame's function's closure, a tuple of n cells.
+  PyObject* closure = PyFunction_GET_CLOSURE(func);
+  for (int32_t i = 0; i < n; i++) {
+    PyObject* cell = PyTuple_GET_ITEM(closure, i);
+    Py_INCREF(cell);
+    localsplus[offset + i] = cell;
+  }
+}
+
+extern "C" PyObject* pypa_rt_class_attr(NativeCtx* ctx, PyObject* type, int32_t name, int64_t* cache) {
+  uint32_t version = 0;
+  int64_t word = 0;
+  if (!pypa_class_attr(reinterpret_cast<PyTypeObject*>(type), nameOf(ctx, name), &version, &word)) return nullptr;
+  int64_t* entry = cacheEntryFor(cache, version, 2);
+  entry[0] = int64_t(version);
+  entry[1] = word;
+  if (!(word & 1)) return reinterpret_cast<PyObject*>(word);
+  return *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(word & ~int64_t(1)) + pypa_staticmethod_callable_offset());
 }
 
 extern "C" PyObject* pypa_rt_type_method(PyObject* type, int32_t which, int64_t* cache) {

@@ -111,7 +111,8 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
   if (int(signature.size()) != info.totalArgs()) return deopt::refuse(Refusal::SignatureMismatch);
   std::set<int> leaders = findLeaders(bc, info);
 
-  // Eligible code has no prologue before RESUME (no cells): native code starts at the first instruction.
+  // Eligible code has no prologue before RESUME but COPY_FREE_VARS (no cells): native code starts at the first
+  // instruction.
   int startUnit = bc.instrs.front().start;
   EntryState initial;
   initial.reached = true;

@@ -97,7 +97,9 @@ std::string ineligibleReason(const CodeInfo& info) {
   if (info.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
     return refusalText(Refusal::Generator);
   if (!(info.flags & CO_OPTIMIZED)) return refusalText(Refusal::NotFunctionBody);
-  if (info.ncellsFree) {
+  // Free variables alone are compiled (their cells stay in the frame's last slots: ops/load_store.cpp); cells of
+  // its own, which the function's locals become, are not yet.
+  if (!info.cellNames.empty()) {
     // Name them: the user can only act on a reason that says which variable is shared with which function.
     auto list = [](const std::vector<std::string>& names) {
       std::string out;
@@ -110,7 +112,7 @@ std::string ineligibleReason(const CodeInfo& info) {
       what += (what.empty() ? "free " : "; free ") + list(info.freeNames) + ", from an enclosing function";
     return refusalText(Refusal::ClosureCells, {what});
   }
-  if (info.nlocalsplus != info.nlocals) return refusalText(Refusal::LocalsLayout);
+  if (info.nlocalsplus != info.nlocals + int(info.freeNames.size())) return refusalText(Refusal::LocalsLayout);
   // Every exit spills every live local: compile time and memory grow with locals x exits (a namedtuple of 5000
   // fields has a __new__ with 5000 arguments). Such functions are rarely hot loops.
   if (info.nlocals > kMaxLocals)

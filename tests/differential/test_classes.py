@@ -450,3 +450,114 @@ def f(n):
     return s
 """
     check_runs_without_exits(src, "f", [(10,), (50,), (3,)])
+
+
+CLASS_ATTRS = """
+class Direction:
+    NONE = 0
+    FORWARD = 1
+    BACKWARD = -1
+
+class Strength:
+    def __init__(self, value):
+        self.value = value
+
+    @staticmethod
+    def stronger(a, b):
+        return a.value < b.value
+
+    @classmethod
+    def named(cls, v):
+        return cls(v)
+
+class Constraint:
+    scale = 2.5          # a class default no instance sets
+    def __init__(self, s):
+        self.s = s
+        self.direction = Direction.NONE
+
+    def choose(self, other):
+        if Strength.stronger(self.s, other.s):
+            self.direction = Direction.FORWARD
+        else:
+            self.direction = Direction.BACKWARD
+        return self.direction != Direction.NONE
+
+    def weight(self):
+        return self.s.value * self.scale
+
+def f(n):
+    cs = [Constraint(Strength(i % 7)) for i in range(8)]
+    t = 0
+    for i in range(n):
+        a = cs[i % 8]
+        b = cs[(i * 3) % 8]
+        if a.choose(b):
+            t += a.direction
+        t += a.weight() + Direction.FORWARD
+        t += Strength.named(i).value
+    return t
+"""
+
+
+def test_class_attributes_read_as_cached_constants():
+    # Direction.NONE (a constant of a class), Strength.stronger (a staticmethod, then called directly), a classmethod
+    # (generic), and self.scale (a class default no instance sets): read from caches by the class's version tag,
+    # directly in the methods' direct entries too; the same results as CPython.
+    check(CLASS_ATTRS, [(50,), (200,)], name="f")
+
+
+def test_class_attributes_changed_while_hot():
+    # Whatever changes the class (a constant reassigned, the staticmethod replaced, re-initialized in place or
+    # turned into a plain function, a default shadowed by an instance attribute or deleted, a metaclass-free class
+    # given a property of the name) gives CPython's answer from then on.
+    def new_constant(g):
+        g["Direction"].FORWARD = 5.5
+
+    def replace_staticmethod(g):
+        g["Strength"].stronger = staticmethod(lambda a, b: a.value > b.value)
+
+    def reinit_staticmethod(g):
+        g["Strength"].__dict__["stronger"].__init__(lambda a, b: True)
+
+    def plain_function(g):
+        g["Strength"].stronger = lambda a, b: False  # called through the class: a plain function, no binding
+
+    def shadow_default(g):
+        g["Constraint"].scale = 10
+        g["Constraint"].__init__ = lambda self, s: (setattr(self, "s", s), setattr(self, "scale", -1.0),
+                                                    setattr(self, "direction", 0))[0]
+
+    def property_of_the_name(g):
+        g["Direction"].NONE = property(lambda self: 3)
+
+    run_steps(CLASS_ATTRS, [("call", (40,)), ("do", new_constant), ("call", (40,)),
+                            ("do", replace_staticmethod), ("call", (40,)), ("do", reinit_staticmethod),
+                            ("call", (40,)), ("do", plain_function), ("call", (40,)), ("do", shadow_default),
+                            ("call", (40,)), ("do", property_of_the_name), ("call", (40,))], name="f")
+
+
+def test_class_attribute_behind_a_metaclass():
+    # A metaclass's data descriptor wins over the class's own attribute (type_getattro), and a metaclass attribute
+    # is found when the class has none: both through the generic path, CPython's answers.
+    src = """
+class Meta(type):
+    @property
+    def LIMIT(cls):
+        return 99
+    EXTRA = 7
+
+class C(metaclass=Meta):
+    LIMIT = 1
+
+class D:
+    LIMIT = 2
+
+def f(n):
+    t = 0
+    for i in range(n):
+        t += C.LIMIT + C.EXTRA + D.LIMIT
+    return t
+"""
+    check(src, [(10,), (100,)], name="f")
+    check(src.replace("class D:", "class D(C):"), [(10,)], name="f")

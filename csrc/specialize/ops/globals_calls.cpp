@@ -613,8 +613,10 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   }
   if (plain && callable.known && callModuleFunction(e, callable, n)) return true;
   if (plain && callable.known && callBuiltin(e, callable, n)) return true;
-  if (plain && callable.type == Type::Obj && callDirect(e, callable, callable.known, n, e.stack.size() - n - 2))
-    return true;
+  // The function compiled for: the callable itself where it is known, else what it was when compiled (a class's
+  // function or staticmethod: LoadClassAttr), which the site guards.
+  PyObject* target = callable.known ? callable.known : callable.hint;
+  if (plain && callable.type == Type::Obj && callDirect(e, callable, target, n, e.stack.size() - n - 2)) return true;
   if (plain && callable.type == Type::Obj && callInit(e, callable, n)) return true;
   // obj.method(...) in the method form LOAD_METHOD left ([function, self, args...]): the function the example's
   // class has, called directly with self as its first argument.

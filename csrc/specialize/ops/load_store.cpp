@@ -123,3 +123,39 @@ bool handle_BUILD_TUPLE(Emitter& e, const Instruction& in) {
 }
 
 }  // namespace pypaccel::specialize
+
+namespace pypaccel::specialize {
+
+// Free variables of a function with a closure (and no cells of its own, code_info.cpp): their cells are in the
+// frame's last slots (CopyFreeVars, the prologue before RESUME), never among the locals the IR tracks, so exits
+// leave them where they are. Only frame entries hold these ops (ir_ops.def: Frame).
+bool handle_COPY_FREE_VARS(Emitter& e, const Instruction& in) {
+  e.emitVoid(Op::CopyFreeVars, {}, in.arg);
+  return true;
+}
+
+bool handle_LOAD_DEREF(Emitter& e, const Instruction& in) {
+  if (in.arg < e.info.nlocals) return e.exitNow(Reason::Unsupported, "LOAD_DEREF of a cell");
+  int ex = e.makeExit(ExitKind::Reexec, Reason::UnboundLocal, "LOAD_DEREF");
+  e.push(Type::Obj, e.emit(Op::LoadFree, Type::Obj, {}, in.arg, ex));
+  return true;
+}
+
+bool handle_STORE_DEREF(Emitter& e, const Instruction& in) {
+  if (in.arg < e.info.nlocals) return e.exitNow(Reason::Unsupported, "STORE_DEREF of a cell");
+  if (!ir::isNumeric(e.stack.back().type) && e.stack.back().type != Type::Obj)
+    return e.exitNow(Reason::Unsupported, "STORE_DEREF of a virtual value");
+  e.emitVoid(Op::StoreFree, {e.box(e.pop())}, in.arg);
+  return true;
+}
+
+// The cell itself (a free variable passed on to a function made here: MAKE_FUNCTION's closure tuple).
+bool handle_LOAD_CLOSURE(Emitter& e, const Instruction& in) {
+  if (in.arg < e.info.nlocals) return e.exitNow(Reason::Unsupported, "LOAD_CLOSURE of a cell");
+  int cell = e.emit(Op::LoadArg, Type::Obj, {}, in.arg);
+  e.emitVoid(Op::IncRef, {cell});
+  e.push(Type::Obj, cell);
+  return true;
+}
+
+}  // namespace pypaccel::specialize

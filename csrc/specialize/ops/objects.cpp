@@ -26,12 +26,59 @@ int64_t cacheSite(Emitter& e, ir::SlotKind head, int name) {
 int64_t attrSite(Emitter& e, int name) { return cacheSite(e, ir::SlotKind::AttrCache, name); }
 int64_t methodSite(Emitter& e, int name) { return cacheSite(e, ir::SlotKind::MethodCache, name); }
 
+// `C.name` of a class (known, or predicted from the example) whose metaclass is type: a constant of the class, a
+// function, a staticmethod's callable, read from a cache by C's version tag (LoadClassAttr); or `obj.name` of an
+// instance (predicted) where it is a class attribute that is no descriptor and no instance attribute shadows it
+// (LoadClassValue). Either exits where that no longer holds, and widened (it kept exiting) takes the generic path.
+// LOAD_METHOD leaves [NULL, value], the function's call then direct where it can be. False: not such an attribute.
+bool loadClassAttribute(Emitter& e, const Instruction& in, bool method) {
+  StackEntry owner = e.stack.back();
+  PyObject* cls = owner.known ? owner.known : e.sampleOf(owner);
+  PyObject* name = PyTuple_GET_ITEM(e.info.names.get(), in.arg);
+  if (owner.type != Type::Obj || !cls || e.opts.widen.count(in.unit)) return false;
+  uint32_t version;
+  PyObject* value = nullptr;
+  ir::Op op;
+  int64_t site;
+  if (PyType_Check(cls)) {
+    int64_t word;
+    if (!pypa_class_attr(reinterpret_cast<PyTypeObject*>(cls), name, &version, &word)) return false;
+    value = reinterpret_cast<PyObject*>(word & ~int64_t(1));
+    if (word & 1) value = *reinterpret_cast<PyObject**>(reinterpret_cast<char*>(value) + pypa_staticmethod_callable_offset());
+    op = Op::LoadClassAttr;
+    site = int64_t(e.fn.slots.size()) | int64_t(in.arg) << 32;
+    e.fn.slots.push_back(ir::Slot{ir::SlotKind::TypeMethodCache, 0, PyUnicode_AsUTF8(name)});
+    for (int k = 0; k < ir::slotGroupWords(ir::SlotKind::TypeMethodCache); k++)
+      e.fn.slots.push_back(ir::Slot{ir::slotWordKind(ir::SlotKind::TypeMethodCache), 0, ""});
+  } else {
+    void* keys;
+    int64_t nentries;
+    if (method || !pypa_method_cache(cls, name, 1, &version, &value, &keys, &nentries)) return false;
+    op = Op::LoadClassValue;
+    site = methodSite(e, in.arg);
+  }
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, method ? "LOAD_METHOD" : "LOAD_ATTR");
+  int obj = e.box(e.pop());
+  int v = e.emit(op, Type::Obj, {obj}, site, ex);
+  e.emitVoid(Op::IncRef, {v});
+  e.emitVoid(Op::DecRef, {obj});
+  if (method) e.push(Type::Null, -1);
+  StackEntry r;
+  r.type = Type::Obj;
+  r.v[0] = v;
+  r.hint = value;  // a function: the direct call's callee, which its site guards
+  if (e.opts.samples) r.sample = e.opts.samples->keep(value);
+  e.push(r);
+  return true;
+}
+
 }  // namespace
 
 bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_ATTR on a virtual value");
   if (loadModuleFunction(e, in)) return true;
   PyObject* sample = e.sampleOf(e.stack.back());
+  if (loadClassAttribute(e, in, false)) return true;
   if (e.opts.direct) {
     // No frame: in place or an exit (the interpreter runs whatever code the lookup may run).
     int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "LOAD_ATTR");
@@ -58,7 +105,7 @@ static bool loadMethodCached(Emitter& e, const Instruction& in) {
   PyObject* func;
   void* keys;
   int64_t nentries;
-  if (!pypa_method_cache(sample, PyTuple_GET_ITEM(e.info.names.get(), in.arg), &version, &func, &keys, &nentries))
+  if (!pypa_method_cache(sample, PyTuple_GET_ITEM(e.info.names.get(), in.arg), 0, &version, &func, &keys, &nentries))
     return false;
   int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "LOAD_METHOD");
   int fn = e.emit(Op::LoadMethodCached, Type::Obj, {self.v[0]}, methodSite(e, in.arg), ex);
@@ -80,6 +127,7 @@ bool handle_LOAD_METHOD(Emitter& e, const Instruction& in) {
   if (loadModuleFunction(e, in)) return true;
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_METHOD on a virtual value");
   if (loadMethodCached(e, in)) return true;
+  if (loadClassAttribute(e, in, true)) return true;
   int obj = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_METHOD");
   int attr = e.emit(Op::GetAttr, Type::Obj, {obj}, in.arg, ex);
