@@ -179,6 +179,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       if (direct) {
         forgetDirectExamples(st, sig);
         st.directIR.erase(sig);
+        st.directIRWiden.erase(sig);
       }
       st.specs.push_back(std::move(s));
       return st.specs.back().get();
@@ -210,6 +211,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   }
   // A direct entry compiles the IR its callers were built against (directReturnType inferred it), when there is one.
   auto inferred = direct ? st.directIR.find(sig) : st.directIR.end();
+  if (inferred != st.directIR.end() && st.directIRWiden[sig] != widen) inferred = st.directIR.end();
   auto fn = inferred != st.directIR.end()
                 ? llvm::Expected<ir::Function>(ir::Function(*inferred->second))
                 : specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
@@ -255,6 +257,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   if (direct) {
     forgetDirectExamples(st, sig);
     st.directIR.erase(sig);
+    st.directIRWiden.erase(sig);
   }
 
   // (3) Store it: code that cannot be keyed is not, and a file without a writable database may say why.

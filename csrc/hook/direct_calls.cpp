@@ -111,13 +111,12 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
   // will have, so callers may compile it in (directInlineIR).
   // With what earlier runs learned: the instructions that kept exiting are generic in the entry (its cache key
   // says so, hook/compile.cpp), so here too.
-  if (!st->profileRead) {
-    cache::learnFromEarlierRuns(*st, buildIdentity);
-    if (PyErr_Occurred()) PyErr_Clear();
-  }
+  // With what earlier runs learned where that was read already: the instructions that kept exiting are generic in
+  // the entry, so here too. (Not read here: reading runs Python code, which may let another thread run, and enter
+  // the compiler, in the middle of this compile. hook/compile.cpp compiles this IR only under the same widening.)
   specialize::SpecOptions opts;
   opts.direct = true;
-  opts.widen = st->widen[cache::profileSignature(sig, true)];
+  if (st->profileRead) opts.widen = st->widen[cache::profileSignature(sig, true)];
   opts.stressExits = config().stressExits;
   opts.directReturn = directReturnType;
   opts.directExample = directResultExample;
@@ -154,6 +153,7 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
     }
     result = joinReturns(*fn, assume);
     st->directIR[sig] = std::make_shared<const ir::Function>(*fn);
+    st->directIRWiden[sig] = opts.widen;
     if (!st->directAssumptionUsed) {
       size_t n = 0;
       bool calls = false;
@@ -174,6 +174,7 @@ Type directReturnType(PyObject* func, const std::string& sig, const std::vector<
   if (result == Type::Void) {
     st->directSamples.erase(sig);
     st->directIR.erase(sig);
+    st->directIRWiden.erase(sig);
     // Not direct only because a callee was too deep to infer here: asked again from a shallower caller.
     if (cut) return result;
   }
@@ -227,7 +228,7 @@ extern "C" int32_t pypa_rt_direct_resolve_with(pypaccel::runtime::NativeCtx* ctx
   const ir::Slot& sl = spec->meta.slots[site];
   int entries = ir::callSiteEntries(sl.kind);
   if (!entries || size_t(site) + size_t(ir::slotGroupWords(sl.kind)) >= spec->slotWords.size() ||
-      !hook::simpleSignature(callable, sl.name))
+      !hook::simpleSignature(callable, sl.name) || hook::otherThreadCompiling(ctx->tstate))
     return 0;
   PyObject *et, *ev, *etb;
   PyErr_Fetch(&et, &ev, &etb);

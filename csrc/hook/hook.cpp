@@ -2,6 +2,7 @@
 // re-entry from the compiler itself), count, compile when hot, and run the matching specialization natively.
 #include "hook/hook.h"
 
+#include <pthread.h>
 #include <stdexcept>
 
 #include "cache/learning.h"
@@ -23,6 +24,18 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag);
 bool gWholeProgram = false;
 bool gProgramEnding = false;  // see programEnding()
 thread_local int tInCompiler = 0;  // Python code run by the compiler itself is never hooked
+// The thread inside the compiler, if any. The compiler runs Python code (cache path lookups, warnings), which may
+// let another thread run in the middle of a compile; that thread must not enter the compiler too (the code states
+// a compile fills are one thread's at a time): its frames run in the interpreter meanwhile, its call sites find no
+// new entry.
+PyThreadState* gCompilerThread = nullptr;
+
+void enterCompiler() {
+  if (tInCompiler++ == 0) gCompilerThread = PyThreadState_Get();
+}
+void leaveCompiler() {
+  if (--tInCompiler == 0) gCompilerThread = nullptr;
+}
 
 // -- C stack ------------------------------------------------------------------------------------------------------
 // With a PEP 523 hook installed, 3.11 no longer inlines Python-to-Python calls: every call is C recursion, and a
@@ -244,10 +257,13 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
     if (!st) return passThrough(ts, f, throwflag);
   }
   if (!gWholeProgram && !st->forceCompile) return passThrough(ts, f, throwflag);
+  // What is native already runs while another thread is inside the compiler; what would need the compiler waits.
+  bool compilerBusy = otherThreadCompiling(ts);
   if (!st->classified) {
-    tInCompiler++;
+    if (compilerBusy) return passThrough(ts, f, throwflag);
+    enterCompiler();
     classify(*st, code);
-    tInCompiler--;
+    leaveCompiler();
   }
   st->settle();
   st->calls++;
@@ -258,9 +274,10 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   }
   if (PyObject* r; serveEvalBreakerAtStart(ts, f, &r)) return r;
   if (!st->profileRead) {
-    tInCompiler++;
+    if (compilerBusy) return passThrough(ts, f, throwflag);
+    enterCompiler();
     cache::learnFromEarlierRuns(*st, buildIdentity);
-    tInCompiler--;
+    leaveCompiler();
     if (PyErr_Occurred()) PyErr_Clear();
   }
   // Most calls run the entry the previous call ran: checked first, letter by letter.
@@ -279,6 +296,7 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
       if (armable) st->arm(threshold);  // a new signature waits at most the threshold, as a new function does
       return passThrough(ts, f, throwflag);
     }
+    if (compilerBusy) return passThrough(ts, f, throwflag);
     CompileWhy why;
     bool deferred = st->deferred.count(sig) > 0;
     if (threshold == 0 || st->calls >= uint64_t(threshold) || st->warm.count(sig))
@@ -288,9 +306,9 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
       if (armable) st->arm(int64_t(threshold) - int64_t(st->calls) - 1);
       return passThrough(ts, f, throwflag);
     }
-    tInCompiler++;
+    enterCompiler();
     s = st->last = obtainSpecialization(*st, sig, f, why);
-    tInCompiler--;
+    leaveCompiler();
     if (PyErr_Occurred()) PyErr_Clear();  // nothing the compiler did may leak into the program
     if (!s) return passThrough(ts, f, throwflag);
   }
@@ -356,6 +374,9 @@ char* stackLow() { return threadStackLow(); }
 namespace {
 
 void install() {
+  // A child forked while another thread was inside the compiler has only the forking thread, which is not in it.
+  static bool atFork = pthread_atfork(nullptr, nullptr, [] { gCompilerThread = nullptr; }) == 0;
+  (void)atFork;
   if (gInstalled) return;
   PypaEvalFunc cur = pypa_cpy_get_eval_frame();
   // Remember another PEP 523 user to chain to; the interpreter itself is not one.
@@ -434,7 +455,8 @@ void uninstallForCall() {
   if (!gWholeProgram) uninstall();
 }
 
-void pauseThread() { tInCompiler++; }
-void resumeThread() { tInCompiler--; }
+void pauseThread() { enterCompiler(); }
+void resumeThread() { leaveCompiler(); }
+bool otherThreadCompiling(PyThreadState* ts) { return gCompilerThread && gCompilerThread != ts; }
 
 }  // namespace pypaccel::hook

@@ -53,6 +53,9 @@ void passthroughHook(bool on);
 // While paused (nestable), frames of this thread pass through: for Python code the runtime itself runs.
 void pauseThread();
 void resumeThread();
+// Whether a thread other than `ts` is inside the compiler (its Python code let this one run): this thread then
+// neither compiles nor resolves call sites until it is out.
+bool otherThreadCompiling(PyThreadState* ts);
 
 // Something the user should know about this whole process (the JIT or the cache is off, and why): warned once
 // with `category` (nullptr: the caller warned; never raised, even under -W error) and listed in stats()["notes"] and the run's records.

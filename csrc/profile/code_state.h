@@ -78,6 +78,9 @@ struct CodeState {
   // compiled. (Built again later, it could differ: an example it had, the return example of a callee compiled
   // since, is gone by then.)
   std::map<std::string, std::shared_ptr<const ir::Function>> directIR;
+  // The widened instructions that IR was inferred with (what was known of earlier runs then): the entry compiles
+  // it only under the same ones, which its cache key names.
+  std::map<std::string, std::set<int>> directIRWiden;
 
   // The live specialization for `sig` (a retired one was replaced by a recompile with wider operations).
   deopt::Specialization* find(const std::string& sig) {

@@ -214,7 +214,9 @@ CLOSURE = """\
     import json, pypaccel
     pypaccel.enable(threshold=0)
     def outer(n):
-        def inner(x):
+        def inner(x):       # free n, and a cell of its own (x): not compiled
+            def never():
+                return x
             return x + n
         return inner
     def hot(n):  # compiled: the file gets a database (code only ever ineligible would not create one)
@@ -234,7 +236,8 @@ def test_fallbacks_count_once_per_function_and_name_their_variables(run_python, 
     stats = json.loads(result.stdout)
     by_name = {f["qualname"]: f for f in stats["functions"]}
     (fb,) = by_name["outer.<locals>.inner"]["fallbacks"]
-    assert fb["reason"] == "not compiled: uses closure cells or free variables (free 'n', from an enclosing function)"
+    assert fb["reason"] == ("not compiled: uses closure cells or free variables (cell 'x', used by an inner function; "
+                            "free 'n', from an enclosing function)")
     assert fb["refusal"] == "closure-cells"
     assert (fb["count"], fb["calls"]) == (1, 300)
     (fb,) = by_name["outer"]["fallbacks"]

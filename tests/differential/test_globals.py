@@ -278,6 +278,11 @@ def test_shared_code_in_two_threads_with_their_own_globals():
         except Exception as exc:  # noqa: BLE001
             results[idx] = repr(exc)
 
+    # Compiled once before the threads race: while one thread is inside the compiler (whose Python code may let
+    # another run), the others' calls of what is not compiled yet run in the interpreter (hook.cpp,
+    # otherThreadCompiling), and this test is about the native code.
+    k, k2, base = settings[0]
+    assert pypaccel.specialize(types.FunctionType(code, make_globals(k, k2, base)))(300) == expected[0]
     old = sys.getswitchinterval()
     sys.setswitchinterval(1e-5)
     try:
