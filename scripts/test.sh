@@ -16,6 +16,9 @@ export PYPACCEL_CACHE_DIR=${PYPACCEL_CACHE_DIR:-$(mktemp -d)}
 echo "== pytest =="
 "$PYTHON" -m pytest -q -p no:cacheprovider tests
 
+# These passes compile every function of each test's process at its first call: hypothesis's generated programs
+# take about 70 s there (compiling, not hanging), so a test's hang limit is 180 s rather than 60.
+export PYPACCEL_DIFF_TIMEOUT=${PYPACCEL_DIFF_TIMEOUT:-180}
 echo "== pytest, whole process accelerated, compile everything at first call =="
 PYPACCEL_TEST_ENABLE=1 PYPACCEL_THRESHOLD=0 PYPACCEL_COMPILE_ALL=1 "$PYTHON" -m pytest -q -p no:cacheprovider tests
 

@@ -155,7 +155,6 @@ bool retireAfterExit(profile::CodeState& st, deopt::Specialization& s, uint64_t 
   return true;
 }
 
-
 PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deopt::Specialization* s) {
   if (Py_EnterRecursiveCall("")) return nullptr;
   PyCodeObject* co = pypa_frame_code(f);
