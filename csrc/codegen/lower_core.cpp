@@ -205,7 +205,10 @@ void Lowerer::decref(llvm::Value* o) {
 }
 
 void Lowerer::replaceFrameLocal(int64_t local, llvm::Value* value) {
-  llvm::Value* slot = b.CreateConstInBoundsGEP1_64(ptr, argLocals, local);
+  replaceReference(b.CreateConstInBoundsGEP1_64(ptr, argLocals, local), value);
+}
+
+void Lowerer::replaceReference(llvm::Value* slot, llvm::Value* value) {
   llvm::Value* old = b.CreateLoad(ptr, slot);
   b.CreateStore(value, slot);
   llvm::BasicBlock* has = llvm::BasicBlock::Create(ctx, "had_value", func);

@@ -14,35 +14,43 @@ void Lowerer::lower<Op::LoadArg>(const ir::Instr& in) {
   def(in.id, b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm)));
 }
 
-// Free variables: the cells live in the frame's last slots from CopyFreeVars on (the frame releases them).
+// Free variables: the cells live in the frame's last slots from CopyFreeVars on (the frame releases them); as
+// CPython's COPY_FREE_VARS, they are the last co_nfreevars of localsplus.
 template <>
 void Lowerer::lower<Op::CopyFreeVars>(const ir::Instr& in) {
-  call(runtime::Helper::pypa_rt_copy_free_vars,
-       {ctxField(runtime::kCtxFunc), argLocals, b.getInt32(int32_t(fn.nlocals)), b.getInt32(int32_t(in.imm))});
+  call(runtime::Helper::pypa_rt_copy_free_vars, {ctxField(runtime::kCtxFunc), argLocals,
+                                                 b.getInt32(int32_t(fn.nlocalsplus - in.imm)),
+                                                 b.getInt32(int32_t(in.imm))});
+}
+
+// Cells of the function's own: the frame slot holds the cell from MAKE_CELL on (the frame releases it).
+template <>
+void Lowerer::lower<Op::MakeCell>(const ir::Instr& in) {
+  llvm::Value* cell = call(runtime::Helper::pypa_rt_make_cell, {b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm)});
+  guard(b.CreateIsNull(cell), in.exit);
+  def(in.id, cell);
 }
 
 template <>
-void Lowerer::lower<Op::LoadFree>(const ir::Instr& in) {
-  llvm::Value* cell = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm));
-  llvm::Value* v = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, cell, PYPA_CELL_REF_OFFSET));
+void Lowerer::lower<Op::LoadCell>(const ir::Instr& in) {
+  llvm::Value* v = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), PYPA_CELL_REF_OFFSET));
   guard(b.CreateIsNull(v), in.exit);
   incref(v);
   def(in.id, v);
 }
 
 template <>
-void Lowerer::lower<Op::StoreFree>(const ir::Instr& in) {
-  llvm::Value* cell = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(ptr, argLocals, in.imm));
-  llvm::Value* slot = b.CreateConstInBoundsGEP1_64(i8, cell, PYPA_CELL_REF_OFFSET);
+void Lowerer::lower<Op::StoreCell>(const ir::Instr& in) {
+  replaceReference(b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), PYPA_CELL_REF_OFFSET), val(in.args[1]));
+}
+
+template <>
+void Lowerer::lower<Op::DeleteCell>(const ir::Instr& in) {
+  llvm::Value* slot = b.CreateConstInBoundsGEP1_64(i8, val(in.args[0]), PYPA_CELL_REF_OFFSET);
   llvm::Value* old = b.CreateLoad(ptr, slot);
-  b.CreateStore(val(in.args[0]), slot);
-  llvm::BasicBlock* release = llvm::BasicBlock::Create(ctx, "cell_old", func);
-  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "cell_stored", func);
-  b.CreateCondBr(b.CreateIsNull(old), done, release);
-  b.SetInsertPoint(release);
+  guard(b.CreateIsNull(old), in.exit);
+  b.CreateStore(llvm::ConstantPointerNull::get(llvm::PointerType::get(ctx, 0)), slot);
   decref(old);
-  b.CreateBr(done);
-  b.SetInsertPoint(done);
 }
 
 template <>

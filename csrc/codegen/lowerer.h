@@ -82,6 +82,8 @@ class Lowerer {
   void decref(llvm::Value* o);
   // Stores `value` (owned, or null) into the frame's slot of local `local`, releasing what the slot held.
   void replaceFrameLocal(int64_t local, llvm::Value* value);
+  // The same for any slot holding a reference or null (a cell's contents).
+  void replaceReference(llvm::Value* slot, llvm::Value* value);
   // An owned object for the number `v` (i64 or double): `origin` with a new reference when it is not null, else a
   // new box (ir_ops.def BoxOrigin).
   llvm::Value* boxWithOrigin(llvm::Value* v, llvm::Value* origin);

@@ -212,6 +212,7 @@ struct Function {
   std::string name;       // LLVM symbol of the entry point
   std::string signature;  // per argument: i/f/b/o
   int nlocals = 0;
+  int nlocalsplus = 0;  // locals, then cells that are no argument, then free variables (CPython's layout)
   int nargs = 0;
   std::vector<Block> blocks;  // blocks[0] is the entry
   std::vector<Var> vars;

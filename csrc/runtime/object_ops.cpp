@@ -292,6 +292,15 @@ extern "C" void pypa_rt_copy_free_vars(PyObject* func, PyObject** localsplus, in
   }
 }
 
+extern "C" PyObject* pypa_rt_make_cell(PyObject** slot) {
+  // As MAKE_CELL: the cell takes the slot's reference.
+  PyObject* cell = PyCell_New(*slot);
+  if (!cell) return nullptr;
+  Py_XDECREF(*slot);
+  *slot = cell;
+  return cell;
+}
+
 extern "C" PyObject* pypa_rt_class_attr(NativeCtx* ctx, PyObject* type, int32_t name, int64_t* cache) {
   uint32_t version = 0;
   int64_t word = 0;

@@ -151,6 +151,7 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
   fn.name = symbol;
   fn.signature = signature;
   fn.nlocals = info.nlocals;
+  fn.nlocalsplus = info.nlocalsplus;
   fn.nargs = int(signature.size());
   fn.stressExits = opts.stressExits;
   std::map<int, int> blockOf;

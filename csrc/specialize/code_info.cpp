@@ -1,6 +1,8 @@
 // Reading a code object into CodeInfo.
 #include "specialize/code_info.h"
 
+#include <algorithm>
+
 #include "cpython/cpy.h"
 #include "deopt/refusals.h"
 #include "support/bail.h"
@@ -97,22 +99,13 @@ std::string ineligibleReason(const CodeInfo& info) {
   if (info.flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE))
     return refusalText(Refusal::Generator);
   if (!(info.flags & CO_OPTIMIZED)) return refusalText(Refusal::NotFunctionBody);
-  // Free variables alone are compiled (their cells stay in the frame's last slots: ops/load_store.cpp); cells of
-  // its own, which the function's locals become, are not yet.
-  if (!info.cellNames.empty()) {
-    // Name them: the user can only act on a reason that says which variable is shared with which function.
-    auto list = [](const std::vector<std::string>& names) {
-      std::string out;
-      for (const auto& n : names) out += (out.empty() ? "'" : ", '") + n + "'";
-      return out;
-    };
-    std::string what;
-    if (!info.cellNames.empty()) what = "cell " + list(info.cellNames) + ", used by an inner function";
-    if (!info.freeNames.empty())
-      what += (what.empty() ? "free " : "; free ") + list(info.freeNames) + ", from an enclosing function";
-    return refusalText(Refusal::ClosureCells, {what});
-  }
-  if (info.nlocalsplus != info.nlocals + int(info.freeNames.size())) return refusalText(Refusal::LocalsLayout);
+  // CPython's layout, which the cell and free variable ops rely on (ops/load_store.cpp): the locals (arguments that
+  // are cells among them), then the other cells, then the free variables.
+  int cellsPastLocals = 0;
+  for (const auto& name : info.cellNames)
+    if (std::find(info.localNames.begin(), info.localNames.end(), name) == info.localNames.end()) cellsPastLocals++;
+  if (info.nlocalsplus != info.nlocals + cellsPastLocals + int(info.freeNames.size()))
+    return refusalText(Refusal::LocalsLayout);
   // Every exit spills every live local: compile time and memory grow with locals x exits (a namedtuple of 5000
   // fields has a __new__ with 5000 arguments). Such functions are rarely hot loops.
   if (info.nlocals > kMaxLocals)

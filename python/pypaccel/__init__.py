@@ -254,6 +254,6 @@ def stats(file=None):
 
     {"totals": {...}, "refusals": {name: {"fallbacks", "calls"}},
      "functions": [{"file", "qualname", "firstlineno", "state", "exits", "fallbacks", ...}]}
-    Each fallback has its refusal's name ("closure-cells", "unsupported-opcode", ...) and its message ("reason").
+    Each fallback has its refusal's name ("too-many-locals", "unsupported-opcode", ...) and its message ("reason").
     With `file` (a code object's co_filename), only that file's functions, and totals over them."""
     return _ext.stats(file)

@@ -210,45 +210,45 @@ def test_unknown_cpu_warns_once_and_says_so_in_stats(run_python):
 
 # -- Fallbacks, once per function and run (issue 15, item 7) -----------------------------------------------------
 
-CLOSURE = """\
+NEVER_COMPILED = """\
     import json, pypaccel
     pypaccel.enable(threshold=0)
-    def outer(n):
-        def inner(x):       # free n, and a cell of its own (x): not compiled
-            def never():
-                return x
-            return x + n
-        return inner
+    WIDE
+    @pypaccel.exclude
+    def skipped(n):
+        return n
     def hot(n):  # compiled: the file gets a database (code only ever ineligible would not create one)
         return (n + 1) * 3 - (n ^ 5)
-    inner = outer(3)
+    skipped(1)
     for i in range(300):
-        inner(hot(i))
+        wide(hot(i))
     print(json.dumps(pypaccel.stats(__file__)))
     """
+# More locals than the compiler takes (specialize/code_info.h kMaxLocals): never compiled, its counts in the reason.
+WIDE = "def wide(x):\n" + "".join(f"        v{i} = x\n" for i in range(401)) + "        return x"
 
 
-def test_fallbacks_count_once_per_function_and_name_their_variables(run_python, tmp_path):
+def test_fallbacks_count_once_per_function_and_name_their_reasons(run_python, tmp_path):
     script = tmp_path / "prog.py"
-    script.write_text(textwrap.dedent(CLOSURE))
+    script.write_text(textwrap.dedent(NEVER_COMPILED.replace("WIDE", WIDE)))
     result = run_python(script)
     assert result.returncode == 0, result.stderr
     stats = json.loads(result.stdout)
     by_name = {f["qualname"]: f for f in stats["functions"]}
-    (fb,) = by_name["outer.<locals>.inner"]["fallbacks"]
-    assert fb["reason"] == ("not compiled: uses closure cells or free variables (cell 'x', used by an inner function; "
-                            "free 'n', from an enclosing function)")
-    assert fb["refusal"] == "closure-cells"
+    (fb,) = by_name["wide"]["fallbacks"]
+    assert fb["reason"] == "not compiled: too many local variables (402 > 400)"
+    assert fb["refusal"] == "too-many-locals"
     assert (fb["count"], fb["calls"]) == (1, 300)
-    (fb,) = by_name["outer"]["fallbacks"]
-    assert "(cell 'n', used by an inner function)" in fb["reason"] and (fb["count"], fb["calls"]) == (1, 1)
+    (fb,) = by_name["skipped"]["fallbacks"]
+    assert fb["reason"] == "not compiled: excluded (pypaccel.exclude)" and (fb["count"], fb["calls"]) == (1, 1)
     assert (stats["totals"]["fallbacks"], stats["totals"]["fallback_calls"]) == (2, 301)
-    assert stats["refusals"] == {"closure-cells": {"fallbacks": 2, "calls": 301}}
+    assert stats["refusals"] == {"too-many-locals": {"fallbacks": 1, "calls": 300},
+                                 "excluded": {"fallbacks": 1, "calls": 1}}
     # What the database recorded says the same.
     report = json.loads(run_python("-m", "pypaccel", "stats", "--json", script).stdout)
     (module,) = report["modules"]
     cli = {f["qualname"]: f for f in module["functions"]}
-    for name in ("outer", "outer.<locals>.inner"):
+    for name in ("wide", "skipped"):
         assert cli[name]["fallbacks"] == by_name[name]["fallbacks"]
     assert (report["totals"]["fallbacks"], report["totals"]["fallback_calls"]) == (2, 301)
     assert report["refusals"] == stats["refusals"]

@@ -126,33 +126,65 @@ bool handle_BUILD_TUPLE(Emitter& e, const Instruction& in) {
 
 namespace pypaccel::specialize {
 
-// Free variables of a function with a closure (and no cells of its own, code_info.cpp): their cells are in the
-// frame's last slots (CopyFreeVars, the prologue before RESUME), never among the locals the IR tracks, so exits
-// leave them where they are. Only frame entries hold these ops (ir_ops.def: Frame).
+// Cells and free variables. The prologue before RESUME makes them: MAKE_CELL for each cell of the function's own,
+// COPY_FREE_VARS for the closure's cells. A cell that is no argument, and every free variable, lives in the frame
+// slots past the locals (CPython's layout), which the IR does not track, so exits leave them where they are. An
+// argument's cell replaces the argument in its own slot: from MAKE_CELL on, that local is the cell (an Obj in the
+// frame, as STORE_FAST leaves one), and no LOAD_FAST or STORE_FAST of it follows (the bytecode compiler uses the
+// DEREF forms for every access). Only frame entries hold MakeCell, CopyFreeVars and LoadArg (ir_ops.def: Frame).
+bool handle_MAKE_CELL(Emitter& e, const Instruction& in) {
+  int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "MAKE_CELL");
+  int cell = e.emit(Op::MakeCell, Type::Obj, {}, in.arg, ex);
+  if (in.arg >= e.info.nlocals) return true;
+  e.emitVoid(Op::StoreVar, {cell}, e.varFor(in.arg, Type::Obj));
+  if (e.locals[in.arg].def != Def::Yes) e.emitVoid(Op::StoreVar, {e.constBool(true)}, e.flagVar(in.arg));
+  e.locals[in.arg] = LocalState{Type::Obj, Def::Yes, Org::None, false};
+  return true;
+}
+
 bool handle_COPY_FREE_VARS(Emitter& e, const Instruction& in) {
   e.emitVoid(Op::CopyFreeVars, {}, in.arg);
   return true;
 }
 
+// The cell at localsplus index `index` (borrowed: the frame holds it), or -1 after an exit when it is not one.
+static int cellAt(Emitter& e, int index, const char* what) {
+  if (index >= e.info.nlocals) return e.emit(Op::LoadArg, Type::Obj, {}, index);
+  if (e.locals[index].type != Type::Obj || e.locals[index].def != Def::Yes) {
+    e.exitNow(Reason::Unsupported, std::string(what) + " of an argument before its MAKE_CELL");
+    return -1;
+  }
+  return e.loadLocal(index).v[0];
+}
+
 bool handle_LOAD_DEREF(Emitter& e, const Instruction& in) {
-  if (in.arg < e.info.nlocals) return e.exitNow(Reason::Unsupported, "LOAD_DEREF of a cell");
+  int cell = cellAt(e, in.arg, "LOAD_DEREF");
+  if (cell < 0) return false;
   int ex = e.makeExit(ExitKind::Reexec, Reason::UnboundLocal, "LOAD_DEREF");
-  e.push(Type::Obj, e.emit(Op::LoadFree, Type::Obj, {}, in.arg, ex));
+  e.push(Type::Obj, e.emit(Op::LoadCell, Type::Obj, {cell}, 0, ex));
   return true;
 }
 
 bool handle_STORE_DEREF(Emitter& e, const Instruction& in) {
-  if (in.arg < e.info.nlocals) return e.exitNow(Reason::Unsupported, "STORE_DEREF of a cell");
   if (!ir::isNumeric(e.stack.back().type) && e.stack.back().type != Type::Obj)
     return e.exitNow(Reason::Unsupported, "STORE_DEREF of a virtual value");
-  e.emitVoid(Op::StoreFree, {e.box(e.pop())}, in.arg);
+  int cell = cellAt(e, in.arg, "STORE_DEREF");
+  if (cell < 0) return false;
+  e.emitVoid(Op::StoreCell, {cell, e.box(e.pop())});
   return true;
 }
 
-// The cell itself (a free variable passed on to a function made here: MAKE_FUNCTION's closure tuple).
+bool handle_DELETE_DEREF(Emitter& e, const Instruction& in) {
+  int cell = cellAt(e, in.arg, "DELETE_DEREF");
+  if (cell < 0) return false;
+  e.emitVoid(Op::DeleteCell, {cell}, 0, e.makeExit(ExitKind::Reexec, Reason::UnboundLocal, "DELETE_DEREF"));
+  return true;
+}
+
+// The cell itself (passed on to a function made here: MAKE_FUNCTION's closure tuple).
 bool handle_LOAD_CLOSURE(Emitter& e, const Instruction& in) {
-  if (in.arg < e.info.nlocals) return e.exitNow(Reason::Unsupported, "LOAD_CLOSURE of a cell");
-  int cell = e.emit(Op::LoadArg, Type::Obj, {}, in.arg);
+  int cell = cellAt(e, in.arg, "LOAD_CLOSURE");
+  if (cell < 0) return false;
   e.emitVoid(Op::IncRef, {cell});
   e.push(Type::Obj, cell);
   return true;
