@@ -7,6 +7,7 @@
 #include "cache/key.h"
 #include "cache/registry.h"
 #include "deopt/reasons.h"
+#include "deopt/refusals.h"
 #include "support/bail.h"
 
 namespace pypaccel::cache {
@@ -100,6 +101,8 @@ void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string
       std::string why = (p.state == "disabled" ? "native code exited on most entries in an earlier run"
                                                : "the compiler declined it in an earlier run") +
                         std::string(p.reason.empty() ? "" : " (" + p.reason + ")");
+      if (deopt::refusalOf(p.reason) == deopt::Refusal::MeasuredSlower)
+        why = deopt::refusalText(deopt::Refusal::SlowerEarlier, {p.reason});
       st.failedSignatures[p.signature] = profile::Interpreted{why, p.state, p.reason};
       st.fallback(why);
     } else if (p.state == "native") {

@@ -63,6 +63,7 @@ struct Specialization {
   bool disabled = false;
   bool fromCache = false;
   bool retired = false;       // replaced by a specialization with wider operations (never entered again)
+  bool measured = false;      // a frame entry timed against the interpreter, or one that need not be (hook.cpp)
   std::string disabledReason;
   std::string cacheKey;       // the key it is (or would be) stored under
   std::set<int> widened;      // bytecode units compiled with generic operations (part of the key)

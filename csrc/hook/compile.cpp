@@ -287,6 +287,17 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   return obtain(st, sig, home, why, false);
 }
 
+namespace {
+
+// Whether `why` (a frame entry's refusal or the reason it was disabled) is about entering native code from the
+// interpreter, which a direct call does not do.
+bool onlyTheEntryLoses(const std::string& why) {
+  auto r = deopt::refusalOf(why);
+  return r == deopt::Refusal::Unprofitable || r == deopt::Refusal::MeasuredSlower;
+}
+
+}  // namespace
+
 deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& sig, PyObject* func) {
   if (!st.profileRead) {
     cache::learnFromEarlierRuns(st, buildIdentity);
@@ -297,17 +308,16 @@ deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& s
   // this run or an earlier one), calls of this signature stay interpreted.
   for (const std::string& key : {cache::profileSignature(sig, true), sig}) {
     auto learned = st.failedSignatures.find(key);
-    // Not the frame entry declined as unprofitable: called directly, the same code runs without the hook's entry,
-    // which is what made it not worth it (direct entries skip the rule).
-    if (learned != st.failedSignatures.end() &&
-        deopt::refusalOf(learned->second.why) == deopt::Refusal::Unprofitable)
-      continue;
+    // Not the frame entry declined as unprofitable or measured slower: called directly, the same code runs without
+    // the hook's entry, which is what made it not worth it (direct entries skip the rule).
+    if (learned != st.failedSignatures.end() && onlyTheEntryLoses(learned->second.why)) continue;
     if (learned != st.failedSignatures.end()) {
       st.directFailed[sig] = learned->second.why;
       return nullptr;
     }
   }
-  if (deopt::Specialization* frameEntry = st.find(sig); frameEntry && frameEntry->disabled) {
+  if (deopt::Specialization* frameEntry = st.find(sig);
+      frameEntry && frameEntry->disabled && !onlyTheEntryLoses(frameEntry->disabledReason)) {
     st.directFailed[sig] = frameEntry->disabledReason;
     return nullptr;
   }

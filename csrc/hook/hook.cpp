@@ -192,6 +192,52 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
   return r;
 }
 
+// -- Measured entries -----------------------------------------------------------------------------------------------
+// Code without loops pays the hook's entry into native code on every call from the interpreter, and whether its
+// native form saves more than that depends on which branches run and on what 3.11's specialized instructions make
+// of the same code: its new frame entry is timed against the interpreter first (profile/entry_trial.h) and kept only
+// if it is not slower. Not for @specialize (the user asked for native code), nor where every function is compiled
+// on purpose (threshold 0, PYPACCEL_COMPILE_ALL, stress exits: the test passes' reach).
+bool wantsTrial(const profile::CodeState& st, const deopt::Specialization& s) {
+  return !st.hasLoops && !st.forceCompile && !gConfig->compileAll && gConfig->threshold > 0 && !s.meta.stressExits;
+}
+
+PyObject* runMeasured(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deopt::Specialization* s) {
+  if (!st.trial) {
+    if (!wantsTrial(st, *s)) {
+      s->measured = true;
+      return runNative(ts, f, st, s);
+    }
+    // An entry a warm run loaded at the first call (its profile said native) runs natively until the code is as
+    // hot as the threshold makes code that compiles: a short run loses nothing, a long one still finds out.
+    if (st.callCount() < uint64_t(gConfig->threshold)) return runNative(ts, f, st, s);
+    st.trial = std::make_unique<profile::EntryTrial>(s);
+  }
+  profile::EntryTrial& t = *st.trial;
+  // Another signature's entry waits for its turn; another thread's call, or a recursive one, is not timed.
+  if (t.spec != s || (t.depth && t.owner != ts)) return runNative(ts, f, st, s);
+  if (t.depth) return t.native ? runNative(ts, f, st, s) : passThrough(ts, f, 0);
+  bool native = t.nextNative();
+  t.owner = ts;
+  t.native = native;
+  t.depth++;
+  int64_t start = profile::EntryTrial::now();
+  PyObject* r = native ? runNative(ts, f, st, s) : passThrough(ts, f, 0);
+  int64_t end = profile::EntryTrial::now();
+  t.depth--;
+  t.record(native, end - start);
+  if (t.done()) {
+    s->measured = true;
+    std::string slower = t.verdict();
+    if (!slower.empty() && !s->disabled) {
+      s->disabled = true;
+      s->disabledReason = slower;
+    }
+    st.trial.reset();
+  }
+  return r;
+}
+
 // -- Exits of direct callees ----------------------------------------------------------------------------------------
 // A direct callee runs without a frame. At an exit it calls its own function through CPython with placeholder
 // arguments: CPython makes the frame (and will clear and pop it), and the hook, seeing the pending exit for that
@@ -314,6 +360,7 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   // Other globals than at link time (a code object shared by exec) are fine: their versions differ, so every
   // global guard re-checks its binding in them.
   if (s->disabled) return passThrough(ts, f, throwflag);
+  if (!s->measured) return runMeasured(ts, f, *st, s);
   return runNative(ts, f, *st, s);
 }
 

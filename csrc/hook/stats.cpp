@@ -148,6 +148,7 @@ PyObject* statsDict(const char* file) {
     PyObject* exitList = PyList_New(0);
     PyObject* fbList = PyList_New(0);
     PyObject* widenList = PyList_New(0);
+    PyObject* disabledList = PyList_New(0);
     uint64_t c = 0, l = 0, n = 0, compileUs = 0;
     bool dis = false;
     std::map<std::tuple<int, int, std::string>, PyObject*> fbByWhere;  // borrowed from fbList
@@ -156,7 +157,13 @@ PyObject* statsDict(const char* file) {
       else if (e.kind == "loaded") l += e.count;
       else if (e.kind == "native_calls") n += e.count;
       else if (e.kind == "compile_us") compileUs += e.count;
-      else if (e.kind == "disabled") dis = true, disabled += e.count;
+      else if (e.kind == "disabled") {
+        dis = true;
+        disabled += e.count;
+        PyObject* why = PyUnicode_FromString(e.reason.c_str());
+        if (why && !PySequence_Contains(disabledList, why)) PyList_Append(disabledList, why);
+        Py_XDECREF(why);
+      }
       else if (e.kind == "widened") {
         PyObject* d = Py_BuildValue("{s:i,s:i,s:s}", "offset", e.offset, "line", e.line, "reason", e.reason.c_str());
         PyList_Append(widenList, d);
@@ -193,12 +200,12 @@ PyObject* statsDict(const char* file) {
     loaded += l;
     native += n;
     const char* state = st->excluded ? "excluded" : dis ? "disabled" : (c + l) ? "native" : "interpreted";
-    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:d,s:s,s:N,s:N,s:N}", "file", st->filename.c_str(),
+    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:d,s:s,s:N,s:N,s:N,s:N}", "file", st->filename.c_str(),
                                 "qualname", st->qualname.c_str(), "firstlineno", st->firstlineno, "calls",
                                 (unsigned long long)st->calls, "compiled", (unsigned long long)c, "loaded",
                                 (unsigned long long)l, "native_calls", (unsigned long long)n, "compile_seconds",
                                 double(compileUs) / 1e6, "state", state, "exits", exitList, "fallbacks", fbList,
-                                "widened", widenList);
+                                "widened", widenList, "disabled_reasons", disabledList);
     PyList_Append(functions, f);
     Py_DECREF(f);
   }

@@ -11,6 +11,7 @@
 
 #include "cpython/cpy.h"
 #include "deopt/specialization.h"
+#include "profile/entry_trial.h"
 
 namespace pypaccel::specialize {
 class Samples;
@@ -51,6 +52,7 @@ struct CodeState {
   bool hashTried = false;
   std::vector<std::unique_ptr<deopt::Specialization>> specs;
   deopt::Specialization* last = nullptr;  // the frame entry found for the latest call (the hook's first guess)
+  std::unique_ptr<EntryTrial> trial;  // the frame entry being timed against the interpreter (one at a time)
   std::map<std::string, Interpreted> failedSignatures;  // signature -> why it is interpreted
   std::map<std::string, bool> deferred;  // signatures not worth compiling at the first call; wait for the threshold
   std::map<std::string, uint64_t> fallbacks;            // reason -> times (stats count each reason once per run)

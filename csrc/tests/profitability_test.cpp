@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "deopt/refusals.h"
+#include "profile/entry_trial.h"
 #include "specialize/profitability.h"
 #include "test_support.h"
 
@@ -56,4 +57,67 @@ TEST_CASE("a loop-free function must save more than entering native code costs",
   REQUIRE(loop->fn);
   CHECK(specialize::whyUnprofitable(*loop->fn) == "");
   CHECK(specialize::countWork(*small->fn).calls == 0);
+}
+
+// The measured rule for frame entries of code without loops (profile/entry_trial.h).
+namespace {
+
+// Runs a trial to its end with calls that take `native` or `interpreted` ticks; returns the verdict and counts
+// the calls it took.
+std::string trialWith(int64_t native, int64_t interpreted, int* calls) {
+  profile::EntryTrial t(nullptr);
+  *calls = 0;
+  while (!t.done() && *calls < 10000) {
+    bool n = t.nextNative();
+    t.record(n, n ? native : interpreted);
+    ++*calls;
+  }
+  return t.verdict();
+}
+
+}  // namespace
+
+TEST_CASE("a frame entry stays when it is not slower than the interpreter", "[profitability][trial]") {
+  int calls = 0;
+  CHECK(trialWith(50, 100, &calls) == "");
+  CHECK(trialWith(100, 100, &calls) == "");
+  std::string why = trialWith(101, 100, &calls);
+  CHECK(deopt::refusalOf(why) == deopt::Refusal::MeasuredSlower);
+  CHECK(why.find("measured slower than the interpreter") == 0);
+  // The interpreter's warm-up, then both modes until each has its samples (and native code its warm-up).
+  CHECK(calls >= profile::EntryTrial::kInterpretedWarmup + 2 * profile::EntryTrial::kSamples +
+                     profile::EntryTrial::kNativeWarmup);
+  CHECK(calls < 1000);
+}
+
+TEST_CASE("a trial warms the interpreter up first and times neither mode's first calls", "[profitability][trial]") {
+  profile::EntryTrial t(nullptr);
+  for (int i = 0; i < profile::EntryTrial::kInterpretedWarmup; i++) {
+    REQUIRE_FALSE(t.nextNative());
+    t.record(false, 1000000);  // slow warm-up calls: not counted
+  }
+  int native = 0;
+  while (!t.done()) {
+    bool n = t.nextNative();
+    // The native side's first calls are slow too (its pages and slots are cold): not counted either.
+    t.record(n, n ? (native++ < profile::EntryTrial::kNativeWarmup ? 1000000 : 90) : 100);
+  }
+  CHECK(t.verdict() == "");
+}
+
+TEST_CASE("a trial's choices are not a fixed alternation", "[profitability][trial]") {
+  // A program that alternates a cheap and a dear call must not land all cheap ones on one side: native calls fall
+  // on even and odd calls alike.
+  profile::EntryTrial t(nullptr);
+  int calls = 0, nativeByParity[2] = {0, 0}, interpretedByParity[2] = {0, 0};
+  while (!t.done()) {
+    bool n = t.nextNative();
+    if (calls >= profile::EntryTrial::kInterpretedWarmup) (n ? nativeByParity : interpretedByParity)[calls % 2]++;
+    t.record(n, 100);
+    calls++;
+  }
+  CHECK(nativeByParity[0] >= 8);
+  CHECK(nativeByParity[1] >= 8);
+  CHECK(interpretedByParity[0] >= 8);
+  CHECK(interpretedByParity[1] >= 8);
 }

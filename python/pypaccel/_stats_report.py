@@ -50,7 +50,8 @@ def _connect(path):
 def _new_function(qualname, firstlineno):
     entry = {"qualname": qualname, "firstlineno": firstlineno}
     entry.update({kind: 0 for kind in COUNTERS})
-    entry.update({"exits": [], "fallbacks": [], "widened": [], "specializations": 0, "compile_seconds": None})
+    entry.update({"exits": [], "fallbacks": [], "widened": [], "disabled_reasons": [], "specializations": 0,
+                  "compile_seconds": None})
     return entry
 
 
@@ -102,6 +103,8 @@ def read_database(path, run_id=None):
                 entry = function(qualname, firstlineno)
                 if kind in COUNTERS:
                     entry[kind] += count
+                    if kind == "disabled" and reason and reason not in entry["disabled_reasons"]:
+                        entry["disabled_reasons"].append(reason)
                 elif kind == "exit":
                     entry["exits"].append({"offset": offset, "line": line, "reason": reason, "count": count})
                 elif kind == "fallback":
@@ -223,7 +226,7 @@ def from_process(stats):
     for f in stats["functions"]:
         entry = _new_function(f["qualname"], f["firstlineno"])
         entry.update({k: f[k] for k in ("compiled", "loaded", "native_calls", "exits", "fallbacks", "widened",
-                                         "compile_seconds")})
+                                         "disabled_reasons", "compile_seconds")})
         entry["disabled"] = int(f["state"] == "disabled")
         entry["specializations"] = None
         by_file.setdefault(f["file"], []).append(entry)
@@ -302,6 +305,8 @@ def _table(rows, columns, out, name):
             out.write(f"      {_fallback_text(e)}\n")
         for e in f["widened"]:
             out.write(f"      widened at offset {e['offset']} (line {e['line']}): {e['reason']}\n")
+        for reason in f["disabled_reasons"]:
+            out.write(f"      disabled: {reason}\n")
 
 
 def _run_line(run):

@@ -378,12 +378,13 @@ def test_code_that_exits_every_time_is_never_entered_again(run_python, tmp_path)
             "r = never.caller(30)\n"
             "f = [f for f in pypaccel.stats()['functions'] if f['qualname'] == 'ratio'][0]\n"
             "print(json.dumps({'r': r, 'native': f['native_calls'], 'state': f['state'],"
-            " 'fallbacks': [x['reason'] for x in f['fallbacks']]}))")
+            " 'fallbacks': [x['reason'] for x in f['fallbacks']], 'disabled': f['disabled_reasons']}))")
     env = {"PYPACCEL_CACHE_DIR": None}
     first = run_python("-c", prog, cwd=d, env=env)
     assert first.returncode == 0, first.stderr
     a = json.loads(first.stdout)
     assert a["r"] == 30 and a["state"] == "disabled" and a["native"] >= 20
+    assert len(a["disabled"]) == 1 and a["disabled"][0].startswith("exits on "), a  # stats say why
     second = run_python("-c", prog, cwd=d, env=env)
     assert second.returncode == 0, second.stderr
     b = json.loads(second.stdout)

@@ -155,3 +155,46 @@ def test_a_small_leaf_entered_from_the_interpreter_stays_interpreted(run_python,
                       sum(ns["poly"](i * 0.5) for i in range(200))]
     assert funcs["scale"][0] == 0 and "too little native work to pay for entering native code" in funcs["scale"][1][0]
     assert funcs["poly"][0] >= 1 and funcs["wrapped"][0] == 1, funcs
+
+
+def test_a_loop_free_entry_is_timed_against_the_interpreter(run_python, tmp_path):
+    # Under the usual threshold, a new frame entry of code without loops first runs a trial (hook.cpp,
+    # profile/entry_trial.h): its first calls run in the interpreter (its warm-up), then calls chosen at random run
+    # natively or interpreted, each timed, and the entry stays only if it is not slower. `poly` (float arithmetic,
+    # several times faster native) stays native; `follow` (two attribute loads and a compare, about as fast either
+    # way) may go either way, and if it is switched off, stats say it was measured slower. Results are the same.
+    script = tmp_path / "trial.py"
+    source = textwrap.dedent("""
+        class Node:
+            def __init__(self, pos):
+                self.pos = pos
+                self.ref = self
+            def follow(self):
+                ref = self.ref
+                if ref.pos != self.pos:
+                    ref = ref.follow()
+                return ref
+        def poly(x):
+            return ((x * 2.5 + 1.0) * x - 3.0) * x + 0.5 * x - 7.0
+        nodes = [Node(i) for i in range(10)]
+        r = [sum(poly(i * 0.5) for i in range(3000)), sum(n.follow().pos for _ in range(300) for n in nodes)]
+    """)
+    script.write_text("import json, pypaccel\npypaccel.enable()\n" + source + textwrap.dedent("""
+        fs = {f["qualname"]: f for f in pypaccel.stats()["functions"] if f["file"] == __file__}
+        print(json.dumps([r, {q: {k: fs[q][k] for k in ("calls", "native_calls", "state", "disabled_reasons")}
+                              for q in ("poly", "Node.follow")}]))
+    """))
+    r = run_python(script)
+    assert r.returncode == 0, r.stderr
+    result, funcs = json.loads(r.stdout)
+    ns = {}
+    exec(compile(source, "trial", "exec"), ns)
+    assert result == ns["r"]
+    poly = funcs["poly"]
+    assert poly["state"] == "native" and poly["disabled_reasons"] == [], funcs
+    # Compiled at the threshold (the 200th call runs it), then the trial's interpreted calls: 40 of warm-up, 32 timed.
+    assert poly["native_calls"] == 3000 - 199 - 72, funcs
+    follow = funcs["Node.follow"]
+    assert follow["state"] in ("native", "disabled"), funcs
+    for why in follow["disabled_reasons"]:
+        assert why.startswith("measured slower than the interpreter: "), funcs

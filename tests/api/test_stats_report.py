@@ -47,7 +47,7 @@ def sample_db(tmp_path, name="mod"):
             ("new", "C.g", 10, "loaded", None, None, None, 1),
             ("new", "C.g", 10, "native_calls", None, None, None, 7),
             ("new", "h", 20, "fallback", None, None, "NYI: bytecode YIELD_VALUE", 2),
-            ("new", "h", 20, "disabled", None, None, None, 1),
+            ("new", "h", 20, "disabled", None, None, "exits on 90% of entries", 1),
             ("new", "h", 20, "future_kind", None, None, None, 5),  # unknown kinds are ignored
         ],
         specs=[("f", 3), ("f", 3), ("C.g", 10), ("unused", 30)])
@@ -82,6 +82,7 @@ def test_json_reports_only_the_most_recent_run(pure, tmp_path):
                                               "reason": "NYI: bytecode YIELD_VALUE",
                                               "count": 2, "calls": None}]
     assert by_name["h", 20]["disabled"] == 1
+    assert by_name["h", 20]["disabled_reasons"] == ["exits on 90% of entries"]
     assert by_name["unused", 30]["specializations"] == 1 and by_name["unused", 30]["native_calls"] == 0
 
 
@@ -105,6 +106,7 @@ def test_human_output(pure, tmp_path):
     assert row.split()[1:] == ["1", "0", "1500", "4", "0", "0", "2"]
     assert "guard exit at offset 24 (line 5): type of 'x' changed x3" in out
     assert "fallback: NYI: bytecode YIELD_VALUE x2" in out
+    assert "disabled: exits on 90% of entries" in out
     assert "C.g:10" in out and "unused:30" in out
     assert "1 compiled, 1 loaded from cache, 1507 native calls, 4 guard exits, 2 fallbacks" in out.splitlines()[-1]
 
