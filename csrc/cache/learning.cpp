@@ -90,7 +90,7 @@ const std::vector<Profile>* profilesOf(profile::CodeState& st, llvm::function_re
 
 }  // namespace
 
-void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string()> build) {
+void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string()> build, bool compileAll) {
   st.profileRead = true;
   const std::vector<Profile>* rows = profilesOf(st, build);
   if (!rows) return;
@@ -103,6 +103,11 @@ void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string
                         std::string(p.reason.empty() ? "" : " (" + p.reason + ")");
       if (deopt::refusalOf(p.reason) == deopt::Refusal::MeasuredSlower)
         why = deopt::refusalText(deopt::Refusal::SlowerEarlier, {p.reason});
+      st.failedSignatures[p.signature] = profile::Interpreted{why, p.state, p.reason};
+      st.fallback(why);
+    } else if (p.state == "unprofitable") {
+      if (compileAll || st.forceCompile) continue;
+      std::string why = deopt::refusalText(deopt::Refusal::UnprofitableEarlier, {p.reason});
       st.failedSignatures[p.signature] = profile::Interpreted{why, p.state, p.reason};
       st.fallback(why);
     } else if (p.state == "native") {

@@ -15,8 +15,9 @@ namespace pypaccel::cache {
 
 // Reads what earlier runs learned about this code from its file's database (once per code object; one query per
 // file): signatures to compile at the first call, to widen, or to leave interpreted. `build` gives this process's
-// build identity ("" without a JIT); it is asked only when the file has a database.
-void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string()> build);
+// build identity ("" without a JIT); it is asked only when the file has a database. `compileAll`: code judged not
+// worth compiling is compiled anyway (PYPACCEL_COMPILE_ALL), so such decisions are not learned (nor for @specialize).
+void learnFromEarlierRuns(profile::CodeState& st, llvm::function_ref<std::string()> build, bool compileAll = false);
 
 // The signature a specialization's profile row (and its widened units, CodeState::widen) is kept under: a direct
 // entry's is its own ("|d"), so what it learns does not keep the frame entry of the signature interpreted.

@@ -132,12 +132,15 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
       st.fallback("not called directly: " + reason);
       return nullptr;
     }
-    // Too many signatures is not this signature's doing: the next run may compile it. Nor is an unprofitable one
-    // stored: the decision is cheap to make again, and storing it would give every module whose code merely ran a
-    // database.
+    // Too many signatures is not this signature's doing: the next run may compile it. An unprofitable one is stored
+    // as such: making the decision again means building the IR again, which cost a warm run of pyperformance's go
+    // 111 ms (re's compiler and parser; bench/README.md, session 17). Under PYPACCEL_COMPILE_ALL or @specialize
+    // the next run ignores it.
     std::optional<deopt::Refusal> refusal = deopt::refusalOf(reason);
-    bool ours = refusal != deopt::Refusal::TooManySignatures && refusal != deopt::Refusal::Unprofitable;
-    st.failedSignatures[sig] = profile::Interpreted{reason, ours ? "failed" : "", reason};
+    const char* state = refusal == deopt::Refusal::TooManySignatures ? ""
+                        : refusal == deopt::Refusal::Unprofitable    ? "unprofitable"
+                                                                     : "failed";
+    st.failedSignatures[sig] = profile::Interpreted{reason, state, reason};
     st.fallback(reason);
     return nullptr;
   };
@@ -300,7 +303,7 @@ bool onlyTheEntryLoses(const std::string& why) {
 
 deopt::Specialization* obtainDirect(profile::CodeState& st, const std::string& sig, PyObject* func) {
   if (!st.profileRead) {
-    cache::learnFromEarlierRuns(st, buildIdentity);
+    cache::learnFromEarlierRuns(st, buildIdentity, config().compileAll);
     if (PyErr_Occurred()) PyErr_Clear();
   }
   if (st.directFailed.count(sig)) return nullptr;

@@ -321,7 +321,7 @@ PyObject* evalFrame(PyThreadState* ts, PypaFrame* f, int throwflag) {
   if (!st->profileRead) {
     if (compilerBusy) return passThrough(ts, f, throwflag);
     enterCompiler();
-    cache::learnFromEarlierRuns(*st, buildIdentity);
+    cache::learnFromEarlierRuns(*st, buildIdentity, gConfig->compileAll);
     leaveCompiler();
     if (PyErr_Occurred()) PyErr_Clear();
   }

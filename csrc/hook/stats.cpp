@@ -119,8 +119,9 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
     auto evs = eventsOf(*st);
     if (evs.empty()) continue;
     // Modules where the compiler was at work get a database even if nothing was stored (their fallbacks are the
-    // news); code that was only ever ineligible (generators, ...) or declined for what is not stored (an
-    // unprofitable signature, one too many) does not create one.
+    // news, and a signature declined as unprofitable is stored so that the next run does not build its IR again);
+    // code that was only ever ineligible (generators, ...) or declined for what is not stored (one signature too
+    // many) does not create one.
     bool declinedForGood = false;
     for (const auto& [sig, why] : st->failedSignatures) declinedForGood |= !why.state.empty();
     bool worthy = st->never.empty() && (st->compiled || st->loaded || declinedForGood);

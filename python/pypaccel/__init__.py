@@ -185,7 +185,13 @@ def _watch_program_end():
         threading._register_atexit(_program_ending)
         _end_watched = True
     except (AttributeError, RuntimeError):  # not this CPython's threading, or already shutting down
-        pass
+        return
+    # threading._shutdown itself runs before its exit callbacks tell us the program has ended: it is called once,
+    # at exit, and has a loop (so its IR would be built at that call, judged not worth compiling, and the decision
+    # stored in a database for threading.py by every program).
+    shutdown = getattr(threading, "_shutdown", None)
+    if type(shutdown) is type(_program_ending):
+        _ext.exclude(shutdown)
 
 
 def _program_ending():
