@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "codegen/lowerer.h"
+#include "cpython/cpy.h"
 #include "cpython/layout.h"
 #include "deopt/specialization.h"
 #include "runtime/native_ctx.h"
@@ -28,7 +29,7 @@ class DirectCallSite {
   DirectCallSite(Lowerer& l, const ir::Instr& in)
       : l_(l), b_(l.b), in_(in), site_(in.imm & 0xffffffff), borrowed_((in.imm >> 32) & ir::kDirectBorrowed),
         init_((in.imm >> 32) & ir::kDirectInit), operator_((in.imm >> 32) & ir::kDirectOperator),
-        generic_((in.imm >> 32) & ir::kDirectGeneric),
+        generic_((in.imm >> 32) & ir::kDirectGeneric), discard_((in.imm >> 32) & ir::kDirectDiscard),
         oparg_(int32_t((in.imm >> 40) & 0xff)), callable_(l.val(in.args[0])),
         likely_(llvm::MDBuilder(l.ctx).createBranchWeights(1000, 1)) {
     // The callee's recursion budget: this level's. A frame entry reads the thread's count now, not at its entry:
@@ -69,7 +70,7 @@ class DirectCallSite {
       return;
     }
     llvm::Value* value = decodeResult(res);
-    if (operator_) {
+    if (operator_ && oparg_ < PYPA_SUBSCR_GET) {
       // NotImplemented: the other operand's slot has nothing either (the emitter calls only when it has not), so
       // binary_op1 raises.
       llvm::BasicBlock* notImpl = block("operator_unsupported");
@@ -79,14 +80,29 @@ class DirectCallSite {
       operatorResult(value);
       b_.CreateBr(l_.exitBlock(in_.exit2));
       b_.SetInsertPoint(ok);
-      releaseArgs();
     }
+    // A subscript's __getitem__ may return anything, NotImplemented too, and that is the result (__setitem__'s is
+    // dropped by the emitter).
+    if (operator_) releaseArgs();
     l_.def(in_.id, value);
   }
 
  private:
   llvm::BasicBlock* block(const char* name) { return llvm::BasicBlock::Create(l_.ctx, name, l_.func); }
   llvm::Value* word(int k) { return b_.CreateConstInBoundsGEP1_64(l_.i64, l_.ctxField(kCtxSlots), site_ + k); }
+
+  // An exit after the call with its result, an object: the result on top of the exit's stack, or, for a call whose
+  // result is dropped (kDirectDiscard), released first (that exit's stack has no place for it).
+  llvm::BasicBlock* exitAfter(int exitId, llvm::Value* result) {
+    if (!discard_) return l_.exitBlockWithTop(exitId, result);
+    llvm::BasicBlock* drop = block("direct_drop_result");
+    llvm::BasicBlock* here = b_.GetInsertBlock();
+    b_.SetInsertPoint(drop);
+    l_.decref(result);
+    b_.CreateBr(l_.exitBlock(exitId));
+    b_.SetInsertPoint(here);
+    return drop;
+  }
 
   // The object arguments, released (an Init call's class among them).
   void releaseArgs() {
@@ -377,16 +393,20 @@ class DirectCallSite {
     b_.CreateCondBr(b_.CreateICmpUGT(objWord, b_.getInt64(3)), boxed, convert);
     b_.SetInsertPoint(boxed);
     if (operator_) {
-      // After the operator, as the interpreter would be: NotImplemented raised, the operands released.
+      // After the operator, as the interpreter would be: NotImplemented raised (not for a subscript, whose result
+      // it is), the operands released.
       llvm::BasicBlock* tracing = block("operator_tracing");
       b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), tracing, convert);
       b_.SetInsertPoint(tracing);
-      llvm::Value* r = operatorResult(obj);
-      l_.guard(b_.CreateIsNull(r), in_.exit2);
+      llvm::Value* r = obj;
+      if (oparg_ < PYPA_SUBSCR_GET) {
+        r = operatorResult(obj);
+        l_.guard(b_.CreateIsNull(r), in_.exit2);
+      }
       releaseArgs();
-      b_.CreateBr(l_.exitBlockWithTop(in_.exit4, r));
+      b_.CreateBr(exitAfter(in_.exit4, r));
     } else {
-      b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), l_.exitBlockWithTop(in_.exit4, obj), convert);
+      b_.CreateCondBr(b_.CreateICmpNE(l_.tracingFlag(), b_.getInt8(0)), exitAfter(in_.exit4, obj), convert);
     }
     b_.SetInsertPoint(convert);
     llvm::Value* objSlot = l_.entryAlloca(l_.ptr);
@@ -399,7 +419,7 @@ class DirectCallSite {
     llvm::BasicBlock* convBad = block("direct_mismatch");
     b_.CreateCondBr(b_.CreateICmpEQ(rc, b_.getInt32(0)), convOk, convBad);
     b_.SetInsertPoint(convBad);
-    b_.CreateBr(l_.exitBlockWithTop(in_.exit3, b_.CreateLoad(l_.ptr, objSlot)));
+    b_.CreateBr(exitAfter(in_.exit3, b_.CreateLoad(l_.ptr, objSlot)));
     b_.SetInsertPoint(convOk);
     llvm::Value* word0 = b_.CreateLoad(l_.i64, out);
     llvm::Value* converted = t == Type::Obj     ? b_.CreateIntToPtr(word0, l_.ptr)
@@ -423,6 +443,7 @@ class DirectCallSite {
   bool init_;
   bool operator_;
   bool generic_;
+  bool discard_;
   int32_t oparg_;
   llvm::Value* callable_;
   llvm::Value* instance_ = nullptr;  // Init: the instance made for the call

@@ -126,6 +126,8 @@ const char *pypa_binary_symbol(int oparg) {
 }
 
 const char *pypa_binary_dunder(int oparg) {
+    if (oparg == PYPA_SUBSCR_GET) return "__getitem__";
+    if (oparg == PYPA_SUBSCR_SET) return "__setitem__";
     return oparg >= PYPA_COMPARE_BASE ? kCompareDunders[oparg - PYPA_COMPARE_BASE] : kBinaryDunders[oparg % PYPA_NB_COUNT];
 }
 
@@ -146,6 +148,28 @@ static initproc python_init_slot(void) {
     return slot;
 }
 
+/* The mapping slots a class with a Python __getitem__ / __setitem__ gets (slot_mp_subscript, slot_mp_ass_subscript,
+ * static in typeobject.c), read off a class made for them. */
+static PyMappingMethods *python_mapping_slots(void) {
+    static PyMappingMethods slots;
+    static int found = 0;
+    if (!found) {
+        PyObject *cls = PyObject_CallFunction((PyObject *)&PyType_Type, "s(){s:O,s:O}", "_pypaccel_probe",
+                                              "__getitem__", Py_None, "__setitem__", Py_None);
+        if (cls == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        PyMappingMethods *m = ((PyTypeObject *)cls)->tp_as_mapping;
+        if (m != NULL) {
+            slots = *m;
+            found = 1;
+        }
+        Py_DECREF(cls);
+    }
+    return found ? &slots : NULL;
+}
+
 static PyObject *lookup_function(PyTypeObject *tp, const char *name) {
     PyObject *n = PyUnicode_InternFromString(name);
     if (n == NULL) {
@@ -158,6 +182,8 @@ static PyObject *lookup_function(PyTypeObject *tp, const char *name) {
 }
 
 /* The Python function a class's slot calls, cached per version tag (slot_kinds.def TypeMethodCache):
+ *  - which = PYPA_SUBSCR_GET: BINARY_SUBSCR on an instance of tp, whose mapping slot (slot_mp_subscript) calls the
+ *    class's __getitem__; PYPA_SUBSCR_SET: STORE_SUBSCR, slot_mp_ass_subscript and __setitem__.
  *  - which in [0, 26): BINARY_OP's oparg on an instance of tp. Its slot (slot_nb_*) calls the class's __op__ with the
  *    instance first. For an in-place oparg, only when the class has no __iop__ (then the binary slot runs, as
  *    binary_iop1 does). ** is left out: its error message is ternary_op's.
@@ -175,6 +201,21 @@ int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **
         if (tp->tp_flags & Py_TPFLAGS_IS_ABSTRACT) return 0;
         if (tp->tp_init == NULL || tp->tp_init != python_init_slot()) return 0;
         name = "__init__";
+    } else if (which == PYPA_SUBSCR_GET) {
+        /* PyObject_GetItem asks the mapping slot first; slot_mp_subscript calls the class's __getitem__ with the
+           instance and the key, whatever the key is, and returns what it returns. */
+        PyMappingMethods *slots = python_mapping_slots();
+        if (slots == NULL || tp->tp_as_mapping == NULL || tp->tp_as_mapping->mp_subscript != slots->mp_subscript)
+            return 0;
+        name = "__getitem__";
+    } else if (which == PYPA_SUBSCR_SET) {
+        /* PyObject_SetItem likewise: slot_mp_ass_subscript calls __setitem__(instance, key, value) and drops its
+           result (a deletion, which calls __delitem__, is not this). */
+        PyMappingMethods *slots = python_mapping_slots();
+        if (slots == NULL || tp->tp_as_mapping == NULL ||
+            tp->tp_as_mapping->mp_ass_subscript != slots->mp_ass_subscript)
+            return 0;
+        name = "__setitem__";
     } else if (which >= PYPA_COMPARE_BASE) {
         int op = which - PYPA_COMPARE_BASE;
         if (op >= 6 || op == 2 || op == 3) return 0; /* == and != have object's identity fallback */

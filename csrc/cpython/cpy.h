@@ -104,11 +104,14 @@ int pypa_method_cache(PyObject *obj, PyObject *name, int values, uint32_t *versi
  * at pypa_staticmethod_callable_offset); 0 for anything else (a classmethod, a property, a metaclass attribute). */
 int pypa_class_attr(PyTypeObject *tp, PyObject *name, uint32_t *version, int64_t *word);
 int pypa_staticmethod_callable_offset(void);
-/* A class's own slot functions (attr_cache.c): the Python function tp's slot for BINARY_OP's oparg `which` calls, or
- * (which = -1) the __init__ `tp(...)` runs after object's __new__; 0 when tp's slot is not that. */
+/* A class's own slot functions (attr_cache.c): the Python function tp's slot for BINARY_OP's oparg `which` calls
+ * (PYPA_SUBSCR_GET: BINARY_SUBSCR's, PYPA_SUBSCR_SET: STORE_SUBSCR's), or (which = -1) the __init__ `tp(...)` runs after object's __new__; 0 when
+ * tp's slot is not that. */
 int pypa_type_method(PyTypeObject *tp, int which, uint32_t *version, PyObject **func);
 /* `self.NAME = PARAM` stores of a function straight from its parameters (attr_cache.c): their count, up to max. */
 int pypa_param_stores(PyObject *func, int *params, PyObject **names, int max);
+/* Whether o is exactly the array module's array (arrays.c), found without importing it. */
+int pypa_array_check_exact(PyObject *o);
 /* Lists (lists.c): items [lo, lo + n) of `list` and [0, n) of `value` (another list) change places. */
 void pypa_list_swap_items(PyObject *list, Py_ssize_t lo, PyObject *value, Py_ssize_t n);
 /* The set inline values of an instance (attr_cache.c): their count, up to max; names and values borrowed. */
@@ -117,6 +120,10 @@ int pypa_instance_values(PyObject *obj, PyObject **names, PyObject **values, int
    PYPA_COMPARE_BASE (Py_LT ... Py_GE). */
 #define PYPA_NB_COUNT 13
 #define PYPA_COMPARE_BASE (2 * PYPA_NB_COUNT)
+/* BINARY_SUBSCR `a[k]`, after COMPARE_OP's: a class's __getitem__, which its mapping slot calls. */
+#define PYPA_SUBSCR_GET (PYPA_COMPARE_BASE + 6)
+/* STORE_SUBSCR `a[k] = v`: a class's __setitem__, which its mapping slot calls. */
+#define PYPA_SUBSCR_SET (PYPA_COMPARE_BASE + 7)
 /* The dunder an operator oparg calls on an instance ("__add__" for + and +=). */
 const char *pypa_binary_dunder(int oparg);
 /* The operator's symbol as CPython's TypeErrors name it ("+", "+=", "<"). */

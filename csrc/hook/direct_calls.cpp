@@ -70,7 +70,9 @@ std::string whyNotDirect(const ir::Function& fn) {
   using deopt::Refusal;
   for (const ir::Block& b : fn.blocks)
     for (const ir::Instr& in : b.instrs) {
-      if (in.op == Op::Exit) return deopt::refusalText(Refusal::DirectUnsupported, {fn.exits[in.exit].detail});
+      // (A raise statement's exit is its uncommon path, not an instruction it cannot do: see handle_RAISE_VARARGS.)
+      if (in.op == Op::Exit && fn.exits[in.exit].reason != int(deopt::Reason::RaiseStatement))
+        return deopt::refusalText(Refusal::DirectUnsupported, {fn.exits[in.exit].detail});
       // ir_ops.def's Python column.
       switch (ir::opRunsPython(in.op)) {
         case ir::RunsPython::No: break;

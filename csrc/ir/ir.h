@@ -54,8 +54,15 @@ enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple, 
 // CallDirect's flags (its imm >> 32; ir_ops.def): the callable is not consumed; `C(args)` (the callable is C's
 // __init__, args[1] the class); a class's __op__ for BINARY_OP (the oparg in bits 8-15); a callee the site cannot
 // call directly is called through vectorcall (its arguments are objects, and the caller a frame entry with
-// nothing to sync first) instead of leaving through the CalleeChanged exit.
-enum DirectFlag : int64_t { kDirectBorrowed = 1, kDirectInit = 2, kDirectOperator = 4, kDirectGeneric = 8 };
+// nothing to sync first) instead of leaving through the CalleeChanged exit; the result is dropped (STORE_SUBSCR's
+// __setitem__: the exits after the call have no result on their stack).
+enum DirectFlag : int64_t {
+  kDirectBorrowed = 1,
+  kDirectInit = 2,
+  kDirectOperator = 4,
+  kDirectGeneric = 8,
+  kDirectDiscard = 16
+};
 
 struct Instr {
   Op op;

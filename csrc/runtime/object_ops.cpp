@@ -366,7 +366,7 @@ bool plainKey(PyObject* key) {
 extern "C" int32_t pypa_rt_len_in_place(PyObject* obj, int64_t* out) {
   // Their lengths are C functions of their own, reading a size field.
   if (!(PyList_CheckExact(obj) || PyTuple_CheckExact(obj) || PyUnicode_CheckExact(obj) || PyBytes_CheckExact(obj) ||
-        PyDict_CheckExact(obj) || PyAnySet_CheckExact(obj)))
+        PyDict_CheckExact(obj) || PyAnySet_CheckExact(obj) || pypa_array_check_exact(obj)))
     return 0;
   *out = int64_t(PyObject_Length(obj));
   Py_DECREF(obj);
@@ -409,7 +409,9 @@ extern "C" int32_t pypa_rt_binop_in_place(PyObject* a, PyObject* b, int32_t nb, 
 }
 
 extern "C" int32_t pypa_rt_getitem_in_place(PyObject* container, PyObject* key, PyObject** out) {
-  bool seq = PyList_CheckExact(container) || PyTuple_CheckExact(container) || PyUnicode_CheckExact(container);
+  // (array.array's subscript makes an int or float, or a new array for a slice: no Python code.)
+  bool seq = PyList_CheckExact(container) || PyTuple_CheckExact(container) || PyUnicode_CheckExact(container) ||
+             pypa_array_check_exact(container);
   if (seq ? !plainKey(key) : !pypa_dict_plain_for(container, key)) return 0;
   *out = PyObject_GetItem(container, key);
   Py_DECREF(container);
@@ -426,6 +428,16 @@ extern "C" int32_t pypa_rt_setitem_in_place(PyObject* container, PyObject* key, 
     int r = PyDict_SetItem(container, key, value);
     if (r == 0) pypa_dict_still_plain(container, key);
     Py_XDECREF(old);
+    Py_DECREF(container);
+    Py_DECREF(key);
+    Py_DECREF(value);
+    return r < 0 ? -1 : 1;
+  }
+  // An array converts an int, float or bool value in C (PyArg_Parse: a wrong one raises its TypeError, nothing
+  // runs); any other value could have an __index__ or __float__.
+  if (pypa_array_check_exact(container) && plainKey(key) &&
+      (PyLong_CheckExact(value) || PyFloat_CheckExact(value) || PyBool_Check(value))) {
+    int r = PyObject_SetItem(container, key, value);
     Py_DECREF(container);
     Py_DECREF(key);
     Py_DECREF(value);

@@ -169,6 +169,18 @@ void Samples::setStackAt(int unit, int depth, PyObject* o) {
 }
 
 PyObject* Samples::item(PyObject* seq, int64_t index) {
+  if (seq && pypa_array_check_exact(seq) && Py_SIZE(seq) > 0) {
+    // An array's items are made when read (an int or a float by its type code): any one gives their type.
+    Py_ssize_t n = Py_SIZE(seq);
+    PyObject* made = PySequence_GetItem(seq, index >= 0 && index < n ? Py_ssize_t(index) : 0);
+    if (!made) {
+      PyErr_Clear();
+      return nullptr;
+    }
+    PyObject* kept = hold(made);
+    Py_DECREF(made);
+    return kept;
+  }
   if (!seq || !(PyList_CheckExact(seq) || PyTuple_CheckExact(seq))) return nullptr;
   Py_ssize_t n = Py_SIZE(seq);
   if (index < 0) index += n;

@@ -31,7 +31,8 @@ class Samples {
   void setStackAt(int unit, int depth, PyObject* o);
 
   // Derived examples, held for the compile, or null. None of them runs Python code.
-  PyObject* item(PyObject* seq, int64_t index);  // seq[index] of an exact list or tuple (negative from the end)
+  // seq[index] of an exact list or tuple (negative from the end), or an item of an array.array
+  PyObject* item(PyObject* seq, int64_t index);
   // dict[key] of an exact dict, found comparing only exact str and int keys; with no key known (null), or not
   // there, its first value (a prediction of what its values are).
   PyObject* value(PyObject* dict, PyObject* key);

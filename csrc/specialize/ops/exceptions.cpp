@@ -66,6 +66,10 @@ bool handle_RAISE_VARARGS(Emitter& e, const Instruction& in) {
   for (size_t i = e.stack.size() - size_t(in.arg); i < e.stack.size(); i++)
     if (!ir::isNumeric(e.stack[i].type) && e.stack[i].type != Type::Obj)
       return e.exitNow(Reason::Unsupported, "raise of a virtual value");
+  // A direct call (no frame; nothing it runs may run Python code, and making an exception may: a class's
+  // __init__) leaves at the statement, and the interpreter raises in the frame the exit makes, traceback and all.
+  // Raising is the uncommon path (`raise IndexError` in a bounds check), so the direct entry stays worth having.
+  if (e.opts.direct) return e.exitNow(Reason::RaiseStatement, "raise");
   std::vector<int> args(size_t(in.arg));
   for (int i = in.arg - 1; i >= 0; i--) args[size_t(i)] = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "raise");

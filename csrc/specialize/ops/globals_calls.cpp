@@ -1,5 +1,6 @@
 // LOAD_GLOBAL under a guard (dict version, then identity), and the calls the compiler understands:
 // range(...) becomes a virtual range object.
+#include <algorithm>
 #include <cstring>
 
 #include "cpython/cpy.h"
@@ -379,8 +380,9 @@ void boxArguments(Emitter& e, size_t n) {
 
 // What a direct call is of (ir::DirectFlag): a function on the stack; `C(args)` (the function is C's __init__, the
 // stack's callable C); a class's __op__ for BINARY_OP (the operands are the arguments, and stay on the stack until
-// it returns).
-enum class DirectKind { Call, Init, Operator };
+// it returns), or __getitem__ for BINARY_SUBSCR; a class's __setitem__ for STORE_SUBSCR (the same, and its result
+// is dropped: nothing is pushed).
+enum class DirectKind { Call, Init, Operator, Store };
 
 // The direct call of `target` (the Python function compiled for, whose direct entry returns `rtype`), `fn` its IR
 // value, with the top `n` stack entries (the call's entries start at `base`). Exits: `changed` (made by the caller,
@@ -393,9 +395,14 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
   std::vector<int> args = {fn};
   if (kind == DirectKind::Init) args.push_back(e.stack[base + 1].v[0]);  // the class (consumed)
   for (size_t i = size - n; i < size; i++) args.push_back(e.stack[i].v[0]);
-  const char* what = kind != DirectKind::Operator ? "CALL" : oparg >= kCompareOperator ? "COMPARE_OP" : "BINARY_OP";
+  bool operands = kind == DirectKind::Operator || kind == DirectKind::Store;
+  const char* what = !operands                   ? "CALL"
+                     : kind == DirectKind::Store ? "STORE_SUBSCR"
+                     : oparg == PYPA_SUBSCR_GET  ? "BINARY_SUBSCR"
+                     : oparg >= kCompareOperator ? "COMPARE_OP"
+                                                 : "BINARY_OP";
   // An operator's operands are still on the stack if it raises: the interpreter's unwinding releases them.
-  int raised = kind == DirectKind::Operator ? e.makeExit(ExitKind::Raise, Reason::Raised, what) : -1;
+  int raised = operands ? e.makeExit(ExitKind::Raise, Reason::Raised, what) : -1;
   e.stack.resize(base);
   if (raised < 0) raised = e.makeExit(ExitKind::Raise, Reason::Raised, what);
   // After the call, with its result (boxed) on the stack; the snapshot's top is a placeholder the lowering
@@ -404,12 +411,13 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
   StackEntry placeholder;
   placeholder.type = Type::Obj;
   placeholder.v[0] = fn;
-  e.push(placeholder);
+  bool discard = kind == DirectKind::Store;
+  if (!discard) e.push(placeholder);
   int mismatch = e.makeExit(ExitKind::Reexec, Reason::CallResultType, what);
   // The same place, for a callee that ran Python code (it exited) which switched tracing on: this frame goes on
   // in the interpreter, which reports its events (direct entries do not check tracing when they start).
   int tracing = e.makeExit(ExitKind::Reexec, Reason::TracingOn, std::string("after ") + what);
-  e.stack.pop_back();
+  if (!discard) e.stack.pop_back();
   for (int x : {mismatch, tracing}) {
     ir::ExitPoint& mx = e.fn.exits[x];
     mx.unit = next->unit;
@@ -432,13 +440,18 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
                  sig.find_first_not_of('o') == std::string::npos;
   for (size_t l = 0; generic && l < e.locals.size(); l++) generic = !needsSync(e, l);
   int64_t flags = (borrowed ? ir::kDirectBorrowed : 0) | (kind == DirectKind::Init ? ir::kDirectInit : 0) |
-                  (kind == DirectKind::Operator ? ir::kDirectOperator | int64_t(oparg) << 8 : 0) |
-                  (generic ? ir::kDirectGeneric : 0);
+                  (operands ? ir::kDirectOperator | int64_t(oparg) << 8 : 0) | (generic ? ir::kDirectGeneric : 0) |
+                  (discard ? ir::kDirectDiscard : 0);
   int r = e.emit(Op::CallDirect, rtype, args, int64_t(slot) | flags << 32, changed);
   ir::Instr& call = e.cur->instrs.back();
   call.exit2 = raised;
   call.exit3 = mismatch;
   call.exit4 = tracing;
+  if (discard) {
+    // What __setitem__ returned is dropped, as slot_mp_ass_subscript drops it.
+    if (rtype == Type::Obj) e.emitVoid(Op::DecRef, {r});
+    return;
+  }
   e.push(rtype, r);
   if (rtype == Type::Obj && e.opts.samples) {
     if (!example && e.opts.directExample) example = e.opts.samples->keep(e.opts.directExample(target, sig));
@@ -572,6 +585,64 @@ bool callOperator(Emitter& e, int oparg) {
   return true;
 }
 
+bool callSubscript(Emitter& e) {
+  size_t size = e.stack.size();
+  PyObject* cs = e.sampleOf(e.stack[size - 2]);
+  if (!e.opts.directReturn || e.stack[size - 2].type != Type::Obj || !cs || e.opts.widen.count(e.in->unit) ||
+      !hasNext(e))
+    return false;
+  uint32_t version;
+  PyObject* func;
+  if (!pypa_type_method(Py_TYPE(cs), PYPA_SUBSCR_GET, &version, &func)) return false;
+  std::string sig;
+  std::vector<PyObject*> examples;
+  if (!directSignature(e, 2, false, &sig, &examples)) return false;
+  // No NotImplemented to look for: the result is what __getitem__ returns, unboxed when it returns a number.
+  Type rtype = e.opts.directReturn(func, sig, examples);
+  if (rtype == Type::Void) return false;
+  if (e.opts.widen.count(e.bc.at(e.in->next)->unit)) rtype = Type::Obj;
+  boxArguments(e, 2);
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BINARY_SUBSCR");
+  int a = e.stack[size - 2].v[0];
+  int fn = e.emit(Op::LoadOperator, Type::Obj, {a}, typeMethodSite(e, "__getitem__") | int64_t(PYPA_SUBSCR_GET) << 32,
+                  ex);
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "BINARY_SUBSCR");
+  emitDirect(e, DirectKind::Operator, fn, func, sig, rtype, 2, size - 2, true, PYPA_SUBSCR_GET, changed, nullptr,
+             true);
+  return true;
+}
+
+bool callSetSubscript(Emitter& e) {
+  size_t size = e.stack.size();
+  PyObject* cs = e.sampleOf(e.stack[size - 2]);
+  if (!e.opts.directReturn || e.stack[size - 2].type != Type::Obj || !cs || e.opts.widen.count(e.in->unit) ||
+      !hasNext(e))
+    return false;
+  uint32_t version;
+  PyObject* func;
+  if (!pypa_type_method(Py_TYPE(cs), PYPA_SUBSCR_SET, &version, &func)) return false;
+  // The stack is (value, container, key); __setitem__ takes (container, key, value). Looked at, and boxed, in the
+  // call's order; the exits before the call see the stack as STORE_SUBSCR has it.
+  auto toCallOrder = [&] { std::rotate(e.stack.end() - 3, e.stack.end() - 2, e.stack.end()); };
+  auto toStackOrder = [&] { std::rotate(e.stack.end() - 3, e.stack.end() - 1, e.stack.end()); };
+  std::string sig;
+  std::vector<PyObject*> examples;
+  toCallOrder();
+  bool ok = directSignature(e, 3, false, &sig, &examples);
+  Type rtype = ok ? e.opts.directReturn(func, sig, examples) : Type::Void;
+  if (rtype != Type::Void) boxArguments(e, 3);
+  toStackOrder();
+  if (rtype == Type::Void) return false;
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "STORE_SUBSCR");
+  int a = e.stack[size - 2].v[0];
+  int fn = e.emit(Op::LoadOperator, Type::Obj, {a}, typeMethodSite(e, "__setitem__") | int64_t(PYPA_SUBSCR_SET) << 32,
+                  ex);
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "STORE_SUBSCR");
+  toCallOrder();
+  emitDirect(e, DirectKind::Store, fn, func, sig, rtype, 3, size - 3, true, PYPA_SUBSCR_SET, changed, nullptr, true);
+  return true;
+}
+
 bool handle_PRECALL(Emitter& e, const Instruction& in) {
   size_t n = size_t(in.arg);
   if (e.stack.size() < n + 2) return e.fail(deopt::Refusal::ShortStack, {"PRECALL"});
@@ -583,6 +654,12 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   if (e.stack.size() < n + 2) return e.fail(deopt::Refusal::ShortStack, {"CALL"});
   StackEntry callable = e.stack[e.stack.size() - n - 1];
   bool plain = e.stack[e.stack.size() - n - 2].type == Type::Null && e.kwnamesConst < 0;
+  // `raise IndexError("...")` in a direct call: the exception is made and raised by the interpreter, as a bare
+  // `raise E` is (handle_RAISE_VARARGS), from this call on (whatever is called: the interpreter calls it).
+  if (e.opts.direct) {
+    const Instruction* next = e.bc.at(e.in->next);
+    if (next && next->op == RAISE_VARARGS && next->arg == 1) return e.exitNow(Reason::RaiseStatement, "raise");
+  }
   if (plain && callable.known == reinterpret_cast<PyObject*>(&PyRange_Type) && n >= 1 && n <= 3) {
     // An argument predicted to be a small int (an int passed on as its object) is guarded and unboxed.
     size_t size = e.stack.size();

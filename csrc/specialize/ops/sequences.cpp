@@ -3,6 +3,7 @@
 // something else (another type, an index out of range: it raises IndexError itself). Where those exits kept
 // happening (widened) or nothing is known, CPython's own protocols, as the interpreter calls them.
 #include "specialize/emitter.h"
+#include "specialize/ops/calls.h"
 
 namespace pypaccel::specialize {
 
@@ -141,11 +142,16 @@ bool handle_BINARY_SUBSCR(Emitter& e, const Instruction& in) {
     e.push(r);
     return true;
   }
+  // An instance of a class with a Python __getitem__: called directly.
+  if (callSubscript(e)) return true;
   // A slice of an exact list or tuple is one of the same kind, of the same items: the container's example.
   PyObject* ks = e.sampleOf(e.stack[n - 1]);
   PyObject* example = ks && PySlice_Check(ks) && cs && (PyList_CheckExact(cs) || PyTuple_CheckExact(cs)) ? cs : nullptr;
   // An item of a dict: the value at the key's example, else any of its values.
   if (!example && cs && PyDict_CheckExact(cs) && e.opts.samples) example = e.opts.samples->value(cs, ks);
+  // An item of an array.array with an int key: one of its items (all of one type).
+  if (!example && cs && ks && PyLong_CheckExact(ks) && e.opts.samples && pypa_array_check_exact(cs))
+    example = e.opts.samples->item(cs, PyLong_AsLongLong(ks));
   if (e.opts.direct) {
     // No frame: only what runs no Python code, else an exit with the operands on the stack.
     int key = e.box(e.pop());
@@ -195,6 +201,8 @@ bool handle_STORE_SUBSCR(Emitter& e, const Instruction& in) {
     e.discard(container);
     return true;
   }
+  // An instance of a class with a Python __setitem__: called directly.
+  if (callSetSubscript(e)) return true;
   int key = e.box(e.pop());
   int c = e.box(e.pop());
   int value = e.box(e.pop());
