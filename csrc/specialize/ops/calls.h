@@ -19,12 +19,11 @@ void syncFrameLocals(Emitter& e);
 // (NotImplemented raises their TypeError). False: not such an operation, nothing emitted.
 constexpr int kCompareOperator = PYPA_COMPARE_BASE;
 bool callOperator(Emitter& e, int which);
-// BINARY_SUBSCR `a[k]` where a is predicted to be an instance of a class whose mapping slot calls a Python
-// __getitem__: that function called directly with (a, k), as slot_mp_subscript would, its result taken as it is
-// (unboxed when the callee returns a number). False: not such a subscript, nothing emitted.
-bool callSubscript(Emitter& e);
-// STORE_SUBSCR `a[k] = v` likewise: a Python __setitem__ called directly with (a, k, v), its result dropped.
-bool callSetSubscript(Emitter& e);
+// BINARY_SUBSCR `a[k]` (which = PYPA_SUBSCR_GET) where a is predicted to be an instance of a class whose mapping
+// slot calls a Python __getitem__: that function called directly with (a, k), as slot_mp_subscript would, its result
+// taken as it is (unboxed when the callee returns a number); STORE_SUBSCR `a[k] = v` (PYPA_SUBSCR_SET) likewise with
+// __setitem__(a, k, v), its result dropped. False: not such a subscript, nothing emitted.
+bool callSubscriptMethod(Emitter& e, int which);
 // After a call: an exit to the next instruction when the callee switched tracing on.
 void exitIfTracingAfterCall(Emitter& e);
 

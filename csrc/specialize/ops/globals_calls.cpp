@@ -585,7 +585,9 @@ bool callOperator(Emitter& e, int oparg) {
   return true;
 }
 
-bool callSubscript(Emitter& e) {
+bool callSubscriptMethod(Emitter& e, int which) {
+  bool store = which == PYPA_SUBSCR_SET;
+  size_t n = store ? 3 : 2;
   size_t size = e.stack.size();
   PyObject* cs = e.sampleOf(e.stack[size - 2]);
   if (!e.opts.directReturn || e.stack[size - 2].type != Type::Obj || !cs || e.opts.widen.count(e.in->unit) ||
@@ -593,53 +595,36 @@ bool callSubscript(Emitter& e) {
     return false;
   uint32_t version;
   PyObject* func;
-  if (!pypa_type_method(Py_TYPE(cs), PYPA_SUBSCR_GET, &version, &func)) return false;
-  std::string sig;
-  std::vector<PyObject*> examples;
-  if (!directSignature(e, 2, false, &sig, &examples)) return false;
-  // No NotImplemented to look for: the result is what __getitem__ returns, unboxed when it returns a number.
-  Type rtype = e.opts.directReturn(func, sig, examples);
-  if (rtype == Type::Void) return false;
-  if (e.opts.widen.count(e.bc.at(e.in->next)->unit)) rtype = Type::Obj;
-  boxArguments(e, 2);
-  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BINARY_SUBSCR");
-  int a = e.stack[size - 2].v[0];
-  int fn = e.emit(Op::LoadOperator, Type::Obj, {a}, typeMethodSite(e, "__getitem__") | int64_t(PYPA_SUBSCR_GET) << 32,
-                  ex);
-  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "BINARY_SUBSCR");
-  emitDirect(e, DirectKind::Operator, fn, func, sig, rtype, 2, size - 2, true, PYPA_SUBSCR_GET, changed, nullptr,
-             true);
-  return true;
-}
-
-bool callSetSubscript(Emitter& e) {
-  size_t size = e.stack.size();
-  PyObject* cs = e.sampleOf(e.stack[size - 2]);
-  if (!e.opts.directReturn || e.stack[size - 2].type != Type::Obj || !cs || e.opts.widen.count(e.in->unit) ||
-      !hasNext(e))
-    return false;
-  uint32_t version;
-  PyObject* func;
-  if (!pypa_type_method(Py_TYPE(cs), PYPA_SUBSCR_SET, &version, &func)) return false;
-  // The stack is (value, container, key); __setitem__ takes (container, key, value). Looked at, and boxed, in the
-  // call's order; the exits before the call see the stack as STORE_SUBSCR has it.
-  auto toCallOrder = [&] { std::rotate(e.stack.end() - 3, e.stack.end() - 2, e.stack.end()); };
-  auto toStackOrder = [&] { std::rotate(e.stack.end() - 3, e.stack.end() - 1, e.stack.end()); };
+  if (!pypa_type_method(Py_TYPE(cs), which, &version, &func)) return false;
+  // STORE_SUBSCR's stack is (value, container, key); __setitem__ takes (container, key, value). The entries are
+  // looked at, and boxed, in the call's order; the exits before the call see the stack as the instruction has it.
+  auto toCallOrder = [&] {
+    if (store) std::rotate(e.stack.end() - 3, e.stack.end() - 2, e.stack.end());
+  };
+  auto toStackOrder = [&] {
+    if (store) std::rotate(e.stack.end() - 3, e.stack.end() - 1, e.stack.end());
+  };
   std::string sig;
   std::vector<PyObject*> examples;
   toCallOrder();
-  bool ok = directSignature(e, 3, false, &sig, &examples);
+  bool ok = directSignature(e, n, false, &sig, &examples);
+  // No NotImplemented to look for: __getitem__'s result is what it returns, unboxed when it returns a number (an
+  // object where the callee kept returning other types: the next instruction widened); __setitem__'s is dropped,
+  // taken as whatever object it is.
   Type rtype = ok ? e.opts.directReturn(func, sig, examples) : Type::Void;
-  if (rtype != Type::Void) boxArguments(e, 3);
+  if (rtype != Type::Void && (store || e.opts.widen.count(e.bc.at(e.in->next)->unit))) rtype = Type::Obj;
+  if (rtype != Type::Void) boxArguments(e, n);
   toStackOrder();
   if (rtype == Type::Void) return false;
-  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "STORE_SUBSCR");
+  const char* what = store ? "STORE_SUBSCR" : "BINARY_SUBSCR";
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, what);
   int a = e.stack[size - 2].v[0];
-  int fn = e.emit(Op::LoadOperator, Type::Obj, {a}, typeMethodSite(e, "__setitem__") | int64_t(PYPA_SUBSCR_SET) << 32,
+  int fn = e.emit(Op::LoadOperator, Type::Obj, {a}, typeMethodSite(e, pypa_binary_dunder(which)) | int64_t(which) << 32,
                   ex);
-  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, "STORE_SUBSCR");
+  int changed = e.makeExit(ExitKind::Reexec, Reason::CalleeChanged, what);
   toCallOrder();
-  emitDirect(e, DirectKind::Store, fn, func, sig, rtype, 3, size - 3, true, PYPA_SUBSCR_SET, changed, nullptr, true);
+  emitDirect(e, store ? DirectKind::Store : DirectKind::Operator, fn, func, sig, rtype, n, size - n, true, which,
+             changed, nullptr, true);
   return true;
 }
 

@@ -143,7 +143,7 @@ bool handle_BINARY_SUBSCR(Emitter& e, const Instruction& in) {
     return true;
   }
   // An instance of a class with a Python __getitem__: called directly.
-  if (callSubscript(e)) return true;
+  if (callSubscriptMethod(e, PYPA_SUBSCR_GET)) return true;
   // A slice of an exact list or tuple is one of the same kind, of the same items: the container's example.
   PyObject* ks = e.sampleOf(e.stack[n - 1]);
   PyObject* example = ks && PySlice_Check(ks) && cs && (PyList_CheckExact(cs) || PyTuple_CheckExact(cs)) ? cs : nullptr;
@@ -202,7 +202,7 @@ bool handle_STORE_SUBSCR(Emitter& e, const Instruction& in) {
     return true;
   }
   // An instance of a class with a Python __setitem__: called directly.
-  if (callSetSubscript(e)) return true;
+  if (callSubscriptMethod(e, PYPA_SUBSCR_SET)) return true;
   int key = e.box(e.pop());
   int c = e.box(e.pop());
   int value = e.box(e.pop());
