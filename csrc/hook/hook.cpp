@@ -214,9 +214,13 @@ PyObject* runMeasured(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, d
     st.trial = std::make_unique<profile::EntryTrial>(s);
   }
   profile::EntryTrial& t = *st.trial;
-  // Another signature's entry waits for its turn; another thread's call, or a recursive one, is not timed.
-  if (t.spec != s || (t.depth && t.owner != ts)) return runNative(ts, f, st, s);
-  if (t.depth) return t.native ? runNative(ts, f, st, s) : passThrough(ts, f, 0);
+  // A recursive call (see EntryTrial::recursive) runs natively; another thread's call, or another signature's
+  // while this one's trial lasts, is not timed.
+  if (t.depth && t.owner == ts) {
+    t.recursive = true;
+    return runNative(ts, f, st, s);
+  }
+  if (t.spec != s || t.depth) return runNative(ts, f, st, s);
   bool native = t.nextNative();
   t.owner = ts;
   t.native = native;
@@ -225,6 +229,11 @@ PyObject* runMeasured(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, d
   PyObject* r = native ? runNative(ts, f, st, s) : passThrough(ts, f, 0);
   int64_t end = profile::EntryTrial::now();
   t.depth--;
+  if (t.recursive) {
+    s->measured = true;
+    st.trial.reset();
+    return r;
+  }
   t.record(native, end - start);
   if (t.done()) {
     s->measured = true;

@@ -41,10 +41,13 @@ class EntryTrial {
   std::string verdict() const;
 
   const deopt::Specialization* spec;  // the frame entry under trial
-  // A timed call in flight (recursion and other threads run natively, untimed, meanwhile).
+  // A timed call in flight (other threads' calls run natively, untimed, meanwhile).
   PyThreadState* owner = nullptr;
   int depth = 0;
   bool native = false;
+  // A call of the same code came inside a timed one: the code recurses, so a call's time is its call tree's, and
+  // an interpreted sample would keep the whole tree interpreted. The trial ends there, the entry kept.
+  bool recursive = false;
 
  private:
   int calls_ = 0;

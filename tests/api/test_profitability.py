@@ -221,3 +221,24 @@ def test_a_loop_free_entry_is_timed_against_the_interpreter(run_python, tmp_path
     assert follow["state"] in ("native", "disabled"), funcs
     for why in follow["disabled_reasons"]:
         assert why.startswith("measured slower than the interpreter: "), funcs
+
+
+def test_a_recursive_function_is_not_timed(run_python, tmp_path):
+    # A call of fib inside a timed call of fib ends the trial with the entry kept (hook.cpp, runMeasured): timed,
+    # each call would be its whole call tree, and an interpreted sample kept the tree interpreted (fib(32) with an
+    # empty cache ran 2x slower than plain). Nearly every call runs natively, and nothing is disabled.
+    script = tmp_path / "rec.py"
+    script.write_text(textwrap.dedent("""
+        import json, pypaccel
+        pypaccel.enable()
+        def fib(n):
+            return n if n < 2 else fib(n - 1) + fib(n - 2)
+        r = fib(22)
+        (f,) = [f for f in pypaccel.stats()["functions"] if f["qualname"] == "fib"]
+        print(json.dumps([r, f["native_calls"], f["state"], f["disabled_reasons"]]))
+    """))
+    r = run_python(script)
+    assert r.returncode == 0, r.stderr
+    result, native, state, disabled = json.loads(r.stdout)
+    assert result == 17711 and state == "native" and disabled == []
+    assert native > 0.9 * 57313, native  # fib(22) makes 57313 calls
