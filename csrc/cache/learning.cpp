@@ -16,13 +16,14 @@ namespace {
 
 // An exit whose cause a generic (boxed) operation handles without leaving (a big int, a type other than the one
 // predicted, an index out of range, a callee other than the one a direct call was compiled for, a direct call's
-// result of another type; that exit is at the instruction after the call): learning it widens that instruction.
+// result of another type; that exit is at the instruction after the call; a global whose value the code took as a
+// constant and the program keeps rebinding): learning it widens that instruction.
 bool widenable(int reason) {
   using deopt::Reason;
   auto r = static_cast<Reason>(reason);
   return r == Reason::IntOverflow || r == Reason::InexactIntToFloat || r == Reason::NegativePower ||
          r == Reason::FloatPowDomain || r == Reason::Predicted || r == Reason::OutOfRange ||
-         r == Reason::CalleeChanged || r == Reason::CallResultType;
+         r == Reason::CalleeChanged || r == Reason::CallResultType || r == Reason::GlobalChanged;
 }
 
 // The units as the profile's `widen` column stores them: byte offsets, "12,40".

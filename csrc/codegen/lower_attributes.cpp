@@ -1,8 +1,8 @@
 // Lowering of attribute inline caches: a load or store in place when the object's type still has the version tag
 // the cache was filled for (what CPython 3.11's LOAD_ATTR_INSTANCE_VALUE, LOAD_ATTR_SLOT and
 // STORE_ATTR_INSTANCE_VALUE check), else the generic call, which refills the cache (runtime/object_ops.cpp).
-// The cache: 4 entries tried in turn, each [0] the version tag (0: empty), [1] where
-// (cpython/attr_cache.c: index << 1 for an inline value, offset << 1 | 1 for a __slots__ member).
+// The cache: 4 entries tried in turn, each [0] the version tag (0: empty), [1] where (cpython/cpy.h PypaAttrWord: an
+// inline value, a __slots__ member, or, for reads, an entry of the dict an instance's values became).
 #include <vector>
 
 #include "codegen/lowerer.h"
@@ -64,17 +64,24 @@ llvm::Value* checkVersion(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm
   return b.CreateLoad(l.i64, b.CreateConstInBoundsGEP1_64(l.i64, entry, 1));
 }
 
-// The address of the attribute's pointer in obj, per the cache word; branches to `miss` when it has no inline
-// values (a dict took them over). A __slots__ member's address is always there.
-llvm::Value* fieldAddress(Lowerer& l, llvm::Value* obj, llvm::Value* word, llvm::BasicBlock* miss) {
+// The address of the attribute's pointer in obj, per the cache word (cpy.h PypaAttrWord); branches to `miss` when
+// it is not there: no inline values (a dict took them over), or, for an entry of the instance's dict (reads only,
+// `dictToo`), no such dict, another layout, or another key at the entry the word names (LOAD_ATTR_WITH_HINT's
+// checks). A __slots__ member's address is always there.
+llvm::Value* fieldAddress(Lowerer& l, llvm::Value* obj, llvm::Value* word, llvm::BasicBlock* miss, bool dictToo) {
   auto& b = l.b;
   llvm::Function* f = l.func;
-  llvm::Value* pos = b.CreateAShr(word, b.getInt64(1));
+  llvm::Value* pos = b.CreateLShr(word, b.getInt64(2));
   llvm::BasicBlock* slotBB = llvm::BasicBlock::Create(l.ctx, "attr_slot", f);
   llvm::BasicBlock* valuesBB = llvm::BasicBlock::Create(l.ctx, "attr_values", f);
   llvm::BasicBlock* haveBB = llvm::BasicBlock::Create(l.ctx, "attr_values_ok", f);
+  llvm::BasicBlock* dictBB = dictToo ? llvm::BasicBlock::Create(l.ctx, "attr_dict", f) : miss;
   llvm::BasicBlock* join = llvm::BasicBlock::Create(l.ctx, "attr_addr", f);
-  b.CreateCondBr(b.CreateTrunc(word, l.i1), slotBB, valuesBB);
+  llvm::Value* kind = b.CreateAnd(word, b.getInt64(3));
+  llvm::SwitchInst* sw = b.CreateSwitch(kind, miss, 3);
+  sw->addCase(b.getInt64(PYPA_ATTR_WORD_SLOT), slotBB);
+  sw->addCase(b.getInt64(PYPA_ATTR_WORD_VALUES), valuesBB);
+  sw->addCase(b.getInt64(PYPA_ATTR_WORD_DICT), dictBB);
   b.SetInsertPoint(slotBB);
   llvm::Value* slotAddr = b.CreateInBoundsGEP(l.i8, obj, pos);
   b.CreateBr(join);
@@ -84,10 +91,42 @@ llvm::Value* fieldAddress(Lowerer& l, llvm::Value* obj, llvm::Value* word, llvm:
   b.SetInsertPoint(haveBB);
   llvm::Value* valueAddr = b.CreateInBoundsGEP(l.ptr, values, pos);
   b.CreateBr(join);
+  llvm::Value* entryValueAddr = nullptr;
+  llvm::BasicBlock* dictEnd = nullptr;
+  if (dictToo) {
+    // Each check a block of its own: leave for `miss` when `fails`.
+    auto check = [&](llvm::Value* fails, const char* name) {
+      llvm::BasicBlock* next = llvm::BasicBlock::Create(l.ctx, name, f);
+      b.CreateCondBr(fails, miss, next);
+      b.SetInsertPoint(next);
+    };
+    auto at = [&](llvm::Value* base, int offset) { return b.CreateConstGEP1_64(l.i8, base, offset); };
+    b.SetInsertPoint(dictBB);
+    check(b.CreateIsNotNull(b.CreateLoad(l.ptr, at(obj, PYPA_OBJECT_VALUES_OFFSET))), "attr_dict_only");
+    llvm::Value* dict = b.CreateLoad(l.ptr, at(obj, PYPA_OBJECT_DICT_OFFSET));
+    check(b.CreateIsNull(dict), "attr_dict_there");
+    check(b.CreateIsNotNull(b.CreateLoad(l.ptr, at(dict, PYPA_DICT_VALUES_OFFSET))), "attr_dict_combined");
+    llvm::Value* keys = b.CreateLoad(l.ptr, at(dict, PYPA_DICT_KEYS_OFFSET));
+    check(b.CreateICmpNE(b.CreateLoad(l.i8, at(keys, pypa_dictkeys_kind_offset)),
+                         b.getInt8(uint8_t(pypa_dictkeys_kind_unicode))),
+          "attr_dict_str_keys");
+    llvm::Value* hint = b.CreateLShr(word, b.getInt64(48));
+    check(b.CreateICmpUGE(hint, b.CreateLoad(l.i64, at(keys, pypa_dictkeys_nentries_offset))), "attr_dict_in_range");
+    llvm::Value* indexBytes =
+        b.CreateShl(b.getInt64(1), b.CreateZExt(b.CreateLoad(l.i8, at(keys, pypa_dictkeys_log2_index_bytes_offset)), l.i64));
+    llvm::Value* entries = b.CreateGEP(l.i8, at(keys, pypa_dictkeys_indices_offset), indexBytes);
+    llvm::Value* entry = b.CreateGEP(l.i8, entries, b.CreateShl(hint, b.getInt64(4)));
+    llvm::Value* name = b.CreateAnd(word, b.getInt64(0x0000fffffffffffcLL));
+    check(b.CreateICmpNE(b.CreatePtrToInt(b.CreateLoad(l.ptr, entry), l.i64), name), "attr_dict_key");
+    entryValueAddr = b.CreateConstGEP1_64(l.i8, entry, sizeof(void*));
+    dictEnd = b.GetInsertBlock();
+    b.CreateBr(join);
+  }
   b.SetInsertPoint(join);
-  llvm::PHINode* addr = b.CreatePHI(l.ptr, 2);
+  llvm::PHINode* addr = b.CreatePHI(l.ptr, dictToo ? 3 : 2);
   addr->addIncoming(slotAddr, slotBB);
   addr->addIncoming(valueAddr, haveBB);
+  if (dictToo) addr->addIncoming(entryValueAddr, dictEnd);
   return addr;
 }
 
@@ -98,7 +137,7 @@ llvm::Value* loadInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm:
   llvm::BasicBlock* hit = llvm::BasicBlock::Create(l.ctx, "getattr_hit", l.func);
   llvm::BasicBlock* found = llvm::BasicBlock::Create(l.ctx, "getattr_found", l.func);
   llvm::Value* word = checkVersion(l, obj, cache, hit, miss);
-  llvm::Value* item = b.CreateLoad(l.ptr, fieldAddress(l, obj, word, miss));
+  llvm::Value* item = b.CreateLoad(l.ptr, fieldAddress(l, obj, word, miss, true));
   // Not set (deleted, or never set on this instance): the generic path raises or finds the class attribute.
   b.CreateCondBr(b.CreateIsNull(item), miss, found);
   b.SetInsertPoint(found);
@@ -113,7 +152,7 @@ void storeInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* value, llvm::Value*
   auto& b = l.b;
   llvm::BasicBlock* hit = llvm::BasicBlock::Create(l.ctx, "setattr_hit", l.func);
   llvm::Value* word = checkVersion(l, obj, cache, hit, miss);
-  llvm::Value* addr = fieldAddress(l, obj, word, miss);
+  llvm::Value* addr = fieldAddress(l, obj, word, miss, false);
   llvm::Value* old = b.CreateLoad(l.ptr, addr);
   b.CreateStore(value, addr);
   llvm::BasicBlock* release = llvm::BasicBlock::Create(l.ctx, "setattr_release", l.func);
@@ -127,7 +166,7 @@ void storeInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* value, llvm::Value*
   b.SetInsertPoint(unset);
   b.CreateCondBr(b.CreateTrunc(word, l.i1), released, ordered);
   b.SetInsertPoint(ordered);
-  llvm::Value* pos = b.CreateAShr(word, b.getInt64(1));
+  llvm::Value* pos = b.CreateLShr(word, b.getInt64(2));
   llvm::Value* values = b.CreateGEP(l.ptr, addr, b.CreateNeg(pos));
   llvm::Value* sizePtr = b.CreateConstGEP1_64(l.i8, values, -2);
   llvm::Value* size = b.CreateAdd(b.CreateZExt(b.CreateLoad(l.i8, sizePtr), l.i64), b.getInt64(1));
@@ -221,9 +260,13 @@ void Lowerer::lower<Op::SetAttrInPlace>(const ir::Instr& in) {
   coldCall(Helper::pypa_rt_attr_refill, {ctxArg(true), obj, b.getInt32(site.name), b.getInt32(1), site.cache});
   storeInPlace(*this, obj, value, site.cache, miss2);
   b.CreateBr(join);
+  // Into the dict the instance's values became (no code run), or the exit (both untouched).
   b.SetInsertPoint(miss2);
-  guard(b.getTrue(), in.exit);
-  b.CreateUnreachable();
+  llvm::Value* stored = call(Helper::pypa_rt_instance_dict_store, {ctxArg(), obj, b.getInt32(site.name), value});
+  guard(b.CreateICmpEQ(stored, b.getInt32(0)), in.exit);
+  decref(value);
+  decref(obj);
+  b.CreateBr(join);
   b.SetInsertPoint(join);
 }
 
@@ -242,6 +285,7 @@ void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
   llvm::BasicBlock* versionOk = llvm::BasicBlock::Create(ctx, "method_version_ok", func);
   llvm::BasicBlock* withDict = llvm::BasicBlock::Create(ctx, "method_values", func);
   llvm::BasicBlock* hasValues = llvm::BasicBlock::Create(ctx, "method_keys", func);
+  llvm::BasicBlock* hasDict = llvm::BasicBlock::Create(ctx, "method_dict", func);
   llvm::BasicBlock* hit = llvm::BasicBlock::Create(ctx, "method_hit", func);
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "method_miss", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "method", func);
@@ -256,7 +300,11 @@ void Lowerer::lower<Op::LoadMethodCached>(const ir::Instr& in) {
   b.CreateCondBr(b.CreateIsNull(keys), hit, withDict);
   b.SetInsertPoint(withDict);
   llvm::Value* values = b.CreateLoad(ptr, b.CreateConstGEP1_64(i8, obj, PYPA_OBJECT_VALUES_OFFSET));
-  b.CreateCondBr(b.CreateIsNull(values), miss, hasValues);
+  b.CreateCondBr(b.CreateIsNull(values), hasDict, hasValues);
+  // Its values became a dict: one lookup there (as LOAD_METHOD_WITH_DICT's check of the dict).
+  b.SetInsertPoint(hasDict);
+  llvm::Value* lacks = call(Helper::pypa_rt_instance_dict_lacks, {ctxArg(), obj, b.getInt32(site.name)});
+  b.CreateCondBr(b.CreateICmpNE(lacks, b.getInt32(0)), hit, miss);
   b.SetInsertPoint(hasValues);
   llvm::Value* typeKeys = b.CreateLoad(ptr, b.CreateConstInBoundsGEP1_64(i8, type, pypa_heaptype_cached_keys_offset));
   llvm::Value* sameKeys = b.CreateICmpEQ(typeKeys, keys);

@@ -54,6 +54,12 @@ void Lowerer::lower<Op::DeleteCell>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::StoreGlobal>(const ir::Instr& in) {
+  callChecked(runtime::Helper::pypa_rt_store_global,
+              {ctxArg(), b.getInt32(int32_t(in.imm)), val(in.args[0]), b.getInt32(exitUnit(in.exit))}, in.exit);
+}
+
+template <>
 void Lowerer::lower<Op::UnboxInt>(const ir::Instr& in) {
   def(in.id, call(runtime::Helper::pypa_rt_unbox_int, {val(in.args[0])}));
 }
@@ -139,6 +145,33 @@ void Lowerer::lower<Op::NullObj>(const ir::Instr& in) {
 template <>
 void Lowerer::lower<Op::BoxOrigin>(const ir::Instr& in) {
   def(in.id, boxWithOrigin(val(in.args[0]), val(in.args[1])));
+}
+
+template <>
+void Lowerer::lower<Op::BoxIfBound>(const ir::Instr& in) {
+  llvm::BasicBlock* from = b.GetInsertBlock();
+  llvm::BasicBlock* bound = llvm::BasicBlock::Create(ctx, "box_bound", func);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "box_if_bound", func);
+  b.CreateCondBr(val(in.args[0]), bound, done);
+  b.SetInsertPoint(bound);
+  llvm::Value* v = val(in.args[1]);
+  llvm::Value* boxed;
+  if (in.args.size() > 2) {
+    boxed = boxWithOrigin(v, val(in.args[2]));
+  } else if (v->getType()->isIntegerTy(1)) {
+    boxed = b.CreateSelect(v, pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
+    incref(boxed);
+  } else {
+    boxed = call(v->getType()->isDoubleTy() ? runtime::Helper::PyFloat_FromDouble : runtime::Helper::PyLong_FromLongLong,
+                 {v});
+  }
+  llvm::BasicBlock* boundEnd = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  llvm::PHINode* phi = b.CreatePHI(ptr, 2);
+  phi->addIncoming(llvm::ConstantPointerNull::get(llvm::PointerType::getUnqual(ctx)), from);
+  phi->addIncoming(boxed, boundEnd);
+  def(in.id, phi);
 }
 
 template <>

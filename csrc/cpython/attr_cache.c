@@ -9,6 +9,7 @@
 #include "structmember.h"
 
 _Static_assert(offsetof(PyDictValues, values) == 0, "native code indexes the values from their start");
+#define FIELD_SIZE_OF(type, field) sizeof(((type *)0)->field)
 
 /* The position of `name` among the shared keys of `tp`'s instances (-1: not there). The keys only grow, so a
  * position stays valid for the keys' lifetime, which is the type's (a type that drops them changes its version). */
@@ -27,11 +28,35 @@ static Py_ssize_t shared_key_index(PyTypeObject *tp, PyObject *name) {
     return -1;
 }
 
-/* Where the attribute `name` of instances of `tp` is, as a cache word (*word), valid while tp's version tag is
- * `*version`: (index << 1) for the index-th inline value, (offset << 1) | 1 for a __slots__ member at that offset.
- * Returns 0 when it cannot be cached (nothing written): a custom __getattribute__/__setattr__, a data descriptor
- * (a property) of that name, no valid version tag, or an attribute that lives elsewhere (a dict, the class). */
-int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *version, int64_t *word) {
+/* The str-keyed dict an instance's values became (NULL: it has inline values, no dict, or a dict whose keys are
+ * not all str, whose lookup could run their __eq__): what CPython 3.11's LOAD_ATTR_WITH_HINT reads. Instances get
+ * one when their type's shared keys are full (in 3.11 every new instance shrinks the room for new keys by one, so
+ * attributes first set after a few dozen instances exist go to a dict: pyperformance go's squares), or when their
+ * __dict__ was asked for. */
+static PyDictObject *materialized_dict(PyObject *obj) {
+    if (!(Py_TYPE(obj)->tp_flags & Py_TPFLAGS_MANAGED_DICT) || *_PyObject_ValuesPointer(obj) != NULL) return NULL;
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+    if (dict == NULL || !PyDict_CheckExact(dict) || dict->ma_keys->dk_kind == DICT_KEYS_GENERAL) return NULL;
+    return dict;
+}
+
+/* The entry of `name` in a combined str-keyed dict, by identity (names are interned), or -1. */
+static Py_ssize_t dict_entry_of(PyDictObject *dict, PyObject *name) {
+    PyDictKeysObject *keys = dict->ma_keys;
+    if (dict->ma_values != NULL || keys->dk_kind != DICT_KEYS_UNICODE) return -1;
+    PyDictUnicodeEntry *entries = DK_UNICODE_ENTRIES(keys);
+    for (Py_ssize_t i = 0; i < keys->dk_nentries; i++)
+        if (entries[i].me_key == name && entries[i].me_value != NULL) return i;
+    return -1;
+}
+
+/* Where the attribute `name` of obj (and of the other instances of its type) is, as a cache word (*word, PypaAttrWord
+ * in cpy.h), valid while the type's version tag is `*version`: an inline value, a __slots__ member, or (reads only)
+ * an entry of the instance's dict, checked at each use against its key. Returns 0 when it cannot be cached (nothing
+ * written): a custom __getattribute__/__setattr__, a data descriptor (a property) of that name, no valid version
+ * tag, or an attribute that lives elsewhere (the class, a dict without it). */
+int pypa_attr_cache_word(PyObject *obj, PyObject *name, int store, uint32_t *version, int64_t *word) {
+    PyTypeObject *tp = Py_TYPE(obj);
     if (!PyUnicode_CheckExact(name)) return 0;
     if (store ? tp->tp_setattro != PyObject_GenericSetAttr : tp->tp_getattro != PyObject_GenericGetAttr) return 0;
     PyObject *descr = _PyType_Lookup(tp, name); /* also gives the type a version tag where it can have one */
@@ -40,23 +65,75 @@ int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *
     if (descr != NULL && Py_IS_TYPE(descr, &PyMemberDescr_Type)) {
         PyMemberDef *m = ((PyMemberDescrObject *)descr)->d_member;
         if (m->type != T_OBJECT_EX || (m->flags & READONLY) || m->offset <= 0) return 0;
-        w = ((int64_t)m->offset << 1) | 1;
+        w = ((int64_t)m->offset << 2) | PYPA_ATTR_WORD_SLOT;
     } else {
         if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) return 0; /* a data descriptor wins */
-        Py_ssize_t index = shared_key_index(tp, name);
-        if (index < 0) return 0;
-        w = (int64_t)index << 1;
+        if ((tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) && *_PyObject_ValuesPointer(obj) == NULL) {
+            /* A store into a dict changes its version (a counter native code cannot reach): the generic path. */
+            PyDictObject *dict = materialized_dict(obj);
+            if (store || dict == NULL) return 0;
+            Py_ssize_t hint = dict_entry_of(dict, name);
+            uintptr_t bits = (uintptr_t)name;
+            if (hint < 0 || hint >= ((Py_ssize_t)1 << 15) || bits >= ((uintptr_t)1 << 47) || (bits & 3)) return 0;
+            w = (int64_t)(((uint64_t)hint << 48) | bits | PYPA_ATTR_WORD_DICT);
+        } else {
+            Py_ssize_t index = shared_key_index(tp, name);
+            if (index < 0) return 0;
+            w = ((int64_t)index << 2) | PYPA_ATTR_WORD_VALUES;
+        }
     }
     *version = tp->tp_version_tag;
     *word = w;
     return 1;
 }
 
-/* Method caches (LOAD_METHOD_WITH_VALUES / _NO_DICT): `obj.name` is a plain Python function (or a builtin type's
- * method descriptor) of obj's type that no instance can shadow while the cache holds: the type keeps its version tag, and for instances with inline values,
- * they still have them (no dict) and the shared keys still do not hold the name (they only grow: the same keys
- * with as many entries). Fills *version, *func (borrowed: the type's dict holds it while the version stands),
- * *keys (NULL when instances have no __dict__ at all) and *nentries; 0 when not cacheable. */
+PyObject *pypa_instance_dict_value(PyObject *obj, PyObject *name) {
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp->tp_getattro != PyObject_GenericGetAttr) return NULL;
+    PyDictObject *dict = materialized_dict(obj);
+    Py_hash_t hash = ((PyASCIIObject *)name)->hash;
+    if (dict == NULL || hash == -1) return NULL;
+    /* A data descriptor of the class (a property, a __slots__ member) comes before the instance's dict. */
+    PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) return NULL;
+    PyObject *v = _PyDict_GetItem_KnownHash((PyObject *)dict, name, hash);
+    if (v == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_INCREF(v);
+    return v;
+}
+
+int pypa_instance_dict_store(PyObject *obj, PyObject *name, PyObject *value) {
+    PyTypeObject *tp = Py_TYPE(obj);
+    if (tp->tp_setattro != PyObject_GenericSetAttr) return 0;
+    PyDictObject *dict = materialized_dict(obj);
+    if (dict == NULL || ((PyASCIIObject *)name)->hash == -1) return 0;
+    PyObject *descr = _PyType_Lookup(tp, name);
+    if (descr != NULL && Py_TYPE(descr)->tp_descr_set != NULL) return 0;
+    /* A str key into a str-keyed dict: no code runs but the old value's finalizer, as in the interpreter. */
+    if (PyDict_SetItem((PyObject *)dict, name, value) < 0) {
+        PyErr_Clear(); /* the interpreter does the store again, and raises what it raises */
+        return 0;
+    }
+    return 1;
+}
+
+int pypa_instance_dict_lacks(PyObject *obj, PyObject *name) {
+    PyDictObject *dict = materialized_dict(obj);
+    Py_hash_t hash = ((PyASCIIObject *)name)->hash;
+    if (dict == NULL || hash == -1) return 0;
+    return _PyDict_GetItem_KnownHash((PyObject *)dict, name, hash) == NULL && !PyErr_Occurred();
+}
+
+/* Method caches (LOAD_METHOD_WITH_VALUES / _NO_DICT / _WITH_DICT): `obj.name` is a plain Python function (or a
+ * builtin type's method descriptor) of obj's type that no instance can shadow while the cache holds: the type keeps
+ * its version tag, and for instances with inline values, they still have them and the shared keys still do not
+ * hold the name (they only grow: the same keys with as many entries); an instance whose values became a dict is
+ * checked by a lookup in that dict at each use (pypa_instance_dict_lacks). Fills *version, *func (borrowed: the
+ * type's dict holds it while the version stands), *keys (NULL when instances have no __dict__ at all) and
+ * *nentries; 0 when not cacheable. */
 int pypa_method_cache(PyObject *obj, PyObject *name, int values, uint32_t *version, PyObject **func, void **keys,
                       int64_t *nentries) {
     PyTypeObject *tp = Py_TYPE(obj);
@@ -75,7 +152,8 @@ int pypa_method_cache(PyObject *obj, PyObject *name, int values, uint32_t *versi
     if (!PyType_HasFeature(tp, Py_TPFLAGS_VALID_VERSION_TAG) || tp->tp_version_tag == 0) return 0;
     if (tp->tp_flags & Py_TPFLAGS_MANAGED_DICT) {
         PyDictKeysObject *k = ((PyHeapTypeObject *)tp)->ht_cached_keys;
-        if (*_PyObject_ValuesPointer(obj) == NULL || k == NULL || shared_key_index(tp, name) >= 0) return 0;
+        if (k == NULL || shared_key_index(tp, name) >= 0) return 0;
+        if (*_PyObject_ValuesPointer(obj) == NULL && !pypa_instance_dict_lacks(obj, name)) return 0;
         *keys = k;
         *nentries = k->dk_nentries;
     } else if (tp->tp_dictoffset != 0) {
@@ -91,6 +169,15 @@ int pypa_method_cache(PyObject *obj, PyObject *name, int values, uint32_t *versi
 
 const int pypa_heaptype_cached_keys_offset = (int)offsetof(PyHeapTypeObject, ht_cached_keys);
 const int pypa_dictkeys_nentries_offset = (int)offsetof(PyDictKeysObject, dk_nentries);
+const int pypa_dictkeys_log2_index_bytes_offset = (int)offsetof(PyDictKeysObject, dk_log2_index_bytes);
+const int pypa_dictkeys_kind_offset = (int)offsetof(PyDictKeysObject, dk_kind);
+const int pypa_dictkeys_indices_offset = (int)offsetof(PyDictKeysObject, dk_indices);
+const int pypa_dictkeys_kind_unicode = DICT_KEYS_UNICODE;
+_Static_assert(sizeof(PyDictUnicodeEntry) == 2 * sizeof(PyObject *), "native code steps over entries of two words");
+_Static_assert(offsetof(PyDictUnicodeEntry, me_value) == sizeof(PyObject *), "the value is the entry's second word");
+_Static_assert(FIELD_SIZE_OF(PyDictKeysObject, dk_log2_index_bytes) == 1, "native code loads it as i8");
+_Static_assert(FIELD_SIZE_OF(PyDictKeysObject, dk_kind) == 1, "native code loads it as i8");
+_Static_assert(FIELD_SIZE_OF(PyDictKeysObject, dk_nentries) == 8, "native code loads it as i64");
 
 /* The dunders BINARY_OP's oparg calls on a user class, and their symbols (binary_ops.def). */
 #define BINARY_OP_KIND(name, symbol, dunder, idunder) dunder,

@@ -91,9 +91,25 @@ PyObject *pypa_cpy_with_method(PyThreadState *ts, PyObject *mgr, int which);
 /* -- Code objects ----------------------------------------------------------------------------------------------- */
 int pypa_code_firsttraceable(PyCodeObject *co);
 int pypa_code_nlocalsplus(PyCodeObject *co);
-/* Attribute caches (attr_cache.c): the cache word of attribute `name` of `tp`'s instances and the version tag it
- * holds under; 0 when it cannot be cached. */
-int pypa_attr_cache_word(PyTypeObject *tp, PyObject *name, int store, uint32_t *version, int64_t *word);
+/* Attribute caches (attr_cache.c): the cache word of attribute `name` of obj (and of its type's other instances
+ * laid out the same) and the version tag it holds under; 0 when it cannot be cached. The word's low two bits say
+ * where the attribute is: */
+enum PypaAttrWord {
+    PYPA_ATTR_WORD_VALUES = 0, /* (index << 2): the index-th inline value */
+    PYPA_ATTR_WORD_SLOT = 1,   /* (offset << 2) | 1: a __slots__ member at that offset */
+    PYPA_ATTR_WORD_DICT = 2    /* (hint << 48) | name | 2: entry `hint` of the instance's dict, when its key is name
+                                  (the interned str, 16-byte aligned, below 2**47), as LOAD_ATTR_WITH_HINT */
+};
+int pypa_attr_cache_word(PyObject *obj, PyObject *name, int store, uint32_t *version, int64_t *word);
+/* Whether obj (an instance whose inline values became a dict) has a dict of str keys only without `name` (an
+ * interned str): a lookup that runs no Python code. */
+int pypa_instance_dict_lacks(PyObject *obj, PyObject *name);
+/* obj.name (a new reference) from that dict, where the generic lookup would take it from there (no data descriptor
+ * of the class comes first); NULL (no exception) otherwise. */
+PyObject *pypa_instance_dict_value(PyObject *obj, PyObject *name);
+/* obj.name = value into that dict (value not consumed), where the generic store would put it there; 0 (nothing
+ * done, no exception) otherwise. */
+int pypa_instance_dict_store(PyObject *obj, PyObject *name, PyObject *value);
 /* Method caches (attr_cache.c): whether obj.name is a Python function of obj's type (values: a class attribute
  * that is no descriptor) no instance can shadow while the cache's words hold (version tag, the function or value,
  * the shared keys or NULL, their entry count). */
@@ -141,6 +157,10 @@ void pypa_binop_type_error(int oparg, PyTypeObject *a, PyTypeObject *b);
    their entry count (Py_ssize_t). */
 extern const int pypa_heaptype_cached_keys_offset;
 extern const int pypa_dictkeys_nentries_offset;
+extern const int pypa_dictkeys_log2_index_bytes_offset; /* uint8_t: log2 of the index table's size in bytes */
+extern const int pypa_dictkeys_kind_offset;             /* uint8_t: DICT_KEYS_GENERAL, _UNICODE or _SPLIT */
+extern const int pypa_dictkeys_indices_offset;          /* the index table; the entries follow it */
+extern const int pypa_dictkeys_kind_unicode;            /* DICT_KEYS_UNICODE: a combined table of str keys */
 int pypa_code_ncells_free(PyCodeObject *co);  /* cell + free variables */
 
 /* -- Opcode tables (private copies of 3.11's) ------------------------------------------------------------------- */

@@ -42,6 +42,10 @@ enum PypaLayoutOffset {
     /* An instance's inline values (PyDictValues*, NULL once it has a dict), before the object header as
        _PyObject_ValuesPointer finds it: negative, from the object's address. */
     PYPA_OBJECT_VALUES_OFFSET = -4 * (int)sizeof(PyObject *),
+    /* And the dict they became (PyDictObject*, NULL while there are values), as _PyObject_ManagedDictPointer. */
+    PYPA_OBJECT_DICT_OFFSET = -3 * (int)sizeof(PyObject *),
+    PYPA_DICT_KEYS_OFFSET = offsetof(PyDictObject, ma_keys),     /* PyDictKeysObject* */
+    PYPA_DICT_VALUES_OFFSET = offsetof(PyDictObject, ma_values), /* PyDictValues*: NULL for a combined table */
     PYPA_DICT_VERSION_OFFSET = offsetof(PyDictObject, ma_version_tag), /* uint64_t */
     PYPA_LISTITER_INDEX_OFFSET = offsetof(PypaListIter, it_index),      /* Py_ssize_t */
     PYPA_LISTITER_SEQ_OFFSET = offsetof(PypaListIter, it_seq),          /* PyListObject* */

@@ -188,8 +188,9 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
       s.slotWords[i + 3] = reinterpret_cast<int64_t>(fn);
     }
   }
+  s.globalNames.clear();
   for (const ir::GlobalGuard& g : m.globals) {
-    Ref name = Ref::steal(PyUnicode_FromString(g.name.c_str()));
+    Ref name = Ref::steal(PyUnicode_InternFromString(g.name.c_str()));
     if (!name) {
       PyErr_Clear();
       *why = refusalText(Refusal::LinkMismatch, {"bad global name"});
@@ -214,6 +215,7 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
     s.slotWords[g.globalsVerSlot] = int64_t(pypa_dict_version(globals));
     if (g.builtinsVerSlot >= 0)
       s.slotWords[g.builtinsVerSlot] = int64_t(pypa_dict_version(builtins));
+    s.globalNames.push_back(std::move(name));
   }
   s.stressFlags.assign(m.exits.size(), 0);
   s.exitCounts.assign(m.exits.size(), 0);

@@ -58,6 +58,9 @@ struct Specialization {
   // Per argument: never stored to or deleted by the code, so the frame still holds the object it came in as
   // (exits keep it instead of boxing the unboxed copy: identity survives). Filled by linkSlots.
   std::vector<uint8_t> stableArgs;
+  // Per global guard: its name as an interned str (linkSlots), so a guard's slow path looks it up by its cached hash
+  // instead of making the str again: after a STORE_GLOBAL every guard of that module takes the slow path once.
+  std::vector<support::Ref> globalNames;
   uint64_t entries = 0;
   uint64_t exits = 0;
   bool disabled = false;

@@ -20,18 +20,13 @@ extern "C" int32_t pypa_rt_poll(NativeCtx* ctx) {
 extern "C" int32_t pypa_rt_global_check(NativeCtx* ctx, int32_t guard) {
   auto* spec = static_cast<Specialization*>(ctx->spec);
   const pypaccel::ir::GlobalGuard& g = spec->meta.globals[guard];
-  PyObject* name = PyUnicode_FromString(g.name.c_str());
-  if (!name) {
-    PyErr_Clear();
-    return 0;
-  }
+  PyObject* name = spec->globalNames[guard].get();
   PyObject* v = PyDict_GetItemWithError(ctx->globals, name);
   bool fromBuiltins = false;
   if (!v && !PyErr_Occurred()) {
     v = PyDict_GetItemWithError(ctx->builtins, name);
     fromBuiltins = true;
   }
-  Py_DECREF(name);
   if (PyErr_Occurred()) {
     PyErr_Clear();
     return 0;

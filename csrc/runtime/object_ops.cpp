@@ -212,7 +212,7 @@ int64_t* cacheEntryFor(int64_t* cache, uint32_t version, int words) {
 void refillAttrCache(PyObject* obj, PyObject* name, bool store, int64_t* cache) {
   uint32_t version = 0;
   int64_t word = 0;
-  if (pypa_attr_cache_word(Py_TYPE(obj), name, store, &version, &word)) {
+  if (pypa_attr_cache_word(obj, name, store, &version, &word)) {
     int64_t* entry = cacheEntryFor(cache, version, 2);
     entry[0] = int64_t(version);
     entry[1] = word;
@@ -246,10 +246,17 @@ extern "C" int32_t pypa_rt_setattr_cached(NativeCtx* ctx, PyObject* obj, PyObjec
   return r;
 }
 
+extern "C" int32_t pypa_rt_store_global(NativeCtx* ctx, int32_t name, PyObject* value, int32_t unit) {
+  atInstruction(ctx, unit);
+  int32_t r = PyDict_SetItem(ctx->globals, nameOf(ctx, name), value);
+  Py_DECREF(value);
+  return r;
+}
+
 extern "C" int32_t pypa_rt_attr_refill(NativeCtx* ctx, PyObject* obj, int32_t name, int32_t store, int64_t* cache) {
   uint32_t version = 0;
   int64_t word = 0;
-  if (!pypa_attr_cache_word(Py_TYPE(obj), nameOf(ctx, name), store != 0, &version, &word)) return 0;
+  if (!pypa_attr_cache_word(obj, nameOf(ctx, name), store != 0, &version, &word)) return 0;
   int64_t* entry = cacheEntryFor(cache, version, 2);
   entry[0] = int64_t(version);
   entry[1] = word;
@@ -280,6 +287,14 @@ extern "C" PyObject* pypa_rt_method_lookup(NativeCtx* ctx, PyObject* obj, int32_
 
 extern "C" PyObject* pypa_rt_class_value_lookup(NativeCtx* ctx, PyObject* obj, int32_t name, int64_t* cache) {
   return classLookup(ctx, obj, name, 1, cache);
+}
+
+extern "C" int32_t pypa_rt_instance_dict_lacks(NativeCtx* ctx, PyObject* obj, int32_t name) {
+  return pypa_instance_dict_lacks(obj, nameOf(ctx, name));
+}
+
+extern "C" int32_t pypa_rt_instance_dict_store(NativeCtx* ctx, PyObject* obj, int32_t name, PyObject* value) {
+  return pypa_instance_dict_store(obj, nameOf(ctx, name), value);
 }
 
 extern "C" void pypa_rt_copy_free_vars(PyObject* func, PyObject** localsplus, int32_t offset, int32_t n) {

@@ -52,6 +52,10 @@ static std::set<int> findLeaders(const Bytecode& bc, const CodeInfo& info) {
 }
 
 // Merges `from` into `into`; returns whether `into` changed, or an error text.
+// A value an edge can turn into the object where paths merge it with an object (Emitter::emitEdgeMoves): a number,
+// a virtual range (`range(n) if c else items`: made the range object it stands for), or an object already.
+static bool boxable(Type t) { return ir::isNumeric(t) || t == Type::Range || t == Type::Obj; }
+
 static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, const CodeInfo& info) {
   if (!into.reached) {
     into = from;
@@ -65,7 +69,7 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
     if (a.def == Def::No) t = b.type;
     else if (b.def == Def::No) t = a.type;
     else if (a.type == b.type) t = a.type;
-    else if ((ir::isNumeric(a.type) || a.type == Type::Obj) && (ir::isNumeric(b.type) || b.type == Type::Obj))
+    else if (boxable(a.type) && boxable(b.type))
       t = Type::Obj;
     else
       return deopt::refuse(Refusal::MergeLocalTypes, {info.localNames[l]});
@@ -92,7 +96,7 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
     Org fo = d < from.stackOrg.size() ? from.stackOrg[d] : Org::None;
     into.stackOrg[d] = a == b && hasOrigin(a) ? mergeOrg(into.stackOrg[d], fo) : Org::None;
     if (a == b) continue;
-    if ((ir::isNumeric(a) || a == Type::Obj) && (ir::isNumeric(b) || b == Type::Obj)) into.stack[d] = Type::Obj;
+    if (boxable(a) && boxable(b)) into.stack[d] = Type::Obj;
     else return deopt::refuse(Refusal::MergeStackTypes);
   }
   return !(old == into);

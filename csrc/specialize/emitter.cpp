@@ -313,11 +313,21 @@ void Emitter::emitEdgeMoves(int unit) {
         emitVoid(Op::StoreVar, {emit(Op::NullObj, Type::Obj)}, originVar(int(l)));
       continue;
     }
-    if (t.type != Type::Obj || !ir::isNumeric(p.type) || p.def != Def::Yes) {
+    if (t.type != Type::Obj || !ir::isNumeric(p.type)) {
       fail(deopt::Refusal::LocalTypeUnbound, {info.localNames[l]});
       return;
     }
-    int boxed = box(loadLocal(int(l)));
+    int boxed;
+    if (p.def == Def::Yes) {
+      boxed = box(loadLocal(int(l)));
+    } else {
+      // Bound on some paths only (hexiom's `for num in range(7)` inside an `if`, then `num = done[i][0]`): boxed
+      // where its flag says so, null otherwise, as the object the merged local reads.
+      StackEntry s = loadLocal(int(l));
+      std::vector<int> args = {emit(Op::LoadVar, Type::Bool, {}, flagVar(int(l))), s.v[0]};
+      if (s.origin >= 0) args.push_back(s.origin);
+      boxed = emit(Op::BoxIfBound, Type::Obj, args);
+    }
     if (localsInFrame()) emitVoid(Op::SetFrameLocal, {boxed}, int64_t(l));
     emitVoid(Op::StoreVar, {boxed}, varFor(int(l), Type::Obj));
   }
@@ -329,7 +339,7 @@ void Emitter::emitEdgeMoves(int unit) {
     StackEntry e = stack[d];
     Type t = target.stack[d];
     if (e.type != t) {
-      if (t != Type::Obj || !ir::isNumeric(e.type)) {
+      if (t != Type::Obj || !(ir::isNumeric(e.type) || e.type == Type::Range)) {
         fail(deopt::Refusal::StackTypesDiffer);
         return;
       }

@@ -449,8 +449,9 @@ TEST_CASE("what one run's exits teach, the next run's first call learns", "[cach
   auto run1 = state();
   auto s = std::make_unique<deopt::Specialization>();
   s->meta.signature = "ii";
-  s->meta.exits = {exitAt(6, deopt::Reason::IntOverflow), exitAt(9, deopt::Reason::GlobalChanged)};
-  s->exitCounts = {3, 5};
+  s->meta.exits = {exitAt(6, deopt::Reason::IntOverflow), exitAt(9, deopt::Reason::TracingOn),
+                   exitAt(12, deopt::Reason::GlobalChanged)};
+  s->exitCounts = {3, 5, 2};
   s->entries = 20;
   run1->specs.push_back(std::move(s));
   run1->failedSignatures["ff"] = profile::Interpreted{"declined", "failed", "declined"};
@@ -470,19 +471,20 @@ TEST_CASE("what one run's exits teach, the next run's first call learns", "[cach
   CHECK(asked == 1);
   CHECK(run2->profileRead);
   CHECK(run2->warm == std::set<std::string>{"ii"});
-  // The overflow fired on 3 of 20 entries (at least a tenth): widened. A rebound global is no arithmetic.
-  CHECK(run2->widen["ii"] == std::set<int>{6});
+  // The overflow fired on 3 of 20 entries (at least a tenth): widened; tracing switched on is nothing a generic
+  // operation would handle. A global taken as a constant and rebound on 2 of 20 entries: loaded as an object.
+  CHECK(run2->widen["ii"] == std::set<int>{6, 12});
   REQUIRE(run2->failedSignatures.count("ff"));
   CHECK(run2->failedSignatures["ff"].state == "failed");
   CHECK(run2->failedSignatures["ff"].why == "the compiler declined it in an earlier run (declined)");
   CHECK_FALSE(run2->failedSignatures.count("oo"));
-  CHECK(cache::widenSuffix(run2->widen["ii"]) == "|w12,");
+  CHECK(cache::widenSuffix(run2->widen["ii"]) == "|w12,24,");
 
   // Within a run: native code that keeps overflowing is retired for a widened recompile, once.
   deopt::Specialization& live = *run1->specs.front();
   CHECK(cache::retireForWidening(*run1, live));
   CHECK(live.retired);
-  CHECK(run1->widen["ii"] == std::set<int>{6});
+  CHECK(run1->widen["ii"] == std::set<int>{6, 12});
   CHECK_FALSE(cache::retireForWidening(*run1, live));
   cache::configureStores({});
 }

@@ -5,7 +5,7 @@
 # (its __dict__ taken, an attribute deleted) or to the kind of object must give CPython's answer.
 import sys
 
-from harness import Pair, check, check_runs_without_exits, outcome_of
+from harness import STRESS, Pair, check, check_runs_without_exits, fn_stats, outcome_of
 
 READ = """
 def f(objs, k):
@@ -292,3 +292,94 @@ def test_builtin_methods_called_without_bound_methods():
                             ("a,b", MyList([1]), {"a": 1}, 2), (b"a,b", [1], {b"a": 2}, 1), ("a,b", (1,), {}, 1),
                             ("a", [1], None, 1)], name="f")
     check_runs_without_exits(BUILTIN_METHODS, "f", [("p,q", [0], {"p": 1}, 20), ("r", [], {}, 5)])
+
+
+# Instances whose values became a dict: in 3.11 each new instance shrinks the room its class's shared keys leave for
+# new names by one, so an attribute first set after a few dozen instances exist goes to a dict of its own instance
+# (pyperformance go's squares). Reads take the entry the cache names when its key is still the name (CPython's
+# LOAD_ATTR_WITH_HINT); method calls check the dict lacks the method's name; direct entries store into it.
+DICTS = """
+class Sq:
+    def __init__(self, pos):
+        self.pos = pos
+        self.board = None
+
+    def bump(self, k):
+        self.count = self.count + k
+        return self.count
+
+
+def build(n):
+    out = []
+    for i in range(n):
+        out.append(Sq(i))
+    for s in out:
+        s.count = 0
+        if s.pos % 3 == 0:
+            s.extra = -1  # a later name at another entry for these: the cached entry misses, the lookup does not
+        s.late = s.pos * 2
+    return out
+
+
+SQS = build(80)
+
+
+def f(k, change=None):
+    t = 0
+    for j in range(k):
+        if j == 2 and change is not None:
+            change(SQS)
+        for s in SQS:
+            t += s.pos + s.late + s.bump(1)
+    return t
+"""
+
+
+def test_instances_with_dicts_run_natively():
+    check_runs_without_exits(DICTS, "f", [(1,), (4,)])
+    # And the method is called directly (a native entry of its own, reading and writing the dict in place).
+    pair = Pair(DICTS, name="f")
+    for k in (1, 4):
+        assert outcome_of(pair.plain, (k,), pair.filename).key() == outcome_of(pair.fast, (k,), pair.filename).key()
+    # (At least: with pypaccel on for the whole process, the plain side's method, which Pair does not exclude, is
+    # compiled too and counted under the same name.)
+    bump = fn_stats(pair.filename, "Sq.bump")
+    assert bump["native_calls"] >= 80 * 5 and (STRESS or bump["exits"] == 0), bump
+
+
+def _del_late(sqs):
+    del sqs[5].late
+
+
+def _shadow_bump(sqs):
+    sqs[7].bump = lambda k: 1000
+
+
+def _property_late(sqs):
+    type(sqs[0]).late = property(lambda self: -5)
+
+
+def _replace_dict(sqs):
+    sqs[9].__dict__ = {"pos": 1.5, "late": 2**64, "count": 0, 3: "not a str key"}
+
+
+def _late_to_float(sqs):
+    for s in sqs[::4]:
+        s.late = 0.5
+
+
+def _class_attr_only(sqs):
+    type(sqs[0]).late = 11
+    for s in sqs:
+        if s.pos % 2:
+            del s.late  # the class attribute shows through for these
+
+
+def test_instances_with_dicts_changed_while_hot():
+    for change in (_del_late, _shadow_bump, _property_late, _replace_dict, _late_to_float, _class_attr_only):
+        pair = Pair(DICTS, name="f")
+        po = outcome_of(pair.plain, (5, change), pair.filename)
+        fo = outcome_of(pair.fast, (5, change), pair.filename)
+        assert po.key() == fo.key(), (change.__name__, po, fo)
+        counts = [[s.__dict__.get("count") for s in fn.__globals__["SQS"]] for fn in (pair.plain, pair.fast)]
+        assert counts[0] == counts[1], change.__name__

@@ -131,6 +131,42 @@ def test_loop_variable_unbound_after_empty_loop():
     check(src, [(n,) for n in (0, -5, 1, 7, True, False)])
 
 
+def test_local_bound_on_some_paths_then_an_object():
+    # hexiom's constraint_pass: `num` an int from a loop inside an `if`, then an object from a subscript. Where the
+    # paths merge the int is boxed when it is bound and the local stays unbound otherwise (UnboundLocalError as
+    # CPython's when nothing bound it).
+    src = """
+    def f(n, c, items):
+        if c:
+            for num in range(n):
+                pass
+        out = []
+        for i in range(len(items)):
+            if i % 2:
+                num = items[i][0]
+            out.append(num)
+        return out, num
+    """
+    items = [(1.5,), ("a",), (None,), (2**64,), (-0.0,)]
+    check(src, [(n, c, its) for n in (0, 3, 2**40 % 7) for c in (True, False, 1.5, 0) for its in (items, items[:1], [])])
+    check(src, [(4, True, [(i,) for i in range(40)]), (0, False, [(1,), (2,)])])
+
+
+def test_range_or_object_from_a_conditional_expression():
+    # hexiom: `cells = (range(n) if last is None else links)`: the virtual range is made the range object it
+    # stands for where the paths merge.
+    src = """
+    def f(n, last, links):
+        cells = (range(n) if last is None else links)
+        t = 0
+        for i in cells:
+            t += i
+        return t, type(cells).__name__, len(cells)
+    """
+    check(src, [(5, None, [1, 2]), (0, None, [1]), (3, 1, [1, 2.5]), (2**62, 1, (7,)), (-3, None, ()),
+                (4, 0, [2**64, -1])])
+
+
 def test_while_break_continue_else():
     src = """
     def f(n, k):

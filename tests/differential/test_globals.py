@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from conftest import report_stress
-from harness import check, run_steps
+from harness import STRESS, check, run_steps
 
 READER = """
 def f(x):
@@ -296,3 +296,84 @@ def test_shared_code_in_two_threads_with_their_own_globals():
     for idx, exp in enumerate(expected):
         assert results[idx] == [exp] * 5, (settings[idx], results[idx][:2], exp)
     assert pair.stats()["native_calls"] >= 20
+
+
+# STORE_GLOBAL compiled: `global N; N += k` as go's Board.useful does it. The global this code stores is loaded as
+# whatever object it is bound to (never a constant), so the function keeps running natively while it changes.
+STORES = """
+def f(k, n):
+    global COUNT, LAST
+    for i in range(n):
+        COUNT += k
+        LAST = (COUNT, i)
+    COUNT = COUNT * 1
+    return COUNT, LAST
+"""
+
+
+def test_store_global_of_every_kind_of_value():
+    values = [0, 1, -7, 2**62, 2**63 - 1, -2**63, 2**64, True, 0.5, -0.0, math.inf, math.nan]
+    steps = []
+    for k in values:
+        steps += [("call", (k, 3)), ("call", (k, 0))]
+    run_steps(STORES, steps, glb={"COUNT": 0, "LAST": None}, nan_bits=True)
+
+
+def test_store_global_then_read_by_another_function():
+    # The writer is called directly from the compiled loop; the reader's constant global guard fails at each new
+    # value until the reader is re-specialized with the global loaded as an object (widened), after which it does
+    # not leave native code. Two loads of the name at different offsets share one guard.
+    src = """
+    def bump(k):
+        global TICK
+        TICK += k
+        return TICK
+
+    def read(x):
+        return x + TICK + TICK * 2
+
+    def f(n):
+        s = 0
+        for i in range(n):
+            s += bump(1) + read(i)
+        return s, TICK
+    """
+    steps = [("call", (50,)), ("call", (50,)), ("set", "TICK", 2**63 - 10), ("call", (30,)), ("set", "TICK", 0.5),
+             ("call", (5,)), ("set", "TICK", 3), ("call", (200,))]
+    pair = run_steps(src, steps, name="f", glb={"TICK": 0})
+    # The reader left native code once at a new value of TICK, and never again once re-specialized: the later
+    # rebindings (by the test, and by bump at every call) cost it nothing.
+    rebound = pair.stats()["exit_reasons"].get("global or builtin rebound TICK", 0)
+    assert rebound <= (len(steps) if STRESS else 1), pair.stats()
+
+
+def test_store_global_errors_and_deletes():
+    src = """
+    def f(k):
+        global G
+        G = k
+        r = G * 2
+        del G
+        return r
+    """
+    steps = [("call", (3,)), ("call", (2**64,)), ("call", ("ab",)), ("call", (None,), True), ("call", (1.5,))]
+    run_steps(src, steps, glb={"G": 0})
+
+
+def test_stored_global_seen_by_the_interpreter_and_other_modules_code():
+    # A store is a real dict store: what the interpreter, globals() and a closure see at once.
+    src = """
+    def f(n):
+        global A
+        out = []
+        for i in range(n):
+            A = i * 1.5
+            out.append(globals()["A"])
+            out.append(peek())
+        return out
+
+    def peek():
+        return A
+    """
+    steps = [("call", (5,)), ("call", (0,)), ("call", (20,))]
+    run_steps(src, steps, name="f", glb={"A": None})

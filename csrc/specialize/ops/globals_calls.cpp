@@ -41,7 +41,17 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
     return e.exitNow(Reason::Unsupported, std::string("LOAD_GLOBAL of unbound name ") + cname);
   }
   char expect = 'o';
-  if (PyBool_Check(v)) {
+  // A global this code stores itself changes value as it runs, and one whose guard kept failing (widened: the
+  // program rebinds it, `global TIMESTAMP; TIMESTAMP += 1` elsewhere) would exit at every change: either is taken
+  // as whatever object it is bound to, which the guard's slow path accepts without leaving.
+  // Decided per name, not per instruction: every load of a name shares one guard and one slot.
+  bool asObject = false;
+  for (const Instruction& x : e.bc.instrs) {
+    asObject |= (x.op == STORE_GLOBAL || x.op == DELETE_GLOBAL) && x.arg == (in.arg >> 1);
+    asObject |= x.op == LOAD_GLOBAL && (x.arg >> 1) == (in.arg >> 1) && e.opts.widen.count(x.unit);
+  }
+  if (asObject) {
+  } else if (PyBool_Check(v)) {
     expect = 'b';
   } else if (PyLong_CheckExact(v)) {
     int overflow = 0;
@@ -61,7 +71,7 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
   e.emitVoid(Op::GuardGlobal, {}, g, ex);
   if (in.arg & 1) e.push(Type::Null, -1);
   const ir::GlobalGuard& gg = e.fn.globals[g];
-  switch (expect) {
+  switch (gg.expect) {  // the first load of the name decided it (the same, but for a name bound to a new value since)
     case 'i': e.push(Type::Int, e.emit(Op::LoadSlotInt, Type::Int, {}, gg.valueSlot)); break;
     case 'f': e.push(Type::Float, e.emit(Op::LoadSlotFloat, Type::Float, {}, gg.valueSlot)); break;
     case 'b': e.push(Type::Bool, e.emit(Op::LoadSlotBool, Type::Bool, {}, gg.valueSlot)); break;
@@ -71,7 +81,7 @@ bool handle_LOAD_GLOBAL(Emitter& e, const Instruction& in) {
       // site. Any other binding ('o') may become another object without a recompile (the guard's slow path
       // accepts any object there), so nothing is assumed about it: no native abs() for an alias `myabs = abs`,
       // no constant `x is G` for a global G that was None.
-      bool identityGuarded = expect == 'k' || expect == 'M' || expect == 'r' || PyFunction_Check(v);
+      bool identityGuarded = gg.expect == 'k' || gg.expect == 'M' || gg.expect == 'r' || PyFunction_Check(v);
       e.pushSlotObj(gg.objSlot, identityGuarded ? v : nullptr, v);
     }
   }
@@ -687,6 +697,17 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
       callDirect(e, method, method.hint, n + 1, e.stack.size() - n - 2, true))
     return true;
   return callGeneric(e, n, AfterCall::PollEvalBreaker);
+}
+
+// The globals dict is the function's for good (func_globals cannot be replaced); its being an exact dict is what
+// keeps the store free of Python code (a dict subclass as globals is only possible through exec()).
+bool handle_STORE_GLOBAL(Emitter& e, const Instruction& in) {
+  if (!PyDict_CheckExact(e.globals)) return e.exitNow(Reason::Unsupported, "STORE_GLOBAL with non-dict globals");
+  if (!ir::isNumeric(e.stack.back().type) && e.stack.back().type != Type::Obj)
+    return e.exitNow(Reason::Unsupported, "STORE_GLOBAL of a virtual value");
+  int value = e.box(e.pop());
+  e.emitVoid(Op::StoreGlobal, {value}, in.arg, e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_GLOBAL"));
+  return true;
 }
 
 bool handle_KW_NAMES(Emitter& e, const Instruction& in) {

@@ -18,7 +18,7 @@ using ir::MathFn;
 
 bool loadModuleFunction(Emitter& e, const Instruction& in) {
   const StackEntry& owner = e.stack.back();
-  if (owner.type != Type::Obj || !owner.hint) return false;
+  if (owner.type != Type::Obj || !owner.hint || e.opts.widen.count(in.unit)) return false;
   const char* attr = PyUnicode_AsUTF8(PyTuple_GET_ITEM(e.info.names.get(), in.arg));
   if (!attr) {
     PyErr_Clear();
