@@ -16,6 +16,15 @@ void Lowerer::lower<Op::ObjBin>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::StrAppendLocal>(const ir::Instr& in) {
+  llvm::Value* unit = b.getInt32(exitUnit(in.exit));
+  def(in.id, callChecked(Helper::pypa_rt_str_append_local,
+                         {ctxArg(), b.getInt32(in.imm % 64), val(in.args[0]), val(in.args[1]),
+                          b.getInt32(int32_t(in.imm / 64)), unit},
+                         in.exit));
+}
+
+template <>
 void Lowerer::lower<Op::ObjUnary>(const ir::Instr& in) {
   llvm::Value* unit = b.getInt32(exitUnit(in.exit));
   def(in.id, callChecked(Helper::pypa_rt_unary, {ctxArg(), b.getInt32(in.imm), val(in.args[0]), unit}, in.exit));

@@ -39,6 +39,23 @@ extern "C" PyObject* pypa_rt_binop(NativeCtx* ctx, int32_t nb, PyObject* a, PyOb
   return r;
 }
 
+extern "C" PyObject* pypa_rt_str_append_local(NativeCtx* ctx, int32_t nb, PyObject* left, PyObject* right,
+                                              int32_t local, int32_t unit) {
+  if (left && right && ctx->frame && PyUnicode_CheckExact(left) && PyUnicode_CheckExact(right)) {
+    PyObject** slot = pypa_frame_localsplus(static_cast<PypaFrame*>(ctx->frame)) + local;
+    if (*slot == left) {
+      atInstruction(ctx, unit);
+      // The operand's reference goes first: with only the local's left, PyUnicode_Append may resize in place.
+      Py_DECREF(left);
+      PyUnicode_Append(slot, right);  // on failure the local is left unbound, as in CPython
+      Py_DECREF(right);
+      Py_XINCREF(*slot);
+      return *slot;
+    }
+  }
+  return pypa_rt_binop(ctx, nb, left, right, unit);
+}
+
 extern "C" PyObject* pypa_rt_unary(NativeCtx* ctx, int32_t kind, PyObject* a, int32_t unit) {
   PyObject* r = nullptr;
   if (a) {

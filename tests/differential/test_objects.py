@@ -300,3 +300,35 @@ def f(x, k):
 """
     check(src, [(1, 3), (2.5, -1), (-0.0, 0), (float("nan"), 2), (2**70, 1), ("é", 2), ("sub", 1), (None, 0),
                 (True, 1), ("badstr", 1), ("loud", 4), (1, -2**63)], name="f")
+
+
+class StrSub(str):
+    pass
+
+
+def test_str_built_up_in_a_local():
+    # `s += t` and `s = s + t` on a str local, followed by the store back into it: the local's own str is extended
+    # (CPython's BINARY_OP_INPLACE_ADD_UNICODE). Another reference to it (kept in a list), a str subclass, a non-str
+    # operand (TypeError, CPython's message and line) and a local that is no longer the left operand all give
+    # CPython's answers; the kept copies must not change under the in-place extension.
+    src = """
+class S(str):
+    pass
+
+
+def f(n, t, keep):
+    s = ""
+    kept = []
+    for i in range(n):
+        s += t
+        if keep and i % 3 == 0:
+            kept.append(s)
+        s = s + "|"
+        if i == 5:
+            s = S(s)
+    r = s
+    r += "end"
+    return s, r, kept, len(s)
+"""
+    check(src, [(0, "ab", False), (4, "ab", False), (12, "xyz", True), (12, "é", True), (3, StrSub("q"), False),
+                (2, 5, False), (7, "", True), (300, "abcdefgh", False)], name="f")

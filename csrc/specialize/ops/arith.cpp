@@ -32,6 +32,18 @@ int numberKnown(Emitter& e, const StackEntry& s) {
   return PyLong_CheckExact(x) || PyFloat_CheckExact(x) || PyBool_Check(x) ? 1 : -1;
 }
 
+// `s += t` / `s = s + t` where s is a str in a frame local and the next instruction stores the result back into
+// it: the local, or -1. The helper extends the local's own str (CPython's BINARY_OP_INPLACE_ADD_UNICODE), so a
+// string built up in a loop is not copied at every step.
+int appendsToLocal(Emitter& e, const Instruction& in, int nb, const StackEntry& left) {
+  if (nb != Add || !e.localsInFrame() || left.type != Type::Obj) return -1;
+  PyObject* example = e.exampleOf(left);
+  const Instruction* next = e.bc.at(in.next);
+  if (!example || !PyUnicode_CheckExact(example) || !next || next->op != STORE_FAST) return -1;
+  const LocalState& l = e.locals[next->arg];
+  return l.type == Type::Obj && l.def == Def::Yes ? next->arg : -1;
+}
+
 }  // namespace
 
 bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
@@ -87,6 +99,8 @@ bool handle_BINARY_OP(Emitter& e, const Instruction& in) {
       e.push(Type::Obj, e.emit(Op::BinaryInPlace, Type::Obj, {x, y}, in.arg, other));
       e.cur->instrs.back().exit2 = ex;
       e.inPlaceNumbers.insert(e.stack.back().v[0]);
+    } else if (int local = appendsToLocal(e, in, nb, a); local >= 0) {
+      e.push(Type::Obj, e.emit(Op::StrAppendLocal, Type::Obj, {x, y}, int64_t(local) * 64 + in.arg, ex));
     } else {
       e.push(Type::Obj, e.emit(Op::ObjBin, Type::Obj, {x, y}, in.arg, ex));
     }
