@@ -230,8 +230,7 @@ llvm::Value* Lowerer::boxWithOrigin(llvm::Value* v, llvm::Value* origin) {
   llvm::BasicBlock* hasEnd = b.GetInsertBlock();
   b.CreateBr(done);
   b.SetInsertPoint(none);
-  llvm::Value* boxed = v->getType()->isDoubleTy() ? call(runtime::Helper::PyFloat_FromDouble, {v})
-                                                  : call(runtime::Helper::PyLong_FromLongLong, {v});
+  llvm::Value* boxed = ownedBox(v);
   llvm::BasicBlock* noneEnd = b.GetInsertBlock();
   b.CreateBr(done);
   b.SetInsertPoint(done);
@@ -239,6 +238,16 @@ llvm::Value* Lowerer::boxWithOrigin(llvm::Value* v, llvm::Value* origin) {
   phi->addIncoming(origin, hasEnd);
   phi->addIncoming(boxed, noneEnd);
   return phi;
+}
+
+llvm::Value* Lowerer::ownedBox(llvm::Value* v, llvm::Value* origin) {
+  if (origin) return boxWithOrigin(v, origin);
+  llvm::Type* t = v->getType();
+  if (t->isIntegerTy(64)) return call(runtime::Helper::PyLong_FromLongLong, {v});
+  if (t->isDoubleTy()) return call(runtime::Helper::PyFloat_FromDouble, {v});
+  llvm::Value* o = t->isIntegerTy(1) ? b.CreateSelect(v, pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct")) : v;
+  incref(o);
+  return o;
 }
 
 template <>

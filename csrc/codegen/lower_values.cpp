@@ -132,9 +132,7 @@ void Lowerer::lower<Op::BoxFloat>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::BoxBool>(const ir::Instr& in) {
-  llvm::Value* o = b.CreateSelect(val(in.args[0]), pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
-  incref(o);
-  def(in.id, o);
+  def(in.id, ownedBox(val(in.args[0])));
 }
 
 template <>
@@ -154,17 +152,7 @@ void Lowerer::lower<Op::BoxIfBound>(const ir::Instr& in) {
   llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "box_if_bound", func);
   b.CreateCondBr(val(in.args[0]), bound, done);
   b.SetInsertPoint(bound);
-  llvm::Value* v = val(in.args[1]);
-  llvm::Value* boxed;
-  if (in.args.size() > 2) {
-    boxed = boxWithOrigin(v, val(in.args[2]));
-  } else if (v->getType()->isIntegerTy(1)) {
-    boxed = b.CreateSelect(v, pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
-    incref(boxed);
-  } else {
-    boxed = call(v->getType()->isDoubleTy() ? runtime::Helper::PyFloat_FromDouble : runtime::Helper::PyLong_FromLongLong,
-                 {v});
-  }
+  llvm::Value* boxed = ownedBox(val(in.args[1]), in.args.size() > 2 ? val(in.args[2]) : nullptr);
   llvm::BasicBlock* boundEnd = b.GetInsertBlock();
   b.CreateBr(done);
   b.SetInsertPoint(done);
@@ -190,22 +178,8 @@ void Lowerer::lower<Op::SyncLocal>(const ir::Instr& in) {
     b.CreateCondBr(val(in.args[1]), bound, after);
     b.SetInsertPoint(bound);
   }
-  llvm::Value* v = val(in.args[0]);
-  llvm::Value* boxed;
-  llvm::Type* t = v->getType();
-  if (in.args.size() > 2) {
-    boxed = boxWithOrigin(v, val(in.args[2]));  // the object the number is, if it has one here
-  } else if (t->isIntegerTy(64)) {
-    boxed = call(runtime::Helper::PyLong_FromLongLong, {v});
-  } else if (t->isDoubleTy()) {
-    boxed = call(runtime::Helper::PyFloat_FromDouble, {v});
-  } else if (t->isIntegerTy(1)) {
-    boxed = b.CreateSelect(v, pySymbol("_Py_TrueStruct"), pySymbol("_Py_FalseStruct"));
-    incref(boxed);
-  } else {
-    boxed = v;
-    incref(boxed);
-  }
+  // The object the number is, if it has one here, with a third argument.
+  llvm::Value* boxed = ownedBox(val(in.args[0]), in.args.size() > 2 ? val(in.args[2]) : nullptr);
   replaceFrameLocal(in.imm, boxed);
   if (after) {
     b.CreateBr(after);

@@ -87,6 +87,10 @@ class Lowerer {
   // An owned object for the number `v` (i64 or double): `origin` with a new reference when it is not null, else a
   // new box (ir_ops.def BoxOrigin).
   llvm::Value* boxWithOrigin(llvm::Value* v, llvm::Value* origin);
+  // An owned object for the native value `v` as an exit would box it: an i64 or double a new int or float, an i1
+  // True or False, an object a new reference; with a non-null `origin`, through boxWithOrigin. A failed box is
+  // NULL.
+  llvm::Value* ownedBox(llvm::Value* v, llvm::Value* origin = nullptr);
 
   // The address of run-time slot `slot` (NativeCtx::slots).
   llvm::Value* slotAddr(int64_t slot);
