@@ -126,6 +126,11 @@ void Lowerer::lower<Op::BoxRange>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::BoxRangeIter>(const ir::Instr& in) {
+  def(in.id, call(runtime::Helper::pypa_rt_box_range_iter, {val(in.args[0]), val(in.args[1]), val(in.args[2])}));
+}
+
+template <>
 void Lowerer::lower<Op::BoxFloat>(const ir::Instr& in) {
   def(in.id, call(runtime::Helper::PyFloat_FromDouble, {val(in.args[0])}));
 }

@@ -69,6 +69,12 @@ void *pypa_code_first_instr(PyCodeObject *co);
 void pypa_frame_set_prev_unit(PypaFrame *f, int unit);
 /* Set the value-stack depth (stacktop = nlocalsplus + depth). */
 void pypa_frame_set_stack_depth(PypaFrame *f, int depth);
+/* The value-stack depth (stacktop - nlocalsplus); -1 when the frame is running in the interpreter (stacktop -1). */
+int pypa_frame_stack_depth(PypaFrame *f);
+/* A range iterator's state as a virtual one holds it (ir::Type::RangeIter: the next value, the end it steps
+   towards, the step): 1, or 0 when `it` is not an exact range_iterator (a longrange_iterator, say) or its end does
+   not fit in a C long. */
+int pypa_range_iter_state(PyObject *it, long long *cur, long long *stop, long long *step);
 /* Link/unlink the frame as the thread's current frame while native code runs it (tracebacks, sys._getframe). */
 void pypa_frame_link(PyThreadState *ts, PypaFrame *f);
 void pypa_frame_unlink(PyThreadState *ts, PypaFrame *f);
@@ -91,6 +97,7 @@ PyObject *pypa_cpy_with_method(PyThreadState *ts, PyObject *mgr, int which);
 /* -- Code objects ----------------------------------------------------------------------------------------------- */
 int pypa_code_firsttraceable(PyCodeObject *co);
 int pypa_code_nlocalsplus(PyCodeObject *co);
+PyObject *pypa_code_consts(PyCodeObject *co); /* co_consts, borrowed */
 /* Attribute caches (attr_cache.c): the cache word of attribute `name` of obj (and of its type's other instances
  * laid out the same) and the version tag it holds under; 0 when it cannot be cached. The word's low two bits say
  * where the attribute is: */

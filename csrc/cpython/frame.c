@@ -66,6 +66,8 @@ void pypa_frame_set_prev_unit(PypaFrame *f, int unit) { f->prev_instr = _PyCode_
 
 void pypa_frame_set_stack_depth(PypaFrame *f, int depth) { f->stacktop = f->f_code->co_nlocalsplus + depth; }
 
+int pypa_frame_stack_depth(PypaFrame *f) { return f->stacktop < 0 ? -1 : f->stacktop - f->f_code->co_nlocalsplus; }
+
 void pypa_frame_link(PyThreadState *ts, PypaFrame *f) {
     f->previous = ts->cframe->current_frame;
     ts->cframe->current_frame = f;
@@ -79,4 +81,5 @@ void pypa_frame_unlink(PyThreadState *ts, PypaFrame *f) {
 
 int pypa_code_firsttraceable(PyCodeObject *co) { return co->_co_firsttraceable; }
 int pypa_code_nlocalsplus(PyCodeObject *co) { return co->co_nlocalsplus; }
+PyObject *pypa_code_consts(PyCodeObject *co) { return co->co_consts; }
 int pypa_code_ncells_free(PyCodeObject *co) { return co->co_ncellvars + co->co_nfreevars; }

@@ -166,6 +166,8 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
         return false;
       }
       s.slotWords[i] = reinterpret_cast<int64_t>(PyTuple_GET_ITEM(consts.get(), sl.index));
+    } else if (sl.kind == ir::SlotKind::LoopProbe) {
+      s.slotWords[i] = kProbeBackEdges;
     } else if (sl.kind == ir::SlotKind::ModuleAttr) {
       // The module as this process has it (imported already: the code's own import ran before the call).
       size_t dot = sl.name.find('.');

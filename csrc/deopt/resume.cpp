@@ -7,7 +7,9 @@
 #include "deopt/specialization.h"
 #include "hook/hook.h"
 #include "runtime/helpers.h"
+#include "deopt/reasons.h"
 
+using pypaccel::deopt::Reason;
 using pypaccel::deopt::Specialization;
 using pypaccel::ir::Def;
 using pypaccel::ir::Type;
@@ -126,8 +128,120 @@ PyObject* exitInFrame(NativeCtx* ctx, int32_t exitId, uint64_t* values) {
     pypa_frame_set_prev_unit(frame, x.unit);
     return pypa_cpy_eval_raise(ts, frame);
   }
+  // A probe's countdown ran out at a loop header: the hook compiles the function again from this frame and goes on
+  // in the new code at this header, or lets the interpreter go on (then the new code serves the next call).
+  if (x.reason == int(Reason::Reprofile)) {
+    PyObject* result;
+    if (hook::reenterAfterProbe(ctx, exitId, &result)) return result;
+  }
   pypa_frame_set_prev_unit(frame, x.resumeUnit - 1);
   return pypa_cpy_eval_default(ts, frame, 0);
+}
+
+namespace {
+
+// Whether `o` lives as long as the frame runs, whatever the code stores: a constant of the code, or an argument
+// the code never rebinds. Only such an object can be the origin of a number the resumed code holds unboxed.
+bool outlivesTheCall(PyObject* o, PypaFrame* frame, const Specialization& s) {
+  PyObject** localsplus = pypa_frame_localsplus(frame);
+  for (size_t a = 0; a < s.stableArgs.size(); a++)
+    if (s.stableArgs[a] && localsplus[a] == o) return true;
+  PyObject* consts = pypa_code_consts(pypa_frame_code(frame));
+  for (Py_ssize_t i = 0; consts && i < PyTuple_GET_SIZE(consts); i++)
+    if (PyTuple_GET_ITEM(consts, i) == o) return true;
+  return false;
+}
+
+// The words of one value of type `t` (bound, non-null `o`), or false when `o` is not of that type.
+bool unboxInto(Type t, PyObject* o, std::vector<uint64_t>* buf) {
+  switch (t) {
+    case Type::Obj: buf->push_back(reinterpret_cast<uint64_t>(o)); return true;
+    case Type::Int: {
+      if (!PyLong_CheckExact(o)) return false;
+      int overflow = 0;
+      long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+      if (overflow) return false;
+      buf->push_back(uint64_t(v));
+      return true;
+    }
+    case Type::Float: {
+      if (!PyFloat_CheckExact(o)) return false;
+      double d = PyFloat_AS_DOUBLE(o);
+      uint64_t w;
+      std::memcpy(&w, &d, sizeof(w));
+      buf->push_back(w);
+      return true;
+    }
+    case Type::Bool:
+      if (o != Py_True && o != Py_False) return false;
+      buf->push_back(o == Py_True);
+      return true;
+    case Type::RangeIter: {
+      long long cur, stop, step;
+      if (!pypa_range_iter_state(o, &cur, &stop, &step)) return false;
+      buf->insert(buf->end(), {uint64_t(cur), uint64_t(stop), uint64_t(step)});
+      return true;
+    }
+    default: return false;
+  }
+}
+
+}  // namespace
+
+std::string fillResumeBuffer(PypaFrame* frame, const Specialization& s, std::vector<uint64_t>* buf) {
+  if (s.resumeExit < 0) return s.noResume.empty() ? "no resume entry" : s.noResume;
+  const pypaccel::ir::ExitPoint& x = s.meta.exits[size_t(s.resumeExit)];
+  PyObject** localsplus = pypa_frame_localsplus(frame);
+  size_t origins = 0;
+  // The origin word of a number: its object when that outlives the call, else null where null is allowed.
+  auto origin = [&](PyObject* o) {
+    bool required = origins < s.resumeOriginRequired.size() && s.resumeOriginRequired[origins];
+    origins++;
+    if (o && outlivesTheCall(o, frame, s)) {
+      buf->push_back(reinterpret_cast<uint64_t>(o));
+      return true;
+    }
+    buf->push_back(0);
+    return !required;
+  };
+  buf->clear();
+  for (size_t l = 0; l < x.locals.size(); l++) {
+    const auto& sl = x.locals[l];
+    PyObject* o = localsplus[l];
+    if (sl.def == Def::No) {
+      if (o) return "a local the code has unbound there is bound";
+      continue;
+    }
+    if (sl.def == Def::Yes && !o) return "a local the code has bound there is unbound";
+    if (sl.def == Def::Maybe) buf->push_back(o != nullptr);
+    if (!o) {
+      buf->insert(buf->end(), size_t(pypaccel::ir::typeComponents(sl.type)), 0);
+    } else if (!unboxInto(sl.type, o, buf)) {
+      return "a local of another type than compiled for";
+    }
+    if (sl.origin && !origin(o)) return "a number whose object the code keeps is not a constant or argument";
+  }
+  int nlocalsplus = pypa_code_nlocalsplus(pypa_frame_code(frame));
+  if (pypa_frame_stack_depth(frame) != int(x.stack.size())) return "another stack depth than compiled for";
+  for (size_t d = 0; d < x.stack.size(); d++) {
+    PyObject* o = localsplus[nlocalsplus + d];
+    Type t = x.stack[d].type;
+    if (t == Type::Null) {
+      if (o) return "an object where the code has a null";
+      continue;
+    }
+    if (!o || !unboxInto(t, o, buf)) return "a stack entry of another type than compiled for";
+    if (x.stack[d].origin >= 0 && !origin(o)) return "a number whose object the code keeps is not a constant or argument";
+  }
+  if (buf->size() != size_t(exitBufferWords(x))) return "internal: resume buffer layout";
+  // Handed over: an object stays the native code's reference; what it holds unboxed is released.
+  for (size_t d = 0; d < x.stack.size(); d++) {
+    PyObject*& o = localsplus[nlocalsplus + d];
+    if (x.stack[d].type != Type::Obj && o) Py_DECREF(o);
+    o = nullptr;
+  }
+  pypa_frame_set_stack_depth(frame, 0);
+  return "";
 }
 
 }  // namespace pypaccel::deopt

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cpython/cpy.h"
 #include "ir/ir.h"
 #include "runtime/native_ctx.h"
 #include "support/ref.h"
@@ -61,6 +62,15 @@ struct Specialization {
   // Per global guard: its name as an interned str (linkSlots), so a guard's slow path looks it up by its cached hash
   // instead of making the str again: after a STORE_GLOBAL every guard of that module takes the slow path once.
   std::vector<support::Ref> globalNames;
+  // A probe (hook/compile.cpp): compiled at the first call before the run showed what the code works on, it leaves
+  // at a loop header after kProbeBackEdges back edges to be compiled again. Never stored.
+  bool probe = false;
+  // A resume entry: the exit (in meta.exits, never taken) whose buffer layout is the state at the loop header
+  // the code may be entered at (ir::Function::resumeExit), and per origin word of that layout whether it must
+  // hold an object. -1: none. Kept for this process only: a stored specialization is entered at its start.
+  int resumeExit = -1;
+  std::vector<uint8_t> resumeOriginRequired;
+  std::string noResume;  // ir::Function::noResume
   uint64_t entries = 0;
   uint64_t exits = 0;
   bool disabled = false;
@@ -76,6 +86,10 @@ struct Specialization {
   Specialization& operator=(const Specialization&) = delete;
   ~Specialization();  // releases what its direct call sites hold (link_slots.cpp)
 };
+
+// Back edges a probe takes before it leaves to be compiled again: enough for the callees of its loop to reach the
+// call threshold and be compiled, and for its locals to hold what they hold in the loop.
+constexpr int64_t kProbeBackEdges = 500;
 
 // Fills slotWords for this process from the code's constants and the current globals. Returns false with `why`
 // when something the code was compiled against no longer holds (then the specialization must not be used).
@@ -98,5 +112,12 @@ const char* nativeModuleFunctionName(PyObject* fn);
 // The exit `exitId` of the native code running with `ctx`, in its (existing) frame: rebuild the frame's state from
 // the exit buffer and let the interpreter finish the call; returns the call's result (resume.cpp).
 PyObject* exitInFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values);
+
+// The inverse of an exit, for `s`'s resume entry: the state of `frame` (stopped at the resume header) as the words
+// of the resume exit's buffer, each checked against the type the code was compiled for (an int that fits 64 bits,
+// an exact float, the bound locals bound, a range iterator's state...). On success the frame's value stack is
+// handed over to the native code (its depth set to 0; the references it held are the buffer's, or released where
+// the code holds the value unboxed) and "" is returned; else why not, with nothing changed.
+std::string fillResumeBuffer(PypaFrame* frame, const Specialization& s, std::vector<uint64_t>* buf);
 
 }  // namespace pypaccel::deopt

@@ -2,6 +2,7 @@
 // the optimizer or codegen. Every failure becomes a recorded fallback, never an exception for the program.
 #include "hook/compile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -113,8 +114,28 @@ std::string currentBuildIdentity() { return *gEngine ? identityOf(**gEngine) : s
 
 namespace {
 
+// Whether a frame entry compiled at the first call of code with loops (CompileWhy::Loops) is compiled as a probe
+// instead (deopt::Specialization::probe): when the code does generic work the run may yet show how to predict
+// (the types of what calls, attributes and subscripts give), which at a first call nothing has shown yet. Not where
+// every function is compiled on purpose (threshold 0, PYPACCEL_COMPILE_ALL, stress exits: the test passes' reach).
+bool probesAllowed() { return config().threshold > 0 && !config().compileAll && !config().stressExits; }
+
+bool wantsProbe(const ir::Function& fn, bool unprofitable) {
+  specialize::WorkCount w = specialize::countWork(fn);
+  return unprofitable || w.generic * 4 > w.native;
+}
+
+// A probe's IR with its countdowns dropped: a first-call compile that is worth keeping as it is.
+void dropProbes(ir::Function& fn) {
+  for (ir::Block& b : fn.blocks)
+    b.instrs.erase(std::remove_if(b.instrs.begin(), b.instrs.end(),
+                                  [](const ir::Instr& in) { return in.op == ir::Op::ProbeLoop; }),
+                   b.instrs.end());
+}
+
+// `resumeAt` >= 0: compiled again after a probe, from `home.frame` stopped at that loop header (obtainResumable).
 deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, const Home& home, CompileWhy why,
-                              bool direct) {
+                              bool direct, int resumeAt = -1) {
   auto t0 = std::chrono::steady_clock::now();
   struct Timer {
     std::chrono::steady_clock::time_point t0;
@@ -211,7 +232,20 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     opts.samples = std::make_shared<specialize::Samples>();
     PyObject** args = pypa_frame_localsplus(home.frame);
     for (size_t i = 0; i < sig.size(); i++) opts.samples->setLocal(int(i), args[i]);
+    if (resumeAt >= 0) {
+      // Stopped at a loop header: what every local and stack entry holds there is what the loop works on.
+      for (int l = int(sig.size()); l < info->nlocals; l++)
+        if (args[l]) opts.samples->setLocal(l, args[l]);
+      int depth = pypa_frame_stack_depth(home.frame);
+      for (int d = 0; d < depth; d++)
+        if (PyObject* o = args[info->nlocalsplus + d]) opts.samples->setStackAt(resumeAt, d, o);
+    }
   }
+  opts.resumeAt = resumeAt;
+  // Probes are made at a first call only, and never for a compile that an earlier probe asked for.
+  bool probing = !direct && resumeAt < 0 && why == CompileWhy::Loops && !st.probed.count(sig) &&
+                 probesAllowed();
+  opts.probe = probing;
   // A direct entry compiles the IR its callers were built against (directReturnType inferred it), when there is one.
   auto inferred = direct ? st.directIR.find(sig) : st.directIR.end();
   if (inferred != st.directIR.end() && st.directIRWiden[sig] != widen) inferred = st.directIR.end();
@@ -224,6 +258,7 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   // (DIR/<qualname>.<signature>[.d].ir).
   if (const char* dir = std::getenv("PYPACCEL_DUMP_IR"); dir && *dir)
     std::ofstream(std::string(dir) + "/" + info->qualname + "." + sig + (direct ? ".d" : "") + ".ir") << ir::print(*fn);
+  bool probe = false;
   if (direct) {
     std::string impure = whyNotDirect(*fn);
     if (!impure.empty()) return fail(impure);
@@ -231,8 +266,13 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     // Not for @specialize (the user asked for native code) nor for a direct entry (called without the hook, and
     // made only of native operations).
     std::string unprofitable = specialize::whyUnprofitable(*fn);
-    if (!unprofitable.empty()) return fail(unprofitable);
+    // A first call's compile the run may improve on is kept as a probe, however generic: it runs a few hundred
+    // iterations, then the code is compiled again with what they showed (obtainResumable).
+    probe = probing && anyLoopReached(*fn, *bc) && wantsProbe(*fn, !unprofitable.empty());
+    if (!unprofitable.empty() && !probe) return fail(unprofitable);
   }
+  if (probing && !probe) dropProbes(*fn);
+  if (probe) st.probed.insert(sig);
   if (why == CompileWhy::Loops && !anyLoopReached(*fn, *bc)) {
     // The loops are behind something the compiler cannot do yet: not worth compiling at the first call.
     st.deferred[sig] = true;
@@ -247,16 +287,27 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   for (const auto& x : fn->exits) spillWords += size_t(deopt::exitBufferWords(x));
   if (spillWords > kMaxSpillWords)
     return fail("too large to compile (its exits spill " + std::to_string(spillWords) + " words)");
+  // A probe runs a few hundred iterations: the cheapest code generation does (jit::Engine::compile's quick).
   auto obj = e->compile(**mod, spillWords, anyLoopReached(*fn, *bc), [&](llvm::Module& m) {
     if (llvm::Function* f = direct ? m.getFunction(symbol) : nullptr) codegen::splitFrameFreeFront(*f);
-  });
+  }, probe);
   if (!obj) return fail(support::errorReason(obj.takeError()));
   std::string whyNot;
   auto s = activate(*e, deopt::metaFromIR(*fn), *obj, home, &whyNot);
   if (!s) return fail(whyNot);
   s->cacheKey = key;
   s->widened = widen;
+  s->probe = probe;
+  s->resumeExit = fn->resumeExit;
+  s->resumeOriginRequired = fn->resumeOriginRequired;
+  s->noResume = fn->noResume;
   st.compiled++;
+  if (probe) {
+    // Not stored: the next run's first call makes its own probe, or loads what this one's recompile stored.
+    st.probes++;
+    st.specs.push_back(std::move(s));
+    return st.specs.back().get();
+  }
   if (direct) {
     forgetDirectExamples(st, sig);
     st.directIR.erase(sig);
@@ -288,6 +339,12 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   Home home{reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame), pypa_frame_builtins(frame),
             frame};
   return obtain(st, sig, home, why, false);
+}
+
+deopt::Specialization* obtainResumable(profile::CodeState& st, const std::string& sig, PypaFrame* frame, int unit) {
+  Home home{reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame), pypa_frame_builtins(frame),
+            frame};
+  return obtain(st, sig, home, CompileWhy::Threshold, false, unit);
 }
 
 namespace {

@@ -155,7 +155,9 @@ bool retireAfterExit(profile::CodeState& st, deopt::Specialization& s, uint64_t 
   return true;
 }
 
-PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deopt::Specialization* s) {
+// `resume`: null to enter at the start, else the resume buffer of an entry at the resume header.
+PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deopt::Specialization* s,
+                    uint64_t* resume = nullptr) {
   if (Py_EnterRecursiveCall("")) return nullptr;
   PyCodeObject* co = pypa_frame_code(f);
   // Every field is set here, none value-initialized: GCC zeroes the whole struct with `rep stos`, whose start-up
@@ -175,6 +177,7 @@ PyObject* runNative(PyThreadState* ts, PypaFrame* f, profile::CodeState& st, deo
   ctx.prevInstrAddr = static_cast<void**>(pypa_frame_prev_instr_addr(f));
   ctx.firstInstr = static_cast<char*>(pypa_code_first_instr(co));
   ctx.func = pypa_frame_func(f);
+  ctx.resume = resume;
   // Direct callees keep 64 KiB more than the hook does: their exits re-enter through it.
   char* low = threadStackLow();
   ctx.stackLow = low ? low + 64 * 1024 : nullptr;
@@ -422,6 +425,34 @@ PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t*
     }
   }
   return r;
+}
+
+bool reenterAfterProbe(runtime::NativeCtx* ctx, int32_t exitId, PyObject** result) {
+  auto* probe = static_cast<deopt::Specialization*>(ctx->spec);
+  auto* f = static_cast<PypaFrame*>(ctx->frame);
+  PyThreadState* ts = ctx->tstate;
+  profile::CodeState* st = profile::existingState(reinterpret_cast<PyObject*>(pypa_frame_code(f)));
+  if (!st) return false;
+  // A probe leaves once: from here on the signature's calls get the new code, or the interpreter.
+  probe->retired = true;
+  if (st->last == probe) st->last = nullptr;
+  if (tInCompiler || otherThreadCompiling(ts) || pypa_cpy_tracing(ts)) return false;
+  int unit = probe->meta.exits[size_t(exitId)].resumeUnit;
+  enterCompiler();
+  deopt::Specialization* s = obtainResumable(*st, probe->meta.signature, f, unit);
+  leaveCompiler();
+  if (PyErr_Occurred()) PyErr_Clear();  // nothing the compiler did may leak into the program
+  if (!s || s->disabled) return false;
+  s->measured = true;  // code with a loop is never timed against the interpreter (wantsTrial)
+  std::vector<uint64_t> buf;
+  std::string why = deopt::fillResumeBuffer(f, *s, &buf);
+  if (!why.empty()) {
+    st->fallback("not entered at its loop header after the probe: " + why);
+    return false;
+  }
+  st->resumed++;
+  *result = runNative(ts, f, *st, s, buf.data());
+  return true;
 }
 
 char* stackLow() { return threadStackLow(); }

@@ -69,6 +69,12 @@ void classify(profile::CodeState& st, PyObject* code);
 // the hook recognizes that frame as this exit's and continues the exit in it. Returns the call's result.
 PyObject* exitThroughNewFrame(runtime::NativeCtx* ctx, int32_t exitId, uint64_t* values);
 
+// A probe's Reprofile exit (`exitId`), its frame rebuilt at the loop header and handed back to the interpreter:
+// compiles the function again with that frame's values as examples and, when the new code can take the frame
+// there, runs the rest of the call in it. True with `*result` the call's result; false: the interpreter goes on
+// (the new code, if any, serves the next call).
+bool reenterAfterProbe(runtime::NativeCtx* ctx, int32_t exitId, PyObject** result);
+
 // The lowest C stack address native code may recurse to on this thread (direct calls go through the interpreter
 // below it).
 char* stackLow();

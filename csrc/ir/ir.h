@@ -242,6 +242,13 @@ struct Function {
   // origin can give it back after the frame's slot was rebound. Every exit buffer ends with them (the exit drops
   // them after rebuilding the frame).
   std::vector<int> pins;
+  // A resume entry (specialize::SpecOptions::resumeAt): block 0 branches on IsResuming to a block that reads the
+  // state at that loop header from the resume buffer; resumeExit is an exit at the header (never taken) whose buffer
+  // layout is the resume buffer's, and resumeOriginRequired says per origin word of it (in buffer order) whether
+  // it must hold an object (the header's state has one on every path). -1: none.
+  int resumeExit = -1;
+  std::vector<uint8_t> resumeOriginRequired;
+  std::string noResume;  // why a resume entry was asked for and not built (then resumeExit is -1)
 
   int addVar(VarKind kind, int index, Type type, int comp);
   int findVar(VarKind kind, int index, Type type, int comp) const;

@@ -135,7 +135,7 @@ void dumpModule(const Module& mod, const char* suffix) {
 }  // namespace
 
 Expected<std::string> Engine::compile(Module& mod, size_t spillWords, bool loops,
-                                      const std::function<void(Module&)>& afterOptimize) {
+                                      const std::function<void(Module&)>& afterOptimize, bool quick) {
   mod.setDataLayout(tm_->createDataLayout());
   mod.setTargetTriple(tm_->getTargetTriple().str());
   dumpModule(mod, ".ll");
@@ -150,7 +150,7 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords, bool loops
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
-    if (spillWords > kLightPipelineSpillWords) {
+    if (quick || spillWords > kLightPipelineSpillWords) {
       // Registers for the locals, common subexpressions, a clean CFG: most of the gain at a fraction of the cost.
       ModulePassManager mpm;
       if (auto err = pb.parsePassPipeline(mpm, "function(sroa,early-cse,simplifycfg)")) return std::move(err);
@@ -171,7 +171,8 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords, bool loops
   CodeGenOptLevel level = tm_->getOptLevel();
   // Loop-free code runs once per call: its size, not its speed, is what counts there (raytrace's `make_scene`, 7,000
   // words, called once: 600 ms of compiling with the full allocator).
-  if (spillWords > (loops ? kFastCodegenSpillWords : kLightPipelineSpillWords)) tm_->setOptLevel(CodeGenOptLevel::None);
+  if (quick || spillWords > (loops ? kFastCodegenSpillWords : kLightPipelineSpillWords))
+    tm_->setOptLevel(CodeGenOptLevel::None);
   legacy::PassManager pm;  // codegen still runs on the legacy pass manager in LLVM 19
   bool failed = tm_->addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile);
   if (!failed) pm.run(mod);

@@ -26,9 +26,11 @@ class Engine {
   // Optimizes and compiles `mod` into an ELF relocatable object. `spillWords`, the total size of the function's exit
   // snapshots, picks a light pipeline for functions where O2's InstCombine would take seconds over exit spill code;
   // `loops`: the function runs loops natively, so the full register allocator pays for itself in the middle range.
-  // `afterOptimize` runs between the optimizer and code generation (not at PYPACCEL_OPT=0).
+  // `afterOptimize` runs between the optimizer and code generation (not at PYPACCEL_OPT=0). `quick`: code that runs
+  // briefly (a probe): the light pipeline and the fast code generator, whatever its size.
   llvm::Expected<std::string> compile(llvm::Module& mod, size_t spillWords = 0, bool loops = true,
-                                      const std::function<void(llvm::Module&)>& afterOptimize = nullptr);
+                                      const std::function<void(llvm::Module&)>& afterOptimize = nullptr,
+                                      bool quick = false);
   // Linked code: its entry point, and an owner whose destruction frees the code (its ORC resource tracker).
   struct Linked {
     void* address = nullptr;

@@ -47,6 +47,10 @@ struct CodeState {
   bool forceCompile = false; // @specialize
   uint64_t calls = 0;  // up to the last settle(); callCount() has them all
   uint64_t compiled = 0, loaded = 0;
+  // Probes compiled (deopt::Specialization::probe), and calls that went on in the code compiled after a probe at
+  // its loop header (hook::reenterAfterProbe).
+  uint64_t probes = 0, resumed = 0;
+  std::set<std::string> probed;  // signatures a probe was compiled for in this run (one each)
   double compileSeconds = 0;  // looking up, compiling and linking its specializations (stats: compile time)
   std::string codeHash;      // empty until computed (or when the code cannot be keyed)
   bool hashTried = false;

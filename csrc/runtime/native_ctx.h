@@ -10,7 +10,7 @@
 namespace pypaccel::runtime {
 
 // Bump when NativeCtx, a pypa_rt_* helper or the exit-buffer layout changes meaning: it is part of every cache key.
-constexpr int kNativeFormat = 7;
+constexpr int kNativeFormat = 8;
 
 struct NativeCtx {
   PyThreadState* tstate;     // 0
@@ -34,6 +34,10 @@ struct NativeCtx {
   // instead (it reads it at each direct call and puts it back after), so a call out that moves the limit
   // (sys.setrecursionlimit) is seen.
   int64_t recursion;
+  // -- Since format 8 (probes and resume entries) -----------------------------------------------------------------
+  // 15 null for an entry at the function's start; else the resume buffer of an entry at its resume header
+  // (deopt::fillResumeBuffer), read by IsResuming / ResumeWord at the start only
+  uint64_t* resume;
 };
 
 // The part of a specialization a direct call needs, at a fixed layout (native code reads it by index): the
@@ -70,6 +74,7 @@ enum CtxField : unsigned {
   kCtxStackLow,
   kCtxLazyPrevInstr,
   kCtxRecursion,
+  kCtxResume,
 };
 
 // Native code reads both structs as arrays of 8-byte words, by these indexes: the enums and the field order must
@@ -91,7 +96,8 @@ PYPA_CTX_AT(func, kCtxFunc);
 PYPA_CTX_AT(stackLow, kCtxStackLow);
 PYPA_CTX_AT(lazyPrevInstr, kCtxLazyPrevInstr);
 PYPA_CTX_AT(recursion, kCtxRecursion);
-static_assert(sizeof(NativeCtx) == (size_t(kCtxRecursion) + 1) * 8, "a NativeCtx field without a CtxField");
+PYPA_CTX_AT(resume, kCtxResume);
+static_assert(sizeof(NativeCtx) == (size_t(kCtxResume) + 1) * 8, "a NativeCtx field without a CtxField");
 #undef PYPA_CTX_AT
 
 enum SpecHeaderField : unsigned { kHdrDirectEntry = 0, kHdrSlots, kHdrStress, kHdrFirstInstr, kHdrSpec, kHdrEntries,

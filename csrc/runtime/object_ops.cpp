@@ -160,6 +160,14 @@ extern "C" PyObject* pypa_rt_box_range(int64_t start, int64_t stop, int64_t step
                                (long long)step);
 }
 
+extern "C" PyObject* pypa_rt_box_range_iter(int64_t cur, int64_t stop, int64_t step) {
+  PyObject* r = pypa_rt_box_range(cur, stop, step);
+  if (!r) return nullptr;
+  PyObject* it = PyObject_GetIter(r);
+  Py_DECREF(r);
+  return it;
+}
+
 extern "C" PyObject* pypa_rt_build_tuple(NativeCtx* ctx, PyObject** items, int32_t n) {
   bool ok = true;
   for (int32_t i = 0; i < n; i++) ok = ok && items[i];

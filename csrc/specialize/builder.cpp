@@ -5,6 +5,7 @@
 #include <set>
 
 #include "deopt/refusals.h"
+#include "deopt/specialization.h"
 #include "support/bail.h"
 
 namespace pypaccel::specialize {
@@ -102,6 +103,72 @@ static llvm::Expected<bool> merge(EntryState& into, const EntryState& from, cons
   return !(old == into);
 }
 
+// The units where loop headers start (targets of backward jumps): a probe counts down there.
+static std::set<int> loopHeaderUnits(const Bytecode& bc) {
+  std::set<int> out;
+  for (const Instruction& in : bc.instrs)
+    if (isBackwardJump(in.op))
+      if (const Instruction* t = bc.at(in.target)) out.insert(t->start);
+  return out;
+}
+
+// Whether a value of type `t` can be read back from a frame at a loop header (deopt::fillResumeBuffer).
+static bool resumable(Type t) {
+  return ir::isNumeric(t) || t == Type::Obj || t == Type::Null || t == Type::RangeIter;
+}
+
+// The resume block: the state at loop header `unit` (its final entry state `st`) from the resume buffer, laid out
+// as an exit's buffer at that header (so the same layout rules hold both ways), then a jump into the header.
+// Obj locals are the frame's (borrowed, as everywhere in a frame entry); the frame's stack entries are handed
+// over by the buffer's filler.
+static llvm::Error emitResumeEntry(Emitter& em, const EntryState& st, int unit) {
+  ir::Function& fn = em.fn;
+  if (!fn.pins.empty())
+    return deopt::refuse(Refusal::NotResumable, {"an int or float argument it stores to is held from its start"});
+  em.in = em.bc.at(unit);
+  em.locals = st.locals;
+  int word = 0;
+  for (int l = 0; l < int(st.locals.size()); l++) {
+    const LocalState& ls = st.locals[l];
+    if (ls.def == Def::No) {
+      em.emitVoid(Op::StoreVar, {em.constBool(false)}, em.flagVar(l));
+      continue;
+    }
+    if (!resumable(ls.type) || ls.type == Type::Null || ls.type == Type::RangeIter)
+      return deopt::refuse(Refusal::NotResumable, {"local '" + em.info.localNames[l] + "' is a virtual " +
+                                                   ir::typeName(ls.type)});
+    int flag = ls.def == Def::Maybe ? em.emit(Op::ResumeWord, Type::Bool, {}, word++) : em.constBool(true);
+    em.emitVoid(Op::StoreVar, {flag}, em.flagVar(l));
+    em.emitVoid(Op::StoreVar, {em.emit(Op::ResumeWord, ls.type, {}, word++)}, em.varFor(l, ls.type));
+    if (hasOrigin(ls.type) && ls.org != Org::None) {
+      em.emitVoid(Op::StoreVar, {em.emit(Op::ResumeWord, Type::Obj, {}, word++)}, em.originVar(l));
+      fn.resumeOriginRequired.push_back(ls.org == Org::Yes);
+    }
+  }
+  em.stack.clear();
+  for (size_t d = 0; d < st.stack.size(); d++) {
+    StackEntry e;
+    e.type = st.stack[d];
+    if (!resumable(e.type))
+      return deopt::refuse(Refusal::NotResumable, {std::string("a stack entry is a virtual ") + ir::typeName(e.type)});
+    for (int c = 0; c < ir::typeComponents(e.type); c++)
+      e.v[c] = em.emit(Op::ResumeWord, e.type == Type::RangeIter ? Type::Int : e.type, {}, word++);
+    Org org = d < st.stackOrg.size() ? st.stackOrg[d] : Org::None;
+    if (hasOrigin(e.type) && org != Org::None) {
+      e.origin = em.emit(Op::ResumeWord, Type::Obj, {}, word++);
+      e.originMaybeNull = org == Org::Maybe;
+      fn.resumeOriginRequired.push_back(org == Org::Yes);
+    }
+    em.stack.push_back(e);
+  }
+  fn.resumeExit = em.makeExit(ir::ExitKind::Reexec, deopt::Reason::Reprofile, "resume entry");
+  if (deopt::exitBufferWords(fn.exits[size_t(fn.resumeExit)]) != word)
+    return deopt::refuse(Refusal::Internal, {"resume buffer layout"});
+  em.jumpTo(unit);
+  if (!em.error.empty()) return support::bail(em.error);
+  return llvm::Error::success();
+}
+
 static int instrIndexOfUnit(const Bytecode& bc, int unit) {
   for (size_t i = 0; i < bc.instrs.size(); i++)
     if (bc.instrs[i].start == unit) return int(i);
@@ -161,14 +228,42 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
   std::map<int, int> blockOf;
   int nextId = 1;
   for (auto& [unit, st] : states) blockOf[unit] = nextId++;
-  fn.blocks.reserve(nextId * 3);
+  // A resume entry: block 0 branches to the prologue (an entry at the start) or to the resume block.
+  int prologueId = 0, resumeId = -1;
+  if (opts.resumeAt >= 0) {
+    auto header = states.find(opts.resumeAt);
+    if (header == states.end() || !header->second.reached || opts.direct)
+      return deopt::refuse(Refusal::NotResumable, {"the loop header is not reached"});
+    prologueId = nextId++;
+    resumeId = nextId++;
+  }
+  fn.blocks.reserve(nextId * 3 + 4);
   fn.blocks.push_back(ir::Block{0, -1, {}});
   for (auto& [unit, st] : states) fn.blocks.push_back(ir::Block{blockOf[unit], unit, {}});
+  if (resumeId >= 0) {
+    fn.blocks.push_back(ir::Block{prologueId, -1, {}});
+    fn.blocks.push_back(ir::Block{resumeId, -1, {}});
+  }
+  std::set<int> headers = loopHeaderUnits(bc);
+  int probeSlot = -1;
+  if (opts.probe) {
+    fn.slots.push_back(ir::Slot{ir::SlotKind::LoopProbe});
+    probeSlot = int(fn.slots.size()) - 1;
+  }
 
   {
     Emitter em(fn, info, bc, globals, builtins, opts, &states, &blockOf);
     em.leaders = &leaders;
     em.cur = &fn.blocks[0];
+    if (resumeId >= 0) {
+      ir::Instr br;
+      br.op = Op::Branch;
+      br.args = {em.emit(Op::IsResuming, Type::Bool)};
+      br.succ[0] = resumeId;
+      br.succ[1] = prologueId;
+      em.cur->instrs.push_back(br);
+      em.cur = &fn.blocks[size_t(prologueId)];
+    }
     em.in = &bc.instrs[instrIndexOfUnit(bc, startUnit)];
     for (int l = 0; l < info.nlocals; l++) {
       bool isArg = l < int(signature.size());
@@ -210,9 +305,17 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
     em.jumpTo(startUnit);
     if (!em.error.empty()) return support::bail(em.error);
   }
+  if (resumeId >= 0) {
+    Emitter em(fn, info, bc, globals, builtins, opts, &states, &blockOf);
+    em.leaders = &leaders;
+    em.cur = &fn.blocks[size_t(resumeId)];
+    if (auto err = emitResumeEntry(em, states[opts.resumeAt], opts.resumeAt)) return std::move(err);
+  }
   for (auto& [unit, st] : states) {
     Emitter em(fn, info, bc, globals, builtins, opts, &states, &blockOf);
     em.leaders = &leaders;
+    em.loopHeaders = &headers;
+    em.probeSlot = probeSlot;
     int id = blockOf[unit];
     if (!em.runBlock(unit, st, &fn.blocks[id]) && !em.error.empty()) return support::bail(em.error);
   }
@@ -225,6 +328,15 @@ llvm::Expected<ir::Function> buildFunction(const CodeInfo& info, const Bytecode&
                                            PyObject* globals, PyObject* builtins, const SpecOptions& opts,
                                            const std::string& symbol) {
   auto fn = buildOnce(info, bc, signature, globals, builtins, opts, symbol);
+  if (!fn && opts.resumeAt >= 0) {
+    // Code that cannot take the frame at the header still serves the next calls: built without the resume entry.
+    std::string why = support::errorReason(fn.takeError());
+    SpecOptions plain = opts;
+    plain.resumeAt = -1;
+    auto again = buildFunction(info, bc, signature, globals, builtins, plain, symbol);
+    if (again) again->noResume = why;
+    return again;
+  }
   if (fn || !opts.nativeHandlers || opts.direct || info.handlers.empty()) return fn;
   // Native handlers add edges from every raise in a try to its handler; where the types met there cannot be
   // merged, the handlers stay the interpreter's (every raise an exit) rather than the whole function.

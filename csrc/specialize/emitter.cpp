@@ -69,6 +69,10 @@ bool Emitter::runBlock(int unit, const EntryState& entry, ir::Block* block) {
     stack.push_back(e);
   }
   int start = unit;
+  if (probeSlot >= 0 && loopHeaders && loopHeaders->count(unit) && (in = bc.at(unit))) {
+    int x = makeExit(ExitKind::Reexec, deopt::Reason::Reprofile, "loop header");
+    emitVoid(Op::ProbeLoop, {}, probeSlot, x);
+  }
   for (;;) {
     in = bc.at(unit);
     if (!in) return fail(deopt::Refusal::NotAnInstruction, {std::to_string(unit)});
@@ -255,6 +259,7 @@ int Emitter::box(const StackEntry& e) {
     case Type::Bool: return emit(Op::BoxBool, Type::Obj, {e.v[0]});
     case Type::Obj: return e.v[0];
     case Type::Range: return emit(Op::BoxRange, Type::Obj, {e.v[0], e.v[1], e.v[2]});
+    case Type::RangeIter: return emit(Op::BoxRangeIter, Type::Obj, {e.v[0], e.v[1], e.v[2]});
     default: return -1;
   }
 }

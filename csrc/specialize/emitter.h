@@ -105,6 +105,11 @@ struct SpecOptions {
   // Examples of the values the code works on, from the frame of the call being compiled (a frame entry): they
   // choose what to predict. Null: no predictions (a direct entry, the Catch2 tests).
   std::shared_ptr<Samples> samples;
+  // A probe (hook/compile.cpp): every loop header counts down a LoopProbe slot and leaves through a Reprofile exit at
+  // zero (ir_ops.def ProbeLoop).
+  bool probe = false;
+  // >= 0: a resume entry at this loop header's unit (ir::Function::resumeExit).
+  int resumeAt = -1;
 };
 
 class Emitter {
@@ -260,6 +265,9 @@ class Emitter {
 
   ir::Block* cur = nullptr;
   const std::set<int>* leaders = nullptr;  // units where blocks start
+  // A probe's: the units where loop headers start, and its LoopProbe slot (SpecOptions::probe).
+  const std::set<int>* loopHeaders = nullptr;
+  int probeSlot = -1;
 
  private:
   bool isLeader(int unit) const;

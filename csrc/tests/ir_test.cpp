@@ -58,7 +58,8 @@ std::vector<Type> localTypes(const ir::ExitPoint& x) {
 //   --- Signature ---  f's argument types, i/f/b/o
 //   --- Options ---    optional, one per line: `direct` builds f's direct entry instead of its frame entry;
 //                      `direct-call NAME SIG TYPE` compiles calls of the function NAME with argument types SIG as
-//                      direct calls returning TYPE (int/float/bool/obj), as the hook does for a callee it compiles
+//                      direct calls returning TYPE (int/float/bool/obj), as the hook does for a callee it compiles;
+//                      `probe` builds a probe; `resume UNIT` a resume entry at the loop header starting at UNIT
 //   --- Expected ---   ir::print of the IR
 // Every op of ir_ops.def appears in some case's Expected ("every IR op has a golden case").
 
@@ -160,6 +161,10 @@ specialize::SpecOptions goldenOptions(const std::string& text) {
       }
       if (!opts.samples) opts.samples = std::make_shared<specialize::Samples>();
       opts.samples->setLocal(index, value.get());
+    } else if (what == "probe") {
+      opts.probe = true;  // a probe: countdowns at the loop headers (ProbeLoop)
+    } else if (what == "resume") {
+      words >> opts.resumeAt;  // resume UNIT: a resume entry at the loop header starting at UNIT
     } else if (what == "widen") {
       // widen UNIT: that instruction's fast paths learned to be widened (generic).
       int unit = -1;

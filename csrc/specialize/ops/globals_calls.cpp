@@ -202,9 +202,10 @@ bool callGeneric(Emitter& e, size_t n, AfterCall after) {
   const StackEntry& callable = e.stack[meth ? base : base + 1];
   size_t firstArg = meth ? base + 1 : base + 2;
   if (!hasValue(callable.type)) return exitBeforeCall(e, Reason::NotCallable, "CALL of a virtual value");
-  // A virtual range is passed as a range object (`list(range(n))`); an iterator over one is not.
+  // A virtual range is passed as a range object (`list(range(n))`), an iterator over one as a range iterator (the
+  // argument of a comprehension's function: `[f(i) for i in range(n)]`).
   for (size_t i = firstArg; i < size; i++)
-    if (!hasValue(e.stack[i].type) && e.stack[i].type != Type::Range)
+    if (!hasValue(e.stack[i].type) && e.stack[i].type != Type::Range && e.stack[i].type != Type::RangeIter)
       return exitBeforeCall(e, Reason::Unsupported, "CALL with a virtual argument");
   // list(...) and tuple(...) make exactly that: the result's example (its items: ints for a range).
   PyObject* example = nullptr;
