@@ -173,6 +173,11 @@ std::vector<Profile> profilesForNextRun(const profile::CodeState& st, const std:
     p.widen = offsetsText(widenToLearn(*s));
     p.state = s->disabled ? "disabled" : "native";
     p.reason = s->disabled ? s->disabledReason : "";
+    // A probe whose loops never ran long enough to be compiled again, and which is not worth running as it is.
+    if (s->probe && !s->probeUnprofitable.empty() && !s->disabled) {
+      p.state = "unprofitable";
+      p.reason = s->probeUnprofitable;
+    }
   }
   std::vector<Profile> out;
   for (auto& [sig, p] : bySig)

@@ -63,8 +63,9 @@ struct Specialization {
   // instead of making the str again: after a STORE_GLOBAL every guard of that module takes the slow path once.
   std::vector<support::Ref> globalNames;
   // A probe (hook/compile.cpp): compiled at the first call before the run showed what the code works on, it leaves
-  // at a loop header after kProbeBackEdges back edges to be compiled again. Never stored.
+  // at a loop header after kProbeBackEdges back edges to be compiled again.
   bool probe = false;
+  std::string probeUnprofitable;  // a probe's refusal as a plain compile (whyUnprofitable), "" if it had none
   // A resume entry: the exit (in meta.exits, never taken) whose buffer layout is the state at the loop header
   // the code may be entered at (ir::Function::resumeExit), and per origin word of that layout whether it must
   // hold an object. -1: none. Kept for this process only: a stored specialization is entered at its start.

@@ -183,7 +183,8 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
 
   // (1) The cache, before any IR is built.
   std::optional<cache::Entry> entry;
-  if (!st.codeHash.empty()) entry = cache::lookUp(st.filename, key);
+  // After a probe, what is stored under the key is that probe (or older code): compiled afresh from the frame.
+  if (!st.codeHash.empty() && resumeAt < 0) entry = cache::lookUp(st.filename, key);
   if (entry) {
     deopt::SpecMeta meta;
     std::string whyNot;
@@ -259,13 +260,14 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   if (const char* dir = std::getenv("PYPACCEL_DUMP_IR"); dir && *dir)
     std::ofstream(std::string(dir) + "/" + info->qualname + "." + sig + (direct ? ".d" : "") + ".ir") << ir::print(*fn);
   bool probe = false;
+  std::string unprofitable;
   if (direct) {
     std::string impure = whyNotDirect(*fn);
     if (!impure.empty()) return fail(impure);
   } else if (why != CompileWhy::Forced && !config().compileAll) {
     // Not for @specialize (the user asked for native code) nor for a direct entry (called without the hook, and
     // made only of native operations).
-    std::string unprofitable = specialize::whyUnprofitable(*fn);
+    unprofitable = specialize::whyUnprofitable(*fn);
     // A first call's compile the run may improve on is kept as a probe, however generic: it runs a few hundred
     // iterations, then the code is compiled again with what they showed (obtainResumable).
     probe = probing && anyLoopReached(*fn, *bc) && wantsProbe(*fn, !unprofitable.empty());
@@ -303,10 +305,11 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   s->noResume = fn->noResume;
   st.compiled++;
   if (probe) {
-    // Not stored: the next run's first call makes its own probe, or loads what this one's recompile stored.
+    // Stored like any compile: a run too short for its countdown loads it again instead of compiling it (and a
+    // probe that did its job was replaced under the same key by the recompile). One that is unprofitable is
+    // stored as such if it never left (cache::profilesForNextRun): a run too short for it is interpreted.
     st.probes++;
-    st.specs.push_back(std::move(s));
-    return st.specs.back().get();
+    s->probeUnprofitable = unprofitable;
   }
   if (direct) {
     forgetDirectExamples(st, sig);
