@@ -20,6 +20,12 @@ llvm::Value* sizeOf(Lowerer& l, llvm::Value* obj) {
   return l.b.CreateLoad(l.i64, l.b.CreateConstInBoundsGEP1_64(l.i8, obj, PYPA_VAR_SIZE_OFFSET));
 }
 
+// len() of an exact list, tuple or str (tag): its size field.
+llvm::Value* lengthOf(Lowerer& l, llvm::Value* obj, TypeTag tag) {
+  if (tag != TypeTag::Str) return sizeOf(l, obj);
+  return l.b.CreateLoad(l.i64, l.b.CreateConstInBoundsGEP1_64(l.i8, obj, PYPA_UNICODE_LENGTH_OFFSET));
+}
+
 // The address of a list's or tuple's item array: inline in a tuple, behind a pointer in a list. ListOrTuple
 // chooses by the type (the guard before made sure it is one of them).
 llvm::Value* itemsOf(Lowerer& l, llvm::Value* seq, TypeTag tag) {
@@ -58,6 +64,7 @@ void Lowerer::lower<Op::GuardType>(const ir::Instr& in) {
       break;
     case TypeTag::None: ok = b.CreateICmpEQ(obj, pySymbol("_Py_NoneStruct")); break;
     case TypeTag::Str: ok = b.CreateICmpEQ(type, pySymbol("PyUnicode_Type")); break;
+    case TypeTag::Dict: ok = b.CreateICmpEQ(type, pySymbol("PyDict_Type")); break;
   }
   guard(b.CreateNot(ok), in.exit);
 }
@@ -76,12 +83,29 @@ void Lowerer::lower<Op::GuardLen>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::SeqIndex>(const ir::Instr& in) {
-  llvm::Value* size = sizeOf(*this, val(in.args[0]));
+  llvm::Value* size = lengthOf(*this, val(in.args[0]), TypeTag(in.imm));
   llvm::Value* i = val(in.args[1]);
   llvm::Value* idx = b.CreateSelect(b.CreateICmpSLT(i, b.getInt64(0)), b.CreateAdd(i, size), i);
   // One unsigned compare covers both ends (a negative index still negative after adding the size).
   guard(b.CreateICmpUGE(idx, size), in.exit);
   def(in.id, idx);
+}
+
+template <>
+void Lowerer::lower<Op::SeqLen>(const ir::Instr& in) {
+  def(in.id, lengthOf(*this, val(in.args[0]), TypeTag(in.imm)));
+}
+
+template <>
+void Lowerer::lower<Op::StrChar>(const ir::Instr& in) {
+  def(in.id, callChecked(Helper::pypa_rt_str_char, {val(in.args[0]), val(in.args[1])}, in.exit));
+}
+
+template <>
+void Lowerer::lower<Op::StrOrd>(const ir::Instr& in) {
+  llvm::Value* c = call(Helper::pypa_rt_str_ord, {val(in.args[0])});
+  guard(b.CreateICmpSLT(c, b.getInt64(0)), in.exit);
+  def(in.id, c);
 }
 
 template <>

@@ -36,6 +36,7 @@ enum PypaLayoutOffset {
     PYPA_CODE_FIRST_INSTR_OFFSET = offsetof(PyCodeObject, co_code_adaptive),
     PYPA_FLOAT_VALUE_OFFSET = offsetof(PyFloatObject, ob_fval),       /* double */
     PYPA_VAR_SIZE_OFFSET = offsetof(PyVarObject, ob_size),            /* Py_ssize_t: items of a list or tuple */
+    PYPA_UNICODE_LENGTH_OFFSET = offsetof(PyASCIIObject, length),     /* Py_ssize_t: code points of a str */
     PYPA_LIST_ITEMS_OFFSET = offsetof(PyListObject, ob_item),         /* PyObject**: a list's item array */
     PYPA_TUPLE_ITEMS_OFFSET = offsetof(PyTupleObject, ob_item),       /* PyObject*[]: a tuple's items, inline */
     PYPA_TYPE_VERSION_OFFSET = offsetof(PyTypeObject, tp_version_tag), /* uint32_t: what attribute caches hold */

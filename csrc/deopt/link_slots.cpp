@@ -47,6 +47,43 @@ bool isModuleBuiltin(PyObject* fn, PyObject* module, const char* attr) {
 
 }  // namespace
 
+namespace {
+
+struct BuiltinType {
+  const char* name;
+  PyTypeObject* type;
+  ir::TypeTag tag;
+};
+const BuiltinType kBuiltinTypes[] = {{"str", &PyUnicode_Type, ir::TypeTag::Str},
+                                     {"list", &PyList_Type, ir::TypeTag::List},
+                                     {"tuple", &PyTuple_Type, ir::TypeTag::Tuple},
+                                     {"dict", &PyDict_Type, ir::TypeTag::Dict}};
+
+}  // namespace
+
+const char* builtinTypeName(PyObject* o) {
+  for (const BuiltinType& t : kBuiltinTypes)
+    if (Py_IS_TYPE(o, t.type)) return t.name;
+  return nullptr;
+}
+
+PyObject* builtinMethod(const std::string& type, const std::string& name, ir::TypeTag* tag) {
+  for (const BuiltinType& t : kBuiltinTypes) {
+    if (type != t.name) continue;
+    Ref key = Ref::steal(PyUnicode_InternFromString(name.c_str()));
+    if (!key) {
+      PyErr_Clear();
+      return nullptr;
+    }
+    // What _PyObject_GetMethod finds for an exact instance, which has no __dict__: the type's own attribute.
+    PyObject* m = _PyType_Lookup(t.type, key.get());
+    if (!m || !Py_IS_TYPE(m, &PyMethodDescr_Type)) return nullptr;
+    if (tag) *tag = t.tag;
+    return m;
+  }
+  return nullptr;
+}
+
 PyObject* nativeModuleFunction(PyObject* module, const std::string& attr) {
   if (!module || !PyModule_CheckExact(module) || !ir::isNativeMathName(attr)) return nullptr;
   const char* name = PyModule_GetName(module);
@@ -166,6 +203,14 @@ bool linkSlots(Specialization& s, PyObject* code, PyObject* globals, PyObject* b
         return false;
       }
       s.slotWords[i] = reinterpret_cast<int64_t>(PyTuple_GET_ITEM(consts.get(), sl.index));
+    } else if (sl.kind == ir::SlotKind::BuiltinMethod) {
+      size_t dot = sl.name.find('.');
+      PyObject* m = dot == std::string::npos ? nullptr : builtinMethod(sl.name.substr(0, dot), sl.name.substr(dot + 1));
+      if (!m) {
+        *why = refusalText(Refusal::LinkMismatch, {"no builtin method " + sl.name});
+        return false;
+      }
+      s.slotWords[i] = reinterpret_cast<int64_t>(m);
     } else if (sl.kind == ir::SlotKind::LoopProbe) {
       s.slotWords[i] = kProbeBackEdges;
     } else if (sl.kind == ir::SlotKind::ModuleAttr) {

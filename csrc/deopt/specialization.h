@@ -107,6 +107,11 @@ PyObject* originalBuiltin(const std::string& name);
 // `module.attr` when the compiler has native code for it (the math functions of specialize/ops/math_calls.cpp) and it is
 // that module's own builtin function, else nullptr (borrowed).
 PyObject* nativeModuleFunction(PyObject* module, const std::string& attr);
+// The method descriptor `name` of the builtin type `type` ("str", "list", "tuple" or "dict"), as LOAD_METHOD finds it
+// on an exact instance, or nullptr (borrowed). `*tag` gets the TypeTag of that type.
+PyObject* builtinMethod(const std::string& type, const std::string& name, ir::TypeTag* tag = nullptr);
+// The type name builtinMethod takes for an exact instance `o` ("str"...), or nullptr.
+const char* builtinTypeName(PyObject* o);
 // The name of a function nativeModuleFunction accepts ("sqrt"), or nullptr.
 const char* nativeModuleFunctionName(PyObject* fn);
 

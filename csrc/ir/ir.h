@@ -49,7 +49,7 @@ enum class BinKind : uint8_t { Add, Sub, Mul, FloorDiv, Mod, Pow, LShift, RShift
 enum class CmpKind : uint8_t { Lt, Le, Eq, Ne, Gt, Ge };  // COMPARE_OP's oparg order
 enum class UnaryKind : uint8_t { Neg, Pos, Invert, Not };
 // What GuardType checks an object is (its immediate), and which item layout SeqIndex/SeqItem read.
-enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple, None, Str };
+enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple, None, Str, Dict };
 
 // CallDirect's flags (its imm >> 32; ir_ops.def): the callable is not consumed; `C(args)` (the callable is C's
 // __init__, args[1] the class); a class's __op__ for BINARY_OP (the oparg in bits 8-15); a callee the site cannot

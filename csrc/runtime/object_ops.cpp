@@ -160,6 +160,15 @@ extern "C" PyObject* pypa_rt_box_range(int64_t start, int64_t stop, int64_t step
                                (long long)step);
 }
 
+extern "C" PyObject* pypa_rt_str_char(PyObject* s, int64_t i) {
+  // unicode_getitem's: the character as a str (latin-1 ones are cached singletons).
+  return PyUnicode_FromOrdinal(int(PyUnicode_READ_CHAR(s, Py_ssize_t(i))));
+}
+
+extern "C" int64_t pypa_rt_str_ord(PyObject* s) {
+  return PyUnicode_GET_LENGTH(s) == 1 ? int64_t(PyUnicode_READ_CHAR(s, 0)) : -1;
+}
+
 extern "C" PyObject* pypa_rt_box_range_iter(int64_t cur, int64_t stop, int64_t step) {
   PyObject* r = pypa_rt_box_range(cur, stop, step);
   if (!r) return nullptr;

@@ -302,6 +302,11 @@ def f(x, k):
                 (True, 1), ("badstr", 1), ("loud", 4), (1, -2**63)], name="f")
 
 
+class Splits(str):
+    def split(self, sep=None):
+        return ["overridden", sep]
+
+
 class StrSub(str):
     pass
 
@@ -332,3 +337,41 @@ def f(n, t, keep):
 """
     check(src, [(0, "ab", False), (4, "ab", False), (12, "xyz", True), (12, "é", True), (3, StrSub("q"), False),
                 (2, 5, False), (7, "", True), (300, "abcdefgh", False)], name="f")
+
+
+def test_str_length_character_and_ord():
+    # len(), s[i] and ord() of what is predicted a str (the example of the first call): the length field, the
+    # character (unicode_getitem's, cached for latin-1), its code point. Negative and out-of-range indexes
+    # (IndexError: CPython's message), non-ASCII and astral characters, ord() of a longer str (TypeError), a str
+    # subclass, a list and a tuple in its place, bytes (ord of bytes of length 1 is CPython's too) and an int.
+    src = """
+def f(s, i):
+    n = len(s)
+    c = s[i]
+    o = ord(c)
+    t = 0
+    for k in range(n):
+        t += ord(s[k]) * (k + 1) + len(s[k])
+    return n, c, o, t, ord(s[-1]), len(s[0:2])
+"""
+    cases = [("abc", 0), ("abc", -1), ("abc", 2), ("abc", 3), ("abc", -4), ("é€😀", 2), ("é€😀", -3),
+             ("x", 0), ("", 0), (StrSub("hello"), 1), (["ab", "c"], 1), (("d", "ef"), 0), (["ab", "c"], 0),
+             (b"ab", 0), (12, 0), ("a" * 1000, 999)]
+    check(src, cases, name="f")
+
+
+def test_methods_of_builtin_types_called_as_descriptors():
+    # s.split(), xs.append(), d.get(), t.count() on what the first call shows to be an exact str, list, dict and
+    # tuple: the method descriptor called with the object first. A subclass overriding the method, another type
+    # with a method of that name, a wrong argument (TypeError: CPython's message) and a missing method
+    # (AttributeError) each give CPython's answer.
+    src = """
+def f(s, xs, d, t):
+    parts = s.split(",")
+    xs.append(len(parts))
+    return parts, xs, d.get(parts[0], -1), t.count(1), s.upper()
+"""
+    cases = [("a,b", [], {"a": 1}, (1, 2, 1)), ("x", [0], {}, ()),
+             (Splits("p,q"), [], {"p": 2}, (1,)), (b"a,b", [], {b"a": 3}, [1, 1]),
+             ("a,b", (), {"a": 1}, (1,)), ("a,b", [], [1], (1,)), (5, [], {}, ())]
+    check(src, cases, name="f")

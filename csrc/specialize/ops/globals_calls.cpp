@@ -2,6 +2,7 @@
 // range(...) becomes a virtual range object.
 #include <algorithm>
 #include <cstring>
+#include <optional>
 
 #include "cpython/cpy.h"
 #include "deopt/specialization.h"
@@ -13,12 +14,13 @@ namespace pypaccel::specialize {
 
 using deopt::Reason;
 using ir::ExitKind;
+using ir::TypeTag;
 
 namespace {
 
 // Builtins whose calls on unboxed numbers are compiled natively (see callBuiltin).
 bool nativeBuiltin(const char* name) {
-  for (const char* n : {"abs", "min", "max", "float", "int", "bool", "len", "isinstance", "type"})
+  for (const char* n : {"abs", "min", "max", "float", "int", "bool", "len", "ord", "isinstance", "type"})
     if (std::strcmp(n, name) == 0) return true;
   return false;
 }
@@ -193,6 +195,32 @@ bool runsNoPythonCode(PyObject* method, const StackEntry* args, size_t n) {
   return false;
 }
 
+// The example of a call of a str method that runsNoPythonCode (`line.split("|")`, `name.replace("a", "4")`): the
+// method run on the examples of its object and arguments, when those are an exact str (of at most 4096 characters:
+// the call costs the compile little) and exact strs, ints and Nones. Those methods are C code that only reads
+// them, so running them is no different from reading an item. Held for the compile; null when there is none.
+PyObject* strMethodExample(Emitter& e, PyObject* method, const StackEntry* args, size_t n) {
+  if (!e.opts.samples || !method || !Py_IS_TYPE(method, &PyMethodDescr_Type) ||
+      reinterpret_cast<PyMethodDescrObject*>(method)->d_common.d_type != &PyUnicode_Type ||
+      !runsNoPythonCode(method, args + 1, n - 1) || n > 4)
+    return nullptr;
+  PyObject* values[4];
+  for (size_t i = 0; i < n; i++) {
+    PyObject* x = e.exampleOf(args[i]);
+    if (!x || !(PyUnicode_CheckExact(x) || PyLong_CheckExact(x) || x == Py_None)) return nullptr;
+    values[i] = x;
+  }
+  if (!PyUnicode_CheckExact(values[0]) || PyUnicode_GET_LENGTH(values[0]) > 4096) return nullptr;
+  PyObject* r = PyObject_Vectorcall(method, values, n, nullptr);
+  if (!r) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  PyObject* held = e.opts.samples->keep(r);
+  Py_DECREF(r);
+  return held;
+}
+
 // Any callable, through the vectorcall protocol (CPython's own CALL): the arguments are boxed, the result is an
 // object, and an exception raised by the callee leaves through a Raise exit at this instruction.
 bool callGeneric(Emitter& e, size_t n, AfterCall after) {
@@ -221,6 +249,8 @@ bool callGeneric(Emitter& e, size_t n, AfterCall after) {
     std::vector<PyObject*> iterables;
     for (size_t i = firstArg; i < size; i++) iterables.push_back(e.exampleOf(e.stack[i]));
     example = e.opts.samples->zipped(maker == deopt::originalBuiltin("enumerate"), iterables);
+  } else if (meth) {
+    example = strMethodExample(e, e.stack[base].hint, &e.stack[firstArg], size - firstArg);
   }
   if (!meth || e.kwnamesConst >= 0 || !runsNoPythonCode(e.stack[base].hint, &e.stack[firstArg + 1], size - firstArg - 1))
     syncFrameLocals(e);
@@ -241,6 +271,18 @@ bool callGeneric(Emitter& e, size_t n, AfterCall after) {
 }
 
 namespace {
+
+// The guard len() (or, with `ord`, ord()) of `s` compiles to: an exact list, tuple or str predicted by its example
+// (ord: a str only), unless the call's instruction was widened; else none.
+std::optional<TypeTag> lengthTag(const Emitter& e, const StackEntry& s, bool ord) {
+  PyObject* x = e.sampleOf(s);
+  if (!x || e.opts.widen.count(e.in->unit)) return std::nullopt;
+  if (PyUnicode_CheckExact(x)) return TypeTag::Str;
+  if (ord) return std::nullopt;
+  if (PyList_CheckExact(x)) return TypeTag::List;
+  if (PyTuple_CheckExact(x)) return TypeTag::Tuple;
+  return std::nullopt;
+}
 
 // abs, min, max, float and int of unboxed numbers, where the result is exactly CPython's (the callable is the
 // original builtin, guarded by identity: LOAD_GLOBAL's 'k'). False: not such a call, use the generic path.
@@ -297,6 +339,21 @@ bool callBuiltin(Emitter& e, const StackEntry& callable, size_t n) {
     e.discard(obj);
     e.discard(fn);
     e.push(Type::Obj, t);
+    return true;
+  } else if ((is("len") || is("ord")) && n == 1 && args[0].type == Type::Obj && lengthTag(e, args[0], is("ord"))) {
+    // len() of what is predicted an exact list, tuple or str: its size field; ord() of a predicted str: its one
+    // character. Guarded before anything is consumed (Reexec: the interpreter calls the builtin, or raises).
+    StackEntry fn = callable;
+    StackEntry obj = args[0];
+    TypeTag tag = *lengthTag(e, obj, is("ord"));
+    int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, is("ord") ? "ord()" : "len()");
+    e.emitVoid(Op::GuardType, {obj.v[0]}, int64_t(tag), ex);
+    int r = is("ord") ? e.emit(Op::StrOrd, Type::Int, {obj.v[0]}, 0, ex)
+                      : e.emit(Op::SeqLen, Type::Int, {obj.v[0]}, int64_t(tag));
+    e.stack.resize(size - n - 2);
+    e.discard(obj);
+    e.discard(fn);
+    e.push(Type::Int, r);
     return true;
   } else if (is("len") && n == 1 && args[0].type == Type::Obj && e.opts.direct) {
     // No frame: the lengths C code gives, else the interpreter calls len() (the stack untouched).

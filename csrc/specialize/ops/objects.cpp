@@ -1,6 +1,7 @@
 // Attributes, subscripts and lists on boxed objects, through CPython's own protocols (PyObject_GetAttr,
 // PyObject_GetItem, ...): no type knowledge needed, and an exception leaves through a Raise exit at the instruction.
 #include "cpython/cpy.h"
+#include "deopt/specialization.h"
 #include "specialize/emitter.h"
 #include "specialize/ops/math_calls.h"
 
@@ -123,9 +124,40 @@ static bool loadMethodCached(Emitter& e, const Instruction& in) {
 // LOAD_METHOD as LOAD_ATTR plus a NULL: the bound method is called like any callable. The interpreter's own
 // unbound-method shortcut saves creating it; the stack shape (NULL, callable) is one the interpreter's CALL
 // accepts too, so an exit between here and the call resumes correctly.
+namespace {
+
+// `s.split(...)`, `xs.append(...)`, `d.get(...)` on what is predicted an exact str, list, tuple or dict: the method
+// descriptor and the object itself, as LOAD_METHOD leaves them (no bound method), so the CALL calls the descriptor
+// with the object first (what 3.11's PRECALL_NO_KW_METHOD_DESCRIPTOR_* call). One GuardType (Reexec: the
+// interpreter loads the method); a builtin type's methods cannot be replaced.
+bool loadBuiltinMethod(Emitter& e, const Instruction& in) {
+  const StackEntry& owner = e.stack.back();
+  PyObject* sample = e.sampleOf(owner);
+  const char* type = sample && owner.type == Type::Obj ? deopt::builtinTypeName(sample) : nullptr;
+  const char* name = type ? PyUnicode_AsUTF8(PyTuple_GET_ITEM(e.info.names.get(), in.arg)) : nullptr;
+  if (!name || e.opts.widen.count(in.unit)) {
+    PyErr_Clear();
+    return false;
+  }
+  ir::TypeTag tag;
+  PyObject* m = deopt::builtinMethod(type, name, &tag);
+  if (!m) return false;
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "LOAD_METHOD");
+  e.emitVoid(Op::GuardType, {owner.v[0]}, int64_t(tag), ex);
+  int slot = int(e.fn.slots.size());
+  e.fn.slots.push_back(ir::Slot{ir::SlotKind::BuiltinMethod, 0, std::string(type) + "." + name});
+  StackEntry self = e.pop();
+  e.pushSlotObj(slot, m, m);  // (the hint: what the call knows it calls, runsNoPythonCode)
+  e.push(self);
+  return true;
+}
+
+}  // namespace
+
 bool handle_LOAD_METHOD(Emitter& e, const Instruction& in) {
   if (loadModuleFunction(e, in)) return true;
   if (!hasValue(e.stack.back().type)) return e.exitNow(Reason::Unsupported, "LOAD_METHOD on a virtual value");
+  if (loadBuiltinMethod(e, in)) return true;
   if (loadMethodCached(e, in)) return true;
   if (loadClassAttribute(e, in, true)) return true;
   int obj = e.box(e.pop());

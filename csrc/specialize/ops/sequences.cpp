@@ -142,6 +142,29 @@ bool handle_BINARY_SUBSCR(Emitter& e, const Instruction& in) {
     e.push(r);
     return true;
   }
+  if (container.type == Type::Obj && !e.opts.widen.count(in.unit) && cs && PyUnicode_CheckExact(cs) &&
+      intIndex(e, e.stack[n - 1])) {
+    // s[i] of an exact str (3.11 does not specialize it: BINARY_SUBSCR_GENERIC, unicode_getitem): the character.
+    int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BINARY_SUBSCR");
+    e.emitVoid(Op::GuardType, {container.v[0]}, int64_t(TypeTag::Str), ex);
+    e.unboxPredicted({n - 1}, ex);
+    StackEntry key = e.stack[n - 1];
+    int i = e.emit(Op::SeqIndex, Type::Int, {container.v[0], e.asInt(key)}, int64_t(TypeTag::Str),
+                   e.makeExit(ExitKind::Reexec, Reason::OutOfRange, "BINARY_SUBSCR"));
+    e.pop();
+    e.pop();
+    e.push(container);  // (a memory error leaves with the str still on the stack, the index consumed: as CPython)
+    int ch = e.emit(Op::StrChar, Type::Obj, {container.v[0], i}, 0,
+                    e.makeExit(ExitKind::Raise, Reason::Raised, "BINARY_SUBSCR"));
+    e.pop();
+    e.discard(container);
+    StackEntry r;
+    r.type = Type::Obj;
+    r.v[0] = ch;
+    r.sample = cs;  // a str: what its own items are
+    e.push(r);
+    return true;
+  }
   // An instance of a class with a Python __getitem__: called directly.
   if (callSubscriptMethod(e, PYPA_SUBSCR_GET)) return true;
   // A slice of an exact list or tuple is one of the same kind, of the same items: the container's example.
