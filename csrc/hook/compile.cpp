@@ -134,8 +134,9 @@ void dropProbes(ir::Function& fn) {
 }
 
 // `resumeAt` >= 0: compiled again after a probe, from `home.frame` stopped at that loop header (obtainResumable).
+// probeProfitable: that probe's IR was worth compiling as it was (Specialization::probeUnprofitable empty).
 deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, const Home& home, CompileWhy why,
-                              bool direct, int resumeAt = -1) {
+                              bool direct, int resumeAt = -1, bool probeProfitable = false) {
   auto t0 = std::chrono::steady_clock::now();
   struct Timer {
     std::chrono::steady_clock::time_point t0;
@@ -234,12 +235,11 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
     PyObject** args = pypa_frame_localsplus(home.frame);
     for (size_t i = 0; i < sig.size(); i++) opts.samples->setLocal(int(i), args[i]);
     if (resumeAt >= 0) {
-      // Stopped at a loop header: what every local and stack entry holds there is what the loop works on.
+      // Stopped at a loop header: what every local holds there is what the loop works on. (Not the stack: at a
+      // header that is the loop's iterator, whose example GET_ITER derives from what it iterates, a list iterated
+      // in place.)
       for (int l = int(sig.size()); l < info->nlocals; l++)
         if (args[l]) opts.samples->setLocal(l, args[l]);
-      int depth = pypa_frame_stack_depth(home.frame);
-      for (int d = 0; d < depth; d++)
-        if (PyObject* o = args[info->nlocalsplus + d]) opts.samples->setStackAt(resumeAt, d, o);
     }
   }
   opts.resumeAt = resumeAt;
@@ -253,6 +253,15 @@ deopt::Specialization* obtain(profile::CodeState& st, const std::string& sig, co
   auto fn = inferred != st.directIR.end()
                 ? llvm::Expected<ir::Function>(ir::Function(*inferred->second))
                 : specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
+  if (fn && resumeAt >= 0 && probeProfitable && !config().compileAll &&
+      !specialize::whyUnprofitable(*fn).empty()) {
+    // The probe's own IR was worth compiling and this one is not (the examples of the header predicted less than
+    // the first call's did): built again from the arguments alone, as the probe was, with the resume entry.
+    opts.samples = std::make_shared<specialize::Samples>();
+    PyObject** args = pypa_frame_localsplus(home.frame);
+    for (size_t i = 0; i < sig.size(); i++) opts.samples->setLocal(int(i), args[i]);
+    fn = specialize::buildFunction(*info, *bc, sig, home.globals, home.builtins, opts, symbol);
+  }
   if (!fn) return fail(support::errorReason(fn.takeError()));
   fn->name = symbol;
   // PYPACCEL_DUMP_IR=DIR (jit/engine.cpp) also gets the typed IR of every compile, profitable or not
@@ -344,10 +353,11 @@ deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::s
   return obtain(st, sig, home, why, false);
 }
 
-deopt::Specialization* obtainResumable(profile::CodeState& st, const std::string& sig, PypaFrame* frame, int unit) {
+deopt::Specialization* obtainResumable(profile::CodeState& st, const deopt::Specialization& probe, PypaFrame* frame,
+                                       int unit) {
   Home home{reinterpret_cast<PyObject*>(pypa_frame_code(frame)), pypa_frame_globals(frame), pypa_frame_builtins(frame),
             frame};
-  return obtain(st, sig, home, CompileWhy::Threshold, false, unit);
+  return obtain(st, probe.meta.signature, home, CompileWhy::Threshold, false, unit, probe.probeUnprofitable.empty());
 }
 
 namespace {

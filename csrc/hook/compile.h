@@ -16,10 +16,12 @@ enum class CompileWhy { Threshold, Loops, Forced };
 deopt::Specialization* obtainSpecialization(profile::CodeState& st, const std::string& sig, PypaFrame* frame,
                                             CompileWhy why);
 
-// The specialization for `sig` compiled again from `frame`, stopped at loop header `unit` by a probe: every local
-// and stack entry there an example, with a resume entry at `unit` (deopt::fillResumeBuffer). nullptr when it
-// stays interpreted (the reason is recorded in the state).
-deopt::Specialization* obtainResumable(profile::CodeState& st, const std::string& sig, PypaFrame* frame, int unit);
+// The specialization of `probe`'s signature compiled again from `frame`, stopped at loop header `unit` by that
+// probe: every local there an example, with a resume entry at `unit` (deopt::fillResumeBuffer); built from the
+// arguments alone, as the probe was, where that predicts more. nullptr when it stays interpreted (the reason is
+// recorded in the state).
+deopt::Specialization* obtainResumable(profile::CodeState& st, const deopt::Specialization& probe, PypaFrame* frame,
+                                       int unit);
 
 // The direct entry of `func`'s code for `sig` (called from native code with unboxed arguments), compiled or
 // loaded on first use; nullptr when that code cannot be called directly (the reason is in the state's fallbacks).

@@ -439,7 +439,7 @@ bool reenterAfterProbe(runtime::NativeCtx* ctx, int32_t exitId, PyObject** resul
   if (tInCompiler || otherThreadCompiling(ts) || pypa_cpy_tracing(ts)) return false;
   int unit = probe->meta.exits[size_t(exitId)].resumeUnit;
   enterCompiler();
-  deopt::Specialization* s = obtainResumable(*st, probe->meta.signature, f, unit);
+  deopt::Specialization* s = obtainResumable(*st, *probe, f, unit);
   leaveCompiler();
   if (PyErr_Occurred()) PyErr_Clear();  // nothing the compiler did may leak into the program
   if (!s || s->disabled) return false;
