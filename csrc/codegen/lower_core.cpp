@@ -182,6 +182,33 @@ llvm::BasicBlock* Lowerer::makeExitBlock(int exitId, llvm::Value* top) {
   return bb;
 }
 
+void Lowerer::syncLocalsOf(int exitId) {
+  const ir::ExitPoint& x = fn.exits[exitId];
+  for (int l = 0; l < int(x.locals.size()); l++) {
+    const ir::SnapLocal& s = x.locals[l];
+    int var = fn.findVar(ir::VarKind::Local, l, s.type, 0);
+    if (!s.unsynced || var < 0) continue;
+    // As SyncLocal: a maybe-bound local only when its flag is set, a number with an origin as that object.
+    llvm::BasicBlock* after = nullptr;
+    if (s.def == ir::Def::Maybe) {
+      llvm::BasicBlock* bound = llvm::BasicBlock::Create(ctx, "sync_bound", func);
+      after = llvm::BasicBlock::Create(ctx, "sync_done", func);
+      b.CreateCondBr(b.CreateLoad(i1, vars_[fn.findVar(ir::VarKind::Flag, l, Type::Bool, 0)]), bound, after);
+      b.SetInsertPoint(bound);
+    }
+    llvm::Value* origin = nullptr;
+    if (s.origin) {
+      int ov = fn.findVar(ir::VarKind::LocalOrigin, l, Type::Obj, 0);
+      if (ov >= 0) origin = b.CreateLoad(ptr, vars_[ov]);
+    }
+    replaceFrameLocal(l, ownedBox(b.CreateLoad(llvmType(s.type), vars_[var]), origin));
+    if (after) {
+      b.CreateBr(after);
+      b.SetInsertPoint(after);
+    }
+  }
+}
+
 llvm::AllocaInst* Lowerer::entryAlloca(llvm::Type* t, unsigned n) {
   llvm::IRBuilder<> eb(entry_, entry_->getFirstInsertionPt());
   return eb.CreateAlloca(t, eb.getInt32(n));

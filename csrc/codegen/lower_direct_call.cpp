@@ -214,6 +214,7 @@ class DirectCallSite {
     llvm::BasicBlock* generic = block("direct_generic");
     llvm::IRBuilderBase::InsertPointGuard keep(b_);
     b_.SetInsertPoint(generic);
+    l_.syncLocalsOf(in_.exit);
     int n = int(in_.args.size()) - 1;
     llvm::Value* items = l_.entryAlloca(l_.ptr, n + 1);
     b_.CreateStore(callable_, items);

@@ -82,6 +82,9 @@ class Lowerer {
   void decref(llvm::Value* o);
   // Stores `value` (owned, or null) into the frame's slot of local `local`, releasing what the slot held.
   void replaceFrameLocal(int64_t local, llvm::Value* value);
+  // Writes into the frame, boxed, the locals exit `exitId` would and the frame does not hold as they are
+  // (SnapLocal::unsynced), from their variables: for a callee that may look at the frame, the native code going on.
+  void syncLocalsOf(int exitId);
   // The same for any slot holding a reference or null (a cell's contents).
   void replaceReference(llvm::Value* slot, llvm::Value* value);
   // An owned object for the number `v` (i64 or double): `origin` with a new reference when it is not null, else a

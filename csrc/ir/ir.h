@@ -53,8 +53,8 @@ enum class TypeTag : uint8_t { Float, SmallInt, Bool, List, Tuple, ListOrTuple, 
 
 // CallDirect's flags (its imm >> 32; ir_ops.def): the callable is not consumed; `C(args)` (the callable is C's
 // __init__, args[1] the class); a class's __op__ for BINARY_OP (the oparg in bits 8-15); a callee the site cannot
-// call directly is called through vectorcall (its arguments are objects, and the caller a frame entry with
-// nothing to sync first) instead of leaving through the CalleeChanged exit; the result is dropped (STORE_SUBSCR's
+// call directly is called through vectorcall (its arguments are objects, and the caller a frame entry, which
+// writes the locals its CalleeChanged exit would into the frame first) instead of leaving through that exit; the result is dropped (STORE_SUBSCR's
 // __setitem__: the exits after the call have no result on their stack).
 enum DirectFlag : int64_t {
   kDirectBorrowed = 1,
@@ -103,6 +103,9 @@ struct SnapLocal {
   // A number with an origin word after its components in the exit buffer: the object it came from (a constant,
   // an argument), which the exit puts back instead of a new box, or null (no origin on this path).
   bool origin = false;
+  // The frame does not hold it as it is (a bound number, or an Obj a direct entry holds): written there before a
+  // callee that may look at the frame runs (Emitter::needsSync). Used when lowering, not stored.
+  bool unsynced = false;
 };
 struct SnapValue {
   Type type = Type::Void;

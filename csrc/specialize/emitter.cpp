@@ -106,8 +106,11 @@ int Emitter::makeExit(ExitKind kind, deopt::Reason reason, const std::string& de
   x.kind = kind;
   x.reason = static_cast<int>(reason);
   x.detail = detail;
-  for (const LocalState& l : locals)
-    x.locals.push_back(ir::SnapLocal{l.type, l.def, hasOrigin(l.type) && l.def != Def::No && l.org != Org::None});
+  for (size_t l = 0; l < locals.size(); l++) {
+    const LocalState& ls = locals[l];
+    x.locals.push_back(
+        ir::SnapLocal{ls.type, ls.def, hasOrigin(ls.type) && ls.def != Def::No && ls.org != Org::None, needsSync(l)});
+  }
   for (const StackEntry& e : stack) {
     ir::SnapValue v;
     v.type = e.type;
@@ -238,6 +241,12 @@ int Emitter::asFloat(const StackEntry& e, bool exact, int exitId) {
   int i = asInt(e);
   if (e.type == Type::Bool || !exact) return emit(Op::IntToFloat, Type::Float, {i}, 0);
   return emit(Op::IntToFloat, Type::Float, {i}, 1, exitId);
+}
+
+bool Emitter::needsSync(size_t l) const {
+  const LocalState& ls = locals[l];
+  if (ls.def == Def::No || !(ir::isNumeric(ls.type) || ls.type == Type::Obj) || stableArg(int(l))) return false;
+  return !(ls.type == Type::Obj && localsInFrame());
 }
 
 bool Emitter::stableArg(int i) const {

@@ -237,6 +237,10 @@ class Emitter {
 
   // Whether local `i` is an argument the function never stores to or deletes (it always holds the argument).
   bool stableArg(int i) const;
+  // Whether local `l` must be written into the frame before a callee may look at it: a bound number the frame does
+  // not hold as it is (Obj locals live there already, see localsInFrame, and arguments never stored to are there
+  // as the objects they came in as).
+  bool needsSync(size_t l) const;
 
   // Locals.
   int varFor(int local, Type t) { return fn.addVar(ir::VarKind::Local, local, t, 0); }

@@ -428,6 +428,36 @@ def f(x):
     check(src, [("x",), ("boom",), ("q",)], name="f")
 
 
+def test_method_without_direct_entry_sees_the_callers_numbers_as_they_are():
+    # As above, with int and float locals the caller keeps unboxed: the vectorcall path writes them into the frame
+    # first, so Peek reads their current values (the CalleeChanged exit it replaces would have written them too).
+    src = """
+import sys
+
+class Base:
+    def __init__(self, k):
+        self.k = k
+    def step(self):
+        return self.k
+class Peek(Base):
+    def step(self):
+        return sorted((k, v) for k, v in sys._getframe(1).f_locals.items() if k in ("i", "total", "scale", "late"))
+
+def f(n, scale):
+    objs = [Base(2), Base(3), Peek(0)]
+    total = 0
+    out = []
+    for i in range(n):
+        if i == 4:
+            late = i * 2.5
+        total += i * scale
+        out.append(objs[i % 3].step())
+    return total, out
+"""
+    check_runs_without_exits(src, "f", [(9, 3), (0, 5), (7, -1), (12, 2**40)])
+    check(src, [(9, 1.5), (10, -0.0), (5, 2**70)], name="f")
+
+
 def test_direct_callee_compiled_after_its_own_callee_keeps_its_inferred_code():
     # Ray.at is inferred (inside f's compile) with the example of what Vec.__mul__ returns; Vec.__mul__'s entry is
     # compiled at its first call, before Ray.at's: Ray.at must still be the code f was built against (a rebuilt

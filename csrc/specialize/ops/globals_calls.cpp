@@ -119,22 +119,13 @@ void exitIfTracingAfterCall(Emitter& e) {
   e.emitVoid(Op::GuardNotTracing, {}, 0, ex);
 }
 
-// Whether local `l` must be written into the frame before a callee may look at it: a bound number the frame does
-// not hold as it is (Obj locals live there already, see Emitter::localsInFrame, and arguments never stored to are
-// there as the objects they came in as).
-static bool needsSync(Emitter& e, size_t l) {
-  const LocalState& ls = e.locals[l];
-  if (ls.def == Def::No || !hasValue(ls.type) || e.stableArg(int(l))) return false;
-  return !(ls.type == Type::Obj && e.localsInFrame());
-}
-
 void syncFrameLocals(Emitter& e) {
   // The callee may look at this frame (locals(), sys._getframe(1).f_locals, traceback.walk_stack with
   // capture_locals): give the frame the current values of its bound locals first; a number with an origin is
   // synced as that object.
   for (size_t l = 0; l < e.locals.size(); l++) {
     const LocalState& ls = e.locals[l];
-    if (!needsSync(e, l)) continue;
+    if (!e.needsSync(l)) continue;
     StackEntry v = e.loadLocal(int(l));
     std::vector<int> args = {v.v[0]};
     if (ls.def == Def::Maybe) args.push_back(e.emit(Op::LoadVar, Type::Bool, {}, e.flagVar(int(l))));
@@ -501,12 +492,11 @@ void emitDirect(Emitter& e, DirectKind kind, int fn, PyObject* target, const std
   if (e.opts.directInline)
     if (auto callee = e.opts.directInline(target, sig)) e.fn.inlined[slot] = std::move(callee);
   // A site may meet a callee with no direct entry (a subclass's method that runs other Python code, a callee whose
-  // entry exited too often): called through vectorcall then, where nothing else is needed for it (the arguments
-  // are objects, and no local of this frame entry waits to be synced for a callee that looks at it), rather than
-  // leaving the frame.
+  // entry exited too often): called through vectorcall then, where its arguments are objects and this is a frame
+  // entry, rather than leaving the frame. That cold path first writes into the frame the locals the CalleeChanged
+  // exit would (SnapLocal::unsynced), for a callee that looks at them.
   bool generic = kind == DirectKind::Call && !e.opts.direct &&
                  sig.find_first_not_of('o') == std::string::npos;
-  for (size_t l = 0; generic && l < e.locals.size(); l++) generic = !needsSync(e, l);
   int64_t flags = (borrowed ? ir::kDirectBorrowed : 0) | (kind == DirectKind::Init ? ir::kDirectInit : 0) |
                   (operands ? ir::kDirectOperator | int64_t(oparg) << 8 : 0) | (generic ? ir::kDirectGeneric : 0) |
                   (discard ? ir::kDirectDiscard : 0);
