@@ -169,6 +169,10 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords, bool loops
   // The largest functions get the fast instruction selector and register allocator: their size is exit spill code,
   // which the full ones spend seconds on (300 locals: 3.4 s, most of it here) for nothing the hot path uses.
   CodeGenOptLevel level = tm_->getOptLevel();
+  // Code generation at None also switches the target machine to the fast instruction selector for good
+  // (TargetPassConfig sets Options.EnableFastISel): put that back too, or every later compile in the process used
+  // it. (It did from session 18 on: the scheduler kernel's direct entries ran 35% more instructions, 15% slower.)
+  bool fastISel = tm_->Options.EnableFastISel;
   // Loop-free code runs once per call: its size, not its speed, is what counts there (raytrace's `make_scene`, 7,000
   // words, called once: 600 ms of compiling with the full allocator).
   if (quick || spillWords > (loops ? kFastCodegenSpillWords : kLightPipelineSpillWords))
@@ -177,6 +181,7 @@ Expected<std::string> Engine::compile(Module& mod, size_t spillWords, bool loops
   bool failed = tm_->addPassesToEmitFile(pm, os, nullptr, CodeGenFileType::ObjectFile);
   if (!failed) pm.run(mod);
   tm_->setOptLevel(level);
+  tm_->setFastISel(fastISel);
   if (failed) return support::bail("internal: target cannot emit object files");
   return std::string(buf.data(), buf.size());
 }

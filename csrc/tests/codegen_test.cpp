@@ -192,6 +192,22 @@ TEST_CASE("the engine compiles an ELF object and links it", "[codegen][jit]") {
   if (!missing) llvm::consumeError(missing.takeError());
 }
 
+TEST_CASE("a quick compile leaves the next compile's code generation as it was", "[codegen][jit]") {
+  // Code generation at None switches LLVM's target machine to the fast instruction selector for good unless the
+  // engine puts it back: the same module must compile to the same object before and after a quick (probe) compile.
+  jit::Engine& e = engine();
+  const char* src = "def f(n, x):\n    s = 0\n    for i in range(n):\n        s += i * x - (i >> 2)\n    return s\n";
+  auto compileOnce = [&](bool quick) {
+    llvm::LLVMContext ctx;
+    auto mod = lower(buildIR(src, "ii", "f", "pypa_t_isel"), ctx);
+    return must(e.compile(*mod, 0, true, nullptr, quick), "compile");
+  };
+  std::string before = compileOnce(false);
+  std::string quick = compileOnce(true);
+  CHECK(quick != before);
+  CHECK(compileOnce(false) == before);
+}
+
 TEST_CASE("native int arithmetic matches the interpreter", "[codegen][native]") {
   Native n("def f(a, b):\n    return (a * b + 7) - a // b + a % b - (-a) + (a << 3) - (b >> 1) + (a & b ^ b | 5)\n",
            "ii", "pypa_t_int");
