@@ -87,6 +87,18 @@ int pypa_attr_cache_word(PyObject *obj, PyObject *name, int store, uint32_t *ver
     return 1;
 }
 
+PyObject **pypa_attr_dict_slot(PyObject *obj, int64_t word) {
+    if (*_PyObject_ValuesPointer(obj) != NULL) return NULL;
+    PyDictObject *dict = (PyDictObject *)*_PyObject_ManagedDictPointer(obj);
+    if (dict == NULL || dict->ma_values != NULL) return NULL;
+    PyDictKeysObject *keys = dict->ma_keys;
+    uint64_t hint = (uint64_t)word >> 48;
+    if (keys->dk_kind != DICT_KEYS_UNICODE || hint >= (uint64_t)keys->dk_nentries) return NULL;
+    PyDictUnicodeEntry *entry = DK_UNICODE_ENTRIES(keys) + hint;
+    if ((uint64_t)(uintptr_t)entry->me_key != ((uint64_t)word & 0x0000fffffffffffcULL)) return NULL;
+    return &entry->me_value;
+}
+
 PyObject *pypa_instance_dict_value(PyObject *obj, PyObject *name) {
     PyTypeObject *tp = Py_TYPE(obj);
     if (tp->tp_getattro != PyObject_GenericGetAttr) return NULL;
@@ -169,14 +181,6 @@ int pypa_method_cache(PyObject *obj, PyObject *name, int values, uint32_t *versi
 
 const int pypa_heaptype_cached_keys_offset = (int)offsetof(PyHeapTypeObject, ht_cached_keys);
 const int pypa_dictkeys_nentries_offset = (int)offsetof(PyDictKeysObject, dk_nentries);
-const int pypa_dictkeys_log2_index_bytes_offset = (int)offsetof(PyDictKeysObject, dk_log2_index_bytes);
-const int pypa_dictkeys_kind_offset = (int)offsetof(PyDictKeysObject, dk_kind);
-const int pypa_dictkeys_indices_offset = (int)offsetof(PyDictKeysObject, dk_indices);
-const int pypa_dictkeys_kind_unicode = DICT_KEYS_UNICODE;
-_Static_assert(sizeof(PyDictUnicodeEntry) == 2 * sizeof(PyObject *), "native code steps over entries of two words");
-_Static_assert(offsetof(PyDictUnicodeEntry, me_value) == sizeof(PyObject *), "the value is the entry's second word");
-_Static_assert(FIELD_SIZE_OF(PyDictKeysObject, dk_log2_index_bytes) == 1, "native code loads it as i8");
-_Static_assert(FIELD_SIZE_OF(PyDictKeysObject, dk_kind) == 1, "native code loads it as i8");
 _Static_assert(FIELD_SIZE_OF(PyDictKeysObject, dk_nentries) == 8, "native code loads it as i64");
 
 /* The dunders BINARY_OP's oparg calls on a user class, and their symbols (binary_ops.def). */

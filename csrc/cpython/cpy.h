@@ -108,6 +108,9 @@ enum PypaAttrWord {
                                   (the interned str, 16-byte aligned, below 2**47), as LOAD_ATTR_WITH_HINT */
 };
 int pypa_attr_cache_word(PyObject *obj, PyObject *name, int store, uint32_t *version, int64_t *word);
+/* Where the value of the dict entry a PYPA_ATTR_WORD_DICT word names is, when obj (of the type the word was made
+ * for) still has that dict with that key at that entry (LOAD_ATTR_WITH_HINT's checks); NULL otherwise. */
+PyObject **pypa_attr_dict_slot(PyObject *obj, int64_t word);
 /* Whether obj (an instance whose inline values became a dict) has a dict of str keys only without `name` (an
  * interned str): a lookup that runs no Python code. */
 int pypa_instance_dict_lacks(PyObject *obj, PyObject *name);
@@ -164,10 +167,6 @@ void pypa_binop_type_error(int oparg, PyTypeObject *a, PyTypeObject *b);
    their entry count (Py_ssize_t). */
 extern const int pypa_heaptype_cached_keys_offset;
 extern const int pypa_dictkeys_nentries_offset;
-extern const int pypa_dictkeys_log2_index_bytes_offset; /* uint8_t: log2 of the index table's size in bytes */
-extern const int pypa_dictkeys_kind_offset;             /* uint8_t: DICT_KEYS_GENERAL, _UNICODE or _SPLIT */
-extern const int pypa_dictkeys_indices_offset;          /* the index table; the entries follow it */
-extern const int pypa_dictkeys_kind_unicode;            /* DICT_KEYS_UNICODE: a combined table of str keys */
 int pypa_code_ncells_free(PyCodeObject *co);  /* cell + free variables */
 
 /* -- Opcode tables (private copies of 3.11's) ------------------------------------------------------------------- */

@@ -180,6 +180,14 @@ extern "C" int32_t pypa_rt_list_insert(PyObject* list, int64_t i, PyObject* valu
   return PyList_Insert(list, where, value);
 }
 
+extern "C" PyObject** pypa_rt_attr_dict_slot(PyObject* obj, int64_t word) { return pypa_attr_dict_slot(obj, word); }
+
+extern "C" void pypa_rt_list_reverse_prefix(PyObject* list, int64_t k) {
+  Py_ssize_t n = PyList_GET_SIZE(list);
+  PyObject** items = reinterpret_cast<PyListObject*>(list)->ob_item;
+  for (Py_ssize_t lo = 0, hi = (k < n ? Py_ssize_t(k) : n - 1); lo < hi; lo++, hi--) std::swap(items[lo], items[hi]);
+}
+
 extern "C" PyObject* pypa_rt_str_char(PyObject* s, int64_t i) {
   // unicode_getitem's: the character as a str (latin-1 ones are cached singletons).
   return PyUnicode_FromOrdinal(int(PyUnicode_READ_CHAR(s, Py_ssize_t(i))));
