@@ -178,6 +178,13 @@ void Lowerer::lower<Op::ListAssignSlice>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::ListReversePrefix>(const ir::Instr& in) {
+  llvm::Value* k = val(in.args[1]);
+  guard(b.CreateICmpSLT(k, b.getInt64(0)), in.exit);
+  call(Helper::pypa_rt_list_reverse_prefix, {val(in.args[0]), k});
+}
+
+template <>
 void Lowerer::lower<Op::UnpackIterable>(const ir::Instr& in) {
   if (in.op == Op::UnpackStarred) {
     def(in.id, callChecked(Helper::pypa_rt_unpack_ex,

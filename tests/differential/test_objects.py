@@ -7,7 +7,7 @@ import collections
 import pytest
 
 from conftest import report_stress
-from harness import check
+from harness import check, check_runs_without_exits
 
 CALLS = """
 def f(a, b):
@@ -160,6 +160,36 @@ def f(seq, a, b):
         r.append(c)
     return r
 """, SLICES, name="f", expect_exit=lambda args, outcome: outcome.kind == "raise")
+
+
+def test_reversed_prefix_in_place():
+    # `xs[:k + 1] = xs[k::-1]` runs as one in-place reversal of the first min(k + 1, len) items for k >= 0; k < 0
+    # (where the two slices insert a reversed copy instead), a tuple, a list subclass, a float or a huge k give what
+    # the interpreter gives. The items are the very objects they were, in the order CPython leaves them.
+    src = """
+class L(list):
+    pass
+
+def f(kind, xs, ks):
+    ys = xs[:]
+    if kind == "sub":
+        ys = L(xs)
+    elif kind == "tuple":
+        ys = tuple(xs)
+    flips = []
+    for k in ks:
+        ys[:k + 1] = ys[k::-1]
+        flips.append(list(ys))
+    return flips, type(ys).__name__, sorted(map(id, ys)) == sorted(map(id, xs))
+"""
+    objs = [(1, 2), "s", 2**70, -0.0, None]
+    inputs = [("list", [0, 1, 2, 3, 4], [2, 4, 0, 9, 1]), ("list", list(range(9)), [8, 3, 5, 7]), ("list", [], [0, 3]),
+              ("list", [7], [0, 1, 2**40]), ("list", objs, [3, 1, 2]),
+              ("list", [1, 2, 3], [2**63 - 1, 0]), ("list", [5, 6, 7], [True, False, 1]), ("list", [1, 2, 3], [-1]),
+              ("list", [1, 2, 3], [1, -2, 0]), ("tuple", [1, 2, 3], [1]), ("sub", [1, 2, 3], [2, 0]),
+              ("list", [1, 2, 3], [1.0]), ("list", [4, 5, 6], [2**64, 1])]
+    check_runs_without_exits(src, "f", inputs[:5])
+    check(src, inputs, name="f")
 
 
 # Containers whose __contains__ raises or answers a non-bool, and an old-style sequence (iteration by index).

@@ -45,6 +45,49 @@ bool sliceBound(const Emitter& e, const StackEntry& s) {
   return isIntLike(s.type) || (s.type == Type::Obj && s.known == Py_None) || intIndex(e, s);
 }
 
+// `xs[:k + 1] = xs[k::-1]` (fannkuch's pancake flip), from its BUILD_SLICE 3 on: the two slices of one list
+// local, bounded by one local k, mean "reverse the first min(k + 1, len) items" for k >= 0, which ListReversePrefix
+// does in place, without the reversed copy the first slice makes and the second one's list_ass_slice. The items
+// stay in the list throughout, so no reference count of theirs moves and nothing is finalized either way. Matched
+// on the bytecode (the same LOAD_FAST locals before and after, no jump target inside), so both loads of xs and of
+// k are the same objects. k < 0 exits (Reexec) at the BUILD_SLICE: the slices mean something else there.
+bool reversePrefixInPlace(Emitter& e, const Instruction& in) {
+  if (in.arg != 3 || e.opts.widen.count(in.unit) || e.stack.size() < 4) return false;
+  int at = e.bc.unitToInstr[in.unit];
+  const std::vector<Instruction>& code = e.bc.instrs;
+  if (at < 4 || at + 8 >= int(code.size())) return false;
+  for (int k = at - 3; k <= at + 8; k++)
+    if (e.leaders->count(code[k].start)) return false;
+  PyObject* consts = e.info.consts.get();
+  auto isNone = [&](const Instruction& x) { return x.op == LOAD_CONST && PyTuple_GET_ITEM(consts, x.arg) == Py_None; };
+  auto isInt = [&](const Instruction& x, long long value) {
+    if (x.op != LOAD_CONST) return false;
+    PyObject* c = PyTuple_GET_ITEM(consts, x.arg);
+    int overflow = 0;
+    return PyLong_CheckExact(c) && PyLong_AsLongLongAndOverflow(c, &overflow) == value && !overflow;
+  };
+  const Instruction* x = &code[size_t(at)];
+  int list = x[-4].arg, bound = x[-3].arg;
+  bool shape = x[-4].op == LOAD_FAST && x[-3].op == LOAD_FAST && list != bound && isNone(x[-2]) &&
+               isInt(x[-1], -1) && x[1].op == BINARY_SUBSCR && x[2].op == LOAD_FAST &&
+               x[2].arg == list && isNone(x[3]) && x[4].op == LOAD_FAST && x[4].arg == bound &&
+               isInt(x[5], 1) && x[6].op == BINARY_OP && x[6].arg == 0 /* NB_ADD */ &&
+               x[7].op == BUILD_SLICE && x[7].arg == 2 && x[8].op == STORE_SUBSCR;
+  if (!shape) return false;
+  size_t n = e.stack.size();
+  const StackEntry& xs = e.stack[n - 4];
+  PyObject* sample = e.sampleOf(xs);
+  if (xs.type != Type::Obj || !sample || !PyList_CheckExact(sample) || !intIndex(e, e.stack[n - 3])) return false;
+  int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "BUILD_SLICE");
+  e.emitVoid(Op::GuardType, {xs.v[0]}, int64_t(TypeTag::List), ex);
+  e.unboxPredicted({n - 3}, ex);
+  int k = e.asInt(e.stack[n - 3]);
+  e.emitVoid(Op::ListReversePrefix, {xs.v[0], k}, 0, e.makeExit(ExitKind::Reexec, Reason::OutOfRange, "BUILD_SLICE"));
+  for (int d = 0; d < 4; d++) e.discard(e.pop());
+  e.in = &x[8];  // the STORE_SUBSCR: the next instruction is the one after it
+  return true;
+}
+
 // `x[a:b:c]` and `x[a:b] = v` where BUILD_SLICE of ints and Nones is followed by the subscript: both instructions
 // as one SeqSlice / ListAssignSlice on an exact list (a tuple or str to read), with no slice object and the bounds
 // unboxed. Every guard exits (Reexec) at BUILD_SLICE, before anything is consumed. False: not such a slice, nothing
@@ -111,7 +154,7 @@ bool sliceInPlace(Emitter& e, const Instruction& in) {
 }  // namespace
 
 bool handle_BUILD_SLICE(Emitter& e, const Instruction& in) {
-  if (sliceInPlace(e, in)) return true;
+  if (reversePrefixInPlace(e, in) || sliceInPlace(e, in)) return true;
   return e.buildFromStack(Op::BuildSlice, size_t(in.arg), "BUILD_SLICE");  // start, stop[, step]
 }
 
