@@ -56,6 +56,10 @@ std::vector<cache::Event> eventsOf(const profile::CodeState& st) {
   };
   if (st.compiled) add("compiled", st.compiled);
   if (st.loaded) add("loaded", st.loaded);
+  // Of the compiles: probes (a first call's compile, compiled again at a loop header once the loop ran), and the
+  // calls that went on in the recompiled code from that header.
+  if (st.probes) add("probes", st.probes);
+  if (st.resumed) add("resumed", st.resumed);
   uint64_t calls = 0;
   // Merge the exits of all specializations by (offset, reason).
   std::map<std::tuple<int, int, std::string, int>, uint64_t> exits;  // the last: its reason when a fallback, else -1
@@ -139,7 +143,8 @@ std::vector<Snapshot> snapshotStates(const std::string& build = "", const char* 
 }  // namespace
 
 PyObject* statsDict(const char* file) {
-  uint64_t compiled = 0, loaded = 0, fallbacks = 0, fallbackCalls = 0, exits = 0, native = 0, disabled = 0;
+  uint64_t compiled = 0, loaded = 0, fallbacks = 0, fallbackCalls = 0, exits = 0, native = 0, disabled = 0, probes = 0,
+           resumed = 0;
   std::map<std::string, std::pair<uint64_t, uint64_t>> byRefusal;  // name -> fallbacks, their calls
   PyObject* functions = PyList_New(0);
   std::vector<Snapshot> snaps = snapshotStates("", file);
@@ -150,7 +155,7 @@ PyObject* statsDict(const char* file) {
     PyObject* fbList = PyList_New(0);
     PyObject* widenList = PyList_New(0);
     PyObject* disabledList = PyList_New(0);
-    uint64_t c = 0, l = 0, n = 0, compileUs = 0;
+    uint64_t c = 0, l = 0, n = 0, compileUs = 0, p = 0, r = 0;
     bool dis = false;
     std::map<std::tuple<int, int, std::string>, PyObject*> fbByWhere;  // borrowed from fbList
     for (const auto& e : evs) {
@@ -158,6 +163,8 @@ PyObject* statsDict(const char* file) {
       else if (e.kind == "loaded") l += e.count;
       else if (e.kind == "native_calls") n += e.count;
       else if (e.kind == "compile_us") compileUs += e.count;
+      else if (e.kind == "probes") p += e.count;
+      else if (e.kind == "resumed") r += e.count;
       else if (e.kind == "disabled") {
         dis = true;
         disabled += e.count;
@@ -200,21 +207,25 @@ PyObject* statsDict(const char* file) {
     compiled += c;
     loaded += l;
     native += n;
+    probes += p;
+    resumed += r;
     const char* state = st->excluded ? "excluded" : dis ? "disabled" : (c + l) ? "native" : "interpreted";
-    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:d,s:s,s:N,s:N,s:N,s:N}", "file", st->filename.c_str(),
-                                "qualname", st->qualname.c_str(), "firstlineno", st->firstlineno, "calls",
-                                (unsigned long long)st->calls, "compiled", (unsigned long long)c, "loaded",
-                                (unsigned long long)l, "native_calls", (unsigned long long)n, "compile_seconds",
+    PyObject* f = Py_BuildValue("{s:s,s:s,s:i,s:K,s:K,s:K,s:K,s:K,s:K,s:d,s:s,s:N,s:N,s:N,s:N}", "file",
+                                st->filename.c_str(), "qualname", st->qualname.c_str(), "firstlineno", st->firstlineno,
+                                "calls", (unsigned long long)st->calls, "compiled", (unsigned long long)c, "loaded",
+                                (unsigned long long)l, "native_calls", (unsigned long long)n, "probes",
+                                (unsigned long long)p, "resumed", (unsigned long long)r, "compile_seconds",
                                 double(compileUs) / 1e6, "state", state, "exits", exitList, "fallbacks", fbList,
                                 "widened", widenList, "disabled_reasons", disabledList);
     PyList_Append(functions, f);
     Py_DECREF(f);
   }
   PyObject* totals = Py_BuildValue(
-      "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d}", "compiled", (unsigned long long)compiled, "loaded",
+      "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:d}", "compiled", (unsigned long long)compiled, "loaded",
       (unsigned long long)loaded, "fallbacks", (unsigned long long)fallbacks, "fallback_calls",
       (unsigned long long)fallbackCalls, "exits", (unsigned long long)exits, "native_calls", (unsigned long long)native,
-      "disabled", (unsigned long long)disabled, "compile_seconds", compileSeconds());
+      "disabled", (unsigned long long)disabled, "probes", (unsigned long long)probes, "resumed",
+      (unsigned long long)resumed, "compile_seconds", compileSeconds());
   PyObject* refusals = PyDict_New();
   for (const auto& [name, n] : byRefusal) {
     PyObject* counts = Py_BuildValue("{s:K,s:K}", "fallbacks", (unsigned long long)n.first, "calls",

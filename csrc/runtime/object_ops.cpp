@@ -184,7 +184,7 @@ extern "C" PyObject** pypa_rt_attr_dict_slot(PyObject* obj, int64_t word) { retu
 
 extern "C" void pypa_rt_list_reverse_prefix(PyObject* list, int64_t k) {
   Py_ssize_t n = PyList_GET_SIZE(list);
-  PyObject** items = reinterpret_cast<PyListObject*>(list)->ob_item;
+  PyObject** items = &PyList_GET_ITEM(list, 0);  // (not read when the list is empty)
   for (Py_ssize_t lo = 0, hi = (k < n ? Py_ssize_t(k) : n - 1); lo < hi; lo++, hi--) std::swap(items[lo], items[hi]);
 }
 

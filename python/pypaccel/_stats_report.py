@@ -8,8 +8,12 @@ from . import _paths
 
 APPLICATION_ID = 0x50595041  # "PYPA", set by the extension with PRAGMA application_id
 SCHEMA_VERSION = 2           # PRAGMA user_version of the layout read below
-COUNTERS = ("compiled", "loaded", "native_calls", "disabled")       # event kinds that are plain counts
-TOTALS = ("compiled", "loaded", "fallbacks", "fallback_calls", "exits", "native_calls", "disabled", "compile_seconds")
+# Event kinds that are plain counts. probes: compiles made at a first call and compiled again at a loop header once
+# the loop had run (see docs/architecture.md, "Probes and resume entries"); resumed: calls that went on in the
+# recompiled code from that header.
+COUNTERS = ("compiled", "loaded", "native_calls", "disabled", "probes", "resumed")
+TOTALS = ("compiled", "loaded", "fallbacks", "fallback_calls", "exits", "native_calls", "disabled", "probes", "resumed",
+          "compile_seconds")
 # --sort keys: what each function is ranked by (highest first).
 SORT_KEYS = {
     "native_calls": lambda f: f["native_calls"],
@@ -225,8 +229,8 @@ def from_process(stats):
     by_file = {}
     for f in stats["functions"]:
         entry = _new_function(f["qualname"], f["firstlineno"])
-        entry.update({k: f[k] for k in ("compiled", "loaded", "native_calls", "exits", "fallbacks", "widened",
-                                         "disabled_reasons", "compile_seconds")})
+        entry.update({k: f[k] for k in ("compiled", "loaded", "native_calls", "probes", "resumed", "exits",
+                                         "fallbacks", "widened", "disabled_reasons", "compile_seconds")})
         entry["disabled"] = int(f["state"] == "disabled")
         entry["specializations"] = None
         by_file.setdefault(f["file"], []).append(entry)
@@ -307,6 +311,11 @@ def _table(rows, columns, out, name):
             out.write(f"      widened at offset {e['offset']} (line {e['line']}): {e['reason']}\n")
         for reason in f["disabled_reasons"]:
             out.write(f"      disabled: {reason}\n")
+        if f.get("probes"):
+            resumed = f"; {f['resumed']} call{'s' if f['resumed'] != 1 else ''} went on in the recompiled code from" \
+                " that header" if f.get("resumed") else ""
+            out.write(f"      probe x{f['probes']}: compiled at a first call, to be compiled again at a loop header once"
+                      f" the loop has run{resumed}\n")
 
 
 def _run_line(run):
@@ -353,7 +362,8 @@ def format_human(report, out, sort=None, top=None):
     over = "file(s)" if any(m["database"] is None for m in report["modules"]) else "database(s)"
     out.write(f"total over {len(report['modules'])} {over}: {t['compiled']} compiled, {t['loaded']} loaded from"
               f" cache, {t['native_calls']} native calls, {t['exits']} guard exits, {t['fallbacks']} fallbacks{calls},"
-              f" {t['disabled']} disabled, {t['compile_seconds'] * 1000:.1f} ms compiling\n")
+              f" {t['disabled']} disabled, {t['compile_seconds'] * 1000:.1f} ms compiling"
+              + (f", {t['probes']} probes" if t.get("probes") else "") + "\n")
 
 
 def _positive(text):

@@ -102,11 +102,17 @@ try:
 except TypeError:
     et, ev, tb = sys.exc_info()
     r.append([str(ev), [(f.name, f.lineno) for f in traceback.extract_tb(tb)]])
-fs = {f["qualname"]: f for f in pypaccel.stats()["functions"] if f["file"] == __file__}
+stats = pypaccel.stats()
+fs = {f["qualname"]: f for f in stats["functions"] if f["file"] == __file__}
 funcs = {q: {"compiled": f["compiled"], "loaded": f["loaded"], "native_calls": f["native_calls"],
+             "probes": f["probes"], "resumed": f["resumed"],
              "exits": [x["reason"] for x in f["exits"]], "reasons": [x["reason"] for x in f["fallbacks"]]}
          for q, f in fs.items()}
-print(json.dumps({"r": r, "funcs": funcs}))
+import io
+from pypaccel import _stats_report
+human = io.StringIO()
+_stats_report.format_human(_stats_report.from_process(stats), human)
+print(json.dumps({"r": r, "funcs": funcs, "totals": stats["totals"], "human": human.getvalue()}))
 """
 
 LOOPS = ("numbers", "nested", "iterate", "grows", "unbinds", "raises", "counts")
@@ -136,6 +142,11 @@ def test_a_probe_is_compiled_again_and_the_call_goes_on_natively(run_python, tmp
         assert f["compiled"] == 2, (name, f)
         assert len(reprofiled(f)) == 1, (name, f)
         assert f["native_calls"] == 2, (name, f)
+        # stats: one probe, and the call went on in the recompiled code from the header.
+        assert (f["probes"], f["resumed"]) == (1, 1), (name, f)
+    assert out["totals"]["probes"] >= 5 and out["totals"]["resumed"] >= 5, out["totals"]
+    assert "probe x1: compiled at a first call, to be compiled again at a loop header once the loop has run; 1 call" \
+        " went on in the recompiled code from that header" in out["human"], out["human"]
     # After the probe the new code runs to the end: the only other exit is raises' TypeError.
     assert [x for x in funcs["numbers"]["exits"] if x not in reprofiled(funcs["numbers"])] == []
 
@@ -156,9 +167,11 @@ def test_the_recompiled_code_is_stored_and_the_next_run_loads_it(run_python, tmp
     f = second["funcs"]["numbers"]
     assert f["compiled"] == 0 and f["loaded"] == 1, f
     assert reprofiled(f) == [], f
+    assert (f["probes"], f["resumed"]) == (0, 0), f
 
 
 def test_no_probe_where_everything_is_compiled_on_purpose(run_python, tmp_path):
     out = run(run_python, tmp_path, "pypaccel.enable(threshold=0)")
     for name in LOOPS:
         assert reprofiled(out["funcs"][name]) == [], (name, out["funcs"][name])
+        assert out["funcs"][name]["probes"] == 0, (name, out["funcs"][name])

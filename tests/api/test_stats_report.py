@@ -65,7 +65,7 @@ def test_json_reports_only_the_most_recent_run(pure, tmp_path):
     assert (status, err) == (0, "")
     report = json.loads(out)
     assert report["totals"] == {"compiled": 1, "loaded": 1, "fallbacks": 2, "exits": 4, "native_calls": 1507,
-                                "disabled": 1, "fallback_calls": 0, "compile_seconds": 0}
+                                "disabled": 1, "fallback_calls": 0, "probes": 0, "resumed": 0, "compile_seconds": 0}
     (module,) = report["modules"]
     assert module["module_path"] == "/src/mod.py"
     assert module["run"]["run_id"] == "new" and module["run"]["started"] == 200.0
@@ -154,7 +154,8 @@ def test_missing_path_warns(pure, tmp_path):
     status, out, err = run_stats(pure, tmp_path / "nope", "--json")
     assert status == 0 and "no such file or directory" in err
     assert json.loads(out)["totals"] == dict.fromkeys(
-        ["compiled", "loaded", "fallbacks", "exits", "native_calls", "disabled", "fallback_calls", "compile_seconds"], 0)
+        ["compiled", "loaded", "fallbacks", "exits", "native_calls", "disabled", "fallback_calls", "probes", "resumed",
+         "compile_seconds"], 0)
 
 
 @pytest.mark.parametrize("json_flag", [[], ["--json"]])
