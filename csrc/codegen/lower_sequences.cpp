@@ -109,25 +109,6 @@ void Lowerer::lower<Op::StrOrd>(const ir::Instr& in) {
 }
 
 template <>
-void Lowerer::lower<Op::NoneObj>(const ir::Instr& in) {
-  def(in.id, pySymbol("_Py_NoneStruct"));
-}
-
-template <>
-void Lowerer::lower<Op::ListPop>(const ir::Instr& in) {
-  llvm::Value* out = entryAlloca(ptr);
-  llvm::Value* st = call(Helper::pypa_rt_list_pop, {val(in.args[0]), val(in.args[1]), out});
-  guard(b.CreateICmpEQ(st, b.getInt32(1)), in.exit);
-  guard(b.CreateICmpSLT(st, b.getInt32(0)), in.exit2);
-  def(in.id, b.CreateLoad(ptr, out));
-}
-
-template <>
-void Lowerer::lower<Op::ListInsert>(const ir::Instr& in) {
-  callChecked(Helper::pypa_rt_list_insert, {val(in.args[0]), val(in.args[1]), val(in.args[2])}, in.exit);
-}
-
-template <>
 void Lowerer::lower<Op::SeqItem>(const ir::Instr& in) {
   llvm::Value* items = itemsOf(*this, val(in.args[0]), TypeTag(in.imm));
   def(in.id, b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, items, val(in.args[1]))));
