@@ -109,6 +109,32 @@ void Lowerer::lower<Op::StrOrd>(const ir::Instr& in) {
 }
 
 template <>
+void Lowerer::lower<Op::NoneObj>(const ir::Instr& in) {
+  def(in.id, pySymbol("_Py_NoneStruct"));
+}
+
+template <>
+void Lowerer::lower<Op::ListPop>(const ir::Instr& in) {
+  // The Reexec exit (an empty list, an index out of range) is decided here, before anything changes: stress mode
+  // takes it once whatever the test says, and the interpreter then pops (a test after the helper's pop made it
+  // pop twice).
+  llvm::Value* list = val(in.args[0]);
+  llvm::Value* i = val(in.args[1]);
+  llvm::Value* n = lengthOf(*this, list, TypeTag::List);
+  llvm::Value* at = b.CreateSelect(b.CreateICmpSLT(i, b.getInt64(0)), b.CreateAdd(i, n), i);
+  guard(b.CreateOr(b.CreateICmpSLT(at, b.getInt64(0)), b.CreateICmpSGE(at, n)), in.exit);
+  llvm::Value* out = entryAlloca(ptr);
+  llvm::Value* st = call(Helper::pypa_rt_list_pop, {list, i, out});
+  guard(b.CreateICmpNE(st, b.getInt32(0)), in.exit2);
+  def(in.id, b.CreateLoad(ptr, out));
+}
+
+template <>
+void Lowerer::lower<Op::ListInsert>(const ir::Instr& in) {
+  callChecked(Helper::pypa_rt_list_insert, {val(in.args[0]), val(in.args[1]), val(in.args[2])}, in.exit);
+}
+
+template <>
 void Lowerer::lower<Op::SeqItem>(const ir::Instr& in) {
   llvm::Value* items = itemsOf(*this, val(in.args[0]), TypeTag(in.imm));
   def(in.id, b.CreateLoad(ptr, b.CreateInBoundsGEP(ptr, items, val(in.args[1]))));

@@ -160,6 +160,26 @@ extern "C" PyObject* pypa_rt_box_range(int64_t start, int64_t stop, int64_t step
                                (long long)step);
 }
 
+extern "C" int32_t pypa_rt_list_pop(PyObject* list, int64_t i, PyObject** out) {
+  // list_pop_impl's: the item leaves the list by a slice deletion (the last one by shrinking the list).
+  Py_ssize_t n = PyList_GET_SIZE(list);
+  if (i < 0) i += n;
+  if (n == 0 || i < 0 || i >= n) return 1;
+  PyObject* item = Py_NewRef(PyList_GET_ITEM(list, i));
+  if (PyList_SetSlice(list, Py_ssize_t(i), Py_ssize_t(i) + 1, nullptr) < 0) {
+    Py_DECREF(item);
+    return -1;
+  }
+  *out = item;
+  return 0;
+}
+
+extern "C" int32_t pypa_rt_list_insert(PyObject* list, int64_t i, PyObject* value) {
+  // PyList_Insert is list.insert's ins1 (which clamps the index as list.insert does).
+  Py_ssize_t where = i < PY_SSIZE_T_MIN ? PY_SSIZE_T_MIN : i > PY_SSIZE_T_MAX ? PY_SSIZE_T_MAX : Py_ssize_t(i);
+  return PyList_Insert(list, where, value);
+}
+
 extern "C" PyObject** pypa_rt_attr_dict_slot(PyObject* obj, int64_t word) { return pypa_attr_dict_slot(obj, word); }
 
 extern "C" void pypa_rt_list_reverse_prefix(PyObject* list, int64_t k) {

@@ -1,5 +1,6 @@
 #include "specialize/samples.h"
 
+#include <algorithm>
 #include <string>
 
 #include "cpython/cpy.h"
@@ -304,7 +305,15 @@ PyObject* Samples::sequence(bool tuple, const std::vector<PyObject*>& items) {
     else PyList_SET_ITEM(seq, Py_ssize_t(i), o);
   }
   held_.push_back(seq);  // the new reference is the one held
+  if (!tuple) madeLists_.push_back(seq);
   return seq;
+}
+
+void Samples::noteAppend(PyObject* list, PyObject* item) {
+  if (!list || !item || !PyList_CheckExact(list) || PyList_GET_SIZE(list) != 0) return;
+  // Only an example of our own: a list of the program's is never changed.
+  if (std::find(madeLists_.begin(), madeLists_.end(), list) == madeLists_.end()) return;
+  if (PyList_Append(list, item) < 0) PyErr_Clear();
 }
 
 PyObject* Samples::binaryResult(int nb, PyObject* a, PyObject* b) {

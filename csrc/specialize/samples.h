@@ -69,6 +69,11 @@ class Samples {
   // `name` (the first store wins), for every Samples holding it: what an __init__ inferred with a blank `self`
   // stores (`self.background = Vec(...)`, not only its parameters).
   void noteStore(PyObject* obj, PyObject* name, PyObject* value);
+  // `xs.append(v)` (or an insert) seen by the analysis: when xs's example is an empty list this Samples made (the
+  // example of a display, `out = []`), v's example becomes its item (the first one wins). What reads the list
+  // later, or a caller given it as a direct callee's return, then predicts its items (spectral norm's `out` list of
+  // floats, returned by one direct callee and passed to the next).
+  void noteAppend(PyObject* list, PyObject* item);
   // An example the code returns (the first RETURN_VALUE with one other than None, else None): what a direct call of it gives its caller.
   PyObject* returned() const { return returned_; }
   void setReturned(PyObject* o) {
@@ -84,7 +89,8 @@ class Samples {
   std::map<std::pair<int, int>, PyObject*> stack_;
   std::vector<PyObject*> held_;
   PyObject* returned_ = nullptr;
-  std::map<PyObject*, PyObject*> yields_;  // zipped(): the first yield of each such example
+  std::map<PyObject*, PyObject*> yields_;
+  std::vector<PyObject*> madeLists_;  // the lists sequence() made, which noteAppend may fill  // zipped(): the first yield of each such example
 };
 
 // The guard a number of this example's type gets before it is unboxed: Float for an exact float, SmallInt for an

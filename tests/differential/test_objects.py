@@ -2,6 +2,8 @@
 # keyword, methods, builtins), attributes, subscripts, list/dict literals, iteration over any iterable, and
 # functions made at run time (comprehensions). Results, exceptions and traceback lines must be CPython's, and the
 # calls must stay native (no exit) unless an exception is raised.
+import collections
+
 import pytest
 
 from conftest import report_stress
@@ -332,6 +334,11 @@ def f(x, k):
                 (True, 1), ("badstr", 1), ("loud", 4), (1, -2**63)], name="f")
 
 
+class PopsLast(list):
+    def pop(self, i=-1):
+        return ("popped", super().pop())
+
+
 class Splits(str):
     def split(self, sep=None):
         return ["overridden", sep]
@@ -404,4 +411,33 @@ def f(s, xs, d, t):
     cases = [("a,b", [], {"a": 1}, (1, 2, 1)), ("x", [0], {}, ()),
              (Splits("p,q"), [], {"p": 2}, (1,)), (b"a,b", [], {b"a": 3}, [1, 1]),
              ("a,b", (), {"a": 1}, (1,)), ("a,b", [], [1], (1,)), (5, [], {}, ())]
+    check(src, cases, name="f")
+
+
+def test_list_pop_insert_append_in_place():
+    # xs.pop(), xs.pop(i), xs.insert(i, v) and xs.append(v) on what the first call shows is an exact list: changed
+    # in place. Empty lists and indexes out of range (IndexError: CPython's message), negative and huge indexes
+    # (insert clamps them), bools as indexes, a list subclass overriding pop, a deque in its place, and items kept
+    # elsewhere (identity and reference counts after the pops) give CPython's answers.
+    src = """
+import sys
+
+
+def f(xs, i, v):
+    out = []
+    keep = ["keep", i]
+    xs.append(keep)
+    xs.insert(i, v)
+    xs.insert(-1, i)
+    for k in range(3):
+        out.append(xs.pop(0))
+    last = xs.pop()
+    out.append(last is keep)
+    out.append(sys.getrefcount(keep))
+    out.append(xs.pop(i))
+    return out, xs
+"""
+    cases = [([1, 2, 3, 4, 5, 6], 1, "v"), ([1, 2, 3, 4, 5, 6], -2, 7), ([1, 2, 3, 4, 5, 6], 2**40, 8),
+             ([1, 2, 3], 0, 9), ([1], 0, 9), ([1, 2, 3, 4, 5, 6], True, None), ([1, 2, 3, 4, 5, 6], 10, 1.5),
+             (PopsLast([1, 2, 3, 4, 5, 6]), 1, 2), (collections.deque([1, 2, 3, 4, 5]), 1, 2), ((1, 2), 0, 0)]
     check(src, cases, name="f")

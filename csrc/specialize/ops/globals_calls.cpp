@@ -692,6 +692,65 @@ bool handle_PRECALL(Emitter& e, const Instruction& in) {
   return true;
 }
 
+namespace {
+
+// xs.append(v), xs.pop(), xs.pop(i), xs.insert(i, v) where LOAD_METHOD left list's own method (loadBuiltinMethod:
+// xs guarded an exact list there) and an index is an int: the list changed in place, as the method does, without
+// the call through the descriptor (what 3.11's PRECALL_NO_KW_LIST_APPEND does for append). False: not such a call.
+bool callListMethod(Emitter& e, size_t n) {
+  size_t size = e.stack.size();
+  size_t base = size - n - 2;
+  const StackEntry& method = e.stack[base];
+  if (method.type != Type::Obj || !method.known || e.kwnamesConst >= 0 || e.stack[base + 1].type != Type::Obj)
+    return false;
+  auto is = [&](const char* name) { return method.known == deopt::builtinMethod("list", name); };
+  auto intAt = [&](size_t i) { return e.stack[i].type == Type::Int || e.stack[i].type == Type::Bool; };
+  bool append = is("append") && n == 1 && hasValue(e.stack[size - 1].type);
+  bool pop = is("pop") && (n == 0 || (n == 1 && intAt(size - 1)));
+  bool insert = is("insert") && n == 2 && intAt(size - 2) && hasValue(e.stack[size - 1].type);
+  if (!append && !pop && !insert) return false;
+  // A Raise exit (memory) leaves with the call's entries still on the stack, owned: the interpreter's unwinding
+  // releases them, as CPython's CALL releases its inputs on an error.
+  int list = e.stack[base + 1].v[0];
+  int result;
+  PyObject* example = nullptr;
+  if (pop) {
+    // Empty, or the index out of range: the interpreter raises the IndexError, nothing consumed.
+    int ex = e.makeExit(ExitKind::Reexec, Reason::OutOfRange, "list.pop()");
+    int index = n ? e.asInt(e.stack[size - 1]) : e.constInt(-1);
+    result = e.emit(Op::ListPop, Type::Obj, {list, index}, 0, ex);
+    e.cur->instrs.back().exit2 = e.makeExit(ExitKind::Raise, Reason::Raised, "CALL");
+    if (e.opts.samples) example = e.opts.samples->item(e.sampleOf(e.stack[base + 1]), -1);
+  } else if (append) {
+    if (e.opts.samples) e.opts.samples->noteAppend(e.sampleOf(e.stack[base + 1]), e.exampleOf(e.stack[size - 1]));
+    int value = e.box(e.pop());  // consumed by the append, whatever happens
+    e.emitVoid(Op::ListAppend, {list, value}, 0, e.makeExit(ExitKind::Raise, Reason::Raised, "CALL"));
+    result = e.emit(Op::NoneObj, Type::Obj);
+    e.emitVoid(Op::IncRef, {result});
+  } else {
+    // The value is borrowed by the insert; a number is boxed for it, owned by the stack from here.
+    if (e.opts.samples) e.opts.samples->noteAppend(e.sampleOf(e.stack[base + 1]), e.exampleOf(e.stack[size - 1]));
+    StackEntry value = e.pop();
+    StackEntry boxed;
+    boxed.type = Type::Obj;
+    boxed.v[0] = e.box(value);
+    e.push(boxed);
+    e.emitVoid(Op::ListInsert, {list, e.asInt(e.stack[size - 2]), boxed.v[0]}, 0,
+               e.makeExit(ExitKind::Raise, Reason::Raised, "CALL"));
+    result = e.emit(Op::NoneObj, Type::Obj);
+    e.emitVoid(Op::IncRef, {result});
+  }
+  while (e.stack.size() > base) e.discard(e.pop());
+  StackEntry r;
+  r.type = Type::Obj;
+  r.v[0] = result;
+  r.sample = example;
+  e.push(r);
+  return true;
+}
+
+}  // namespace
+
 bool handle_CALL(Emitter& e, const Instruction& in) {
   size_t n = size_t(in.arg);
   if (e.stack.size() < n + 2) return e.fail(deopt::Refusal::ShortStack, {"CALL"});
@@ -738,6 +797,7 @@ bool handle_CALL(Emitter& e, const Instruction& in) {
   PyObject* target = callable.known ? callable.known : callable.hint;
   if (plain && callable.type == Type::Obj && callDirect(e, callable, target, n, e.stack.size() - n - 2)) return true;
   if (plain && callable.type == Type::Obj && callInit(e, callable, n)) return true;
+  if (!plain && callListMethod(e, n)) return true;
   // obj.method(...) in the method form LOAD_METHOD left ([function, self, args...]): the function the example's
   // class has, called directly with self as its first argument.
   const StackEntry& method = e.stack[e.stack.size() - n - 2];
