@@ -2,6 +2,9 @@
 // reference counts, the frame's local slots, and identity tests.
 
 #include "codegen/lowerer.h"
+
+#include <llvm/IR/MDBuilder.h>
+
 #include "runtime/native_ctx.h"
 
 namespace pypaccel::codegen {
@@ -61,7 +64,39 @@ void Lowerer::lower<Op::StoreGlobal>(const ir::Instr& in) {
 
 template <>
 void Lowerer::lower<Op::UnboxInt>(const ir::Instr& in) {
-  def(in.id, call(runtime::Helper::pypa_rt_unbox_int, {val(in.args[0])}));
+  // An int of at most two digits (every SmallInt guard's, most arguments') is read inline: ob_size is -2..2, the
+  // digits' count with the sign. Zero has ob_size 0 (its digit is not read: 0 * anything). Larger ones (up to the 64
+  // bits the IR's ints hold) go through the helper.
+  llvm::Value* obj = val(in.args[0]);
+  llvm::Value* size = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_VAR_SIZE_OFFSET));
+  auto digit = [&](int k) {
+    return b.CreateZExt(b.CreateLoad(b.getInt32Ty(), b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_LONG_DIGITS_OFFSET + 4 * k)), i64);
+  };
+  llvm::BasicBlock* one = llvm::BasicBlock::Create(ctx, "int.one", func);
+  llvm::BasicBlock* notOne = llvm::BasicBlock::Create(ctx, "int.notone", func);
+  llvm::BasicBlock* two = llvm::BasicBlock::Create(ctx, "int.two", func);
+  llvm::BasicBlock* slow = llvm::BasicBlock::Create(ctx, "int.slow", func);
+  llvm::BasicBlock* done = llvm::BasicBlock::Create(ctx, "int.done", func);
+  b.CreateCondBr(b.CreateICmpULE(b.CreateAdd(size, b.getInt64(1)), b.getInt64(2)), one, notOne);
+  b.SetInsertPoint(one);
+  llvm::Value* v1 = b.CreateMul(size, digit(0));
+  b.CreateBr(done);
+  b.SetInsertPoint(notOne);
+  b.CreateCondBr(b.CreateICmpULE(b.CreateAdd(size, b.getInt64(2)), b.getInt64(4)), two, slow, llvm::MDBuilder(ctx).createBranchWeights(1000, 1));
+  b.SetInsertPoint(two);
+  llvm::Value* mag = b.CreateOr(digit(0), b.CreateShl(digit(1), b.getInt64(PYPA_LONG_SHIFT)));
+  llvm::Value* v2 = b.CreateMul(b.CreateAShr(size, b.getInt64(1)), mag);  // size is -2 or 2 here
+  b.CreateBr(done);
+  b.SetInsertPoint(slow);
+  llvm::Value* v3 = call(runtime::Helper::pypa_rt_unbox_int, {obj});
+  llvm::BasicBlock* slowEnd = b.GetInsertBlock();
+  b.CreateBr(done);
+  b.SetInsertPoint(done);
+  llvm::PHINode* v = b.CreatePHI(i64, 3);
+  v->addIncoming(v1, one);
+  v->addIncoming(v2, two);
+  v->addIncoming(v3, slowEnd);
+  def(in.id, v);
 }
 
 template <>

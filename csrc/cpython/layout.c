@@ -13,6 +13,7 @@ _Static_assert(FIELD_SIZE(PyFunctionObject, func_builtins) == sizeof(void *), "n
 _Static_assert(FIELD_SIZE(PyFloatObject, ob_fval) == sizeof(double), "native code loads it as a double");
 _Static_assert(FIELD_SIZE(PyDictObject, ma_version_tag) == 8, "native code loads it as i64");
 _Static_assert(FIELD_SIZE(PyVarObject, ob_size) == 8, "native code loads it as i64");
+_Static_assert(sizeof(digit) == 4, "native code loads an int's digits as i32");
 _Static_assert(FIELD_SIZE(PyListObject, ob_item) == sizeof(void *), "native code loads it as a pointer");
 _Static_assert(sizeof(((PyTupleObject *)0)->ob_item[0]) == sizeof(void *), "native code indexes it as pointers");
 _Static_assert(FIELD_SIZE(PyTypeObject, tp_version_tag) == 4, "native code loads it as i32");

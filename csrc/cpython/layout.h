@@ -35,6 +35,10 @@ enum PypaLayoutOffset {
        for, so the code object is that address minus this offset. */
     PYPA_CODE_FIRST_INSTR_OFFSET = offsetof(PyCodeObject, co_code_adaptive),
     PYPA_FLOAT_VALUE_OFFSET = offsetof(PyFloatObject, ob_fval),       /* double */
+    /* An int's digits (uint32_t, PyLong_SHIFT bits each, least significant first; ob_size is their count, negative
+       for a negative int): what UnboxInt reads inline for an int of at most two digits. */
+    PYPA_LONG_DIGITS_OFFSET = offsetof(PyLongObject, ob_digit),
+    PYPA_LONG_SHIFT = PyLong_SHIFT,
     PYPA_VAR_SIZE_OFFSET = offsetof(PyVarObject, ob_size),            /* Py_ssize_t: items of a list or tuple */
     PYPA_UNICODE_LENGTH_OFFSET = offsetof(PyASCIIObject, length),     /* Py_ssize_t: code points of a str */
     PYPA_LIST_ITEMS_OFFSET = offsetof(PyListObject, ob_item),         /* PyObject**: a list's item array */

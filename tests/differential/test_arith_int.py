@@ -45,6 +45,27 @@ def test_constant_operand(op, side):
               expect_exit=lambda args, out, c=c: exits_unless_small_result(args + (c,), out))
 
 
+# Ints at the digit boundaries of CPython's representation (30-bit digits: one below 2**30, two below 2**60), both
+# signs: an int of at most two digits is unboxed inline, a larger one through the C API; the ints a list holds too.
+DIGIT_EDGES = [v * s for v in [2**30 - 1, 2**30, 2**30 + 1, 2**60 - 1, 2**60, 2**60 + 1] for s in (1, -1)] + [0, 1, -1]
+
+
+@pytest.mark.parametrize("op", ["+", "-", "//", "^"], ids=[OP_NAMES[o] for o in ["+", "-", "//", "^"]])
+def test_digit_boundaries(op):
+    check(binop_source(op), pairs_for(op, DIGIT_EDGES, DIGIT_EDGES), expect_exit=exits_unless_small_result)
+
+
+def test_digit_boundaries_of_list_items():
+    src = """
+    def f(xs):
+        t = 0
+        for x in xs:
+            t = t ^ (x + 1)
+        return t
+    """
+    check(src, [(DIGIT_EDGES,), ([v for v in DIGIT_EDGES if abs(v) < 2**60],), ([2**30, -2**30 + 1, 2**60 - 1],)])
+
+
 def test_chained_expression():
     src = """
     def f(a, b, c):
