@@ -29,8 +29,12 @@ llvm::MDNode* rarely(Lowerer& l) { return llvm::MDBuilder(l.ctx).createBranchWei
 llvm::MDNode* mostly(Lowerer& l) { return llvm::MDBuilder(l.ctx).createBranchWeights(1000, 1); }
 
 AttrSite siteOf(Lowerer& l, const ir::Instr& in) {
-  return {l.slotAddr(in.imm & 0xffffffff), int32_t(in.imm >> 32)};
+  return {l.slotAddr(in.imm & 0xffffffff), int32_t((in.imm & ~ir::kAttrOwnerBorrowed) >> 32)};
 }
+
+// Whether the op only borrows its object (ir::kAttrOwnerBorrowed): then it is never released here, and a helper that
+// consumes it is given a reference of its own.
+bool ownerBorrowed(const ir::Instr& in) { return (in.imm & ir::kAttrOwnerBorrowed) != 0; }
 
 // The entry of a cache of 4 entries of `words` words (slot_kinds.def) that holds this version tag (never 0: no
 // valid tag), tried in turn, at the end of the current block's path; else a branch to `miss`. (Associative: a site
@@ -119,9 +123,9 @@ llvm::Value* fieldAddress(Lowerer& l, llvm::Value* obj, llvm::Value* word, llvm:
   return addr;
 }
 
-// The in-place read: the attribute (a new reference, obj released) at the end of the current block, or a branch to
-// `miss` (obj untouched).
-llvm::Value* loadInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm::BasicBlock* miss) {
+// The in-place read: the attribute (a new reference, obj released unless borrowed) at the end of the current block,
+// or a branch to `miss` (obj untouched).
+llvm::Value* loadInPlace(Lowerer& l, llvm::Value* obj, bool borrowed, llvm::Value* cache, llvm::BasicBlock* miss) {
   auto& b = l.b;
   llvm::BasicBlock* hit = llvm::BasicBlock::Create(l.ctx, "getattr_hit", l.func);
   llvm::BasicBlock* found = llvm::BasicBlock::Create(l.ctx, "getattr_found", l.func);
@@ -131,13 +135,14 @@ llvm::Value* loadInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* cache, llvm:
   b.CreateCondBr(b.CreateIsNull(item), miss, found, rarely(l));
   b.SetInsertPoint(found);
   l.incref(item);
-  l.decref(obj);
+  if (!borrowed) l.decref(obj);
   return item;
 }
 
-// The in-place write (value and obj consumed) ending the current block's path, or a branch to `miss` (both
-// untouched).
-void storeInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* value, llvm::Value* cache, llvm::BasicBlock* miss) {
+// The in-place write (value and obj consumed, obj unless borrowed) ending the current block's path, or a branch to
+// `miss` (both untouched).
+void storeInPlace(Lowerer& l, llvm::Value* obj, bool borrowed, llvm::Value* value, llvm::Value* cache,
+                  llvm::BasicBlock* miss) {
   auto& b = l.b;
   llvm::BasicBlock* hit = llvm::BasicBlock::Create(l.ctx, "setattr_hit", l.func);
   llvm::Value* word = checkVersion(l, obj, cache, hit, miss);
@@ -166,7 +171,7 @@ void storeInPlace(Lowerer& l, llvm::Value* obj, llvm::Value* value, llvm::Value*
   l.decref(old);  // after the store, as the interpreter: a finalizer sees the new value
   b.CreateBr(released);
   b.SetInsertPoint(released);
-  l.decref(obj);
+  if (!borrowed) l.decref(obj);
 }
 
 }  // namespace
@@ -177,10 +182,11 @@ void Lowerer::lower<Op::GetAttrCached>(const ir::Instr& in) {
   llvm::Value* obj = val(in.args[0]);
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "getattr_miss", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "getattr", func);
-  llvm::Value* item = loadInPlace(*this, obj, site.cache, miss);
+  llvm::Value* item = loadInPlace(*this, obj, ownerBorrowed(in), site.cache, miss);
   llvm::BasicBlock* foundEnd = b.GetInsertBlock();
   b.CreateBr(join);
   b.SetInsertPoint(miss);
+  if (ownerBorrowed(in)) incref(obj);  // the helper consumes it
   llvm::Value* r = callChecked(Helper::pypa_rt_getattr_cached,
                                {ctxArg(), obj, b.getInt32(site.name), b.getInt32(exitUnit(in.exit)), site.cache},
                                in.exit);
@@ -200,9 +206,10 @@ void Lowerer::lower<Op::SetAttrCached>(const ir::Instr& in) {
   llvm::Value* value = val(in.args[1]);
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "setattr_miss", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "setattr", func);
-  storeInPlace(*this, obj, value, site.cache, miss);
+  storeInPlace(*this, obj, ownerBorrowed(in), value, site.cache, miss);
   b.CreateBr(join);
   b.SetInsertPoint(miss);
+  if (ownerBorrowed(in)) incref(obj);  // the helper consumes it
   callChecked(Helper::pypa_rt_setattr_cached,
               {ctxArg(), obj, value, b.getInt32(site.name), b.getInt32(exitUnit(in.exit)), site.cache}, in.exit);
   b.CreateBr(join);
@@ -217,12 +224,12 @@ void Lowerer::lower<Op::GetAttrInPlace>(const ir::Instr& in) {
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "getattr_refill", func);
   llvm::BasicBlock* miss2 = llvm::BasicBlock::Create(ctx, "getattr_out", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "getattr", func);
-  llvm::Value* first = loadInPlace(*this, obj, site.cache, miss);
+  llvm::Value* first = loadInPlace(*this, obj, ownerBorrowed(in), site.cache, miss);
   llvm::BasicBlock* firstEnd = b.GetInsertBlock();
   b.CreateBr(join);
   b.SetInsertPoint(miss);
   coldCall(Helper::pypa_rt_attr_refill, {ctxArg(true), obj, b.getInt32(site.name), b.getInt32(0), site.cache});
-  llvm::Value* second = loadInPlace(*this, obj, site.cache, miss2);
+  llvm::Value* second = loadInPlace(*this, obj, ownerBorrowed(in), site.cache, miss2);
   llvm::BasicBlock* secondEnd = b.GetInsertBlock();
   b.CreateBr(join);
   b.SetInsertPoint(miss2);
@@ -243,18 +250,18 @@ void Lowerer::lower<Op::SetAttrInPlace>(const ir::Instr& in) {
   llvm::BasicBlock* miss = llvm::BasicBlock::Create(ctx, "setattr_refill", func);
   llvm::BasicBlock* miss2 = llvm::BasicBlock::Create(ctx, "setattr_out", func);
   llvm::BasicBlock* join = llvm::BasicBlock::Create(ctx, "setattr", func);
-  storeInPlace(*this, obj, value, site.cache, miss);
+  storeInPlace(*this, obj, ownerBorrowed(in), value, site.cache, miss);
   b.CreateBr(join);
   b.SetInsertPoint(miss);
   coldCall(Helper::pypa_rt_attr_refill, {ctxArg(true), obj, b.getInt32(site.name), b.getInt32(1), site.cache});
-  storeInPlace(*this, obj, value, site.cache, miss2);
+  storeInPlace(*this, obj, ownerBorrowed(in), value, site.cache, miss2);
   b.CreateBr(join);
   // Into the dict the instance's values became (no code run), or the exit (both untouched).
   b.SetInsertPoint(miss2);
   llvm::Value* stored = coldCall(Helper::pypa_rt_instance_dict_store, {ctxArg(true), obj, b.getInt32(site.name), value});
   guard(b.CreateICmpEQ(stored, b.getInt32(0)), in.exit);
   decref(value);
-  decref(obj);
+  if (!ownerBorrowed(in)) decref(obj);
   b.CreateBr(join);
   b.SetInsertPoint(join);
 }

@@ -64,6 +64,11 @@ enum DirectFlag : int64_t {
   kDirectDiscard = 16
 };
 
+// GetAttrCached, GetAttrInPlace, SetAttrCached and SetAttrInPlace: the object is borrowed, not consumed (a
+// local's, whose reference the frame or the entry holds throughout the instruction: Emitter::dropLocalLoadReference
+// dropped the one LOAD_FAST took). A bit of the immediate, above the co_names index.
+constexpr int64_t kAttrOwnerBorrowed = int64_t(1) << 62;
+
 struct Instr {
   Op op;
   Type type = Type::Void;  // result type; Void when there is none

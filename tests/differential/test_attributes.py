@@ -383,3 +383,56 @@ def test_instances_with_dicts_changed_while_hot():
         assert po.key() == fo.key(), (change.__name__, po, fo)
         counts = [[s.__dict__.get("count") for s in fn.__globals__["SQS"]] for fn in (pair.plain, pair.fast)]
         assert counts[0] == counts[1], change.__name__
+
+
+# `local.name` borrows the local's object (no reference count update for it): the in-place path, the generic one
+# (a property, __getattr__, an AttributeError caught, a store through a property's setter) and the exits of a
+# method's direct entry must each leave the object's count as they found it, and give CPython's answers.
+OWNER = """
+class P:
+    def __init__(self):
+        self.a = 1
+        self._b = 2
+
+    @property
+    def b(self):
+        return self._b + 1
+
+    @b.setter
+    def b(self, v):
+        self._b = v
+
+    def total(self):
+        return self.a + self.b
+
+
+def f(o, k):
+    t = 0
+    for i in range(k):
+        t += o.a
+        o.a = i
+        t += o.b
+        o.b = i
+        try:
+            t += o.missing
+        except AttributeError:
+            t += 1
+        t += o.total()
+    return t
+"""
+
+
+def test_borrowed_owner_keeps_its_reference_count():
+    pair = Pair(OWNER, name="f")
+    for side in (pair.plain, pair.fast):
+        P = side.__globals__["P"]
+        o = P()
+        before = sys.getrefcount(o)
+        results = [side(o, 50) for _ in range(20)]
+        assert sys.getrefcount(o) == before
+        o2 = P()
+        o2.__dict__["missing"] = 5  # the instance's values became a dict: another path, same answers
+        results.append(side(o2, 50))
+        assert sys.getrefcount(o2) == before
+        side.results = results
+    assert pair.plain.results == pair.fast.results

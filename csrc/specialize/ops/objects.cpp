@@ -25,6 +25,11 @@ int64_t cacheSite(Emitter& e, ir::SlotKind head, int name) {
 }
 
 int64_t attrSite(Emitter& e, int name) { return cacheSite(e, ir::SlotKind::AttrCache, name); }
+
+// `local.name` (and `local.name = v`): the attribute op borrows the local's object instead of consuming the reference
+// LOAD_FAST took, which is dropped (no reference count update at all: CPython's LOAD_FAST + LOAD_ATTR make two).
+// The frame or the entry holds the local throughout: nothing the lookup runs can rebind it.
+int64_t ownerFlag(Emitter& e, int obj) { return e.dropLocalLoadReference(obj) ? ir::kAttrOwnerBorrowed : 0; }
 int64_t methodSite(Emitter& e, int name) { return cacheSite(e, ir::SlotKind::MethodCache, name); }
 
 // `C.name` of a class (known, or predicted from the example) whose metaclass is type: a constant of the class, a
@@ -84,11 +89,11 @@ bool handle_LOAD_ATTR(Emitter& e, const Instruction& in) {
     // No frame: in place or an exit (the interpreter runs whatever code the lookup may run).
     int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "LOAD_ATTR");
     int obj = e.box(e.pop());
-    e.push(Type::Obj, e.emit(Op::GetAttrInPlace, Type::Obj, {obj}, attrSite(e, in.arg), ex));
+    e.push(Type::Obj, e.emit(Op::GetAttrInPlace, Type::Obj, {obj}, attrSite(e, in.arg) | ownerFlag(e, obj), ex));
   } else {
     int obj = e.box(e.pop());
     int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "LOAD_ATTR");
-    e.push(Type::Obj, e.emit(Op::GetAttrCached, Type::Obj, {obj}, attrSite(e, in.arg), ex));
+    e.push(Type::Obj, e.emit(Op::GetAttrCached, Type::Obj, {obj}, attrSite(e, in.arg) | ownerFlag(e, obj), ex));
   }
   if (e.opts.samples) e.stack.back().sample = e.opts.samples->attribute(sample, PyTuple_GET_ITEM(e.info.names.get(), in.arg));
   return true;
@@ -179,13 +184,13 @@ bool handle_STORE_ATTR(Emitter& e, const Instruction& in) {
     int ex = e.makeExit(ExitKind::Reexec, Reason::Predicted, "STORE_ATTR");
     int obj = e.box(e.pop());
     int value = e.box(e.pop());
-    e.emitVoid(Op::SetAttrInPlace, {obj, value}, attrSite(e, in.arg), ex);
+    e.emitVoid(Op::SetAttrInPlace, {obj, value}, attrSite(e, in.arg) | ownerFlag(e, obj), ex);
     return true;
   }
   int obj = e.box(e.pop());
   int value = e.box(e.pop());
   int ex = e.makeExit(ExitKind::Raise, Reason::Raised, "STORE_ATTR");
-  e.emitVoid(Op::SetAttrCached, {obj, value}, attrSite(e, in.arg), ex);
+  e.emitVoid(Op::SetAttrCached, {obj, value}, attrSite(e, in.arg) | ownerFlag(e, obj), ex);
   return true;
 }
 
