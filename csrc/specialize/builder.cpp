@@ -6,6 +6,7 @@
 
 #include "deopt/refusals.h"
 #include "deopt/specialization.h"
+#include "specialize/repeated_checks.h"
 #include "support/bail.h"
 
 namespace pypaccel::specialize {
@@ -319,6 +320,7 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
     int id = blockOf[unit];
     if (!em.runBlock(unit, st, &fn.blocks[id]) && !em.error.empty()) return support::bail(em.error);
   }
+  removeRepeatedChecks(fn);
   std::string problem = ir::verify(fn);
   if (!problem.empty()) return deopt::refuse(Refusal::Internal, {"IR verification failed: " + problem});
   return fn;

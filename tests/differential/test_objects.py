@@ -441,3 +441,59 @@ def f(xs, i, v):
              ([1, 2, 3], 0, 9), ([1], 0, 9), ([1, 2, 3, 4, 5, 6], True, None), ([1, 2, 3, 4, 5, 6], 10, 1.5),
              (PopsLast([1, 2, 3, 4, 5, 6]), 1, 2), (collections.deque([1, 2, 3, 4, 5]), 1, 2), ((1, 2), 0, 0)]
     check(src, cases, name="f")
+
+
+def test_item_updated_in_place_with_one_index_test():
+    # `xs[i] op= v` tests xs's type and i's range once (specialize/repeated_checks.cpp) where nothing between the
+    # read and the write can change the list's length; where something can (a call that pops from it, an item whose
+    # operator runs Python code, a float's release that is its last reference), the write tests again, and every
+    # answer (IndexError included) is CPython's.
+    src = """
+def shrink(xs):
+    xs.pop()
+    return 1.0
+
+
+class Sub:
+    def __init__(self, xs):
+        self.xs = xs
+
+    def __sub__(self, other):
+        self.xs.clear()
+        return 0.0
+
+
+def f(xs, i, d):
+    for k in range(3):
+        xs[i] -= d
+        xs[-1] += d * 2.0
+    t = 0.0
+    try:
+        xs[i] += shrink(xs)
+    except IndexError as e:
+        t = -1.0
+    return t, xs
+"""
+    cases = [([1.0, 2.0, 3.0], 0, 0.5), ([1.0, 2.0, 3.0], -1, 0.25), ([1.0, 2.0, 3.0], 2, 1.5), ([1.0, 2.0], 1, 1.0),
+             ([1.0, 2.0, 3.0], 3, 0.5), ([1.0, 2, 3.0], 1, 0.5), ([1.0, 2.0, 3.0], 2**63, 0.5)]
+    check(src, cases, name="f")
+    # An item whose operator empties the list between the read and the write.
+    src2 = src + """
+
+def g(xs, i):
+    xs[i] -= 1.0
+    return xs
+"""
+    pair_cases = [([1.0, 2.0], 0), ([1.0, 2.0], 1)]
+    check(src2, pair_cases, name="g")
+    from harness import Pair
+    pair = Pair(src2, name="g")
+    for side in (pair.plain, pair.fast):
+        xs = []
+        xs.append(side.__globals__["Sub"](xs))
+        try:
+            side(xs, 0)
+            side.result = ("ok", list(xs) == [0.0])
+        except IndexError as e:
+            side.result = ("IndexError", str(e))
+    assert pair.plain.result == pair.fast.result
