@@ -6,6 +6,7 @@
 
 #include "deopt/refusals.h"
 #include "deopt/specialization.h"
+#include "specialize/local_references.h"
 #include "specialize/repeated_checks.h"
 #include "support/bail.h"
 
@@ -321,6 +322,7 @@ static llvm::Expected<ir::Function> buildOnce(const CodeInfo& info, const Byteco
     if (!em.runBlock(unit, st, &fn.blocks[id]) && !em.error.empty()) return support::bail(em.error);
   }
   removeRepeatedChecks(fn);
+  dropLocalReferencePairs(fn);
   std::string problem = ir::verify(fn);
   if (!problem.empty()) return deopt::refuse(Refusal::Internal, {"IR verification failed: " + problem});
   return fn;

@@ -3,6 +3,7 @@
 # functions made at run time (comprehensions). Results, exceptions and traceback lines must be CPython's, and the
 # calls must stay native (no exit) unless an exception is raised.
 import collections
+import sys
 
 import pytest
 
@@ -497,3 +498,37 @@ def g(xs, i):
         except IndexError as e:
             side.result = ("IndexError", str(e))
     assert pair.plain.result == pair.fast.result
+
+
+def test_local_references_taken_and_given_back_in_a_block():
+    # A local's object used only by operations that borrow it (is, None tests, guards, item reads, len, pop/insert
+    # in place, reversal) and released in the same block takes no reference (specialize/local_references.cpp);
+    # rebinding the local in that block (x = x.pop(), del, a swap) keeps them. The list's reference count after the
+    # calls, and every answer, are CPython's.
+    src = """
+def f(xs, k):
+    t = 0
+    for i in range(k):
+        a = xs
+        if a is None or a is not xs:
+            return -1
+        n = len(a)
+        t += a[i % n] + a[-1]
+        a.insert(0, a.pop())
+        a[:2] = a[1::-1]
+        b = a
+        a = b.pop()
+        b.append(a)
+        del a
+    return t
+"""
+    check(src, [([1, 2, 3, 4], 5), ([7, 8], 3), ([1.5, 2.5, 3.5], 4), ([2**70, 3], 2)], name="f")
+    from harness import Pair
+    pair = Pair(src, name="f")
+    for side in (pair.plain, pair.fast):
+        xs = [1, 2, 3, 4]
+        before = sys.getrefcount(xs)
+        for _ in range(20):
+            side(xs, 50)
+        side.after = sys.getrefcount(xs) - before
+    assert pair.plain.after == pair.fast.after == 0
