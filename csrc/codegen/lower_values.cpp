@@ -70,7 +70,8 @@ void Lowerer::lower<Op::UnboxInt>(const ir::Instr& in) {
   llvm::Value* obj = val(in.args[0]);
   llvm::Value* size = b.CreateLoad(i64, b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_VAR_SIZE_OFFSET));
   auto digit = [&](int k) {
-    return b.CreateZExt(b.CreateLoad(b.getInt32Ty(), b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_LONG_DIGITS_OFFSET + 4 * k)), i64);
+    llvm::Value* at = b.CreateConstInBoundsGEP1_64(i8, obj, PYPA_LONG_DIGITS_OFFSET + 4 * k);
+    return b.CreateZExt(b.CreateLoad(b.getInt32Ty(), at), i64);
   };
   llvm::BasicBlock* one = llvm::BasicBlock::Create(ctx, "int.one", func);
   llvm::BasicBlock* notOne = llvm::BasicBlock::Create(ctx, "int.notone", func);
@@ -82,7 +83,8 @@ void Lowerer::lower<Op::UnboxInt>(const ir::Instr& in) {
   llvm::Value* v1 = b.CreateMul(size, digit(0));
   b.CreateBr(done);
   b.SetInsertPoint(notOne);
-  b.CreateCondBr(b.CreateICmpULE(b.CreateAdd(size, b.getInt64(2)), b.getInt64(4)), two, slow, llvm::MDBuilder(ctx).createBranchWeights(1000, 1));
+  b.CreateCondBr(b.CreateICmpULE(b.CreateAdd(size, b.getInt64(2)), b.getInt64(4)), two, slow,
+                 llvm::MDBuilder(ctx).createBranchWeights(1000, 1));
   b.SetInsertPoint(two);
   llvm::Value* mag = b.CreateOr(digit(0), b.CreateShl(digit(1), b.getInt64(PYPA_LONG_SHIFT)));
   llvm::Value* v2 = b.CreateMul(b.CreateAShr(size, b.getInt64(1)), mag);  // size is -2 or 2 here

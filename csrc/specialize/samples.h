@@ -89,8 +89,8 @@ class Samples {
   std::map<std::pair<int, int>, PyObject*> stack_;
   std::vector<PyObject*> held_;
   PyObject* returned_ = nullptr;
-  std::map<PyObject*, PyObject*> yields_;
-  std::vector<PyObject*> madeLists_;  // the lists sequence() made, which noteAppend may fill  // zipped(): the first yield of each such example
+  std::map<PyObject*, PyObject*> yields_;  // zipped(): the first yield of each such example
+  std::vector<PyObject*> madeLists_;       // the lists sequence() made, which noteAppend may fill
 };
 
 // The guard a number of this example's type gets before it is unboxed: Float for an exact float, SmallInt for an
